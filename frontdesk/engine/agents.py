@@ -1,0 +1,218 @@
+"""AgentActor: one per signed-in agent — its sockets, its welcome and its reconnect grace.
+
+Every event for an agent (offers from the Router, messages from Conversations) comes through
+its AgentActor, which hands it to each of the agent's sockets. When the last socket closes,
+the agent keeps its conversations and offers for ``FRONTDESK_RECONNECT_GRACE_MS``; when the
+grace runs out the Router is told the agent is offline (offers revoked, conversations back
+to the head of their queues) and the actor stops.
+
+Resume (PROTOCOL.md §5.3): for each conversation named in ``hello.resume`` the actor asks the
+Conversation to replay what came after the given seq to that one socket. Until that replay
+arrives, live events of the conversation are withheld from the socket: the replay holds
+everything the conversation had sent before it, so nothing is lost and nothing comes twice
+or out of order.
+
+Resource handling: a socket whose outbox overflows is closed by its Session (1013); if this
+actor's own inbox overflows, it closes every socket of the agent (they resume).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import trio
+
+from .config import ACTOR_INBOX_SIZE
+from .conversation import ReplayToAgent, Summarize
+from .protocol import encode
+from .router import AgentDisconnected, AgentOffline, AgentOnline, AgentProfile, AgentSnapshot, TakeSnapshot
+
+if TYPE_CHECKING:
+    from .directory import Directory
+
+log = logging.getLogger(__name__)
+
+
+class AgentSocket(Protocol):
+    def deliver(self, frame: str) -> None: ...
+
+    def overflow(self) -> None: ...
+
+
+@dataclass(eq=False)
+class Attach:
+    session: AgentSocket
+    resume: dict[str, int]
+    reply: trio.MemorySendChannel[bool]   # False: this actor is stopping, ask the Directory again
+
+
+@dataclass(eq=False)
+class DetachSocket:
+    session: AgentSocket
+
+
+@dataclass(eq=False)
+class Deliver:
+    frame: str
+    conversation_id: str | None
+
+
+@dataclass(eq=False)
+class Replay:
+    session: AgentSocket
+    conversation_id: str
+    frames: list[str]
+
+
+@dataclass(eq=False)
+class GraceOver:
+    pass
+
+
+AgentCommand = Attach | DetachSocket | Deliver | Replay | GraceOver
+
+
+class AgentActor:
+    def __init__(self, directory: Directory, profile: AgentProfile, chosen_presence: str):
+        self._dir = directory
+        self.agent_id = profile.agent_id
+        self.profile = profile
+        self._chosen_presence = chosen_presence
+        self._online = False                                  # told the Router we are connected
+        self._sockets: dict[AgentSocket, set[str]] = {}       # socket -> conversations awaiting replay
+        self._grace = trio.CancelScope()
+        self._send, self.inbox = trio.open_memory_channel[AgentCommand](ACTOR_INBOX_SIZE)
+        self._overflowed = False
+
+    # ---- API (never blocks) ------------------------------------------------------------------
+
+    def deliver(self, frame: str, conversation_id: str | None = None) -> None:
+        self._post(Deliver(frame, conversation_id))
+
+    def post_replay(self, session: AgentSocket, conversation_id: str, frames: list[str]) -> None:
+        self._post(Replay(session, conversation_id, frames))
+
+    def _post(self, command: AgentCommand) -> None:
+        try:
+            self._send.send_nowait(command)
+        except trio.WouldBlock:
+            self._overflowed = True   # handled by the actor: its sockets close and resume
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the agent went offline
+
+    async def attach(self, session: AgentSocket, resume: dict[str, int]) -> bool:
+        reply_send, reply_recv = trio.open_memory_channel[bool](1)
+        try:
+            await self._send.send(Attach(session, resume, reply_send))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return await reply_recv.receive()
+
+    def detach(self, session: AgentSocket) -> None:
+        try:
+            self._send.send_nowait(DetachSocket(session))
+        except trio.WouldBlock:
+            self._dir.start_soon(self._send.send, DetachSocket(session))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    # ---- the actor -------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self._start_grace()  # started with no socket (e.g. at engine start) it runs out
+                task_status.started()
+                async for command in self.inbox:
+                    if await self._handle(command):
+                        break
+                    if self._overflowed:
+                        self._overflowed = False
+                        for s in list(self._sockets):
+                            s.overflow()
+                nursery.cancel_scope.cancel()
+        finally:
+            self._dir.forget_agent(self)
+            self.inbox.close()
+            # anyone who queued an Attach after we decided to stop: ask the Directory again
+            while True:
+                try:
+                    command = self.inbox.receive_nowait()
+                except (trio.WouldBlock, trio.ClosedResourceError, trio.EndOfChannel):
+                    break
+                if isinstance(command, Attach):
+                    command.reply.send_nowait(False)
+
+    def _start_grace(self) -> None:
+        self._grace.cancel()
+        self._grace = trio.CancelScope()
+        self._nursery.start_soon(self._grace_timer, self._grace, self._dir.config.reconnect_grace_s)
+
+    async def _grace_timer(self, scope: trio.CancelScope, seconds: float) -> None:
+        with scope:
+            await trio.sleep(seconds)
+            self._post(GraceOver())
+
+    async def _handle(self, c: AgentCommand) -> bool:
+        """Handle one command; True when the actor should stop."""
+        if isinstance(c, Deliver):
+            for s, awaiting in self._sockets.items():
+                if c.conversation_id is None or c.conversation_id not in awaiting:
+                    s.deliver(c.frame)
+        elif isinstance(c, Replay):
+            waiting_for = self._sockets.get(c.session)
+            if waiting_for is not None and c.conversation_id in waiting_for:
+                for frame in c.frames:
+                    c.session.deliver(frame)
+                waiting_for.discard(c.conversation_id)
+        elif isinstance(c, Attach):
+            await self._attach(c)
+        elif isinstance(c, DetachSocket):
+            self._sockets.pop(c.session, None)
+            if not self._sockets and self._online:
+                await self._dir.router.send(AgentDisconnected(self.agent_id))
+                self._start_grace()
+        elif isinstance(c, GraceOver):
+            if not self._sockets:
+                self._dir.forget_agent(self)   # new sockets now start a new actor
+                await self._dir.router.send(AgentOffline(self.agent_id))
+                return True
+        return False
+
+    async def _attach(self, c: Attach) -> None:
+        self._grace.cancel()
+        snapshot: AgentSnapshot
+        if not self._online:
+            snapshot = await self._dir.router.call(
+                lambda reply: AgentOnline(self.profile, self._chosen_presence, reply))
+            self._online = True
+        else:
+            snapshot = await self._dir.router.call(lambda reply: TakeSnapshot(self.agent_id, reply))
+        conversations: list[dict[str, Any]] = []
+        for conversation_id in snapshot.conversations:
+            conv = self._dir.conversations.get(conversation_id)
+            if conv is None:
+                continue
+            reply_send, reply_recv = trio.open_memory_channel[dict[str, Any]](1)
+            if await conv.send(Summarize(reply_send)):
+                conversations.append(await reply_recv.receive())
+        c.session.deliver(encode({"type": "welcome", "role": "agent", "agent": self._agent_wire(),
+                                  "presence": snapshot.presence, "conversations": conversations,
+                                  "offers": snapshot.offers}))
+        awaiting: set[str] = set()
+        open_ids = {conv["conversation_id"] for conv in conversations}
+        for conversation_id, after_seq in c.resume.items():
+            conv = self._dir.conversations.get(conversation_id)
+            if conversation_id in open_ids and conv is not None:
+                awaiting.add(conversation_id)
+                conv.post(ReplayToAgent(self.agent_id, c.session, after_seq))
+        self._sockets[c.session] = awaiting
+        c.reply.send_nowait(True)
+
+    def _agent_wire(self) -> dict[str, Any]:
+        p = self.profile
+        return {"id": p.agent_id, "name": p.name, "email": p.email, "capacity": p.capacity,
+                "queues": sorted(p.queues)}

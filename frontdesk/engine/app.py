@@ -1,0 +1,245 @@
+"""The HTTP API and the ``/ws`` endpoint (QuartTrio). Thin: validate, call an actor or a query, reply.
+
+Every error is ``{"error": {"code", "message", "field"?}}`` with the status of PROTOCOL.md §3;
+ids that do not exist and ids the caller may not see are both 404.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+import uuid
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from quart import Response, request, websocket
+from quart_trio import QuartTrio
+
+from . import auth, forms, hours, metrics, queries
+from .config import CUSTOMER_TOKEN_TTL_S, STAFF_TOKEN_TTL_S
+from .conversation import Conversation, ConversationRecord, StoredMessage
+from .directory import Directory
+from .errors import DatabaseError, FrontdeskError
+from .router import Enqueue, QueueInfo
+from .session import Session
+from .wire import iso, utc_now
+
+log = logging.getLogger(__name__)
+
+MAX_JSON_BODY_BYTES = 1 << 20
+
+_STATUS = {"bad_json": 400, "unauthenticated": 401, "bad_credentials": 401, "forbidden": 403,
+           "not_found": 404, "conflict": 409, "file_too_large": 413, "unsupported_type": 415,
+           "missing_field": 422, "invalid_value": 422, "invalid_email": 422, "rate_limited": 429,
+           "unavailable": 503}
+
+
+def json_response(body: Any, status: int = 200) -> Response:
+    return Response(orjson.dumps(body), status=status, content_type="application/json")
+
+
+def error_response(exc: FrontdeskError) -> Response:
+    return json_response(exc.to_http(), _STATUS.get(exc.code, 400))
+
+
+class Caller:
+    """Who sent a request, from its bearer token."""
+
+    def __init__(self, kind: str, subject_id: str):
+        self.kind = kind
+        self.subject_id = subject_id
+
+
+def create_app(directory: Directory) -> QuartTrio:
+    app = QuartTrio("frontdesk")
+    app.config["MAX_CONTENT_LENGTH"] = MAX_JSON_BODY_BYTES
+    db = directory.db
+    cfg = directory.config
+
+    @app.errorhandler(FrontdeskError)
+    async def _frontdesk_error(exc: FrontdeskError) -> Response:
+        return error_response(exc)
+
+    @app.errorhandler(DatabaseError)
+    async def _database_error(exc: DatabaseError) -> Response:
+        log.error("database error: %s", exc)
+        return json_response({"error": {"code": "unavailable", "message": "the database is unavailable"}}, 503)
+
+    @app.errorhandler(404)
+    async def _not_found(_exc: Exception) -> Response:
+        return json_response({"error": {"code": "not_found", "message": "no such resource"}}, 404)
+
+    @app.errorhandler(405)
+    async def _not_allowed(_exc: Exception) -> Response:
+        return json_response({"error": {"code": "method_not_allowed", "message": "method not allowed"}}, 405)
+
+    @app.errorhandler(413)
+    async def _too_large(_exc: Exception) -> Response:
+        return json_response({"error": {"code": "too_large", "message": "the body is too large"}}, 413)
+
+    async def body() -> bytes:
+        data = await request.get_data(cache=False, as_text=False)
+        return data if isinstance(data, bytes) else data.encode()
+
+    async def caller(*kinds: str) -> Caller:
+        header = request.headers.get("Authorization", "")
+        if not header.startswith("Bearer ") or len(header) > 200:
+            raise FrontdeskError("unauthenticated", "a bearer token is required")
+        row = await queries.token_subject(db, auth.token_hash(header[7:].strip()))
+        if row is None:
+            raise FrontdeskError("unauthenticated", "bad or expired token")
+        if row["kind"] not in kinds:
+            raise FrontdeskError("forbidden", "this token may not do that")
+        return Caller(row["kind"], str(row["subject_id"]))
+
+    # ---- health and metrics ----------------------------------------------------------------
+
+    @app.get("/healthz")
+    async def healthz() -> Response:
+        ok = await db.ping()
+        return json_response({"status": "ok" if ok else "degraded", "database": "ok" if ok else "down"},
+                             200 if ok else 503)
+
+    @app.get("/metrics")
+    async def metrics_endpoint() -> Response:
+        try:
+            loopback = ipaddress.ip_address((request.remote_addr or "").split("%")[0]).is_loopback
+        except ValueError:
+            loopback = False
+        if not loopback:
+            raise FrontdeskError("forbidden", "metrics are served on loopback only")
+        return Response(metrics.render(), content_type="text/plain; version=0.0.4; charset=utf-8")
+
+    # ---- sign-in ---------------------------------------------------------------------------
+
+    async def login(role: str) -> Response:
+        form = forms.parse_login(await body())
+        row = await queries.staff_by_email(db, form.email, role)
+        if not await auth.verify_password(row["password_hash"] if row else None, form.password) or row is None:
+            raise FrontdeskError("bad_credentials", "wrong e-mail or password")
+        token, token_hash = auth.new_token()
+        await directory.persister.write([queries.insert_token(
+            token_hash, role, str(row["id"]), utc_now() + timedelta(seconds=STAFF_TOKEN_TTL_S))])
+        profile = await queries.staff_profile(db, str(row["id"]))
+        assert profile is not None
+        person = {"id": str(row["id"]), "name": row["name"], "email": row["email"],
+                  "capacity": row["capacity"], "queues": list(profile["queues"])}
+        return json_response({"token": token, role: person})
+
+    @app.post("/api/agents/login")
+    async def agent_login() -> Response:
+        return await login("agent")
+
+    @app.post("/api/supervisors/login")
+    async def supervisor_login() -> Response:
+        return await login("supervisor")
+
+    # ---- queues and chats ------------------------------------------------------------------
+
+    async def queue_state(name: str) -> tuple[Any, bool, Any, int, int, int]:
+        """(row, open now, next_open, agents online, waiting, a fresh queue key); 404 for an unknown queue."""
+        row = await queries.queue(db, name)
+        if row is None:
+            raise FrontdeskError("not_found", f"no queue {name!r}", field="queue")
+        schedule = hours.parse_schedule(row["opening_hours"])
+        now = utc_now()
+        is_open = hours.is_open(schedule, now)
+        next_open = None if is_open else hours.next_open(schedule, now)
+        online, waiting, key = await directory.router.call(lambda reply: QueueInfo(name, reply))
+        return row, is_open, next_open, online, waiting, key
+
+    @app.get("/api/queues/<name>")
+    async def get_queue(name: str) -> Response:
+        row, is_open, next_open, online, waiting, _ = await queue_state(name)
+        return json_response({"queue": name, "open": is_open, "next_open": iso(next_open),
+                              "agents_online": online, "waiting": waiting,
+                              "faq_suggestions": row["faq_suggestions"],
+                              "required_fields": list(row["required_fields"])})
+
+    @app.post("/api/chats")
+    async def start_chat() -> Response:
+        raw = await body()
+        form = await forms.parse_chat(raw, check_domain=cfg.check_email_domain)
+        row, is_open, next_open, online, _, queue_key = await queue_state(form.queue)
+        form = await forms.parse_chat(raw, required_fields=list(row["required_fields"]),
+                                      check_domain=cfg.check_email_domain)
+        if not is_open or online == 0:
+            return json_response({"status": "closed", "reason": "outside_hours" if not is_open else "no_agents",
+                                  "message": row["closed_message"], "next_open": iso(next_open),
+                                  "offline_requests": True})
+        name, email, verified = form.name, form.email, []
+        if form.identity is not None and auth.identity_hmac_ok(row["identity_secret"], form.identity.email,
+                                                               form.identity.hmac):
+            email = form.identity.email
+            verified = ["email"]
+            if form.identity.name:
+                name = form.identity.name
+                verified.append("name")
+        conversation_id = str(uuid.uuid4())
+        created = utc_now()
+        token, token_hash = auth.new_token()
+        first = StoredMessage(
+            wire={"conversation_id": conversation_id, "seq": 1, "id": str(uuid.uuid4()),
+                  "sender": {"kind": "customer", "id": None, "name": name}, "text": form.question,
+                  "private": False, "attachments": [], "options": None, "option_id": None, "at": iso(created)},
+            sender_key="customer", client_id=None)
+        await directory.persister.write([
+            queries.insert_conversation(conversation_id, form.queue, name, email, verified, form.fields,
+                                        queue_key, created),
+            queries.insert_message({**first.wire, "_at": created}, "customer"),
+            queries.insert_token(token_hash, "customer", conversation_id,
+                                 created + timedelta(seconds=CUSTOMER_TOKEN_TTL_S)),
+        ])
+        record = ConversationRecord(conversation_id, form.queue, "queued", name, email, verified, created,
+                                    messages=[first])
+        conv = Conversation(directory, record)
+        await directory.spawn_conversation(conv)
+        position = await directory.router.call(lambda reply: Enqueue(
+            conversation_id, form.queue, {"customer": conv.customer_info, "question": form.question},
+            queue_key, reply))
+        conv.post_position(position)
+        return json_response({"status": "queued", "conversation_id": conversation_id,
+                              "customer_token": token, "position": position}, 201)
+
+    @app.post("/api/offline-requests")
+    async def offline_request() -> Response:
+        form = await forms.parse_offline_request(await body(), check_domain=cfg.check_email_domain)
+        if await queries.queue(db, form.queue) is None:
+            raise FrontdeskError("not_found", f"no queue {form.queue!r}", field="queue")
+        request_id = str(uuid.uuid4())
+        number = await queries.insert_offline_request(db, request_id, form.queue, form.name, form.email,
+                                                      form.question)
+        return json_response({"request_id": request_id, "request_number": f"REQ-{number:06d}"}, 201)
+
+    # ---- transcripts -----------------------------------------------------------------------
+
+    @app.get("/api/conversations/<conversation_id>/transcript")
+    async def transcript(conversation_id: str) -> Response:
+        who = await caller("agent", "supervisor", "customer")
+        row = await queries.conversation(db, conversation_id)
+        allowed = row is not None and (
+            who.kind == "supervisor"
+            or (who.kind == "customer" and who.subject_id == str(row["id"]))
+            or (who.kind == "agent" and await queries.was_participant(db, conversation_id, who.subject_id)))
+        if not allowed or row is None:
+            raise FrontdeskError("not_found", "no such conversation")
+        from .conversation import message_from_row
+
+        messages = [message_from_row(r).wire for r in await queries.messages_of(db, [conversation_id])]
+        if who.kind == "customer":
+            messages = [m for m in messages if not m["private"]]
+        return json_response({"conversation_id": str(row["id"]), "queue": row["queue"], "status": row["status"],
+                              "messages": messages})
+
+    # ---- websocket -------------------------------------------------------------------------
+
+    @app.websocket("/ws")
+    async def ws() -> Any:
+        origin = websocket.headers.get("Origin")
+        if cfg.allowed_origins and origin is not None and origin not in cfg.allowed_origins:
+            return Response("origin not allowed", status=403)
+        await Session(directory, websocket._get_current_object()).run()  # type: ignore[attr-defined]
+        return None
+
+    return app

@@ -1,0 +1,62 @@
+"""Passwords and bearer tokens.
+
+Passwords are hashed with argon2id (argon2-cffi, the reference implementation's binding);
+hashing and verifying take tens of milliseconds of CPU on purpose, so they run in a worker
+thread and never stall the event loop. Tokens are 256 random bits (``secrets``), shown to the
+client once; the database keeps only their SHA-256, so a leaked table grants nothing.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+
+import trio
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+
+_HASHER = PasswordHasher()
+TOKEN_BYTES = 32  # 256 bits
+
+# Verifying against this keeps the time of a login for an unknown e-mail equal to a wrong
+# password, so the answer does not reveal which accounts exist.
+_DUMMY_HASH = _HASHER.hash("frontdesk-dummy-password")
+
+
+def hash_password(password: str) -> str:
+    return _HASHER.hash(password)
+
+
+async def hash_password_async(password: str) -> str:
+    return await trio.to_thread.run_sync(_HASHER.hash, password)
+
+
+def _verify(stored_hash: str | None, password: str) -> bool:
+    try:
+        return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+async def verify_password(stored_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; an unknown account (None) costs the same time."""
+    return await trio.to_thread.run_sync(_verify, stored_hash, password)
+
+
+def new_token() -> tuple[str, bytes]:
+    """A fresh token and the hash to store."""
+    token = secrets.token_urlsafe(TOKEN_BYTES)
+    return token, token_hash(token)
+
+
+def token_hash(token: str) -> bytes:
+    return hashlib.sha256(token.encode("utf-8", "surrogatepass")).digest()
+
+
+def identity_hmac_ok(secret: str | None, email: str, given: str) -> bool:
+    """PROTOCOL.md §3: ``hmac`` is lowercase hex HMAC-SHA256 of the e-mail, keyed by the queue secret."""
+    if not secret or not given:
+        return False
+    expected = hmac.new(secret.encode(), email.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected, given.lower())

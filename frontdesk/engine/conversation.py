@@ -1,0 +1,501 @@
+"""Conversation: one actor per open conversation — sequence numbers, participants, fan-out.
+
+The actor owns the conversation's messages (seq 1, 2, 3, ... without gaps), who takes part,
+the customer's sockets and the customer's grace timer. A ``send`` is stored through the
+Persister and only after COMMIT does the sender get its ``ack`` and the others the
+``message`` (PROTOCOL.md §5.2). The actor waits for each commit before the next command: one
+conversation's messages are therefore stored and delivered strictly in seq order, while the
+Persister still batches many conversations into one transaction.
+
+Visibility (PROTOCOL.md §5.8): a private message goes to agent participants only; customer
+sockets, customer resumes and the customer's welcome never see it.
+
+Delivery never waits: customer sockets are Sessions (bounded outbox), agents are reached
+through their AgentActor. Resource handling: the actor removes itself from the Directory
+when the conversation ends; the customer's sessions stay open and only get ``ended``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, Protocol
+
+import trio
+
+from . import metrics, protocol, queries
+from .config import ACTOR_INBOX_SIZE
+from .errors import DatabaseError, EngineError
+from .protocol import encode
+from .router import ConversationClosed
+from .wire import iso, utc_now
+
+if TYPE_CHECKING:
+    from .directory import Directory
+
+log = logging.getLogger(__name__)
+
+
+class Outlet(Protocol):
+    """A websocket Session as seen from an actor."""
+
+    def deliver(self, frame: str) -> None: ...
+
+    def overflow(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Sender:
+    kind: str        # "customer" | "agent"
+    id: str | None   # the agent's id; None for the customer
+    name: str
+
+    @property
+    def key(self) -> str:
+        """Scope of a sender's client_ids within the conversation."""
+        return self.id if self.kind == "agent" and self.id else "customer"
+
+    def wire(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "name": self.name}
+
+
+@dataclass
+class Participant:
+    agent_id: str
+    name: str
+    role: str            # owner | invited
+    read_seq: int = 0
+
+
+@dataclass(eq=False)
+class StoredMessage:
+    wire: dict[str, Any]          # the ``message`` event without type and client_id
+    sender_key: str
+    client_id: str | None
+
+    @property
+    def private(self) -> bool:
+        return bool(self.wire["private"])
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class AttachCustomer:
+    session: Outlet
+    resume_after: int | None
+
+
+@dataclass(eq=False)
+class Detach:
+    session: Outlet
+
+
+@dataclass(eq=False)
+class ClientFrame:
+    session: Outlet
+    sender: Sender
+    command: protocol.Command
+
+
+@dataclass(eq=False)
+class Assign:
+    agent_id: str
+    name: str
+
+
+@dataclass(eq=False)
+class Requeue:
+    agent_id: str
+    queue_key: int
+    position: int
+
+
+@dataclass(eq=False)
+class Position:
+    position: int
+
+
+@dataclass(eq=False)
+class ReplayToAgent:
+    """Send the messages after ``after_seq`` to one socket of an agent (its resume)."""
+
+    agent_id: str
+    session: Outlet
+    after_seq: int
+
+
+@dataclass(eq=False)
+class Summarize:
+    reply: trio.MemorySendChannel[dict[str, Any]]
+
+
+@dataclass(eq=False)
+class CustomerGone:
+    pass
+
+
+ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Requeue | Position | ReplayToAgent
+                       | Summarize | CustomerGone)
+
+
+@dataclass
+class ConversationRecord:
+    """What the actor starts from: a new chat, or a row loaded at start."""
+
+    id: str
+    queue: str
+    status: str
+    customer_name: str
+    customer_email: str
+    customer_verified: list[str]
+    created_at: datetime
+    position: int | None = None
+    messages: list[StoredMessage] = field(default_factory=list)
+    participants: dict[str, Participant] = field(default_factory=dict)
+    customer_read_seq: int = 0
+
+
+def message_from_row(row: Any) -> StoredMessage:
+    """A stored message as loaded from the ``messages`` table."""
+    wire = {
+        "conversation_id": str(row["conversation_id"]), "seq": row["seq"], "id": str(row["id"]),
+        "sender": {"kind": row["sender_kind"], "id": str(row["sender_id"]) if row["sender_id"] else None,
+                   "name": row["sender_name"]},
+        "text": row["text"], "private": row["private"], "attachments": row["attachments"],
+        "options": row["options"], "option_id": row["option_id"], "at": iso(row["created_at"]),
+    }
+    return StoredMessage(wire, row["sender_key"], row["client_id"])
+
+
+class Conversation:
+    def __init__(self, directory: Directory, record: ConversationRecord):
+        self._dir = directory
+        self.id = record.id
+        self.queue = record.queue
+        self.status = record.status
+        self._rec = record
+        self._messages = record.messages
+        self._participants = record.participants
+        self._position = record.position
+        self._customer_read_seq = record.customer_read_seq
+        self._client_ids = {(m.sender_key, m.client_id): m for m in self._messages if m.client_id}
+        self._customers: set[Outlet] = set()
+        self._grace = trio.CancelScope()
+        self._send, self.inbox = trio.open_memory_channel[ConversationCommand](ACTOR_INBOX_SIZE)
+
+    # ---- API for other actors (never blocks) -------------------------------------------------
+
+    def post(self, command: ConversationCommand) -> None:
+        try:
+            self._send.send_nowait(command)
+        except trio.WouldBlock:
+            # the inbox is full: deliver later rather than block the caller
+            self._dir.start_soon(self._send.send, command)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the conversation has ended
+
+    async def send(self, command: ConversationCommand) -> bool:
+        """Wait for room in the inbox (a client's backpressure). False once it has ended."""
+        try:
+            await self._send.send(command)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return True
+
+    def post_assign(self, agent_id: str, name: str) -> None:
+        self.post(Assign(agent_id, name))
+
+    def post_requeue(self, agent_id: str, queue_key: int, position: int) -> None:
+        self.post(Requeue(agent_id, queue_key, position))
+
+    def post_position(self, position: int) -> None:
+        self.post(Position(position))
+
+    # ---- the actor -------------------------------------------------------------------------
+
+    @property
+    def customer_info(self) -> dict[str, Any]:
+        r = self._rec
+        return {"name": r.customer_name, "email": r.customer_email, "verified": list(r.customer_verified)}
+
+    @property
+    def last_seq(self) -> int:
+        return self._messages[-1].wire["seq"] if self._messages else 0
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self._start_grace()
+                task_status.started()
+                async with self.inbox:
+                    async for command in self.inbox:
+                        try:
+                            await self._handle(command)
+                        except EngineError as exc:
+                            if isinstance(command, ClientFrame):
+                                ref = exc.ref if exc.ref is not None else _ref(command.command)
+                                exc.ref = ref
+                                command.session.deliver(encode(exc.to_event()))
+                            else:
+                                log.warning("conversation %s refused %r: %s", self.id, command, exc)
+                        if self.status == "ended":
+                            break
+                nursery.cancel_scope.cancel()
+        finally:
+            self._dir.forget_conversation(self)
+
+    def _start_grace(self) -> None:
+        self._grace.cancel()
+        self._grace = trio.CancelScope()
+        self._nursery.start_soon(self._grace_timer, self._grace, self._dir.config.customer_grace_s)
+
+    async def _grace_timer(self, scope: trio.CancelScope, seconds: float) -> None:
+        with scope:
+            await trio.sleep(seconds)
+            self.post(CustomerGone())
+
+    async def _handle(self, c: ConversationCommand) -> None:
+        if isinstance(c, ClientFrame):
+            await self._client_frame(c)
+        elif isinstance(c, AttachCustomer):
+            self._attach_customer(c)
+        elif isinstance(c, Detach):
+            self._customers.discard(c.session)
+            if not self._customers:
+                self._start_grace()
+        elif isinstance(c, Assign):
+            await self._assign(c)
+        elif isinstance(c, Requeue):
+            await self._requeue(c)
+        elif isinstance(c, Position):
+            if self.status == "queued" and c.position != self._position:
+                self._position = c.position
+                self._to_customers(self._queued_frame())
+        elif isinstance(c, ReplayToAgent):
+            self._replay_to_agent(c)
+        elif isinstance(c, Summarize):
+            c.reply.send_nowait(self.summary())
+        elif isinstance(c, CustomerGone):
+            if not self._customers:
+                await self._end(Sender("customer", None, self._rec.customer_name), "left")
+
+    # ---- views -----------------------------------------------------------------------------
+
+    def _participants_wire(self) -> list[dict[str, Any]]:
+        return [{"id": p.agent_id, "name": p.name, "role": p.role} for p in self._participants.values()]
+
+    def summary(self) -> dict[str, Any]:
+        """The agent's view in ``welcome.conversations``."""
+        return {"conversation_id": self.id, "queue": self.queue, "status": self.status,
+                "customer": self.customer_info, "participants": self._participants_wire(),
+                "last_seq": self.last_seq}
+
+    def _queued_frame(self) -> str:
+        return encode({"type": "queued", "conversation_id": self.id, "position": self._position,
+                       "estimated_wait_s": None})
+
+    def _message_frame(self, m: StoredMessage, with_client_id: bool) -> str:
+        event = {"type": "message", **m.wire}
+        if with_client_id and m.client_id is not None:
+            event["client_id"] = m.client_id
+        return encode(event)
+
+    # ---- customers -------------------------------------------------------------------------
+
+    def _attach_customer(self, c: AttachCustomer) -> None:
+        self._grace.cancel()
+        public = [m for m in self._messages if not m.private]
+        welcome: dict[str, object] = {"type": "welcome", "role": "customer", "conversation": {
+            "conversation_id": self.id, "status": self.status, "queue": self.queue,
+            "participants": self._participants_wire(),
+            "last_seq": public[-1].wire["seq"] if public else 0}}
+        c.session.deliver(encode(welcome))
+        if c.resume_after is not None:
+            for m in public:
+                if m.wire["seq"] > c.resume_after:
+                    c.session.deliver(self._message_frame(m, m.sender_key == "customer"))
+        if self.status == "queued" and self._position is not None:
+            c.session.deliver(self._queued_frame())
+        self._customers.add(c.session)
+
+    def _to_customers(self, frame: str) -> None:
+        for s in self._customers:
+            s.deliver(frame)
+
+    def _to_agents(self, frame: str, *, skip: str | None = None) -> None:
+        for agent_id in self._participants:
+            if agent_id != skip:
+                self._dir.deliver_to_agent(agent_id, frame, self.id)
+
+    def _to_everyone(self, frame: str) -> None:
+        self._to_customers(frame)
+        self._to_agents(frame)
+
+    # ---- agents ----------------------------------------------------------------------------
+
+    def _replay_to_agent(self, c: ReplayToAgent) -> None:
+        frames = [self._message_frame(m, m.sender_key == c.agent_id)
+                  for m in self._messages if m.wire["seq"] > c.after_seq]
+        actor = self._dir.agents.get(c.agent_id)
+        if actor is not None:
+            actor.post_replay(c.session, self.id, frames)
+
+    def _conversation_frame(self, agent_id: str) -> str:
+        return encode({"type": "conversation", "conversation_id": self.id, "queue": self.queue,
+                       "status": self.status, "customer": self.customer_info,
+                       "participants": self._participants_wire(),
+                       "messages": [{**m.wire, **({"client_id": m.client_id}
+                                                   if m.sender_key == agent_id and m.client_id else {})}
+                                    for m in self._messages]})
+
+    async def _assign(self, c: Assign) -> None:
+        if self.status == "ended":
+            return
+        at = utc_now()
+        await self._dir.persister.write(queries.assign_conversation(self.id, c.agent_id, at))
+        self.status = "active"
+        self._position = None
+        self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner")
+        self._dir.deliver_to_agent(c.agent_id, self._conversation_frame(c.agent_id), self.id)
+        self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
+                                  "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"}))
+
+    async def _requeue(self, c: Requeue) -> None:
+        if self.status == "ended":
+            return
+        await self._dir.persister.write(queries.requeue_conversation(self.id, c.agent_id, c.queue_key, utc_now()))
+        p = self._participants.pop(c.agent_id, None)
+        self.status = "queued"
+        self._position = c.position
+        if p is not None:
+            self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
+                                      "agent": {"id": p.agent_id, "name": p.name}, "role": p.role}))
+        self._to_customers(encode({"type": "requeued", "conversation_id": self.id, "position": c.position}))
+
+    # ---- client frames ---------------------------------------------------------------------
+
+    async def _client_frame(self, c: ClientFrame) -> None:
+        cmd, sender = c.command, c.sender
+        if sender.kind == "agent" and sender.id not in self._participants:
+            raise EngineError("not_found", "no such conversation", field="conversation_id")
+        if isinstance(cmd, protocol.Send):
+            await self._send_message(c.session, sender, cmd)
+        elif isinstance(cmd, protocol.Read):
+            self._read(sender, cmd)
+        elif isinstance(cmd, protocol.Typing):
+            frame = encode({"type": "typing", "conversation_id": self.id, "sender": sender.wire()})
+            if sender.kind == "customer":
+                self._to_agents(frame)
+            else:
+                self._to_customers(frame)
+                self._to_agents(frame, skip=sender.id)
+        elif isinstance(cmd, protocol.End):
+            if sender.kind == "agent" and self._participants[sender.id or ""].role != "owner":
+                raise EngineError("forbidden", "only the owning agent or the customer can end a chat")
+            await self._end(sender, "ended")
+        else:
+            raise EngineError("unknown_type", f"{type(cmd).__name__} is not available in a conversation")
+
+    async def _send_message(self, session: Outlet, sender: Sender, cmd: protocol.Send) -> None:
+        started = time.perf_counter()
+        if sender.kind == "customer":
+            if cmd.private:
+                raise EngineError("forbidden", "customers cannot send private messages", field="private")
+            if cmd.options:
+                raise EngineError("forbidden", "customers cannot send option menus", field="options")
+        elif cmd.option_id is not None:
+            raise EngineError("forbidden", "option_id answers an option menu and is for customers",
+                              field="option_id")
+        known = self._client_ids.get((sender.key, cmd.client_id))
+        if known is not None:  # a retry: same ack, stored once (PROTOCOL.md §5.2)
+            session.deliver(self._ack(known))
+            return
+        if cmd.attachments:
+            raise EngineError("not_found", "no such attachment", field="attachments")
+        text = cmd.text
+        option_id = None
+        if cmd.option_id is not None:
+            label = self._option_label(cmd.option_id)
+            if label is None:
+                raise EngineError("invalid_value", "option_id is not an option of the newest menu",
+                                  field="option_id")
+            text, option_id = label, cmd.option_id
+        at = utc_now()
+        m = StoredMessage(
+            wire={"conversation_id": self.id, "seq": self.last_seq + 1, "id": str(uuid.uuid4()),
+                  "sender": sender.wire(), "text": text, "private": cmd.private, "attachments": [],
+                  "options": [{"id": o.id, "label": o.label} for o in cmd.options] if cmd.options else None,
+                  "option_id": option_id, "at": iso(at)},
+            sender_key=sender.key, client_id=cmd.client_id)
+        try:
+            await self._dir.persister.write([queries.insert_message({**m.wire, "client_id": cmd.client_id,
+                                                                      "_at": at}, sender.key)])
+        except DatabaseError as exc:
+            raise EngineError("unavailable", "the message could not be stored; retry with the same client_id",
+                              field=None) from exc
+        self._messages.append(m)
+        self._client_ids[(sender.key, cmd.client_id)] = m
+        session.deliver(self._ack(m))
+        self._fan_out(m, sender)
+        metrics.MESSAGES.labels(sender.kind).inc()
+        metrics.MESSAGE_LATENCY.observe(time.perf_counter() - started)
+
+    def _ack(self, m: StoredMessage) -> str:
+        return encode({"type": "ack", "client_id": m.client_id, "conversation_id": self.id,
+                       "seq": m.wire["seq"], "id": m.wire["id"]})
+
+    def _fan_out(self, m: StoredMessage, sender: Sender) -> None:
+        plain = self._message_frame(m, False)
+        own = self._message_frame(m, True)
+        if not m.private:
+            self._to_customers(own if sender.kind == "customer" else plain)
+        for agent_id in self._participants:
+            self._dir.deliver_to_agent(agent_id, own if agent_id == sender.id else plain, self.id)
+
+    def _option_label(self, option_id: str) -> str | None:
+        for m in reversed(self._messages):
+            if m.wire["options"] and not m.private:
+                return next((o["label"] for o in m.wire["options"] if o["id"] == option_id), None)
+        return None
+
+    def _read(self, sender: Sender, cmd: protocol.Read) -> None:
+        if cmd.seq > self.last_seq:
+            raise EngineError("invalid_value", f"seq {cmd.seq} is after the last message ({self.last_seq})",
+                              field="seq")
+        if sender.kind == "customer":
+            if cmd.seq <= self._customer_read_seq:
+                return
+            self._customer_read_seq = cmd.seq
+        else:
+            p = self._participants[sender.id or ""]
+            if cmd.seq <= p.read_seq:
+                return
+            p.read_seq = cmd.seq
+        self._dir.start_soon(self._dir.persister.post, [queries.set_read(self.id, sender.kind, sender.id, cmd.seq)])
+        frame = encode({"type": "read", "conversation_id": self.id,
+                        "reader": {"kind": sender.kind, "id": sender.id}, "seq": cmd.seq})
+        if sender.kind == "customer":
+            self._to_agents(frame)
+        else:
+            self._to_customers(frame)
+            self._to_agents(frame, skip=sender.id)
+
+    async def _end(self, by: Sender, reason: str) -> None:
+        await self._dir.persister.write(queries.end_conversation(self.id, by.kind, reason, utc_now()))
+        self.status = "ended"
+        self._grace.cancel()
+        self._to_everyone(encode({"type": "ended", "conversation_id": self.id, "by": by.kind, "reason": reason}))
+        await self._dir.router.send(ConversationClosed(self.id))
+
+
+def _ref(cmd: protocol.Command) -> str | None:
+    for name in ("client_id", "offer_id", "invitation_id"):
+        value = getattr(cmd, name, None)
+        if isinstance(value, str):
+            return value
+    return None

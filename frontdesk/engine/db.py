@@ -1,0 +1,181 @@
+"""The one bridge between the trio engine and asyncpg (asyncio), through trio-asyncio.
+
+Nothing else in the engine imports asyncpg or trio_asyncio. Every public coroutine here is a
+trio coroutine that makes exactly one hop into asyncio, so callers pay the hop once per call:
+the Persister sends a whole batch of writes through ``execute_batch`` in one hop and one
+transaction.
+
+Resource handling: ``open_database`` must be entered inside ``trio_asyncio.open_loop()``
+(``engine/supervisor.py`` does it); it owns the pool and closes it on exit, shielded from
+cancellation so connections are returned even when the engine is being cancelled.
+
+Error handling: every asyncpg or connection error becomes ``DatabaseError``; a unique-key
+violation becomes ``UniqueViolation`` so callers can answer "conflict".
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
+from typing import Any
+
+import asyncpg
+import orjson
+import trio
+import trio_asyncio
+
+from .errors import DatabaseError
+
+Row = Mapping[str, Any]
+Statement = tuple[str, Sequence[Any]]
+
+POOL_MIN_SIZE = 2
+POOL_MAX_SIZE = 10
+# Advisory lock key that serialises schema application when several engines start at once.
+SCHEMA_LOCK_KEY = 0x46_44_53_43  # "FDSC"
+
+
+class UniqueViolation(DatabaseError):
+    """A statement broke a unique key (for example a second account with the same e-mail)."""
+
+
+def _map_error(exc: BaseException) -> DatabaseError:
+    if isinstance(exc, asyncpg.UniqueViolationError):
+        return UniqueViolation(str(exc))
+    return DatabaseError(f"database error: {exc.__class__.__name__}: {exc}")
+
+
+_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ConnectionError)
+
+
+async def _init_connection(conn: asyncpg.Connection) -> None:
+    for typename in ("json", "jsonb"):
+        await conn.set_type_codec(typename, schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(),
+                                  decoder=orjson.loads, format="text")
+
+
+def _group(statements: Sequence[Statement]) -> list[tuple[str, list[Sequence[Any]]]]:
+    """Consecutive statements with the same SQL become one executemany."""
+    groups: list[tuple[str, list[Sequence[Any]]]] = []
+    for sql, args in statements:
+        if groups and groups[-1][0] == sql:
+            groups[-1][1].append(args)
+        else:
+            groups.append((sql, [args]))
+    return groups
+
+
+class Database:
+    """A pool of connections, used from trio. Create with ``open_database``."""
+
+    def __init__(self, pool: asyncpg.Pool):
+        self._pool = pool
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        try:
+            rows: list[Row] = await trio_asyncio.aio_as_trio(self._pool.fetch)(sql, *args)
+        except _DB_ERRORS as exc:
+            raise _map_error(exc) from exc
+        return rows
+
+    async def fetchrow(self, sql: str, *args: Any) -> Row | None:
+        try:
+            row: Row | None = await trio_asyncio.aio_as_trio(self._pool.fetchrow)(sql, *args)
+        except _DB_ERRORS as exc:
+            raise _map_error(exc) from exc
+        return row
+
+    async def fetchval(self, sql: str, *args: Any) -> Any:
+        try:
+            return await trio_asyncio.aio_as_trio(self._pool.fetchval)(sql, *args)
+        except _DB_ERRORS as exc:
+            raise _map_error(exc) from exc
+
+    async def execute(self, sql: str, *args: Any) -> str:
+        try:
+            status: str = await trio_asyncio.aio_as_trio(self._pool.execute)(sql, *args)
+        except _DB_ERRORS as exc:
+            raise _map_error(exc) from exc
+        return status
+
+    async def execute_batch(self, statements: Sequence[Statement]) -> None:
+        """Run ``statements`` in order in ONE transaction and one asyncio hop.
+
+        Either all of them are committed or none (``DatabaseError`` is raised).
+        """
+        groups = _group(statements)
+
+        async def run() -> None:
+            async with self._pool.acquire() as conn, conn.transaction():
+                for sql, arglists in groups:
+                    if len(arglists) == 1:
+                        await conn.execute(sql, *arglists[0])
+                    else:
+                        await conn.executemany(sql, arglists)
+
+        try:
+            await trio_asyncio.aio_as_trio(run)()
+        except _DB_ERRORS as exc:
+            raise _map_error(exc) from exc
+
+    async def fetch_in_transaction(self, statements: Sequence[Statement], query: Statement) -> list[Row]:
+        """Run ``statements`` then ``query`` in one transaction; return the query's rows."""
+
+        async def run() -> list[Row]:
+            async with self._pool.acquire() as conn, conn.transaction():
+                for sql, args in statements:
+                    await conn.execute(sql, *args)
+                rows: list[Row] = await conn.fetch(query[0], *query[1])
+                return rows
+
+        try:
+            return await trio_asyncio.aio_as_trio(run)()
+        except _DB_ERRORS as exc:
+            raise _map_error(exc) from exc
+
+    async def apply_schema(self, schema_sql: str) -> None:
+        """Apply the idempotent schema under an advisory lock (engines may start together)."""
+
+        async def run() -> None:
+            async with self._pool.acquire() as conn:
+                await conn.execute("SELECT pg_advisory_lock($1)", SCHEMA_LOCK_KEY)
+                try:
+                    await conn.execute(schema_sql)
+                finally:
+                    await conn.execute("SELECT pg_advisory_unlock($1)", SCHEMA_LOCK_KEY)
+
+        try:
+            await trio_asyncio.aio_as_trio(run)()
+        except _DB_ERRORS as exc:
+            raise _map_error(exc) from exc
+
+    async def ping(self) -> bool:
+        try:
+            with trio.fail_after(2):
+                return bool(await self.fetchval("SELECT 1") == 1)
+        except (DatabaseError, trio.TooSlowError):
+            return False
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for logs."""
+    return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
+
+
+@asynccontextmanager
+async def open_database(url: str) -> AsyncIterator[Database]:
+    """Open a pool on ``url``; close it on exit (shielded). Raises ``DatabaseError``."""
+    try:
+        pool = await trio_asyncio.aio_as_trio(asyncpg.create_pool)(
+            url, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE, init=_init_connection)
+    except _DB_ERRORS as exc:
+        raise DatabaseError(f"cannot connect to {redact(url)}: {exc}") from exc
+    try:
+        yield Database(pool)
+    finally:
+        with trio.CancelScope(shield=True), trio.move_on_after(10):
+            try:
+                await trio_asyncio.aio_as_trio(pool.close)()
+            except _DB_ERRORS:
+                pass

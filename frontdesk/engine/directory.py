@@ -1,0 +1,68 @@
+"""Directory: where one actor finds another, and who starts and stops them.
+
+The Directory holds the engine's shared services (config, database, Persister, Router) and
+the two maps of live actors: one Conversation per open conversation, one AgentActor per
+signed-in agent. Only the Directory writes those maps: ``spawn_*`` adds an actor and starts
+its task in the engine's actor nursery; the actor removes itself (``forget_*``) as the last
+thing it does, before its task returns. Everyone else only looks actors up, which in trio is
+an atomic read (no await between lookup and use).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from .config import Config
+from .db import Database
+from .persister import Persister
+
+if TYPE_CHECKING:
+    from .agents import AgentActor
+    from .conversation import Conversation
+    from .router import Router
+
+
+class Directory:
+    def __init__(self, config: Config, db: Database, persister: Persister, nursery: trio.Nursery):
+        self.config = config
+        self.db = db
+        self.persister = persister
+        self._nursery = nursery
+        self.router: Router  # set by the supervisor once the Router runs
+        self.conversations: dict[str, Conversation] = {}
+        self.agents: dict[str, AgentActor] = {}
+
+    async def spawn_conversation(self, conversation: Conversation) -> None:
+        """Start ``conversation``'s actor; returns once it reads its inbox."""
+        self.conversations[conversation.id] = conversation
+        await self._nursery.start(conversation.run)
+
+    def forget_conversation(self, conversation: Conversation) -> None:
+        if self.conversations.get(conversation.id) is conversation:
+            del self.conversations[conversation.id]
+
+    async def agent_actor(self, agent_id: str, factory: Callable[[], AgentActor]) -> AgentActor:
+        """The agent's actor, started by ``factory`` when it has none."""
+        actor = self.agents.get(agent_id)
+        if actor is None:
+            actor = factory()
+            self.agents[agent_id] = actor
+            await self._nursery.start(actor.run)
+        return actor
+
+    def forget_agent(self, actor: AgentActor) -> None:
+        if self.agents.get(actor.agent_id) is actor:
+            del self.agents[actor.agent_id]
+
+    def deliver_to_agent(self, agent_id: str, frame: str, conversation_id: str | None = None) -> None:
+        """Hand an encoded event to every socket of the agent (dropped if it is not signed in)."""
+        actor = self.agents.get(agent_id)
+        if actor is not None:
+            actor.deliver(frame, conversation_id)
+
+    def start_soon(self, fn: Callable[..., Any], *args: Any) -> None:
+        """Run a helper task in the actor nursery (e.g. a send that must not block an actor)."""
+        self._nursery.start_soon(fn, *args)

@@ -1,0 +1,60 @@
+"""The exception tree of the engine.
+
+::
+
+    FrontdeskError
+    ├── ProtocolError      a client frame or request body is malformed; answered with an
+    │                      ``error`` event / HTTP 4xx, the socket stays open
+    ├── EngineError        a well-formed command the engine refuses (not_found, forbidden,
+    │                      offer_expired, ...); raised inside actors, turned into a refusal
+    │                      to the requester, never a crash of the actor
+    └── DatabaseError      the database could not be reached or refused a statement;
+                           raised only by ``engine/db.py``
+
+Every error carries a machine-readable ``code`` (the codes of PROTOCOL.md), a human
+``message`` and optionally the ``field`` that was wrong and the ``ref`` (client_id,
+offer_id or invitation_id) of the frame that failed.
+"""
+
+from __future__ import annotations
+
+
+class FrontdeskError(Exception):
+    """Base of every error the engine raises on purpose."""
+
+    def __init__(self, code: str, message: str, *, field: str | None = None, ref: str | None = None):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+        self.field = field
+        self.ref = ref
+
+    def to_event(self) -> dict[str, object]:
+        """The websocket ``error`` event for this error."""
+        event: dict[str, object] = {"type": "error", "code": self.code, "message": self.message,
+                                    "ref": self.ref}
+        if self.field is not None:
+            event["field"] = self.field
+        return event
+
+    def to_http(self) -> dict[str, object]:
+        """The HTTP error body ``{"error": {...}}`` for this error."""
+        body: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            body["field"] = self.field
+        return {"error": body}
+
+
+class ProtocolError(FrontdeskError):
+    """A frame or request that does not follow PROTOCOL.md (bad_frame, missing_field, ...)."""
+
+
+class EngineError(FrontdeskError):
+    """A valid command that the engine refuses in the current state."""
+
+
+class DatabaseError(FrontdeskError):
+    """The database is unreachable or rejected a statement."""
+
+    def __init__(self, message: str):
+        super().__init__("unavailable", message)

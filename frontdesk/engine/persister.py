@@ -1,0 +1,105 @@
+"""Persister: the group-commit actor. Every durable write of the engine goes through it.
+
+Whatever writes are waiting in the inbox when a transaction starts go into that one
+transaction (up to ``MAX_BATCH_WRITES``), in arrival order, so 1,000 concurrent senders cost a
+few commits instead of 1,000. A writer that needs to know its write is durable awaits
+``write()``: it returns only after COMMIT. Fire-and-forget writes (``post``) keep their order
+relative to every other write.
+
+Error handling: when a batch fails, each of its writes is retried alone, so one bad write
+cannot take its neighbours down; a write that still fails raises ``DatabaseError`` in its
+waiter (or is logged, for ``post``). Nothing is retried forever here: a client whose send
+was not acked retries with the same client_id, and the unique key stores it once.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import trio
+
+from . import metrics
+from .config import MAX_BATCH_WRITES
+from .db import Database, Statement
+from .errors import DatabaseError
+
+log = logging.getLogger(__name__)
+
+# Fire-and-forget writes from the Router must not block it; the channel buffer is lazy, so a
+# large bound costs nothing until used and still shows backpressure when the database stalls.
+PERSISTER_INBOX_SIZE = 65_536
+
+
+@dataclass(eq=False)
+class Write:
+    statements: Sequence[Statement]
+    reply: trio.MemorySendChannel[DatabaseError | None] | None
+
+
+class Persister:
+    def __init__(self, db: Database):
+        self._db = db
+        self._send, self.inbox = trio.open_memory_channel[Write](PERSISTER_INBOX_SIZE)
+
+    async def write(self, statements: Sequence[Statement]) -> None:
+        """Commit ``statements`` (in one transaction with whatever else is waiting).
+
+        Returns after COMMIT; raises ``DatabaseError`` if they could not be stored.
+        """
+        reply_send, reply_recv = trio.open_memory_channel[DatabaseError | None](1)
+        await self._send.send(Write(statements, reply_send))
+        error = await reply_recv.receive()
+        if error is not None:
+            raise error
+
+    async def post(self, statements: Sequence[Statement]) -> None:
+        """Queue ``statements`` for the next commit without waiting for it."""
+        await self._send.send(Write(statements, None))
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        async with self.inbox:
+            while True:
+                batch = [await self.inbox.receive()]
+                while len(batch) < MAX_BATCH_WRITES:
+                    try:
+                        batch.append(self.inbox.receive_nowait())
+                    except trio.WouldBlock:
+                        break
+                await self._commit(batch)
+
+    async def _commit(self, batch: list[Write]) -> None:
+        started = time.perf_counter()
+        try:
+            await self._db.execute_batch([s for w in batch for s in w.statements])
+        except DatabaseError as exc:
+            if len(batch) == 1:
+                self._reply(batch[0], exc)
+                return
+            log.warning("group commit of %d writes failed (%s); retrying them one by one", len(batch), exc)
+            for w in batch:
+                try:
+                    await self._db.execute_batch(w.statements)
+                except DatabaseError as one_exc:
+                    self._reply(w, one_exc)
+                else:
+                    self._reply(w, None)
+            return
+        metrics.COMMIT_LATENCY.observe(time.perf_counter() - started)
+        metrics.COMMIT_BATCH.observe(len(batch))
+        for w in batch:
+            self._reply(w, None)
+
+    @staticmethod
+    def _reply(w: Write, error: DatabaseError | None) -> None:
+        if w.reply is not None:
+            try:
+                w.reply.send_nowait(error)  # size-1 channel, one reply each: never blocks
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # the waiter was cancelled; the outcome is in the database
+        elif error is not None:
+            log.error("write lost: %s (%d statements: %s)", error, len(w.statements),
+                      [s[0].split()[0:3] for s in w.statements])

@@ -1,0 +1,194 @@
+"""SQL of the engine as plain functions.
+
+Two kinds: functions named for a write return a ``Statement`` (SQL + arguments) for the
+Persister to put into a group commit; ``async`` functions read through ``Database`` and
+return rows. No other module of the engine writes SQL.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from .db import Database, Row, Statement
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    """A UUID from a client-supplied id, or None when it cannot be one (then it matches nothing)."""
+    try:
+        return uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+# ---- staff and tokens -----------------------------------------------------------------------
+
+async def staff_by_email(db: Database, email: str, role: str) -> Row | None:
+    return await db.fetchrow(
+        "SELECT id, role, email, name, password_hash, capacity, presence FROM staff "
+        "WHERE lower(email) = lower($1) AND role = $2", email, role)
+
+
+async def staff_profile(db: Database, staff_id: str) -> Row | None:
+    sid = _uuid(staff_id)
+    if sid is None:
+        return None
+    return await db.fetchrow(
+        "SELECT s.id, s.role, s.email, s.name, s.capacity, s.presence, "
+        "coalesce(array_agg(m.queue ORDER BY m.queue) FILTER (WHERE m.queue IS NOT NULL), '{}') AS queues "
+        "FROM staff s LEFT JOIN queue_members m ON m.staff_id = s.id WHERE s.id = $1 GROUP BY s.id", sid)
+
+
+async def all_agents(db: Database) -> list[Row]:
+    return await db.fetch(
+        "SELECT s.id, s.name, s.capacity, s.presence, "
+        "coalesce(array_agg(m.queue) FILTER (WHERE m.queue IS NOT NULL), '{}') AS queues "
+        "FROM staff s LEFT JOIN queue_members m ON m.staff_id = s.id WHERE s.role = 'agent' GROUP BY s.id")
+
+
+def insert_token(token_hash: bytes, kind: str, subject_id: str, expires_at: datetime) -> Statement:
+    return ("INSERT INTO tokens (token_hash, kind, subject_id, expires_at) VALUES ($1, $2, $3, $4)",
+            (token_hash, kind, uuid.UUID(subject_id), expires_at))
+
+
+async def token_subject(db: Database, token_hash: bytes) -> Row | None:
+    return await db.fetchrow(
+        "SELECT kind, subject_id FROM tokens WHERE token_hash = $1 AND expires_at > now()", token_hash)
+
+
+def set_chosen_presence(agent_id: str, state: str) -> Statement:
+    return ("UPDATE staff SET presence = $2 WHERE id = $1", (uuid.UUID(agent_id), state))
+
+
+def log_presence(agent_id: str, state: str, by: str) -> Statement:
+    return ("INSERT INTO presence_log (agent_id, state, by) VALUES ($1, $2, $3)",
+            (uuid.UUID(agent_id), state, by))
+
+
+# ---- queues ---------------------------------------------------------------------------------
+
+async def queue(db: Database, name: str) -> Row | None:
+    return await db.fetchrow(
+        "SELECT name, opening_hours, closed_message, faq_suggestions, identity_secret, required_fields, "
+        "language FROM queues WHERE name = $1", name)
+
+
+async def queue_names(db: Database) -> list[str]:
+    return [r["name"] for r in await db.fetch("SELECT name FROM queues ORDER BY name")]
+
+
+# ---- conversations and messages -------------------------------------------------------------
+
+def insert_conversation(conversation_id: str, queue: str, name: str, email: str, verified: Sequence[str],
+                        fields: dict[str, Any], queue_key: int, created_at: datetime) -> Statement:
+    return ("INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
+            "fields, queue_key, created_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)",
+            (uuid.UUID(conversation_id), queue, name, email, list(verified), fields, queue_key, created_at))
+
+
+def insert_message(m: dict[str, Any], sender_key: str) -> Statement:
+    """``m`` is the wire form of a message (see conversation.py)."""
+    sender = m["sender"]
+    return ("INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, "
+            "client_id, text, private, attachments, options, option_id, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+            "ON CONFLICT DO NOTHING",
+            (uuid.UUID(m["id"]), uuid.UUID(m["conversation_id"]), m["seq"], sender["kind"],
+             uuid.UUID(sender["id"]) if sender["id"] else None, sender["name"], sender_key, m.get("client_id"),
+             m["text"], m["private"], m["attachments"], m["options"], m["option_id"], m["_at"]))
+
+
+def assign_conversation(conversation_id: str, agent_id: str, at: datetime) -> list[Statement]:
+    cid, aid = uuid.UUID(conversation_id), uuid.UUID(agent_id)
+    return [("UPDATE conversations SET status = 'active', owner_id = $2, accepted_at = $3 WHERE id = $1",
+             (cid, aid, at)),
+            ("INSERT INTO participants (conversation_id, agent_id, role, joined_at) VALUES ($1, $2, 'owner', $3) "
+             "ON CONFLICT (conversation_id, agent_id) DO UPDATE SET role = 'owner', left_at = NULL, joined_at = $3",
+             (cid, aid, at))]
+
+
+def requeue_conversation(conversation_id: str, agent_id: str, queue_key: int, at: datetime) -> list[Statement]:
+    cid, aid = uuid.UUID(conversation_id), uuid.UUID(agent_id)
+    return [("UPDATE conversations SET status = 'queued', owner_id = NULL, queue_key = $2 WHERE id = $1",
+             (cid, queue_key)),
+            ("UPDATE participants SET left_at = $3 WHERE conversation_id = $1 AND agent_id = $2", (cid, aid, at))]
+
+
+def end_conversation(conversation_id: str, by: str, reason: str, at: datetime) -> list[Statement]:
+    cid = uuid.UUID(conversation_id)
+    return [("UPDATE conversations SET status = 'ended', ended_at = $2, ended_by = $3, end_reason = $4 "
+             "WHERE id = $1", (cid, at, by, reason)),
+            ("UPDATE participants SET left_at = $2 WHERE conversation_id = $1 AND left_at IS NULL", (cid, at))]
+
+
+def set_read(conversation_id: str, reader_kind: str, reader_id: str | None, seq: int) -> Statement:
+    cid = uuid.UUID(conversation_id)
+    if reader_kind == "customer":
+        return ("UPDATE conversations SET customer_read_seq = greatest(customer_read_seq, $2) WHERE id = $1",
+                (cid, seq))
+    return ("UPDATE participants SET last_read_seq = greatest(last_read_seq, $3) "
+            "WHERE conversation_id = $1 AND agent_id = $2", (cid, uuid.UUID(reader_id or ""), seq))
+
+
+async def conversation(db: Database, conversation_id: str) -> Row | None:
+    cid = _uuid(conversation_id)
+    if cid is None:
+        return None
+    return await db.fetchrow("SELECT * FROM conversations WHERE id = $1", cid)
+
+
+async def open_conversations(db: Database) -> list[Row]:
+    """Every conversation not ended, waiting ones in their queue order."""
+    return await db.fetch("SELECT * FROM conversations WHERE status <> 'ended' ORDER BY queue, queue_key")
+
+
+async def messages_of(db: Database, conversation_ids: Sequence[str]) -> list[Row]:
+    return await db.fetch("SELECT * FROM messages WHERE conversation_id = ANY($1::uuid[]) "
+                          "ORDER BY conversation_id, seq", [uuid.UUID(c) for c in conversation_ids])
+
+
+async def participants_of(db: Database, conversation_ids: Sequence[str]) -> list[Row]:
+    return await db.fetch(
+        "SELECT p.conversation_id, p.agent_id, p.role, p.last_read_seq, s.name FROM participants p "
+        "JOIN staff s ON s.id = p.agent_id WHERE p.conversation_id = ANY($1::uuid[]) AND p.left_at IS NULL",
+        [uuid.UUID(c) for c in conversation_ids])
+
+
+async def was_participant(db: Database, conversation_id: str, agent_id: str) -> bool:
+    cid, aid = _uuid(conversation_id), _uuid(agent_id)
+    if cid is None or aid is None:
+        return False
+    return bool(await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND agent_id = $2)", cid, aid))
+
+
+# ---- offers ---------------------------------------------------------------------------------
+
+def insert_offer(offer_id: str, conversation_id: str, agent_id: str, created_at: datetime,
+                 expires_at: datetime) -> Statement:
+    return ("INSERT INTO offers (id, conversation_id, agent_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+            (uuid.UUID(offer_id), uuid.UUID(conversation_id), uuid.UUID(agent_id), created_at, expires_at))
+
+
+def close_offer(offer_id: str, outcome: str, reason: str | None, at: datetime) -> Statement:
+    return ("UPDATE offers SET outcome = $2, reason = $3, decided_at = $4 WHERE id = $1 AND outcome IS NULL",
+            (uuid.UUID(offer_id), outcome, reason, at))
+
+
+async def void_pending_offers(db: Database) -> None:
+    """At start: offers of a previous run are void (PROTOCOL.md §5.10)."""
+    await db.execute("UPDATE offers SET outcome = 'void', decided_at = now() WHERE outcome IS NULL")
+
+
+# ---- offline requests -----------------------------------------------------------------------
+
+async def insert_offline_request(db: Database, request_id: str, queue: str, name: str, email: str,
+                                 question: str, conversation_id: str | None = None) -> int:
+    number: int = await db.fetchval(
+        "INSERT INTO offline_requests (id, queue, name, email, question, conversation_id) "
+        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING request_number",
+        uuid.UUID(request_id), queue, name, email, question,
+        uuid.UUID(conversation_id) if conversation_id else None)
+    return number

@@ -1,0 +1,361 @@
+"""Router: the one actor that decides who gets what.
+
+It owns a ``RoutingState`` (engine/routing.py: queues, agent load, pending offers) and turns
+its effects into actions: offers are stored and sent to the agent with a timer; outcomes are
+stored; an accepted chat is handed to its Conversation actor; presence changes are stored
+and told to the agent. Because this one task decides, a chat cannot be assigned twice.
+
+The Router never waits on a client or on another actor: events to agents and conversations
+are posted without waiting, and writes go to the Persister in order (``post``), which only
+blocks if the database has fallen 65,536 writes behind.
+
+Timers (offer expiry, the position tick) are child tasks that only send a message back into
+the inbox; a stale ``OfferTimedOut`` for an answered offer changes nothing.
+
+Error handling: a refused command (``EngineError``, e.g. ``offer_expired``) is answered to
+the requesting session as an ``error`` event; the Router goes on.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any, Protocol
+
+import trio
+
+from . import metrics, queries
+from .config import ACTOR_INBOX_SIZE
+from .errors import EngineError
+from .protocol import encode
+from .routing import (
+    AVAILABLE,
+    AWAY,
+    OFFLINE,
+    Assigned,
+    Effect,
+    OfferClosed,
+    OfferMade,
+    PresenceChanged,
+    Requeued,
+    RoutingState,
+)
+from .wire import iso, utc_now
+
+if TYPE_CHECKING:
+    from .directory import Directory
+
+log = logging.getLogger(__name__)
+
+# How often waiting customers hear their new position, and gauges are refreshed.
+POSITION_TICK_S = 0.5
+
+
+class Replyable(Protocol):
+    """Where a refusal goes: a websocket Session."""
+
+    def deliver(self, frame: str) -> None: ...
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class Enqueue:
+    """A new chat (or one restored at start) waits in ``queue``; replies its position."""
+
+    conversation_id: str
+    queue: str
+    info: dict[str, Any]              # customer and question, for the offer event
+    queue_key: int | None             # None: a new chat at the tail
+    reply: trio.MemorySendChannel[int] | None
+
+
+@dataclass(eq=False)
+class QueueInfo:
+    queue: str
+    reply: trio.MemorySendChannel[tuple[int, int, int]]  # (agents online, waiting, a fresh queue key)
+
+
+@dataclass(eq=False)
+class AgentProfile:
+    agent_id: str
+    name: str
+    queues: frozenset[str]
+    capacity: int
+    email: str = ""
+
+
+@dataclass(eq=False)
+class AgentOnline:
+    """The agent's first socket said hello; replies its snapshot for ``welcome``."""
+
+    profile: AgentProfile
+    chosen_presence: str
+    reply: trio.MemorySendChannel[AgentSnapshot]
+
+
+@dataclass(eq=False)
+class TakeSnapshot:
+    agent_id: str
+    reply: trio.MemorySendChannel[AgentSnapshot]
+
+
+@dataclass(frozen=True)
+class AgentSnapshot:
+    presence: str
+    conversations: list[str]
+    offers: list[dict[str, Any]]
+
+
+@dataclass(eq=False)
+class AgentDisconnected:
+    agent_id: str
+
+
+@dataclass(eq=False)
+class AgentOffline:
+    agent_id: str
+
+
+@dataclass(eq=False)
+class SetPresence:
+    agent_id: str
+    state: str
+    session: Replyable
+
+
+@dataclass(eq=False)
+class AcceptOffer:
+    agent_id: str
+    offer_id: str
+    session: Replyable
+
+
+@dataclass(eq=False)
+class RejectOffer:
+    agent_id: str
+    offer_id: str
+    reason: str | None
+    session: Replyable
+
+
+@dataclass(eq=False)
+class OfferTimedOut:
+    offer_id: str
+
+
+@dataclass(eq=False)
+class ConversationClosed:
+    """A conversation ended (by customer, agent or system), waiting or assigned."""
+
+    conversation_id: str
+
+
+@dataclass(eq=False)
+class Tick:
+    pass
+
+
+RouterCommand = (Enqueue | QueueInfo | AgentOnline | TakeSnapshot | AgentDisconnected
+                 | AgentOffline | SetPresence | AcceptOffer | RejectOffer | OfferTimedOut
+                 | ConversationClosed | Tick)
+
+
+@dataclass(eq=False)
+class _PendingOffer:
+    frame: dict[str, Any]
+    timer: trio.CancelScope = field(default_factory=trio.CancelScope)
+
+
+class Router:
+    def __init__(self, directory: Directory):
+        self._dir = directory
+        cfg = directory.config
+        self._offer_timeout_s = cfg.offer_timeout_s
+        self.state = RoutingState(missed_offers_away=cfg.missed_offers_away)
+        self._send, self.inbox = trio.open_memory_channel[RouterCommand](ACTOR_INBOX_SIZE)
+        self._info: dict[str, dict[str, Any]] = {}      # open conversation -> customer, question, queue
+        self._pending: dict[str, _PendingOffer] = {}
+        self._nursery: trio.Nursery | None = None
+
+    # ---- API for other actors --------------------------------------------------------------
+
+    async def send(self, command: RouterCommand) -> None:
+        await self._send.send(command)
+
+    async def call(self, make: Any) -> Any:
+        """Send the command built by ``make(reply_channel)`` and wait for its one reply."""
+        reply_send, reply_recv = trio.open_memory_channel[Any](1)
+        await self._send.send(make(reply_send))
+        return await reply_recv.receive()
+
+    # ---- before run(): state rebuilt from the database (PROTOCOL.md §5.10) -------------------
+
+    def restore_agent(self, profile: AgentProfile) -> None:
+        self.state.upsert_agent(profile.agent_id, profile.name, profile.queues, profile.capacity)
+
+    def restore_waiting(self, conversation_id: str, queue: str, queue_key: int, info: dict[str, Any]) -> None:
+        self.state.add_queue(queue)
+        self._info[conversation_id] = {**info, "queue": queue}
+        effects = self.state.enqueue(conversation_id, queue, queue_key, trio.current_time())
+        assert not effects, "no agent is connected before the engine serves"
+
+    def restore_open(self, conversation_id: str, queue: str, agent_id: str, info: dict[str, Any]) -> None:
+        self._info[conversation_id] = {**info, "queue": queue}
+        if agent_id in self.state.agents:
+            self.state.restore_open(conversation_id, queue, agent_id)
+
+    # ---- the actor -------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            self._nursery = nursery
+            nursery.start_soon(self._ticker)
+            task_status.started()
+            async for command in self.inbox:
+                try:
+                    await self._handle(command)
+                except EngineError as exc:
+                    session = getattr(command, "session", None)
+                    if session is not None:
+                        session.deliver(encode(exc.to_event()))
+                except Exception:
+                    log.exception("router failed on %r", command)
+                    raise
+
+    async def _ticker(self) -> None:
+        while True:
+            await trio.sleep(POSITION_TICK_S)
+            await self._send.send(Tick())
+
+    async def _handle(self, c: RouterCommand) -> None:
+        st = self.state
+        now = trio.current_time()
+        effects: list[Effect] = []
+        if isinstance(c, Enqueue):
+            if c.queue not in st.queues:
+                st.add_queue(c.queue)
+            self._info[c.conversation_id] = {**c.info, "queue": c.queue}
+            key = c.queue_key if c.queue_key is not None else st.next_queue_key()
+            effects = st.enqueue(c.conversation_id, c.queue, key, now)
+            if c.reply is not None:
+                c.reply.send_nowait(st.position(c.conversation_id) or 0)
+        elif isinstance(c, QueueInfo):
+            q = st.queues.get(c.queue)
+            c.reply.send_nowait((st.agents_online(c.queue), len(q.waiting) if q else 0, st.next_queue_key()))
+        elif isinstance(c, AgentOnline):
+            p = c.profile
+            st.upsert_agent(p.agent_id, p.name, p.queues, p.capacity)
+            effects = st.agent_connected(p.agent_id, c.chosen_presence, now)
+            await self._apply(effects)
+            effects = []
+            c.reply.send_nowait(self._snapshot(p.agent_id))
+        elif isinstance(c, TakeSnapshot):
+            c.reply.send_nowait(self._snapshot(c.agent_id))
+        elif isinstance(c, AgentDisconnected):
+            if c.agent_id in st.agents:
+                effects = st.agent_disconnected(c.agent_id)
+        elif isinstance(c, AgentOffline):
+            if c.agent_id in st.agents:
+                effects = st.agent_offline(c.agent_id, now)
+        elif isinstance(c, SetPresence):
+            if st.agents.get(c.agent_id) is None or st.agents[c.agent_id].presence == OFFLINE:
+                raise EngineError("forbidden", "sign in before setting presence", field="state")
+            effects = st.set_presence(c.agent_id, c.state, now, by="agent")
+        elif isinstance(c, AcceptOffer):
+            effects = st.accept(c.agent_id, c.offer_id, now)
+        elif isinstance(c, RejectOffer):
+            effects = st.reject(c.agent_id, c.offer_id, c.reason, now)
+        elif isinstance(c, OfferTimedOut):
+            effects = st.expire(c.offer_id, now)
+        elif isinstance(c, ConversationClosed):
+            effects = st.customer_left(c.conversation_id, now)
+            self._info.pop(c.conversation_id, None)
+        elif isinstance(c, Tick):
+            self._publish_positions()
+        await self._apply(effects)
+
+    def _snapshot(self, agent_id: str) -> AgentSnapshot:
+        agent = self.state.agents[agent_id]
+        return AgentSnapshot(
+            presence=agent.presence,
+            conversations=sorted(agent.open),
+            offers=[self._pending[o.id].frame for o in self.state.pending_offers_of(agent_id) if o.id in self._pending])
+
+    # ---- effects ---------------------------------------------------------------------------
+
+    async def _apply(self, effects: list[Effect]) -> None:
+        for e in effects:
+            if isinstance(e, OfferMade):
+                await self._offer_made(e)
+            elif isinstance(e, OfferClosed):
+                await self._offer_closed(e)
+            elif isinstance(e, Assigned):
+                conv = self._dir.conversations.get(e.conversation_id)
+                agent = self.state.agents[e.agent_id]
+                if conv is not None:
+                    conv.post_assign(e.agent_id, agent.name)
+            elif isinstance(e, Requeued):
+                conv = self._dir.conversations.get(e.conversation_id)
+                if conv is not None:
+                    conv.post_requeue(e.agent_id, e.queue_key, self.state.position(e.conversation_id) or 1)
+            elif isinstance(e, PresenceChanged):
+                await self._presence_changed(e)
+
+    async def _offer_made(self, e: OfferMade) -> None:
+        created = utc_now()
+        expires = created + timedelta(seconds=self._offer_timeout_s)
+        info = self._info.get(e.conversation_id, {})
+        frame = {"type": "offer", "offer_id": e.offer_id, "conversation_id": e.conversation_id,
+                 "queue": info.get("queue"), "customer": info.get("customer"),
+                 "question": info.get("question"), "expires_at": iso(expires)}
+        pending = _PendingOffer(frame)
+        self._pending[e.offer_id] = pending
+        await self._dir.persister.post([queries.insert_offer(e.offer_id, e.conversation_id, e.agent_id,
+                                                             created, expires)])
+        self._dir.deliver_to_agent(e.agent_id, encode(frame))
+        assert self._nursery is not None
+        self._nursery.start_soon(self._offer_timer, e.offer_id, trio.current_time() + self._offer_timeout_s,
+                                 pending.timer)
+        metrics.OFFERS.labels("made").inc()
+
+    async def _offer_timer(self, offer_id: str, deadline: float, scope: trio.CancelScope) -> None:
+        with scope:
+            await trio.sleep_until(deadline)
+            await self._send.send(OfferTimedOut(offer_id))
+
+    async def _offer_closed(self, e: OfferClosed) -> None:
+        pending = self._pending.pop(e.offer_id, None)
+        if pending is not None:
+            pending.timer.cancel()
+        await self._dir.persister.post([queries.close_offer(e.offer_id, e.outcome, e.reason, utc_now())])
+        metrics.OFFERS.labels(e.outcome).inc()
+        if e.outcome in ("expired", "revoked"):
+            reason = "expired" if e.outcome == "expired" else (e.reason or "agent_unavailable")
+            self._dir.deliver_to_agent(e.agent_id, encode(
+                {"type": "offer_revoked", "offer_id": e.offer_id, "conversation_id": e.conversation_id,
+                 "reason": reason}))
+
+    async def _presence_changed(self, e: PresenceChanged) -> None:
+        statements = [queries.log_presence(e.agent_id, e.state, e.by)]
+        if e.by == "agent":
+            statements.append(queries.set_chosen_presence(e.agent_id, e.state))
+        await self._dir.persister.post(statements)
+        self._dir.deliver_to_agent(e.agent_id, encode({"type": "presence", "state": e.state}))
+
+    def _publish_positions(self) -> None:
+        st = self.state
+        for name in sorted(st.dirty_queues):
+            for conversation_id, position in st.positions(name):
+                conv = self._dir.conversations.get(conversation_id)
+                if conv is not None:
+                    conv.post_position(position)
+        st.dirty_queues.clear()
+        for name, q in st.queues.items():
+            metrics.QUEUE_WAITING.labels(name).set(len(q.waiting))
+        counts = {AVAILABLE: 0, AWAY: 0, OFFLINE: 0}
+        for a in self.state.agents.values():
+            counts[a.presence if a.connected else OFFLINE] += 1
+        for presence, n in counts.items():
+            metrics.AGENTS_BY_PRESENCE.labels(presence).set(n)

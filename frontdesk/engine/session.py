@@ -1,0 +1,294 @@
+"""Session: one websocket — hello and authentication, a reader task and a writer task.
+
+The reader validates each frame through ``protocol.parse_frame`` (errors are answered with
+an ``error`` event and the socket stays open), applies the rate limit and passes commands to
+the actor that owns their state (Router, Conversation, AgentActor). The writer drains the
+bounded outbox into the socket. Actors hand events to ``deliver`` without waiting; when a
+client reads too slowly and the outbox is full, the socket is closed with 1013 and the client
+resumes from its last seq (DESIGN.md: actors never wait on a client).
+
+Close codes: 1008 for a missing or bad hello and for a client that stays over its rate limit
+for 10 s; 1009 for a frame over 64 KiB (enforced by hypercorn's websocket_max_message_size);
+1013 for an overflowing outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import trio
+from quart import Websocket
+
+from . import auth, metrics, protocol, queries
+from .agents import AgentActor
+from .config import HELLO_TIMEOUT_S, RATE_LIMIT_CLOSE_AFTER_S, SESSION_OUTBOX_SIZE
+from .conversation import AttachCustomer, ClientFrame, Detach, Sender
+from .errors import EngineError, ProtocolError
+from .protocol import encode
+from .router import AcceptOffer, AgentProfile, RejectOffer, SetPresence
+
+if TYPE_CHECKING:
+    from .conversation import Conversation
+    from .directory import Directory
+
+log = logging.getLogger(__name__)
+
+CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013
+
+
+class RateLimiter:
+    """Token bucket: ``rate`` frames per second with bursts of ``burst``; rate 0 = off."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.stamp = trio.current_time()
+        self.over_since: float | None = None
+
+    def allow(self, now: float) -> bool:
+        if self.rate <= 0:
+            return True
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            self.over_since = None
+            return True
+        if self.over_since is None:
+            self.over_since = now
+        return False
+
+    def over_for(self, now: float) -> float:
+        return 0.0 if self.over_since is None else now - self.over_since
+
+
+class Session:
+    def __init__(self, directory: Directory, ws: Websocket):
+        self._dir = directory
+        self._ws = ws
+        self._out_send, self._out_recv = trio.open_memory_channel[str](SESSION_OUTBOX_SIZE)
+        self._close_code: int | None = None
+        self._cancel = trio.CancelScope()
+        self.role = "anonymous"
+        self._sender: Sender | None = None
+        self._conversation: Conversation | None = None   # customers: their one conversation
+        self._agent: AgentActor | None = None
+
+    # ---- for actors (never blocks) -----------------------------------------------------------
+
+    def deliver(self, frame: str) -> None:
+        try:
+            self._out_send.send_nowait(frame)
+        except trio.WouldBlock:
+            self.close(CLOSE_TRY_AGAIN)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    def overflow(self) -> None:
+        self.close(CLOSE_TRY_AGAIN)
+
+    def close(self, code: int) -> None:
+        if self._close_code is None:
+            self._close_code = code
+        self._cancel.cancel()
+
+    # ---- the socket ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            with self._cancel:
+                if await self._hello():
+                    metrics.SOCKETS.labels(self.role).inc()
+                    try:
+                        async with trio.open_nursery() as nursery:
+                            nursery.start_soon(self._writer)
+                            await self._reader()
+                            nursery.cancel_scope.cancel()
+                    finally:
+                        metrics.SOCKETS.labels(self.role).dec()
+        finally:
+            self._detach()
+        if self._close_code is not None:
+            with trio.CancelScope(shield=True), trio.move_on_after(2):
+                await self._flush()
+                await self._ws.close(self._close_code)
+
+    async def _flush(self) -> None:
+        """Send what is still in the outbox (e.g. the error before a 1008 close)."""
+        while True:
+            try:
+                frame = self._out_recv.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return
+            if self._close_code == CLOSE_TRY_AGAIN:
+                return
+            await self._ws.send(frame)
+
+    async def _writer(self) -> None:
+        async for frame in self._out_recv:
+            await self._ws.send(frame)
+
+    def _refuse(self, exc: ProtocolError | EngineError) -> None:
+        metrics.FRAME_ERRORS.labels(exc.code).inc()
+        self.deliver(encode(exc.to_event()))
+
+    async def _hello(self) -> bool:
+        """Authenticate the first frame; False (and a 1008 close) when it is not a good hello."""
+        raw: str | bytes | None = None
+        with trio.move_on_after(HELLO_TIMEOUT_S):
+            raw = await self._ws.receive()
+        if raw is None:
+            return self._unauthenticated("no hello within 10 s", None)
+        try:
+            cmd = protocol.parse_frame(raw)
+        except ProtocolError as exc:
+            return self._unauthenticated(f"the first frame must be hello ({exc.message})", exc.ref)
+        if not isinstance(cmd, protocol.Hello):
+            return self._unauthenticated("the first frame must be hello", None)
+        subject = await queries.token_subject(self._dir.db, auth.token_hash(cmd.token))
+        if subject is None or subject["kind"] == "supervisor":
+            return self._unauthenticated("bad or expired token", None)
+        resume = dict(cmd.resume or {})
+        if subject["kind"] == "customer":
+            return await self._hello_customer(str(subject["subject_id"]), resume)
+        return await self._hello_agent(str(subject["subject_id"]), resume)
+
+    def _unauthenticated(self, message: str, ref: str | None) -> bool:
+        self._refuse(ProtocolError("unauthenticated", message, ref=ref))
+        self.close(CLOSE_POLICY)
+        return False
+
+    async def _hello_customer(self, conversation_id: str, resume: dict[str, int]) -> bool:
+        self.role = "customer"
+        conv = self._dir.conversations.get(conversation_id)
+        if conv is None:
+            await self._welcome_ended(conversation_id, resume)
+            return True
+        self._conversation = conv
+        self._sender = Sender("customer", None, conv.customer_info["name"])
+        after = resume.get(conversation_id)
+        if not await conv.send(AttachCustomer(self, after)):
+            await self._welcome_ended(conversation_id, resume)
+        return True
+
+    async def _welcome_ended(self, conversation_id: str, resume: dict[str, int]) -> None:
+        """A customer of a conversation that has ended: its view and history, from the database."""
+        from .conversation import message_from_row
+
+        row = await queries.conversation(self._dir.db, conversation_id)
+        if row is None:
+            self._unauthenticated("unknown conversation", None)
+            return
+        public = [message_from_row(r) for r in await queries.messages_of(self._dir.db, [conversation_id])
+                  if not r["private"]]
+        self.deliver(encode({"type": "welcome", "role": "customer", "conversation": {
+            "conversation_id": conversation_id, "status": row["status"], "queue": row["queue"],
+            "participants": [], "last_seq": public[-1].wire["seq"] if public else 0}}))
+        after = resume.get(conversation_id)
+        if after is not None:
+            for m in public:
+                if m.wire["seq"] > after:
+                    self.deliver(encode({"type": "message", **m.wire}))
+
+    async def _hello_agent(self, agent_id: str, resume: dict[str, int]) -> bool:
+        profile_row = await queries.staff_profile(self._dir.db, agent_id)
+        if profile_row is None or profile_row["role"] != "agent":
+            return self._unauthenticated("bad or expired token", None)
+        self.role = "agent"
+        profile = AgentProfile(agent_id, profile_row["name"], frozenset(profile_row["queues"]),
+                               profile_row["capacity"], profile_row["email"])
+        self._sender = Sender("agent", agent_id, profile.name)
+        while True:
+            actor = await self._dir.agent_actor(
+                agent_id, lambda: AgentActor(self._dir, profile, profile_row["presence"]))
+            if await actor.attach(self, resume):
+                self._agent = actor
+                return True
+
+    def _detach(self) -> None:
+        if self._conversation is not None:
+            self._conversation.post(Detach(self))
+        if self._agent is not None:
+            self._agent.detach(self)
+
+    # ---- frames after hello ----------------------------------------------------------------
+
+    async def _reader(self) -> None:
+        cfg = self._dir.config
+        limiter = RateLimiter(cfg.rate_limit_per_s, cfg.rate_limit_burst)
+        while True:
+            raw = await self._ws.receive()
+            now = trio.current_time()
+            if not limiter.allow(now):
+                if limiter.over_for(now) >= RATE_LIMIT_CLOSE_AFTER_S:
+                    self._refuse(ProtocolError("rate_limited", "over the rate limit for 10 s: closing"))
+                    self.close(CLOSE_POLICY)
+                    return
+                self._refuse(ProtocolError("rate_limited", "too many frames; slow down"))
+                continue
+            try:
+                cmd = protocol.parse_frame(raw)
+                await self._dispatch(cmd)
+            except (ProtocolError, EngineError) as exc:
+                self._refuse(exc)
+
+    async def _dispatch(self, cmd: protocol.Command) -> None:
+        if isinstance(cmd, protocol.Ping):
+            self.deliver('{"type":"pong"}')
+            return
+        if isinstance(cmd, protocol.Hello):
+            raise ProtocolError("invalid_value", "already authenticated", field="type")
+        assert self._sender is not None
+        if self.role == "agent":
+            await self._dispatch_agent(cmd, self._sender)
+        else:
+            await self._dispatch_customer(cmd, self._sender)
+
+    async def _dispatch_agent(self, cmd: protocol.Command, sender: Sender) -> None:
+        router = self._dir.router
+        agent_id = sender.id or ""
+        if isinstance(cmd, protocol.Presence):
+            await router.send(SetPresence(agent_id, cmd.state, self))
+        elif isinstance(cmd, protocol.Accept):
+            await router.send(AcceptOffer(agent_id, cmd.offer_id, self))
+        elif isinstance(cmd, protocol.Reject):
+            await router.send(RejectOffer(agent_id, cmd.offer_id, cmd.reason, self))
+        elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End):
+            conversation_id = cmd.conversation_id
+            if conversation_id is None:
+                raise EngineError("missing_field", "agents name the conversation", field="conversation_id",
+                                  ref=_ref(cmd))
+            await self._to_conversation(conversation_id, cmd, sender)
+        else:
+            raise EngineError("unknown_type", f"{_type_name(cmd)} is not available yet", field="type",
+                              ref=_ref(cmd))
+
+    async def _dispatch_customer(self, cmd: protocol.Command, sender: Sender) -> None:
+        if isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End):
+            own = self._conversation.id if self._conversation is not None else None
+            conversation_id = cmd.conversation_id or own
+            if conversation_id is None or conversation_id != own:
+                raise EngineError("not_found", "no such conversation", field="conversation_id", ref=_ref(cmd))
+            await self._to_conversation(conversation_id, cmd, sender)
+        else:
+            raise EngineError("forbidden", f"{_type_name(cmd)} is for agents", field="type", ref=_ref(cmd))
+
+    async def _to_conversation(self, conversation_id: str, cmd: protocol.Command, sender: Sender) -> None:
+        conv = self._dir.conversations.get(conversation_id)
+        if conv is None or not await conv.send(ClientFrame(self, sender, cmd)):
+            raise EngineError("not_found", "no such conversation", field="conversation_id", ref=_ref(cmd))
+
+
+def _ref(cmd: Any) -> str | None:
+    for name in ("client_id", "offer_id", "invitation_id"):
+        value = getattr(cmd, name, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def _type_name(cmd: Any) -> str:
+    return str(type(cmd).__struct_config__.tag) if hasattr(type(cmd), "__struct_config__") else "frame"
+

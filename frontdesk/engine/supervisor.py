@@ -1,0 +1,180 @@
+"""The root of the engine: one ``trio.run``, one nursery, every actor started in order.
+
+``run_engine`` starts (or connects to) PostgreSQL, applies the schema, loads the demo data
+when asked, rebuilds the Router's queues and the open conversations from the database
+(PROTOCOL.md §5.10), then serves HTTP and websockets with hypercorn until SIGINT/SIGTERM.
+
+Error handling: an unexpected exception in any actor propagates to this nursery and stops the
+engine (after logging it with context): state that must survive is in PostgreSQL, so a
+restart rebuilds it, while limping on with a dead actor would silently drop work.
+
+Resource handling: the embedded PostgreSQL (when no URL is given) is stopped when the engine
+stops; the database pool is closed shielded from cancellation.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import sys
+from collections import defaultdict
+from collections.abc import Callable
+from datetime import UTC
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import trio
+import trio_asyncio
+from hypercorn.config import Config as HypercornConfig
+from hypercorn.trio import serve
+
+from . import queries
+from .agents import AgentActor
+from .app import create_app
+from .config import Config
+from .conversation import Conversation, ConversationRecord, Participant, message_from_row
+from .db import Database, open_database
+from .demo import load_demo
+from .directory import Directory
+from .persister import Persister
+from .protocol import MAX_FRAME_BYTES
+from .router import AgentProfile, Router
+
+log = logging.getLogger(__name__)
+
+
+def schema_sql() -> str:
+    return resources.files("frontdesk").joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+class EmbeddedPostgres:
+    """The ``pgserver`` PostgreSQL in ``<data dir>/pgdata``, started on demand, stopped on close."""
+
+    def __init__(self, data_dir: Path):
+        self.pgdata = data_dir.resolve() / "pgdata"
+        self._server: Any = None
+
+    def start(self) -> str:
+        import pgserver
+
+        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
+        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
+        return str(self._server.get_uri())
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.cleanup()
+            self._server = None
+
+
+async def database_url(config: Config, embedded: EmbeddedPostgres) -> str:
+    if config.database_url:
+        return config.database_url
+    return await trio.to_thread.run_sync(embedded.start)
+
+
+async def prepare_database(db: Database, demo: bool) -> None:
+    await db.apply_schema(schema_sql())
+    if demo:
+        await load_demo(db)
+
+
+async def restore(directory: Directory, router: Router) -> None:
+    """Rebuild queues, open conversations and agent load from the database (before serving)."""
+    db = directory.db
+    await queries.void_pending_offers(db)
+    for row in await queries.all_agents(db):
+        router.restore_agent(AgentProfile(str(row["id"]), row["name"], frozenset(row["queues"]), row["capacity"]))
+    rows = await queries.open_conversations(db)
+    ids = [str(r["id"]) for r in rows]
+    messages: dict[str, list[Any]] = defaultdict(list)
+    for m in await queries.messages_of(db, ids) if ids else []:
+        messages[str(m["conversation_id"])].append(message_from_row(m))
+    participants: dict[str, dict[str, Participant]] = defaultdict(dict)
+    for p in await queries.participants_of(db, ids) if ids else []:
+        participants[str(p["conversation_id"])][str(p["agent_id"])] = Participant(
+            str(p["agent_id"]), p["name"], p["role"], p["last_read_seq"])
+    owners: set[str] = set()
+    for r in rows:
+        cid = str(r["id"])
+        record = ConversationRecord(cid, r["queue"], r["status"], r["customer_name"], r["customer_email"],
+                                    list(r["customer_verified"]), r["created_at"].astimezone(UTC),
+                                    messages=messages[cid], participants=participants[cid],
+                                    customer_read_seq=r["customer_read_seq"])
+        conv = Conversation(directory, record)
+        first = messages[cid][0].wire["text"] if messages[cid] else ""
+        info = {"customer": conv.customer_info, "question": first}
+        if r["status"] == "queued":
+            router.restore_waiting(cid, r["queue"], r["queue_key"], info)
+            record.position = router.state.position(cid)
+        elif r["owner_id"] is not None:
+            router.restore_open(cid, r["queue"], str(r["owner_id"]), info)
+            owners.add(str(r["owner_id"]))
+        await directory.spawn_conversation(conv)
+    # agents who own conversations but are not connected: their reconnect grace starts now
+    for agent_id in sorted(owners):
+        agent = router.state.agents.get(agent_id)
+        if agent is None:
+            continue
+        profile = AgentProfile(agent.id, agent.name, agent.queues, agent.capacity)
+        await directory.agent_actor(agent_id, _factory(directory, profile))
+    if rows:
+        log.info("restored %d open conversations", len(rows))
+
+
+def _factory(directory: Directory, profile: AgentProfile) -> Callable[[], AgentActor]:
+    return lambda: AgentActor(directory, profile, "available")
+
+
+async def _stop_on_signal(cancel_scope: trio.CancelScope) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signum in signals:
+            log.info("received %s: stopping", signal.Signals(signum).name)
+            cancel_scope.cancel()
+            return
+
+
+async def run_engine(config: Config, *, ready: Callable[[str], None] | None = None,
+                     task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
+    """Run the engine until cancelled or signalled. ``task_status.started(url)`` when serving."""
+    embedded = EmbeddedPostgres(config.data_dir)
+    try:
+        url = await database_url(config, embedded)
+        config.uploads_dir.mkdir(parents=True, exist_ok=True)
+        async with trio_asyncio.open_loop(), open_database(url) as db:
+            await prepare_database(db, config.demo)
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
+                persister = Persister(db)
+                await nursery.start(persister.run)
+                directory = Directory(config, db, persister, nursery)
+                router = Router(directory)
+                directory.router = router
+                await restore(directory, router)
+                await nursery.start(router.run)
+                hc = HypercornConfig()
+                hc.bind = [f"{config.host}:{config.port}"]
+                hc.websocket_max_message_size = MAX_FRAME_BYTES
+                hc.accesslog = None
+                hc.graceful_timeout = 2
+                bound = await nursery.start(serve, create_app(directory), hc)
+                base = _base_url(bound, config)
+                if ready is not None:
+                    ready(base)
+                task_status.started(base)
+    finally:
+        await trio.to_thread.run_sync(embedded.stop)
+
+
+def _base_url(bound: Any, config: Config) -> str:
+    if isinstance(bound, list | tuple) and bound:
+        first = str(bound[0])
+        return first.replace("0.0.0.0", "127.0.0.1")
+    return f"http://{config.host}:{config.port}"
+
+
+def configure_logging() -> None:
+    logging.basicConfig(level=logging.INFO, stream=sys.stderr,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("hypercorn.access").setLevel(logging.WARNING)

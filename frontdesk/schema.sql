@@ -1,0 +1,181 @@
+-- Frontdesk schema. Idempotent: applied at every start of the engine (CREATE ... IF NOT EXISTS),
+-- so an existing database is left as it is and a new one is made whole. Every id is a UUID made
+-- by the engine; times are timestamptz (UTC on the wire).
+
+-- Queues: where customers start chats. `opening_hours` is the schedule of engine/hours.py
+-- ({"always": true} when absent); `identity_secret` keys the HMAC of verified customers.
+CREATE TABLE IF NOT EXISTS queues (
+    name             text PRIMARY KEY,
+    title            text NOT NULL DEFAULT '',
+    language         text NOT NULL DEFAULT 'english',      -- text-search configuration for FAQ
+    opening_hours    jsonb NOT NULL DEFAULT '{"always": true}',
+    closed_message   text NOT NULL DEFAULT 'We are not available right now. Please leave us a message.',
+    faq_suggestions  boolean NOT NULL DEFAULT false,
+    identity_secret  text,
+    required_fields  jsonb NOT NULL DEFAULT '[]',
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+
+-- People who sign in: agents (take chats) and supervisors (dashboard, every transcript).
+-- `presence` is the state the agent last chose (available | away): restored at next sign-in.
+CREATE TABLE IF NOT EXISTS staff (
+    id             uuid PRIMARY KEY,
+    role           text NOT NULL CHECK (role IN ('agent', 'supervisor')),
+    email          text NOT NULL,
+    name           text NOT NULL,
+    password_hash  text NOT NULL,
+    capacity       integer NOT NULL DEFAULT 3 CHECK (capacity >= 0),
+    presence       text NOT NULL DEFAULT 'available' CHECK (presence IN ('available', 'away')),
+    created_at     timestamptz NOT NULL DEFAULT now()
+);
+CREATE UNIQUE INDEX IF NOT EXISTS staff_email_key ON staff (lower(email));
+
+CREATE TABLE IF NOT EXISTS queue_members (
+    queue     text NOT NULL REFERENCES queues (name) ON DELETE CASCADE,
+    staff_id  uuid NOT NULL REFERENCES staff (id) ON DELETE CASCADE,
+    PRIMARY KEY (queue, staff_id)
+);
+
+-- Bearer tokens. Only a SHA-256 of the token is stored; the token itself is shown once.
+-- Customer tokens are bound to their one conversation.
+CREATE TABLE IF NOT EXISTS tokens (
+    token_hash       bytea PRIMARY KEY,
+    kind             text NOT NULL CHECK (kind IN ('agent', 'supervisor', 'customer')),
+    subject_id       uuid NOT NULL,          -- staff id, or the conversation id for customers
+    expires_at       timestamptz NOT NULL,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS tokens_expires_idx ON tokens (expires_at);
+
+-- Conversations. `queue_key` orders the waiting line of a queue (smaller = earlier); a chat
+-- that returns to the head of its queue gets a key below every other.
+CREATE TABLE IF NOT EXISTS conversations (
+    id                 uuid PRIMARY KEY,
+    queue              text NOT NULL REFERENCES queues (name),
+    status             text NOT NULL CHECK (status IN ('queued', 'active', 'ended')),
+    customer_name      text NOT NULL,
+    customer_email     text NOT NULL,
+    customer_verified  text[] NOT NULL DEFAULT '{}',
+    fields             jsonb NOT NULL DEFAULT '{}',
+    queue_key          bigint NOT NULL,
+    owner_id           uuid REFERENCES staff (id),
+    customer_read_seq  integer NOT NULL DEFAULT 0,
+    created_at         timestamptz NOT NULL DEFAULT now(),
+    accepted_at        timestamptz,
+    ended_at           timestamptz,
+    ended_by           text,
+    end_reason         text
+);
+CREATE INDEX IF NOT EXISTS conversations_open_idx ON conversations (status, queue, queue_key)
+    WHERE status <> 'ended';
+CREATE INDEX IF NOT EXISTS conversations_created_idx ON conversations (created_at);
+
+-- Messages: immutable once written. seq is 1, 2, 3, ... per conversation with no gaps; a
+-- sender's client_id is stored once per conversation (the unique key makes a retried send
+-- after a crash land once).
+CREATE TABLE IF NOT EXISTS messages (
+    id               uuid PRIMARY KEY,
+    conversation_id  uuid NOT NULL REFERENCES conversations (id),
+    seq              integer NOT NULL,
+    sender_kind      text NOT NULL CHECK (sender_kind IN ('customer', 'agent', 'system')),
+    sender_id        uuid,
+    sender_name      text NOT NULL,
+    sender_key       text NOT NULL,          -- 'customer' or the agent id: scope of client_id
+    client_id        text,
+    text             text NOT NULL,
+    private          boolean NOT NULL DEFAULT false,
+    attachments      jsonb NOT NULL DEFAULT '[]',
+    options          jsonb,
+    option_id        text,
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    UNIQUE (conversation_id, seq)
+);
+CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id_key
+    ON messages (conversation_id, sender_key, client_id) WHERE client_id IS NOT NULL;
+
+-- Agents in a conversation: the owner (who accepted it) and invited colleagues.
+CREATE TABLE IF NOT EXISTS participants (
+    conversation_id  uuid NOT NULL REFERENCES conversations (id),
+    agent_id         uuid NOT NULL REFERENCES staff (id),
+    role             text NOT NULL CHECK (role IN ('owner', 'invited')),
+    joined_at        timestamptz NOT NULL DEFAULT now(),
+    left_at          timestamptz,
+    last_read_seq    integer NOT NULL DEFAULT 0,
+    PRIMARY KEY (conversation_id, agent_id)
+);
+CREATE INDEX IF NOT EXISTS participants_agent_idx ON participants (agent_id) WHERE left_at IS NULL;
+
+-- Every offer and its outcome (the dashboard's "offered to X, rejected by Y" log and reports).
+CREATE TABLE IF NOT EXISTS offers (
+    id               uuid PRIMARY KEY,
+    conversation_id  uuid NOT NULL REFERENCES conversations (id),
+    agent_id         uuid NOT NULL REFERENCES staff (id),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    expires_at       timestamptz NOT NULL,
+    outcome          text CHECK (outcome IN ('accepted', 'rejected', 'expired', 'revoked', 'void')),
+    reason           text,
+    decided_at       timestamptz
+);
+CREATE INDEX IF NOT EXISTS offers_conversation_idx ON offers (conversation_id);
+CREATE INDEX IF NOT EXISTS offers_agent_idx ON offers (agent_id, created_at);
+
+-- Presence changes, who made them (the agent or the system) and when.
+CREATE TABLE IF NOT EXISTS presence_log (
+    id        bigserial PRIMARY KEY,
+    agent_id  uuid NOT NULL REFERENCES staff (id),
+    state     text NOT NULL,
+    by        text NOT NULL CHECK (by IN ('agent', 'system')),
+    at        timestamptz NOT NULL DEFAULT now()
+);
+
+-- Offline requests left when nobody can take a chat. request_number comes from a sequence:
+-- unique and human-friendly (REQ-000042); a rolled-back insert may leave a gap, which is fine.
+CREATE SEQUENCE IF NOT EXISTS offline_request_number_seq;
+CREATE TABLE IF NOT EXISTS offline_requests (
+    id               uuid PRIMARY KEY,
+    request_number   bigint NOT NULL UNIQUE DEFAULT nextval('offline_request_number_seq'),
+    queue            text NOT NULL REFERENCES queues (name),
+    name             text NOT NULL,
+    email            text NOT NULL,
+    question         text NOT NULL,
+    conversation_id  uuid REFERENCES conversations (id),
+    status           text NOT NULL DEFAULT 'open' CHECK (status IN ('open', 'handled')),
+    handled_by       uuid REFERENCES staff (id),
+    handled_at       timestamptz,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS offline_requests_open_idx ON offline_requests (queue, status, created_at);
+
+-- FAQ entries per queue, ranked by PostgreSQL full-text search.
+CREATE TABLE IF NOT EXISTS faq_entries (
+    id        uuid PRIMARY KEY,
+    queue     text NOT NULL REFERENCES queues (name) ON DELETE CASCADE,
+    question  text NOT NULL,
+    answer    text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Canned answers: per queue, or global when queue is NULL.
+CREATE TABLE IF NOT EXISTS canned_messages (
+    id        uuid PRIMARY KEY,
+    queue     text REFERENCES queues (name) ON DELETE CASCADE,
+    title     text NOT NULL,
+    text      text NOT NULL,
+    created_at timestamptz NOT NULL DEFAULT now()
+);
+
+-- Mails to send (transcripts, confirmations). The Mailer marks each row sent or failed.
+CREATE TABLE IF NOT EXISTS outbox (
+    id          uuid PRIMARY KEY,
+    recipient   text NOT NULL,
+    subject     text NOT NULL,
+    body_text   text NOT NULL,
+    body_html   text,
+    status      text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed')),
+    attempts    integer NOT NULL DEFAULT 0,
+    last_error  text,
+    next_try_at timestamptz NOT NULL DEFAULT now(),
+    created_at  timestamptz NOT NULL DEFAULT now(),
+    sent_at     timestamptz
+);
+CREATE INDEX IF NOT EXISTS outbox_queued_idx ON outbox (next_try_at) WHERE status = 'queued';

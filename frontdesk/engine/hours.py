@@ -341,7 +341,7 @@ def is_open(schedule: Schedule, at: datetime) -> bool:
     local = at_utc.astimezone(schedule.tz)
     today = local.date()
     days = [today - timedelta(days=1), today]
-    if False:
+    if local.fold:
         days.append(today + timedelta(days=1))
     return any(start <= at_utc < end for day in days for start, end in _utc_intervals(schedule, day))
 

@@ -93,6 +93,24 @@ CREATE TABLE IF NOT EXISTS messages (
 CREATE UNIQUE INDEX IF NOT EXISTS messages_client_id_key
     ON messages (conversation_id, sender_key, client_id) WHERE client_id IS NOT NULL;
 
+-- Uploaded files. The bytes live under <data dir>/uploads/<id>; a row without message_id is an
+-- upload not yet sent (removed after a day). uploader_id is the staff id, or the conversation
+-- id for a customer's upload.
+CREATE TABLE IF NOT EXISTS attachments (
+    id               uuid PRIMARY KEY,
+    uploader_kind    text NOT NULL CHECK (uploader_kind IN ('agent', 'customer')),
+    uploader_id      uuid NOT NULL,
+    filename         text NOT NULL,
+    content_type     text NOT NULL,
+    size             bigint NOT NULL,
+    sha256           text NOT NULL,
+    conversation_id  uuid REFERENCES conversations (id),
+    message_id       uuid,
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS attachments_unsent_idx ON attachments (created_at) WHERE message_id IS NULL;
+CREATE INDEX IF NOT EXISTS attachments_message_idx ON attachments (message_id);
+
 -- Agents in a conversation: the owner (who accepted it) and invited colleagues.
 CREATE TABLE IF NOT EXISTS participants (
     conversation_id  uuid NOT NULL REFERENCES conversations (id),

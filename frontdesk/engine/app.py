@@ -13,10 +13,10 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-from quart import Response, request, websocket
+from quart import Response, request, send_file, websocket
 from quart_trio import QuartTrio
 
-from . import auth, forms, hours, metrics, queries
+from . import auth, forms, hours, metrics, queries, transcripts, uploads
 from .config import CUSTOMER_TOKEN_TTL_S, STAFF_TOKEN_TTL_S
 from .conversation import Conversation, ConversationRecord, StoredMessage
 from .directory import Directory
@@ -30,7 +30,7 @@ log = logging.getLogger(__name__)
 MAX_JSON_BODY_BYTES = 1 << 20
 
 _STATUS = {"bad_json": 400, "unauthenticated": 401, "bad_credentials": 401, "forbidden": 403,
-           "not_found": 404, "conflict": 409, "file_too_large": 413, "unsupported_type": 415,
+           "not_found": 404, "conflict": 409, "file_too_large": 413, "too_large": 413, "unsupported_type": 415,
            "missing_field": 422, "invalid_value": 422, "invalid_email": 422, "rate_limited": 429,
            "unavailable": 503}
 
@@ -53,7 +53,8 @@ class Caller:
 
 def create_app(directory: Directory) -> QuartTrio:
     app = QuartTrio("frontdesk")
-    app.config["MAX_CONTENT_LENGTH"] = MAX_JSON_BODY_BYTES
+    # no global limit: JSON bodies are capped in body(), uploads stream with their own limit
+    app.config["MAX_CONTENT_LENGTH"] = None
     db = directory.db
     cfg = directory.config
 
@@ -79,8 +80,15 @@ def create_app(directory: Directory) -> QuartTrio:
         return json_response({"error": {"code": "too_large", "message": "the body is too large"}}, 413)
 
     async def body() -> bytes:
-        data = await request.get_data(cache=False, as_text=False)
-        return data if isinstance(data, bytes) else data.encode()
+        """The request body, refused with 413 as soon as it passes MAX_JSON_BODY_BYTES."""
+        if (request.content_length or 0) > MAX_JSON_BODY_BYTES:
+            raise FrontdeskError("too_large", "the body is too large")
+        data = bytearray()
+        async for chunk in request.body:
+            data += chunk
+            if len(data) > MAX_JSON_BODY_BYTES:
+                raise FrontdeskError("too_large", "the body is too large")
+        return bytes(data)
 
     async def caller(*kinds: str) -> Caller:
         header = request.headers.get("Authorization", "")
@@ -231,6 +239,62 @@ def create_app(directory: Directory) -> QuartTrio:
             messages = [m for m in messages if not m["private"]]
         return json_response({"conversation_id": str(row["id"]), "queue": row["queue"], "status": row["status"],
                               "messages": messages})
+
+    @app.post("/api/conversations/<conversation_id>/transcript-email")
+    async def transcript_email(conversation_id: str) -> Response:
+        who = await caller("customer")
+        if who.subject_id != conversation_id or not await transcripts.queue_transcript(directory, conversation_id):
+            raise FrontdeskError("not_found", "no such conversation")
+        return json_response({"status": "queued"}, 202)
+
+    # ---- attachments and canned messages ---------------------------------------------------
+
+    @app.post("/api/uploads")
+    async def upload() -> Response:
+        who = await caller("agent", "customer")
+        up = await uploads.receive_upload(request.body, request.headers.get("Content-Type"), request.content_length,
+                                          cfg.uploads_dir)
+        try:
+            await directory.persister.write([queries.insert_attachment(
+                up.attachment_id, who.kind, who.subject_id, up.filename, up.content_type, up.size, up.sha256)])
+        except BaseException:
+            up.path.unlink(missing_ok=True)
+            raise
+        return json_response({"attachment_id": up.attachment_id, "filename": up.filename,
+                              "content_type": up.content_type, "size": up.size}, 201)
+
+    @app.get("/api/attachments/<attachment_id>")
+    async def download(attachment_id: str) -> Response:
+        who = await caller("agent", "supervisor", "customer")
+        row = await queries.attachment(db, attachment_id)
+        if row is None or not await may_download(who, row):
+            raise FrontdeskError("not_found", "no such attachment")
+        path = cfg.uploads_dir / str(row["id"])
+        if not path.exists():
+            raise FrontdeskError("not_found", "no such attachment")
+        response = await send_file(path, mimetype=row["content_type"], as_attachment=True,
+                                   attachment_filename=row["filename"], conditional=False)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Content-Security-Policy"] = "default-src 'none'; sandbox"
+        response.headers["Cache-Control"] = "private, no-store"
+        return response
+
+    async def may_download(who: Caller, row: Any) -> bool:
+        if who.kind == "supervisor":
+            return True
+        if row["message_id"] is None:  # not sent yet: only its uploader
+            return who.kind == row["uploader_kind"] and who.subject_id == str(row["uploader_id"])
+        conversation_id = str(row["conversation_id"])
+        if who.kind == "customer":
+            return who.subject_id == conversation_id and not row["message_private"]
+        return await queries.was_participant(db, conversation_id, who.subject_id)
+
+    @app.get("/api/canned")
+    async def canned() -> Response:
+        who = await caller("agent")
+        rows = await queries.canned_for_agent(db, who.subject_id)
+        return json_response({"canned": [{"id": str(r["id"]), "title": r["title"], "text": r["text"],
+                                          "queue": r["queue"]} for r in rows]})
 
     # ---- websocket -------------------------------------------------------------------------
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
-from . import metrics, protocol, queries
+from . import metrics, protocol, queries, transcripts
 from .config import ACTOR_INBOX_SIZE
 from .errors import DatabaseError, EngineError
 from .protocol import encode
@@ -238,7 +238,7 @@ class Conversation:
                             await self._handle(command)
                         except EngineError as exc:
                             if isinstance(command, ClientFrame):
-                                ref = exc.ref if exc.ref is not None else _ref(command.command)
+                                ref = exc.ref if exc.ref is not None else protocol.command_ref(command.command)
                                 exc.ref = ref
                                 command.session.deliver(encode(exc.to_event()))
                             else:
@@ -386,7 +386,7 @@ class Conversation:
         if isinstance(cmd, protocol.Send):
             await self._send_message(c.session, sender, cmd)
         elif isinstance(cmd, protocol.Read):
-            self._read(sender, cmd)
+            await self._read(sender, cmd)
         elif isinstance(cmd, protocol.Typing):
             frame = encode({"type": "typing", "conversation_id": self.id, "sender": sender.wire()})
             if sender.kind == "customer":
@@ -398,6 +398,8 @@ class Conversation:
             if sender.kind == "agent" and self._participants[sender.id or ""].role != "owner":
                 raise EngineError("forbidden", "only the owning agent or the customer can end a chat")
             await self._end(sender, "ended")
+            if sender.kind == "customer" and cmd.transcript_email:
+                self._dir.start_soon(transcripts.queue_transcript, self._dir, self.id)
         else:
             raise EngineError("unknown_type", f"{type(cmd).__name__} is not available in a conversation")
 
@@ -415,8 +417,7 @@ class Conversation:
         if known is not None:  # a retry: same ack, stored once (PROTOCOL.md §5.2)
             session.deliver(self._ack(known))
             return
-        if cmd.attachments:
-            raise EngineError("not_found", "no such attachment", field="attachments")
+        attachments = await self._attachments_of(sender, cmd.attachments) if cmd.attachments else []
         text = cmd.text
         option_id = None
         if cmd.option_id is not None:
@@ -428,13 +429,15 @@ class Conversation:
         at = utc_now()
         m = StoredMessage(
             wire={"conversation_id": self.id, "seq": self.last_seq + 1, "id": str(uuid.uuid4()),
-                  "sender": sender.wire(), "text": text, "private": cmd.private, "attachments": [],
+                  "sender": sender.wire(), "text": text, "private": cmd.private, "attachments": attachments,
                   "options": [{"id": o.id, "label": o.label} for o in cmd.options] if cmd.options else None,
                   "option_id": option_id, "at": iso(at)},
             sender_key=sender.key, client_id=cmd.client_id)
+        statements = [queries.insert_message({**m.wire, "client_id": cmd.client_id, "_at": at}, sender.key)]
+        if attachments:
+            statements.append(queries.bind_attachments([a["id"] for a in attachments], self.id, m.wire["id"]))
         try:
-            await self._dir.persister.write([queries.insert_message({**m.wire, "client_id": cmd.client_id,
-                                                                      "_at": at}, sender.key)])
+            await self._dir.persister.write(statements)
         except DatabaseError as exc:
             raise EngineError("unavailable", "the message could not be stored; retry with the same client_id",
                               field=None) from exc
@@ -444,6 +447,17 @@ class Conversation:
         self._fan_out(m, sender)
         metrics.MESSAGES.labels(sender.kind).inc()
         metrics.MESSAGE_LATENCY.observe(time.perf_counter() - started)
+
+    async def _attachments_of(self, sender: Sender, ids: list[str]) -> list[dict[str, Any]]:
+        """The wire form of the attachments of a send: each an unsent upload of this sender."""
+        uploader = sender.id if sender.kind == "agent" and sender.id else self.id
+        if len(set(ids)) != len(ids):
+            raise EngineError("invalid_value", "an attachment is listed twice", field="attachments")
+        rows = {str(r["id"]): r for r in await queries.unsent_attachments(self._dir.db, ids, sender.kind, uploader)}
+        if len(rows) != len(ids):
+            raise EngineError("not_found", "no such attachment (or it was sent already)", field="attachments")
+        return [{"id": i, "filename": rows[i]["filename"], "content_type": rows[i]["content_type"],
+                 "size": rows[i]["size"]} for i in ids]
 
     def _ack(self, m: StoredMessage) -> str:
         return encode({"type": "ack", "client_id": m.client_id, "conversation_id": self.id,
@@ -463,7 +477,7 @@ class Conversation:
                 return next((o["label"] for o in m.wire["options"] if o["id"] == option_id), None)
         return None
 
-    def _read(self, sender: Sender, cmd: protocol.Read) -> None:
+    async def _read(self, sender: Sender, cmd: protocol.Read) -> None:
         if cmd.seq > self.last_seq:
             raise EngineError("invalid_value", f"seq {cmd.seq} is after the last message ({self.last_seq})",
                               field="seq")
@@ -476,7 +490,7 @@ class Conversation:
             if cmd.seq <= p.read_seq:
                 return
             p.read_seq = cmd.seq
-        self._dir.start_soon(self._dir.persister.post, [queries.set_read(self.id, sender.kind, sender.id, cmd.seq)])
+        await self._dir.persister.post([queries.set_read(self.id, sender.kind, sender.id, cmd.seq)])
         frame = encode({"type": "read", "conversation_id": self.id,
                         "reader": {"kind": sender.kind, "id": sender.id}, "seq": cmd.seq})
         if sender.kind == "customer":
@@ -492,10 +506,3 @@ class Conversation:
         self._to_everyone(encode({"type": "ended", "conversation_id": self.id, "by": by.kind, "reason": reason}))
         await self._dir.router.send(ConversationClosed(self.id))
 
-
-def _ref(cmd: protocol.Command) -> str | None:
-    for name in ("client_id", "offer_id", "invitation_id"):
-        value = getattr(cmd, name, None)
-        if isinstance(value, str):
-            return value
-    return None

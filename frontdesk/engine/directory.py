@@ -22,6 +22,7 @@ from .persister import Persister
 if TYPE_CHECKING:
     from .agents import AgentActor
     from .conversation import Conversation
+    from .mailer import Mailer
     from .router import Router
 
 
@@ -32,6 +33,7 @@ class Directory:
         self.persister = persister
         self._nursery = nursery
         self.router: Router  # set by the supervisor once the Router runs
+        self.mailer: Mailer | None = None
         self.conversations: dict[str, Conversation] = {}
         self.agents: dict[str, AgentActor] = {}
 

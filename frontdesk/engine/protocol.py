@@ -42,7 +42,8 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Annotated, Final, Literal, TypeAlias, get_args
+from collections.abc import Mapping
+from typing import Annotated, Any, Final, Literal, TypeAlias, get_args
 
 import msgspec
 import orjson
@@ -73,6 +74,8 @@ __all__ = [
     "Reject",
     "Send",
     "Typing",
+    "command_ref",
+    "command_type",
     "encode",
     "parse_frame",
 ]
@@ -221,9 +224,23 @@ def parse_frame(raw: str | bytes) -> Command:
     return command
 
 
-def encode(event: dict[str, object]) -> str:
+def encode(event: Mapping[str, Any]) -> str:
     """The text of the frame for a server event (UTC datetimes end in ``Z``)."""
     return orjson.dumps(event, option=orjson.OPT_UTC_Z).decode()
+
+
+def command_ref(command: Command) -> str | None:
+    """What an ``error`` about ``command`` echoes as ``ref``: its client_id, offer_id or invitation_id."""
+    for name in _REF_FIELDS:
+        value = getattr(command, name, None)
+        if isinstance(value, str):
+            return value
+    return None
+
+
+def command_type(command: Command) -> str:
+    """The wire ``type`` of a command (e.g. ``"accept_invitation"``)."""
+    return str(command.__struct_config__.tag)
 
 
 # --- the error path -----------------------------------------------------------------------

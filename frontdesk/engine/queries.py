@@ -192,3 +192,88 @@ async def insert_offline_request(db: Database, request_id: str, queue: str, name
         uuid.UUID(request_id), queue, name, email, question,
         uuid.UUID(conversation_id) if conversation_id else None)
     return number
+
+
+# ---- attachments ----------------------------------------------------------------------------
+
+def insert_attachment(attachment_id: str, uploader_kind: str, uploader_id: str, filename: str,
+                      content_type: str, size: int, sha256: str) -> Statement:
+    return ("INSERT INTO attachments (id, uploader_kind, uploader_id, filename, content_type, size, sha256) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            (uuid.UUID(attachment_id), uploader_kind, uuid.UUID(uploader_id), filename, content_type, size, sha256))
+
+
+async def unsent_attachments(db: Database, ids: Sequence[str], uploader_kind: str, uploader_id: str) -> list[Row]:
+    """The uploader's attachments among ``ids`` that no message carries yet."""
+    uuids = [u for u in (_uuid(i) for i in ids) if u is not None]
+    if not uuids:
+        return []
+    return await db.fetch(
+        "SELECT id, filename, content_type, size FROM attachments WHERE id = ANY($1::uuid[]) "
+        "AND uploader_kind = $2 AND uploader_id = $3 AND message_id IS NULL", uuids, uploader_kind,
+        uuid.UUID(uploader_id))
+
+
+def bind_attachments(ids: Sequence[str], conversation_id: str, message_id: str) -> Statement:
+    return ("UPDATE attachments SET conversation_id = $2, message_id = $3 WHERE id = ANY($1::uuid[]) "
+            "AND message_id IS NULL",
+            ([uuid.UUID(i) for i in ids], uuid.UUID(conversation_id), uuid.UUID(message_id)))
+
+
+async def attachment(db: Database, attachment_id: str) -> Row | None:
+    """An attachment with the privacy of the message that carries it (None while unsent)."""
+    aid = _uuid(attachment_id)
+    if aid is None:
+        return None
+    return await db.fetchrow(
+        "SELECT a.*, m.private AS message_private FROM attachments a "
+        "LEFT JOIN messages m ON m.id = a.message_id WHERE a.id = $1", aid)
+
+
+async def expired_unsent_attachments(db: Database, older_than: datetime) -> list[str]:
+    rows = await db.fetch("DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1 RETURNING id",
+                          older_than)
+    return [str(r["id"]) for r in rows]
+
+
+# ---- canned messages ------------------------------------------------------------------------
+
+async def canned_for_agent(db: Database, agent_id: str) -> list[Row]:
+    return await db.fetch(
+        "SELECT id, title, text, queue FROM canned_messages c WHERE c.queue IS NULL OR c.queue IN "
+        "(SELECT queue FROM queue_members WHERE staff_id = $1) ORDER BY c.queue NULLS FIRST, c.title",
+        uuid.UUID(agent_id))
+
+
+# ---- outbox ---------------------------------------------------------------------------------
+
+def insert_mail(mail_id: str, recipient: str, subject: str, body_text: str, body_html: str | None) -> Statement:
+    return ("INSERT INTO outbox (id, recipient, subject, body_text, body_html) VALUES ($1, $2, $3, $4, $5)",
+            (uuid.UUID(mail_id), recipient, subject, body_text, body_html))
+
+
+async def due_mails(db: Database, limit: int) -> list[Row]:
+    return await db.fetch("SELECT * FROM outbox WHERE status = 'queued' AND next_try_at <= now() "
+                          "ORDER BY next_try_at LIMIT $1", limit)
+
+
+async def seconds_until_next_mail(db: Database) -> float | None:
+    value = await db.fetchval("SELECT extract(epoch FROM min(next_try_at) - now()) FROM outbox "
+                              "WHERE status = 'queued'")
+    return None if value is None else float(value)
+
+
+async def mark_mail(db: Database, mail_id: Any, status: str, attempts: int, error: str | None,
+                    next_try_at: datetime | None = None) -> None:
+    """status 'sent', 'failed', or 'queued' (a retry at ``next_try_at``)."""
+    await db.execute(
+        "UPDATE outbox SET status = $2, attempts = $3, last_error = $4, "
+        "next_try_at = coalesce($5, next_try_at), sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1",
+        mail_id, status, attempts, error, next_try_at)
+
+
+async def unannounced_queued_mails(db: Database, limit: int) -> list[Row]:
+    """Queued mails never tried (no SMTP configured); marked tried so each is logged once."""
+    return await db.fetch(
+        "UPDATE outbox SET attempts = 1 WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' "
+        "AND attempts = 0 ORDER BY created_at LIMIT $1) RETURNING recipient, subject", limit)

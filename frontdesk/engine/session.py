@@ -15,7 +15,7 @@ for 10 s; 1009 for a frame over 64 KiB (enforced by hypercorn's websocket_max_me
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import trio
 from quart import Websocket
@@ -25,7 +25,7 @@ from .agents import AgentActor
 from .config import HELLO_TIMEOUT_S, RATE_LIMIT_CLOSE_AFTER_S, SESSION_OUTBOX_SIZE
 from .conversation import AttachCustomer, ClientFrame, Detach, Sender
 from .errors import EngineError, ProtocolError
-from .protocol import encode
+from .protocol import command_ref, command_type, encode
 from .router import AcceptOffer, AgentProfile, RejectOffer, SetPresence
 
 if TYPE_CHECKING:
@@ -46,6 +46,7 @@ class RateLimiter:
         self.tokens = burst
         self.stamp = trio.current_time()
         self.over_since: float | None = None
+        self.last_refused = 0.0
 
     def allow(self, now: float) -> bool:
         if self.rate <= 0:
@@ -54,10 +55,13 @@ class RateLimiter:
         self.stamp = now
         if self.tokens >= 1:
             self.tokens -= 1
-            self.over_since = None
+            # a frame let through by the refill does not end the overload; a second without refusals does
+            if self.over_since is not None and now - self.last_refused >= 1.0:
+                self.over_since = None
             return True
         if self.over_since is None:
             self.over_since = now
+        self.last_refused = now
         return False
 
     def over_for(self, now: float) -> float:
@@ -259,36 +263,24 @@ class Session:
             conversation_id = cmd.conversation_id
             if conversation_id is None:
                 raise EngineError("missing_field", "agents name the conversation", field="conversation_id",
-                                  ref=_ref(cmd))
+                                  ref=command_ref(cmd))
             await self._to_conversation(conversation_id, cmd, sender)
         else:
-            raise EngineError("unknown_type", f"{_type_name(cmd)} is not available yet", field="type",
-                              ref=_ref(cmd))
+            raise EngineError("unknown_type", f"{command_type(cmd)} is not available yet", field="type",
+                              ref=command_ref(cmd))
 
     async def _dispatch_customer(self, cmd: protocol.Command, sender: Sender) -> None:
         if isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End):
             own = self._conversation.id if self._conversation is not None else None
             conversation_id = cmd.conversation_id or own
             if conversation_id is None or conversation_id != own:
-                raise EngineError("not_found", "no such conversation", field="conversation_id", ref=_ref(cmd))
+                raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
             await self._to_conversation(conversation_id, cmd, sender)
         else:
-            raise EngineError("forbidden", f"{_type_name(cmd)} is for agents", field="type", ref=_ref(cmd))
+            raise EngineError("forbidden", f"{command_type(cmd)} is for agents", field="type", ref=command_ref(cmd))
 
     async def _to_conversation(self, conversation_id: str, cmd: protocol.Command, sender: Sender) -> None:
         conv = self._dir.conversations.get(conversation_id)
         if conv is None or not await conv.send(ClientFrame(self, sender, cmd)):
-            raise EngineError("not_found", "no such conversation", field="conversation_id", ref=_ref(cmd))
-
-
-def _ref(cmd: Any) -> str | None:
-    for name in ("client_id", "offer_id", "invitation_id"):
-        value = getattr(cmd, name, None)
-        if isinstance(value, str):
-            return value
-    return None
-
-
-def _type_name(cmd: Any) -> str:
-    return str(type(cmd).__struct_config__.tag) if hasattr(type(cmd), "__struct_config__") else "frame"
+            raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
 

@@ -19,7 +19,7 @@ import signal
 import sys
 from collections import defaultdict
 from collections.abc import Callable
-from datetime import UTC
+from datetime import UTC, timedelta
 from importlib import resources
 from pathlib import Path
 from typing import Any
@@ -37,11 +37,17 @@ from .conversation import Conversation, ConversationRecord, Participant, message
 from .db import Database, open_database
 from .demo import load_demo
 from .directory import Directory
+from .errors import DatabaseError
+from .mailer import Mailer
 from .persister import Persister
 from .protocol import MAX_FRAME_BYTES
 from .router import AgentProfile, Router
+from .wire import utc_now
 
 log = logging.getLogger(__name__)
+
+UNSENT_UPLOAD_TTL_S = 24 * 3600
+UPLOAD_SWEEP_EVERY_S = 3600
 
 
 def schema_sql() -> str:
@@ -123,6 +129,18 @@ async def restore(directory: Directory, router: Router) -> None:
         log.info("restored %d open conversations", len(rows))
 
 
+async def sweep_unsent_uploads(directory: Directory) -> None:
+    """Remove uploads that no message carries, a day after they came (issue: storage hygiene)."""
+    while True:
+        try:
+            for attachment_id in await queries.expired_unsent_attachments(
+                    directory.db, utc_now() - timedelta(seconds=UNSENT_UPLOAD_TTL_S)):
+                (directory.config.uploads_dir / attachment_id).unlink(missing_ok=True)
+        except DatabaseError as exc:
+            log.warning("upload sweep failed: %s", exc)
+        await trio.sleep(UPLOAD_SWEEP_EVERY_S)
+
+
 def _factory(directory: Directory, profile: AgentProfile) -> Callable[[], AgentActor]:
     return lambda: AgentActor(directory, profile, "available")
 
@@ -149,6 +167,10 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
                 persister = Persister(db)
                 await nursery.start(persister.run)
                 directory = Directory(config, db, persister, nursery)
+                mailer = Mailer(db, config.smtp_url)
+                directory.mailer = mailer
+                await nursery.start(mailer.run)
+                nursery.start_soon(sweep_unsent_uploads, directory)
                 router = Router(directory)
                 directory.router = router
                 await restore(directory, router)
@@ -178,3 +200,4 @@ def configure_logging() -> None:
     logging.basicConfig(level=logging.INFO, stream=sys.stderr,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("hypercorn.access").setLevel(logging.WARNING)
+    logging.getLogger("pgserver").setLevel(logging.WARNING)

@@ -137,6 +137,21 @@ CREATE TABLE IF NOT EXISTS offers (
 CREATE INDEX IF NOT EXISTS offers_conversation_idx ON offers (conversation_id);
 CREATE INDEX IF NOT EXISTS offers_agent_idx ON offers (agent_id, created_at);
 
+-- Invitations into a conversation (a named agent or anyone from a queue) and how they ended.
+CREATE TABLE IF NOT EXISTS invitations (
+    id               uuid PRIMARY KEY,
+    conversation_id  uuid NOT NULL REFERENCES conversations (id),
+    inviter_id       uuid NOT NULL REFERENCES staff (id),
+    target_agent_id  uuid REFERENCES staff (id),
+    target_queue     text,
+    invitee_id       uuid REFERENCES staff (id),   -- the agent asked last
+    status           text NOT NULL DEFAULT 'pending'
+                     CHECK (status IN ('pending', 'accepted', 'declined', 'expired', 'cancelled')),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    decided_at       timestamptz
+);
+CREATE INDEX IF NOT EXISTS invitations_conversation_idx ON invitations (conversation_id);
+
 -- Presence changes, who made them (the agent or the system) and when.
 CREATE TABLE IF NOT EXISTS presence_log (
     id        bigserial PRIMARY KEY,

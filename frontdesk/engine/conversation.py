@@ -30,7 +30,7 @@ from . import metrics, protocol, queries, transcripts
 from .config import ACTOR_INBOX_SIZE
 from .errors import DatabaseError, EngineError
 from .protocol import encode
-from .router import ConversationClosed
+from .router import AgentLeft, ConversationClosed
 from .wire import iso, utc_now
 
 if TYPE_CHECKING:
@@ -108,6 +108,21 @@ class Assign:
 
 
 @dataclass(eq=False)
+class Join:
+    """An invited agent accepted: it joins with the whole history."""
+
+    agent_id: str
+    name: str
+
+
+@dataclass(eq=False)
+class AgentGone:
+    """An invited agent went offline: it is no longer in the conversation."""
+
+    agent_id: str
+
+
+@dataclass(eq=False)
 class Requeue:
     agent_id: str
     queue_key: int
@@ -138,8 +153,8 @@ class CustomerGone:
     pass
 
 
-ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Requeue | Position | ReplayToAgent
-                       | Summarize | CustomerGone)
+ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | AgentGone | Requeue | Position
+                       | ReplayToAgent | Summarize | CustomerGone)
 
 
 @dataclass
@@ -209,6 +224,12 @@ class Conversation:
     def post_assign(self, agent_id: str, name: str) -> None:
         self.post(Assign(agent_id, name))
 
+    def post_join(self, agent_id: str, name: str) -> None:
+        self.post(Join(agent_id, name))
+
+    def post_agent_gone(self, agent_id: str) -> None:
+        self.post(AgentGone(agent_id))
+
     def post_requeue(self, agent_id: str, queue_key: int, position: int) -> None:
         self.post(Requeue(agent_id, queue_key, position))
 
@@ -270,6 +291,10 @@ class Conversation:
                 self._start_grace()
         elif isinstance(c, Assign):
             await self._assign(c)
+        elif isinstance(c, Join):
+            await self._join(c)
+        elif isinstance(c, AgentGone):
+            await self._remove_invited(c.agent_id)
         elif isinstance(c, Requeue):
             await self._requeue(c)
         elif isinstance(c, Position):
@@ -287,13 +312,14 @@ class Conversation:
     # ---- views -----------------------------------------------------------------------------
 
     def _participants_wire(self) -> list[dict[str, Any]]:
-        return [{"id": p.agent_id, "name": p.name, "role": p.role} for p in self._participants.values()]
+        return [{"id": p.agent_id, "name": p.name, "role": p.role, "read_seq": p.read_seq}
+                for p in self._participants.values()]
 
     def summary(self) -> dict[str, Any]:
         """The agent's view in ``welcome.conversations``."""
         return {"conversation_id": self.id, "queue": self.queue, "status": self.status,
                 "customer": self.customer_info, "participants": self._participants_wire(),
-                "last_seq": self.last_seq}
+                "last_seq": self.last_seq, "customer_read_seq": self._customer_read_seq}
 
     def _queued_frame(self) -> str:
         return encode({"type": "queued", "conversation_id": self.id, "position": self._position,
@@ -313,7 +339,7 @@ class Conversation:
         welcome: dict[str, object] = {"type": "welcome", "role": "customer", "conversation": {
             "conversation_id": self.id, "status": self.status, "queue": self.queue,
             "participants": self._participants_wire(),
-            "last_seq": public[-1].wire["seq"] if public else 0}}
+            "last_seq": public[-1].wire["seq"] if public else 0, "customer_read_seq": self._customer_read_seq}}
         c.session.deliver(encode(welcome))
         if c.resume_after is not None:
             for m in public:
@@ -348,7 +374,7 @@ class Conversation:
     def _conversation_frame(self, agent_id: str) -> str:
         return encode({"type": "conversation", "conversation_id": self.id, "queue": self.queue,
                        "status": self.status, "customer": self.customer_info,
-                       "participants": self._participants_wire(),
+                       "participants": self._participants_wire(), "customer_read_seq": self._customer_read_seq,
                        "messages": [{**m.wire, **({"client_id": m.client_id}
                                                    if m.sender_key == agent_id and m.client_id else {})}
                                     for m in self._messages]})
@@ -364,6 +390,24 @@ class Conversation:
         self._dir.deliver_to_agent(c.agent_id, self._conversation_frame(c.agent_id), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
                                   "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"}))
+
+    async def _join(self, c: Join) -> None:
+        if self.status != "active":
+            return
+        await self._dir.persister.write([queries.join_conversation(self.id, c.agent_id, utc_now())])
+        self._participants[c.agent_id] = Participant(c.agent_id, c.name, "invited")
+        self._dir.deliver_to_agent(c.agent_id, self._conversation_frame(c.agent_id), self.id)
+        self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
+                                  "agent": {"id": c.agent_id, "name": c.name}, "role": "invited"}))
+
+    async def _remove_invited(self, agent_id: str) -> None:
+        p = self._participants.get(agent_id)
+        if p is None or p.role != "invited":
+            return
+        await self._dir.persister.write([queries.leave_conversation(self.id, agent_id, utc_now())])
+        self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
+                                  "agent": {"id": p.agent_id, "name": p.name}, "role": p.role}))
+        del self._participants[agent_id]
 
     async def _requeue(self, c: Requeue) -> None:
         if self.status == "ended":
@@ -394,6 +438,11 @@ class Conversation:
             else:
                 self._to_customers(frame)
                 self._to_agents(frame, skip=sender.id)
+        elif isinstance(cmd, protocol.Leave):
+            if sender.kind != "agent" or self._participants[sender.id or ""].role != "invited":
+                raise EngineError("forbidden", "only an invited agent can leave; the owner ends the chat")
+            await self._remove_invited(sender.id or "")
+            await self._dir.router.send(AgentLeft(self.id, sender.id or ""))
         elif isinstance(cmd, protocol.End):
             if sender.kind == "agent" and self._participants[sender.id or ""].role != "owner":
                 raise EngineError("forbidden", "only the owning agent or the customer can end a chat")

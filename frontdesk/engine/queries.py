@@ -277,3 +277,33 @@ async def unannounced_queued_mails(db: Database, limit: int) -> list[Row]:
     return await db.fetch(
         "UPDATE outbox SET attempts = 1 WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' "
         "AND attempts = 0 ORDER BY created_at LIMIT $1) RETURNING recipient, subject", limit)
+
+
+# ---- invitations ----------------------------------------------------------------------------
+
+def insert_invitation(invitation_id: str, conversation_id: str, inviter_id: str, target_agent_id: str | None,
+                      target_queue: str | None, at: datetime) -> Statement:
+    return ("INSERT INTO invitations (id, conversation_id, inviter_id, target_agent_id, target_queue, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+            (uuid.UUID(invitation_id), uuid.UUID(conversation_id), uuid.UUID(inviter_id),
+             uuid.UUID(target_agent_id) if target_agent_id else None, target_queue, at))
+
+
+def invitation_asked(invitation_id: str, invitee_id: str) -> Statement:
+    return ("UPDATE invitations SET invitee_id = $2 WHERE id = $1", (uuid.UUID(invitation_id), uuid.UUID(invitee_id)))
+
+
+def close_invitation(invitation_id: str, status: str, at: datetime) -> Statement:
+    return ("UPDATE invitations SET status = $2, decided_at = $3 WHERE id = $1 AND status = 'pending'",
+            (uuid.UUID(invitation_id), status, at))
+
+
+def join_conversation(conversation_id: str, agent_id: str, at: datetime) -> Statement:
+    return ("INSERT INTO participants (conversation_id, agent_id, role, joined_at) VALUES ($1, $2, 'invited', $3) "
+            "ON CONFLICT (conversation_id, agent_id) DO UPDATE SET left_at = NULL, joined_at = $3",
+            (uuid.UUID(conversation_id), uuid.UUID(agent_id), at))
+
+
+def leave_conversation(conversation_id: str, agent_id: str, at: datetime) -> Statement:
+    return ("UPDATE participants SET left_at = $3 WHERE conversation_id = $1 AND agent_id = $2",
+            (uuid.UUID(conversation_id), uuid.UUID(agent_id), at))

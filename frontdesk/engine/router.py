@@ -19,6 +19,7 @@ the requesting session as an ``error`` event; the Router goes on.
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Protocol
@@ -28,13 +29,14 @@ import trio
 from . import metrics, queries
 from .config import ACTOR_INBOX_SIZE
 from .errors import EngineError
+from .invitations import InvitationClosed, InvitationDesk, InvitationEffect, InvitationOffered, Joined
 from .protocol import encode
 from .routing import (
     AVAILABLE,
     AWAY,
     OFFLINE,
     Assigned,
-    Effect,
+    LeftConversation,
     OfferClosed,
     OfferMade,
     PresenceChanged,
@@ -153,13 +155,44 @@ class ConversationClosed:
 
 
 @dataclass(eq=False)
+class Invite:
+    conversation_id: str
+    inviter_id: str
+    agent_id: str | None
+    queue: str | None
+    session: Replyable
+
+
+@dataclass(eq=False)
+class AnswerInvitation:
+    agent_id: str
+    invitation_id: str
+    accept: bool
+    session: Replyable
+
+
+@dataclass(eq=False)
+class InvitationTimedOut:
+    invitation_id: str
+    invitee_id: str
+
+
+@dataclass(eq=False)
+class AgentLeft:
+    """An invited agent left a conversation (``leave``): it has room again."""
+
+    conversation_id: str
+    agent_id: str
+
+
+@dataclass(eq=False)
 class Tick:
     pass
 
 
 RouterCommand = (Enqueue | QueueInfo | AgentOnline | TakeSnapshot | AgentDisconnected
                  | AgentOffline | SetPresence | AcceptOffer | RejectOffer | OfferTimedOut
-                 | ConversationClosed | Tick)
+                 | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Tick)
 
 
 @dataclass(eq=False)
@@ -174,6 +207,8 @@ class Router:
         cfg = directory.config
         self._offer_timeout_s = cfg.offer_timeout_s
         self.state = RoutingState(missed_offers_away=cfg.missed_offers_away)
+        self.desk = InvitationDesk(self.state)
+        self._invitation_timers: dict[str, trio.CancelScope] = {}
         self._send, self.inbox = trio.open_memory_channel[RouterCommand](ACTOR_INBOX_SIZE)
         self._info: dict[str, dict[str, Any]] = {}      # open conversation -> customer, question, queue
         self._pending: dict[str, _PendingOffer] = {}
@@ -201,10 +236,14 @@ class Router:
         effects = self.state.enqueue(conversation_id, queue, queue_key, trio.current_time())
         assert not effects, "no agent is connected before the engine serves"
 
-    def restore_open(self, conversation_id: str, queue: str, agent_id: str, info: dict[str, Any]) -> None:
+    def restore_open(self, conversation_id: str, queue: str, agent_id: str, info: dict[str, Any],
+                     invited: list[str]) -> None:
         self._info[conversation_id] = {**info, "queue": queue}
         if agent_id in self.state.agents:
             self.state.restore_open(conversation_id, queue, agent_id)
+        for invited_id in invited:
+            if invited_id in self.state.agents:
+                self.state.change_load(invited_id, trio.current_time(), join=conversation_id)
 
     # ---- the actor -------------------------------------------------------------------------
 
@@ -232,7 +271,7 @@ class Router:
     async def _handle(self, c: RouterCommand) -> None:
         st = self.state
         now = trio.current_time()
-        effects: list[Effect] = []
+        effects: Sequence[InvitationEffect] = []
         if isinstance(c, Enqueue):
             if c.queue not in st.queues:
                 st.add_queue(c.queue)
@@ -252,12 +291,17 @@ class Router:
             effects = []
             c.reply.send_nowait(self._snapshot(p.agent_id))
         elif isinstance(c, TakeSnapshot):
+            agent = st.agents[c.agent_id]
+            if not agent.connected and agent.presence != OFFLINE:
+                # a socket came back within the reconnect grace: connected again, presence kept
+                await self._apply(st.agent_connected(c.agent_id, agent.presence, now))
             c.reply.send_nowait(self._snapshot(c.agent_id))
         elif isinstance(c, AgentDisconnected):
             if c.agent_id in st.agents:
                 effects = st.agent_disconnected(c.agent_id)
         elif isinstance(c, AgentOffline):
             if c.agent_id in st.agents:
+                await self._apply(self.desk.agent_offline(c.agent_id, now))
                 effects = st.agent_offline(c.agent_id, now)
         elif isinstance(c, SetPresence):
             if st.agents.get(c.agent_id) is None or st.agents[c.agent_id].presence == OFFLINE:
@@ -270,8 +314,19 @@ class Router:
         elif isinstance(c, OfferTimedOut):
             effects = st.expire(c.offer_id, now)
         elif isinstance(c, ConversationClosed):
+            await self._apply(self.desk.conversation_closed(c.conversation_id, now))
             effects = st.customer_left(c.conversation_id, now)
             self._info.pop(c.conversation_id, None)
+        elif isinstance(c, Invite):
+            await self._apply(self.desk.invite(c.conversation_id, c.inviter_id, agent_id=c.agent_id,
+                                               queue=c.queue, now=now), invite=c)
+        elif isinstance(c, AnswerInvitation):
+            effects = self.desk.answer(c.agent_id, c.invitation_id, c.accept, now)
+        elif isinstance(c, InvitationTimedOut):
+            effects = self.desk.expire(c.invitation_id, c.invitee_id, now)
+        elif isinstance(c, AgentLeft):
+            if c.agent_id in st.agents and c.conversation_id in st.agents[c.agent_id].joined:
+                effects = st.change_load(c.agent_id, now, leave=c.conversation_id)
         elif isinstance(c, Tick):
             self._publish_positions()
         await self._apply(effects)
@@ -280,12 +335,12 @@ class Router:
         agent = self.state.agents[agent_id]
         return AgentSnapshot(
             presence=agent.presence,
-            conversations=sorted(agent.open),
+            conversations=sorted(agent.open | agent.joined),
             offers=[self._pending[o.id].frame for o in self.state.pending_offers_of(agent_id) if o.id in self._pending])
 
     # ---- effects ---------------------------------------------------------------------------
 
-    async def _apply(self, effects: list[Effect]) -> None:
+    async def _apply(self, effects: Sequence[InvitationEffect], invite: Invite | None = None) -> None:
         for e in effects:
             if isinstance(e, OfferMade):
                 await self._offer_made(e)
@@ -302,6 +357,57 @@ class Router:
                     conv.post_requeue(e.agent_id, e.queue_key, self.state.position(e.conversation_id) or 1)
             elif isinstance(e, PresenceChanged):
                 await self._presence_changed(e)
+            elif isinstance(e, LeftConversation):
+                conv = self._dir.conversations.get(e.conversation_id)
+                if conv is not None:
+                    conv.post_agent_gone(e.agent_id)
+            elif isinstance(e, InvitationOffered):
+                await self._invitation_offered(e, invite)
+            elif isinstance(e, InvitationClosed):
+                await self._invitation_closed(e)
+            elif isinstance(e, Joined):
+                conv = self._dir.conversations.get(e.conversation_id)
+                if conv is not None:
+                    conv.post_join(e.agent_id, self.state.agents[e.agent_id].name)
+
+    async def _invitation_offered(self, e: InvitationOffered, invite: Invite | None) -> None:
+        created = utc_now()
+        statements = []
+        if invite is not None:
+            statements.append(queries.insert_invitation(e.invitation_id, e.conversation_id, e.inviter_id,
+                                                        invite.agent_id, invite.queue, created))
+        statements.append(queries.invitation_asked(e.invitation_id, e.invitee_id))
+        await self._dir.persister.post(statements)
+        inviter = self.state.agents[e.inviter_id]
+        info = self._info.get(e.conversation_id, {})
+        self._dir.deliver_to_agent(e.invitee_id, encode({
+            "type": "invitation", "invitation_id": e.invitation_id, "conversation_id": e.conversation_id,
+            "from": {"id": inviter.id, "name": inviter.name}, "customer": info.get("customer"),
+            "queue": info.get("queue"),
+            "expires_at": iso(created + timedelta(seconds=self._offer_timeout_s))}))
+        scope = trio.CancelScope()
+        self._invitation_timers[e.invitation_id] = scope
+        assert self._nursery is not None
+        self._nursery.start_soon(self._invitation_timer, e.invitation_id, e.invitee_id,
+                                 trio.current_time() + self._offer_timeout_s, scope)
+
+    async def _invitation_timer(self, invitation_id: str, invitee_id: str, deadline: float,
+                                scope: trio.CancelScope) -> None:
+        with scope:
+            await trio.sleep_until(deadline)
+            await self._send.send(InvitationTimedOut(invitation_id, invitee_id))
+
+    async def _invitation_closed(self, e: InvitationClosed) -> None:
+        scope = self._invitation_timers.pop(e.invitation_id, None)
+        if scope is not None:
+            scope.cancel()
+        if not e.final:
+            return
+        await self._dir.persister.post([queries.close_invitation(e.invitation_id, e.status, utc_now())])
+        # the protocol knows accepted | declined | expired; a cancelled invitation did not happen
+        status = "expired" if e.status == "cancelled" else e.status
+        self._dir.deliver_to_agent(e.inviter_id, encode({"type": "invitation_result",
+                                                         "invitation_id": e.invitation_id, "status": status}))
 
     async def _offer_made(self, e: OfferMade) -> None:
         created = utc_now()

@@ -81,7 +81,15 @@ class PresenceChanged:
     by: str  # "agent" | "system"
 
 
-Effect = OfferMade | OfferClosed | Assigned | Requeued | PresenceChanged
+@dataclass(frozen=True)
+class LeftConversation:
+    """An invited agent is no longer in the conversation (it went offline)."""
+
+    conversation_id: str
+    agent_id: str
+
+
+Effect = OfferMade | OfferClosed | Assigned | Requeued | PresenceChanged | LeftConversation
 
 
 # ---- state ---------------------------------------------------------------------------------
@@ -94,16 +102,17 @@ class Agent:
     capacity: int
     presence: str = OFFLINE
     connected: bool = False
-    open: set[str] = field(default_factory=set)
+    open: set[str] = field(default_factory=set)       # conversations it owns
+    joined: set[str] = field(default_factory=set)     # conversations it was invited into
     offers: set[str] = field(default_factory=set)
-    invitations: int = 0
+    invitations: int = 0                              # pending invitations to it
     last_offer_at: float = 0.0
     missed_in_row: int = 0
     index_key: tuple[int, float, str] | None = None  # its key in the queues' eligible lists
 
     @property
     def load(self) -> int:
-        return len(self.open) + len(self.offers) + self.invitations
+        return len(self.open) + len(self.joined) + len(self.offers) + self.invitations
 
     @property
     def eligible(self) -> bool:
@@ -148,6 +157,7 @@ class RoutingState:
         self.waiting: dict[str, Waiting] = {}
         self.offers: dict[str, Offer] = {}
         self.owner_of: dict[str, tuple[str, str]] = {}  # open conversation -> (owning agent, queue)
+        self.joined_by: dict[str, set[str]] = {}        # open conversation -> agents invited into it
         self._tail_key = 0   # queue keys: new chats get increasing positive keys,
         self._head_key = 0   # chats back at the head decreasing negative ones
         self.dirty_queues: set[str] = set()  # queues whose positions changed since last asked
@@ -270,6 +280,10 @@ class RoutingState:
             self._enqueue_only(cid, queue, key)
             touched.add(queue)
         agent.open.clear()
+        for cid in sorted(agent.joined):
+            effects.append(LeftConversation(cid, agent_id))
+            self.joined_by.get(cid, set()).discard(agent_id)
+        agent.joined.clear()
         for q in sorted(touched):
             effects += self._dispatch(q, now)
         return effects
@@ -336,15 +350,46 @@ class RoutingState:
         return effects
 
     def conversation_ended(self, conversation_id: str, now: float) -> list[Effect]:
-        """An assigned conversation ended: its owner has room again."""
+        """An assigned conversation ended: its owner and invited agents have room again."""
         owner = self.owner_of.pop(conversation_id, None)
+        effects: list[Effect] = []
+        if owner is not None:
+            effects += self.change_load(owner[0], now, drop_open=conversation_id)
+        for agent_id in sorted(self.joined_by.pop(conversation_id, set())):
+            effects += self.change_load(agent_id, now, leave=conversation_id)
+        return effects
+
+    def participants(self, conversation_id: str) -> set[str]:
+        """Agents in an assigned conversation: the owner and those invited into it."""
+        owner = self.owner_of.get(conversation_id)
         if owner is None:
-            return []
-        agent = self.agents[owner[0]]
+            return set()
+        return {owner[0]} | self.joined_by.get(conversation_id, set())
+
+    def change_load(self, agent_id: str, now: float, *, invitations: int = 0, join: str | None = None,
+                    leave: str | None = None, drop_open: str | None = None) -> list[Effect]:
+        """Change what counts towards an agent's capacity (invitations, joined or owned
+        conversations); when that frees room, the agent's queues are served at once."""
+        agent = self.agents[agent_id]
         self._unindex(agent)
-        agent.open.discard(conversation_id)
+        agent.invitations += invitations
+        if join is not None:
+            agent.joined.add(join)
+            self.joined_by.setdefault(join, set()).add(agent_id)
+        if leave is not None:
+            agent.joined.discard(leave)
+            self.joined_by.get(leave, set()).discard(agent_id)
+        if drop_open is not None:
+            agent.open.discard(drop_open)
         self._index(agent)
         return self._dispatch_agent(agent, now)
+
+    def best_free_member(self, queue: str, exclude: set[str]) -> str | None:
+        """The eligible member of ``queue`` that routing would choose, skipping ``exclude``."""
+        q = self.queues.get(queue)
+        if q is None:
+            return None
+        return next((k[2] for k in q.eligible if k[2] not in exclude), None)
 
     def void_pending_offers(self) -> list[Effect]:
         """Shutdown: pending offers are void (they are made anew after a restart)."""

@@ -26,7 +26,7 @@ from .config import HELLO_TIMEOUT_S, RATE_LIMIT_CLOSE_AFTER_S, SESSION_OUTBOX_SI
 from .conversation import AttachCustomer, ClientFrame, Detach, Sender
 from .errors import EngineError, ProtocolError
 from .protocol import command_ref, command_type, encode
-from .router import AcceptOffer, AgentProfile, RejectOffer, SetPresence
+from .router import AcceptOffer, AgentProfile, AnswerInvitation, Invite, RejectOffer, SetPresence
 
 if TYPE_CHECKING:
     from .conversation import Conversation
@@ -259,7 +259,12 @@ class Session:
             await router.send(AcceptOffer(agent_id, cmd.offer_id, self))
         elif isinstance(cmd, protocol.Reject):
             await router.send(RejectOffer(agent_id, cmd.offer_id, cmd.reason, self))
-        elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End):
+        elif isinstance(cmd, protocol.Invite):
+            await router.send(Invite(cmd.conversation_id, agent_id, cmd.agent_id, cmd.queue, self))
+        elif isinstance(cmd, protocol.AcceptInvitation | protocol.DeclineInvitation):
+            await router.send(AnswerInvitation(agent_id, cmd.invitation_id,
+                                               isinstance(cmd, protocol.AcceptInvitation), self))
+        elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End | protocol.Leave):
             conversation_id = cmd.conversation_id
             if conversation_id is None:
                 raise EngineError("missing_field", "agents name the conversation", field="conversation_id",

@@ -115,7 +115,8 @@ async def restore(directory: Directory, router: Router) -> None:
             router.restore_waiting(cid, r["queue"], r["queue_key"], info)
             record.position = router.state.position(cid)
         elif r["owner_id"] is not None:
-            router.restore_open(cid, r["queue"], str(r["owner_id"]), info)
+            invited = [p.agent_id for p in participants[cid].values() if p.role == "invited"]
+            router.restore_open(cid, r["queue"], str(r["owner_id"]), info, invited)
             owners.add(str(r["owner_id"]))
         await directory.spawn_conversation(conv)
     # agents who own conversations but are not connected: their reconnect grace starts now

@@ -179,14 +179,21 @@ CREATE TABLE IF NOT EXISTS offline_requests (
 );
 CREATE INDEX IF NOT EXISTS offline_requests_open_idx ON offline_requests (queue, status, created_at);
 
--- FAQ entries per queue, ranked by PostgreSQL full-text search.
+-- FAQ entries per queue, ranked by PostgreSQL full-text search. `language` is the text-search
+-- configuration of the entry's queue (copied when written), so the stored vector is built with
+-- the right stemmer and the GIN index serves every language at once.
 CREATE TABLE IF NOT EXISTS faq_entries (
     id        uuid PRIMARY KEY,
     queue     text NOT NULL REFERENCES queues (name) ON DELETE CASCADE,
     question  text NOT NULL,
     answer    text NOT NULL,
+    language  regconfig NOT NULL DEFAULT 'english',
+    search    tsvector GENERATED ALWAYS AS (
+                  setweight(to_tsvector(language, question), 'A') || setweight(to_tsvector(language, answer), 'B')
+              ) STORED,
     created_at timestamptz NOT NULL DEFAULT now()
 );
+CREATE INDEX IF NOT EXISTS faq_entries_search_idx ON faq_entries USING gin (search);
 
 -- Canned answers: per queue, or global when queue is NULL.
 CREATE TABLE IF NOT EXISTS canned_messages (

@@ -17,7 +17,15 @@ import trio_asyncio
 from .config import Config
 from .db import open_database
 from .demo import DEMO_PASSWORD
-from .supervisor import EmbeddedPostgres, configure_logging, database_url, prepare_database, run_engine
+from .errors import DatabaseError
+from .supervisor import (
+    BadConfiguration,
+    EmbeddedPostgres,
+    configure_logging,
+    database_url,
+    prepare_database,
+    run_engine,
+)
 
 DEFAULT_DASHBOARD_PORT = 8501
 
@@ -61,7 +69,25 @@ def _serve(config: Config) -> None:
                          "supervisor@demo.test")
         print("\n".join(lines), flush=True)
 
-    trio.run(lambda: run_engine(config, ready=ready), restrict_keyboard_interrupt_to_checkpoints=True)
+    try:
+        trio.run(lambda: run_engine(config, ready=ready), restrict_keyboard_interrupt_to_checkpoints=True)
+    except (BadConfiguration, DatabaseError, BaseExceptionGroup) as exc:
+        sys.exit(f"frontdesk: {_startup_failure(exc)}")
+    except KeyboardInterrupt:
+        pass
+
+
+def _startup_failure(exc: BaseException) -> BaseException:
+    """The configuration or database error inside ``exc``, or re-raise what is something else."""
+    if isinstance(exc, BaseExceptionGroup):
+        group = exc.subgroup((BadConfiguration, DatabaseError))
+        if group is None:
+            raise exc
+        found: BaseException = group
+        while isinstance(found, BaseExceptionGroup):
+            found = found.exceptions[0]
+        return found
+    return exc
 
 
 def _demo(config: Config) -> None:

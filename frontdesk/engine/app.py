@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import ipaddress
 import logging
+import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -16,7 +17,7 @@ import orjson
 from quart import Response, request, send_file, websocket
 from quart_trio import QuartTrio
 
-from . import auth, forms, hours, metrics, queries, transcripts, uploads
+from . import auth, forms, hours, mails, metrics, queries, uploads
 from .config import CUSTOMER_TOKEN_TTL_S, STAFF_TOKEN_TTL_S
 from .conversation import Conversation, ConversationRecord, StoredMessage
 from .directory import Directory
@@ -49,6 +50,19 @@ class Caller:
     def __init__(self, kind: str, subject_id: str):
         self.kind = kind
         self.subject_id = subject_id
+
+
+FAQ_WORD = re.compile(r"\w+")
+FAQ_MAX_WORDS = 12
+FAQ_MAX_RESULTS = 5
+
+
+def offline_wire(row: Any) -> dict[str, Any]:
+    return {"request_id": str(row["id"]), "request_number": queries.format_request_number(row["request_number"]),
+            "queue": row["queue"], "name": row["name"], "email": row["email"], "question": row["question"],
+            "conversation_id": str(row["conversation_id"]) if row["conversation_id"] else None,
+            "status": row["status"], "handled_by": str(row["handled_by"]) if row["handled_by"] else None,
+            "handled_at": iso(row["handled_at"]), "created_at": iso(row["created_at"])}
 
 
 def create_app(directory: Directory) -> QuartTrio:
@@ -216,9 +230,53 @@ def create_app(directory: Directory) -> QuartTrio:
         if await queries.queue(db, form.queue) is None:
             raise FrontdeskError("not_found", f"no queue {form.queue!r}", field="queue")
         request_id = str(uuid.uuid4())
-        number = await queries.insert_offline_request(db, request_id, form.queue, form.name, form.email,
-                                                      form.question)
-        return json_response({"request_id": request_id, "request_number": f"REQ-{number:06d}"}, 201)
+        number = queries.format_request_number(await queries.next_request_number(db))
+        await directory.persister.write([
+            queries.insert_offline_request(request_id, int(number[4:]), form.queue, form.name, form.email,
+                                           form.question),
+            mails.offline_confirmation(form.email, number, form.name, form.question)])
+        if directory.mailer is not None:
+            directory.mailer.nudge()
+        return json_response({"request_id": request_id, "request_number": number}, 201)
+
+    @app.get("/api/offline-requests")
+    async def list_offline_requests() -> Response:
+        who = await caller("agent")
+        status = request.args.get("status")
+        if status not in (None, "open", "handled"):
+            raise FrontdeskError("invalid_value", "status must be open or handled", field="status")
+        rows = await queries.offline_requests_for_agent(db, who.subject_id, status)
+        return json_response({"requests": [offline_wire(r) for r in rows]})
+
+    @app.post("/api/offline-requests/<request_id>/handle")
+    async def handle_offline_request(request_id: str) -> Response:
+        who = await caller("agent")
+        row = await queries.handle_offline_request(db, request_id, who.subject_id)
+        if row is None:
+            raise FrontdeskError("not_found", "no such request")
+        return json_response(offline_wire(row))
+
+    # ---- FAQ -------------------------------------------------------------------------------
+
+    @app.get("/api/faq")
+    async def faq() -> Response:
+        name = request.args.get("queue") or ""
+        text = request.args.get("q") or ""
+        if not name:
+            raise FrontdeskError("missing_field", "queue is required", field="queue")
+        if len(text) > 500 or "\x00" in text:
+            raise FrontdeskError("invalid_value", "q must be at most 500 characters of text", field="q")
+        row = await queries.queue(db, name)
+        if row is None:
+            raise FrontdeskError("not_found", f"no queue {name!r}", field="queue")
+        words = FAQ_WORD.findall(text.lower())[:FAQ_MAX_WORDS]
+        if not row["faq_suggestions"] or not words:
+            return json_response({"results": []})
+        # every word as a prefix, any of them may match: half-typed questions already find answers
+        query = " | ".join(f"{w}:*" for w in words)
+        rows = await queries.faq_search(db, name, query, FAQ_MAX_RESULTS)
+        return json_response({"results": [{"id": str(r["id"]), "question": r["question"], "answer": r["answer"],
+                                           "score": round(float(r["score"]), 6)} for r in rows]})
 
     # ---- transcripts -----------------------------------------------------------------------
 
@@ -243,7 +301,7 @@ def create_app(directory: Directory) -> QuartTrio:
     @app.post("/api/conversations/<conversation_id>/transcript-email")
     async def transcript_email(conversation_id: str) -> Response:
         who = await caller("customer")
-        if who.subject_id != conversation_id or not await transcripts.queue_transcript(directory, conversation_id):
+        if who.subject_id != conversation_id or not await mails.queue_transcript(directory, conversation_id):
             raise FrontdeskError("not_found", "no such conversation")
         return json_response({"status": "queued"}, 202)
 

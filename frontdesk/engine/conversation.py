@@ -20,14 +20,16 @@ from __future__ import annotations
 import logging
 import time
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 import trio
 
-from . import metrics, protocol, queries, transcripts
+from . import mails, metrics, protocol, queries
 from .config import ACTOR_INBOX_SIZE
+from .db import Statement
 from .errors import DatabaseError, EngineError
 from .protocol import encode
 from .router import AgentLeft, ConversationClosed
@@ -132,6 +134,7 @@ class Requeue:
 @dataclass(eq=False)
 class Position:
     position: int
+    estimated_wait_s: int | None = None
 
 
 @dataclass(eq=False)
@@ -153,8 +156,13 @@ class CustomerGone:
     pass
 
 
+@dataclass(eq=False)
+class WaitedTooLong:
+    pass
+
+
 ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | AgentGone | Requeue | Position
-                       | ReplayToAgent | Summarize | CustomerGone)
+                       | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong)
 
 
 @dataclass
@@ -196,6 +204,8 @@ class Conversation:
         self._messages = record.messages
         self._participants = record.participants
         self._position = record.position
+        self._estimate: int | None = None
+        self._max_wait = trio.CancelScope()
         self._customer_read_seq = record.customer_read_seq
         self._client_ids = {(m.sender_key, m.client_id): m for m in self._messages if m.client_id}
         self._customers: set[Outlet] = set()
@@ -233,8 +243,8 @@ class Conversation:
     def post_requeue(self, agent_id: str, queue_key: int, position: int) -> None:
         self.post(Requeue(agent_id, queue_key, position))
 
-    def post_position(self, position: int) -> None:
-        self.post(Position(position))
+    def post_position(self, position: int, estimated_wait_s: int | None = None) -> None:
+        self.post(Position(position, estimated_wait_s))
 
     # ---- the actor -------------------------------------------------------------------------
 
@@ -252,6 +262,8 @@ class Conversation:
             async with trio.open_nursery() as nursery:
                 self._nursery = nursery
                 self._start_grace()
+                if self.status == "queued":
+                    self._start_max_wait(self._rec.created_at)
                 task_status.started()
                 async with self.inbox:
                     async for command in self.inbox:
@@ -270,15 +282,23 @@ class Conversation:
         finally:
             self._dir.forget_conversation(self)
 
-    def _start_grace(self) -> None:
-        self._grace.cancel()
-        self._grace = trio.CancelScope()
-        self._nursery.start_soon(self._grace_timer, self._grace, self._dir.config.customer_grace_s)
+    def _start_max_wait(self, since: datetime) -> None:
+        """A chat that waits longer than FRONTDESK_MAX_WAIT_S becomes an offline request."""
+        self._max_wait.cancel()
+        self._max_wait = trio.CancelScope()
+        remaining = self._dir.config.max_wait_s - (utc_now() - since).total_seconds()
+        self._nursery.start_soon(self._timer, self._max_wait, max(0.0, remaining), WaitedTooLong())
 
-    async def _grace_timer(self, scope: trio.CancelScope, seconds: float) -> None:
+    async def _timer(self, scope: trio.CancelScope, seconds: float, command: ConversationCommand) -> None:
         with scope:
             await trio.sleep(seconds)
-            self.post(CustomerGone())
+            self.post(command)
+
+    def _start_grace(self) -> None:
+        """No customer socket: after FRONTDESK_CUSTOMER_GRACE_MS the customer has left."""
+        self._grace.cancel()
+        self._grace = trio.CancelScope()
+        self._nursery.start_soon(self._timer, self._grace, self._dir.config.customer_grace_s, CustomerGone())
 
     async def _handle(self, c: ConversationCommand) -> None:
         if isinstance(c, ClientFrame):
@@ -298,9 +318,12 @@ class Conversation:
         elif isinstance(c, Requeue):
             await self._requeue(c)
         elif isinstance(c, Position):
-            if self.status == "queued" and c.position != self._position:
-                self._position = c.position
+            if self.status == "queued" and (c.position, c.estimated_wait_s) != (self._position, self._estimate):
+                self._position, self._estimate = c.position, c.estimated_wait_s
                 self._to_customers(self._queued_frame())
+        elif isinstance(c, WaitedTooLong):
+            if self.status == "queued":
+                await self._fall_back()
         elif isinstance(c, ReplayToAgent):
             self._replay_to_agent(c)
         elif isinstance(c, Summarize):
@@ -323,7 +346,7 @@ class Conversation:
 
     def _queued_frame(self) -> str:
         return encode({"type": "queued", "conversation_id": self.id, "position": self._position,
-                       "estimated_wait_s": None})
+                       "estimated_wait_s": self._estimate})
 
     def _message_frame(self, m: StoredMessage, with_client_id: bool) -> str:
         event = {"type": "message", **m.wire}
@@ -386,6 +409,7 @@ class Conversation:
         await self._dir.persister.write(queries.assign_conversation(self.id, c.agent_id, at))
         self.status = "active"
         self._position = None
+        self._max_wait.cancel()
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner")
         self._dir.deliver_to_agent(c.agent_id, self._conversation_frame(c.agent_id), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
@@ -416,6 +440,7 @@ class Conversation:
         p = self._participants.pop(c.agent_id, None)
         self.status = "queued"
         self._position = c.position
+        self._start_max_wait(utc_now())
         if p is not None:
             self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
                                       "agent": {"id": p.agent_id, "name": p.name}, "role": p.role}))
@@ -448,7 +473,7 @@ class Conversation:
                 raise EngineError("forbidden", "only the owning agent or the customer can end a chat")
             await self._end(sender, "ended")
             if sender.kind == "customer" and cmd.transcript_email:
-                self._dir.start_soon(transcripts.queue_transcript, self._dir, self.id)
+                self._dir.start_soon(mails.queue_transcript, self._dir, self.id)
         else:
             raise EngineError("unknown_type", f"{type(cmd).__name__} is not available in a conversation")
 
@@ -548,10 +573,31 @@ class Conversation:
             self._to_customers(frame)
             self._to_agents(frame, skip=sender.id)
 
-    async def _end(self, by: Sender, reason: str) -> None:
-        await self._dir.persister.write(queries.end_conversation(self.id, by.kind, reason, utc_now()))
+    async def _end(self, by: Sender, reason: str, also: Sequence[Statement] = (),
+                   before_ended: str | None = None) -> None:
+        """End the conversation (stored with ``also`` in one transaction), tell everyone, free the Router."""
+        await self._dir.persister.write([*also, *queries.end_conversation(self.id, by.kind, reason, utc_now())])
         self.status = "ended"
         self._grace.cancel()
+        self._max_wait.cancel()
+        if before_ended is not None:
+            self._to_customers(before_ended)
         self._to_everyone(encode({"type": "ended", "conversation_id": self.id, "by": by.kind, "reason": reason}))
         await self._dir.router.send(ConversationClosed(self.id))
+
+    async def _fall_back(self) -> None:
+        """Waited too long: the chat becomes an offline request holding its messages (PROTOCOL.md §5.6)."""
+        r = self._rec
+        number = await queries.next_request_number(self._dir.db)
+        request_number = queries.format_request_number(number)
+        question = "\n\n".join(m.wire["text"] for m in self._messages if m.sender_key == "customer")
+        frame = encode({"type": "fallback", "conversation_id": self.id, "reason": "max_wait",
+                        "request_number": request_number})
+        await self._end(Sender("system", None, "Frontdesk"), "max_wait", also=[
+            queries.insert_offline_request(str(uuid.uuid4()), number, self.queue, r.customer_name, r.customer_email,
+                                           question, self.id),
+            mails.offline_confirmation(r.customer_email, request_number, r.customer_name, question)],
+            before_ended=frame)
+        if self._dir.mailer is not None:
+            self._dir.mailer.nudge()
 

@@ -78,8 +78,9 @@ async def load_demo(db: Database) -> None:
                              queue, staff_id)
     for queue, question, answer in FAQ:
         await db.execute(
-            "INSERT INTO faq_entries (id, queue, question, answer) SELECT $1, $2, $3, $4 "
-            "WHERE NOT EXISTS (SELECT 1 FROM faq_entries WHERE queue = $2 AND question = $3)",
+            "INSERT INTO faq_entries (id, queue, question, answer, language) "
+            "SELECT $1, $2, $3, $4, q.language::regconfig FROM queues q WHERE q.name = $2 "
+            "AND NOT EXISTS (SELECT 1 FROM faq_entries WHERE queue = $2 AND question = $3)",
             uuid.uuid4(), queue, question, answer)
     for canned_queue, title, text in CANNED:
         await db.execute(

@@ -184,14 +184,22 @@ async def void_pending_offers(db: Database) -> None:
 
 # ---- offline requests -----------------------------------------------------------------------
 
-async def insert_offline_request(db: Database, request_id: str, queue: str, name: str, email: str,
-                                 question: str, conversation_id: str | None = None) -> int:
-    number: int = await db.fetchval(
-        "INSERT INTO offline_requests (id, queue, name, email, question, conversation_id) "
-        "VALUES ($1, $2, $3, $4, $5, $6) RETURNING request_number",
-        uuid.UUID(request_id), queue, name, email, question,
-        uuid.UUID(conversation_id) if conversation_id else None)
+async def next_request_number(db: Database) -> int:
+    """A fresh request number (a rolled-back use leaves a gap: numbers are unique, not dense)."""
+    number: int = await db.fetchval("SELECT nextval('offline_request_number_seq')")
     return number
+
+
+def format_request_number(number: int) -> str:
+    return f"REQ-{number:06d}"
+
+
+def insert_offline_request(request_id: str, number: int, queue: str, name: str, email: str, question: str,
+                           conversation_id: str | None = None) -> Statement:
+    return ("INSERT INTO offline_requests (id, request_number, queue, name, email, question, conversation_id) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            (uuid.UUID(request_id), number, queue, name, email, question,
+             uuid.UUID(conversation_id) if conversation_id else None))
 
 
 # ---- attachments ----------------------------------------------------------------------------
@@ -307,3 +315,38 @@ def join_conversation(conversation_id: str, agent_id: str, at: datetime) -> Stat
 def leave_conversation(conversation_id: str, agent_id: str, at: datetime) -> Statement:
     return ("UPDATE participants SET left_at = $3 WHERE conversation_id = $1 AND agent_id = $2",
             (uuid.UUID(conversation_id), uuid.UUID(agent_id), at))
+
+
+# ---- offline requests (lists) and FAQ -------------------------------------------------------
+
+_OFFLINE_COLUMNS = ("o.id, o.request_number, o.queue, o.name, o.email, o.question, o.conversation_id, o.status, "
+                    "o.handled_by, o.handled_at, o.created_at")
+
+
+async def offline_requests_for_agent(db: Database, agent_id: str, status: str | None) -> list[Row]:
+    """The requests of the agent's queues, oldest first."""
+    return await db.fetch(
+        f"SELECT {_OFFLINE_COLUMNS} FROM offline_requests o WHERE o.queue IN "
+        "(SELECT queue FROM queue_members WHERE staff_id = $1) AND ($2::text IS NULL OR o.status = $2) "
+        "ORDER BY o.created_at, o.request_number LIMIT 500", uuid.UUID(agent_id), status)
+
+
+async def handle_offline_request(db: Database, request_id: str, agent_id: str) -> Row | None:
+    """Mark handled by ``agent_id`` if it is in one of the agent's queues; None if not visible."""
+    rid = _uuid(request_id)
+    if rid is None:
+        return None
+    return await db.fetchrow(
+        "UPDATE offline_requests o SET status = 'handled', handled_by = coalesce(o.handled_by, $2), "
+        "handled_at = coalesce(o.handled_at, now()) WHERE o.id = $1 AND o.queue IN "
+        f"(SELECT queue FROM queue_members WHERE staff_id = $2) RETURNING {_OFFLINE_COLUMNS}",
+        rid, uuid.UUID(agent_id))
+
+
+async def faq_search(db: Database, queue: str, prefix_query: str, limit: int) -> list[Row]:
+    """FAQ entries of ``queue`` matching a prefix tsquery (``word:* | word:*``), best first."""
+    return await db.fetch(
+        "WITH q AS (SELECT to_tsquery(language::regconfig, $2) AS query FROM queues WHERE name = $1) "
+        "SELECT f.id, f.question, f.answer, ts_rank(f.search, q.query) AS score FROM faq_entries f, q "
+        "WHERE f.queue = $1 AND f.search @@ q.query ORDER BY score DESC, f.question LIMIT $3",
+        queue, prefix_query, limit)

@@ -43,6 +43,7 @@ from .routing import (
     Requeued,
     RoutingState,
 )
+from .waiting import WaitEstimator
 from .wire import iso, utc_now
 
 if TYPE_CHECKING:
@@ -208,6 +209,8 @@ class Router:
         self._offer_timeout_s = cfg.offer_timeout_s
         self.state = RoutingState(missed_offers_away=cfg.missed_offers_away)
         self.desk = InvitationDesk(self.state)
+        self.estimator = WaitEstimator()
+        self._entered: dict[str, tuple[float, int]] = {}  # waiting chat -> (since, position then)
         self._invitation_timers: dict[str, trio.CancelScope] = {}
         self._send, self.inbox = trio.open_memory_channel[RouterCommand](ACTOR_INBOX_SIZE)
         self._info: dict[str, dict[str, Any]] = {}      # open conversation -> customer, question, queue
@@ -278,6 +281,7 @@ class Router:
             self._info[c.conversation_id] = {**c.info, "queue": c.queue}
             key = c.queue_key if c.queue_key is not None else st.next_queue_key()
             effects = st.enqueue(c.conversation_id, c.queue, key, now)
+            self._entered[c.conversation_id] = (now, st.position(c.conversation_id) or 1)
             if c.reply is not None:
                 c.reply.send_nowait(st.position(c.conversation_id) or 0)
         elif isinstance(c, QueueInfo):
@@ -317,6 +321,7 @@ class Router:
             await self._apply(self.desk.conversation_closed(c.conversation_id, now))
             effects = st.customer_left(c.conversation_id, now)
             self._info.pop(c.conversation_id, None)
+            self._entered.pop(c.conversation_id, None)
         elif isinstance(c, Invite):
             await self._apply(self.desk.invite(c.conversation_id, c.inviter_id, agent_id=c.agent_id,
                                                queue=c.queue, now=now), invite=c)
@@ -347,14 +352,17 @@ class Router:
             elif isinstance(e, OfferClosed):
                 await self._offer_closed(e)
             elif isinstance(e, Assigned):
+                self._measure_wait(e.conversation_id)
                 conv = self._dir.conversations.get(e.conversation_id)
                 agent = self.state.agents[e.agent_id]
                 if conv is not None:
                     conv.post_assign(e.agent_id, agent.name)
             elif isinstance(e, Requeued):
+                position = self.state.position(e.conversation_id) or 1
+                self._entered[e.conversation_id] = (trio.current_time(), position)
                 conv = self._dir.conversations.get(e.conversation_id)
                 if conv is not None:
-                    conv.post_requeue(e.agent_id, e.queue_key, self.state.position(e.conversation_id) or 1)
+                    conv.post_requeue(e.agent_id, e.queue_key, position)
             elif isinstance(e, PresenceChanged):
                 await self._presence_changed(e)
             elif isinstance(e, LeftConversation):
@@ -450,13 +458,21 @@ class Router:
         await self._dir.persister.post(statements)
         self._dir.deliver_to_agent(e.agent_id, encode({"type": "presence", "state": e.state}))
 
+    def _measure_wait(self, conversation_id: str) -> None:
+        entered = self._entered.pop(conversation_id, None)
+        info = self._info.get(conversation_id)
+        if entered is not None and info is not None:
+            now = trio.current_time()
+            self.estimator.record(info["queue"], now, now - entered[0], entered[1])
+
     def _publish_positions(self) -> None:
         st = self.state
+        now = trio.current_time()
         for name in sorted(st.dirty_queues):
             for conversation_id, position in st.positions(name):
                 conv = self._dir.conversations.get(conversation_id)
                 if conv is not None:
-                    conv.post_position(position)
+                    conv.post_position(position, self.estimator.estimate(name, position, now))
         st.dirty_queues.clear()
         for name, q in st.queues.items():
             metrics.QUEUE_WAITING.labels(name).set(len(q.waiting))

@@ -29,7 +29,7 @@ import trio_asyncio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
-from . import queries
+from . import hours, queries
 from .agents import AgentActor
 from .app import create_app
 from .config import Config
@@ -80,10 +80,21 @@ async def database_url(config: Config, embedded: EmbeddedPostgres) -> str:
     return await trio.to_thread.run_sync(embedded.start)
 
 
+class BadConfiguration(Exception):
+    """Stored configuration the engine cannot run with (e.g. a malformed opening-hours schedule)."""
+
+
 async def prepare_database(db: Database, demo: bool) -> None:
+    """Apply the schema, load the demo data if asked, and check every queue's opening hours."""
     await db.apply_schema(schema_sql())
     if demo:
         await load_demo(db)
+    for name in await queries.queue_names(db):
+        row = await queries.queue(db, name)
+        try:
+            hours.parse_schedule(row["opening_hours"] if row else None)
+        except hours.ScheduleError as exc:
+            raise BadConfiguration(f"queue {name!r}: opening_hours.{exc.field}: {exc.message}") from exc
 
 
 async def restore(directory: Directory, router: Router) -> None:

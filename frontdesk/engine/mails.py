@@ -1,9 +1,9 @@
-"""The transcript mail a customer can ask for: plain text and HTML, public messages only.
+"""Mails to customers: the chat transcript and the confirmation of an offline request.
 
-``compose`` is pure: it takes the public messages (private ones must never be passed; it
-also drops any that slip through) and the queue's time zone, and returns subject, text and
-HTML. ``queue_transcript`` reads the conversation, composes the mail and puts it into the
-outbox through the Persister, then nudges the Mailer.
+``compose_transcript`` is pure: it takes the messages (private ones are dropped, whatever the
+caller passes) and the queue's time zone, and returns subject, text and HTML.
+``queue_transcript`` / ``queue_offline_confirmation`` compose a mail and put it into the outbox
+through the Persister (durable before they return), then nudge the Mailer.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
 
 from . import hours, queries
+from .db import Statement
 
 if TYPE_CHECKING:
     from .directory import Directory
@@ -25,7 +26,7 @@ def _local(at: datetime, tz: ZoneInfo) -> str:
     return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
 
 
-def compose(conversation: Any, messages: Sequence[Any], tz: ZoneInfo) -> tuple[str, str, str]:
+def compose_transcript(conversation: Any, messages: Sequence[Any], tz: ZoneInfo) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of the transcript of ``conversation``; times in ``tz``."""
     public = [m for m in messages if not m["private"]]
     started = _local(conversation["created_at"], tz)
@@ -70,9 +71,29 @@ async def queue_transcript(directory: Directory, conversation_id: str) -> bool:
         except hours.ScheduleError:
             pass
     messages = await queries.messages_of(db, [conversation_id])
-    subject, text, body_html = compose(conversation, messages, tz)
-    await directory.persister.write([queries.insert_mail(str(uuid.uuid4()), conversation["customer_email"],
-                                                         subject, text, body_html)])
+    subject, text, body_html = compose_transcript(conversation, messages, tz)
+    await _queue(directory, conversation["customer_email"], subject, text, body_html)
+    return True
+
+
+def compose_offline_confirmation(request_number: str, name: str, question: str) -> tuple[str, str, str]:
+    subject = f"We received your request {request_number}"
+    text = (f"Hello {name},\n\nthank you for your message. Your request number is {request_number}; "
+            f"we will get back to you as soon as we can.\n\nYour message:\n{question}\n")
+    body_html = ("<!doctype html><html><body style=\"font-family:sans-serif\">"
+                 f"<p>Hello {html.escape(name)},</p><p>thank you for your message. Your request number is "
+                 f"<strong>{html.escape(request_number)}</strong>; we will get back to you as soon as we can.</p>"
+                 f"<p>Your message:</p><blockquote style=\"white-space:pre-wrap\">{html.escape(question)}</blockquote>"
+                 "</body></html>")
+    return subject, text, body_html
+
+
+def offline_confirmation(email: str, request_number: str, name: str, question: str) -> Statement:
+    """The outbox row confirming an offline request (to commit with the request itself)."""
+    return queries.insert_mail(str(uuid.uuid4()), email, *compose_offline_confirmation(request_number, name, question))
+
+
+async def _queue(directory: Directory, recipient: str, subject: str, text: str, body_html: str) -> None:
+    await directory.persister.write([queries.insert_mail(str(uuid.uuid4()), recipient, subject, text, body_html)])
     if directory.mailer is not None:
         directory.mailer.nudge()
-    return True

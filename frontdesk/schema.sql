@@ -152,6 +152,18 @@ CREATE TABLE IF NOT EXISTS invitations (
 );
 CREATE INDEX IF NOT EXISTS invitations_conversation_idx ON invitations (conversation_id);
 
+-- What the engine sees of each agent right now, kept current by the Router (written at most every
+-- half second, only when something changed): the dashboard's live overview reads it.
+CREATE TABLE IF NOT EXISTS agent_status (
+    agent_id             uuid PRIMARY KEY REFERENCES staff (id) ON DELETE CASCADE,
+    presence             text NOT NULL CHECK (presence IN ('available', 'away', 'offline')),
+    open_conversations   integer NOT NULL DEFAULT 0,
+    pending_offers       integer NOT NULL DEFAULT 0,
+    pending_invitations  integer NOT NULL DEFAULT 0,
+    capacity             integer NOT NULL DEFAULT 0,
+    updated_at           timestamptz NOT NULL DEFAULT now()
+);
+
 -- Presence changes, who made them (the agent or the system) and when.
 CREATE TABLE IF NOT EXISTS presence_log (
     id        bigserial PRIMARY KEY,

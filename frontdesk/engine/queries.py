@@ -350,3 +350,20 @@ async def faq_search(db: Database, queue: str, prefix_query: str, limit: int) ->
         "SELECT f.id, f.question, f.answer, ts_rank(f.search, q.query) AS score FROM faq_entries f, q "
         "WHERE f.queue = $1 AND f.search @@ q.query ORDER BY score DESC, f.question LIMIT $3",
         queue, prefix_query, limit)
+
+
+# ---- live agent status (for the dashboard) --------------------------------------------------
+
+def upsert_agent_status(agent_id: str, presence: str, open_conversations: int, pending_offers: int,
+                        pending_invitations: int, capacity: int) -> Statement:
+    return ("INSERT INTO agent_status (agent_id, presence, open_conversations, pending_offers, pending_invitations, "
+            "capacity, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (agent_id) DO UPDATE SET "
+            "presence = $2, open_conversations = $3, pending_offers = $4, pending_invitations = $5, capacity = $6, "
+            "updated_at = now()",
+            (uuid.UUID(agent_id), presence, open_conversations, pending_offers, pending_invitations, capacity))
+
+
+async def reset_agent_status(db: Database) -> None:
+    """At start nobody is connected yet."""
+    await db.execute("UPDATE agent_status SET presence = 'offline', pending_offers = 0, pending_invitations = 0, "
+                     "updated_at = now()")

@@ -211,6 +211,7 @@ class Router:
         self.desk = InvitationDesk(self.state)
         self.estimator = WaitEstimator()
         self._entered: dict[str, tuple[float, int]] = {}  # waiting chat -> (since, position then)
+        self._status_written: dict[str, tuple[str, int, int, int, int]] = {}  # agent -> last agent_status row
         self._invitation_timers: dict[str, trio.CancelScope] = {}
         self._send, self.inbox = trio.open_memory_channel[RouterCommand](ACTOR_INBOX_SIZE)
         self._info: dict[str, dict[str, Any]] = {}      # open conversation -> customer, question, queue
@@ -334,6 +335,7 @@ class Router:
                 effects = st.change_load(c.agent_id, now, leave=c.conversation_id)
         elif isinstance(c, Tick):
             self._publish_positions()
+            await self._write_agent_status()
         await self._apply(effects)
 
     def _snapshot(self, agent_id: str) -> AgentSnapshot:
@@ -457,6 +459,18 @@ class Router:
             statements.append(queries.set_chosen_presence(e.agent_id, e.state))
         await self._dir.persister.post(statements)
         self._dir.deliver_to_agent(e.agent_id, encode({"type": "presence", "state": e.state}))
+
+    async def _write_agent_status(self) -> None:
+        """Keep ``agent_status`` current for the dashboard: rows that changed since last time."""
+        statements = []
+        for a in self.state.agents.values():
+            row = (a.presence if a.connected else OFFLINE, len(a.open) + len(a.joined), len(a.offers),
+                   a.invitations, a.capacity)
+            if self._status_written.get(a.id) != row:
+                self._status_written[a.id] = row
+                statements.append(queries.upsert_agent_status(a.id, *row))
+        if statements:
+            await self._dir.persister.post(statements)
 
     def _measure_wait(self, conversation_id: str) -> None:
         entered = self._entered.pop(conversation_id, None)

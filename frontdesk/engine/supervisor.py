@@ -101,6 +101,7 @@ async def restore(directory: Directory, router: Router) -> None:
     """Rebuild queues, open conversations and agent load from the database (before serving)."""
     db = directory.db
     await queries.void_pending_offers(db)
+    await queries.reset_agent_status(db)
     for row in await queries.all_agents(db):
         router.restore_agent(AgentProfile(str(row["id"]), row["name"], frozenset(row["queues"]), row["capacity"]))
     rows = await queries.open_conversations(db)

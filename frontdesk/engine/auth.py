@@ -39,6 +39,11 @@ def _verify(stored_hash: str | None, password: str) -> bool:
         return False
 
 
+def verify_password_sync(stored_hash: str | None, password: str) -> bool:
+    """``verify_password`` for synchronous callers (the Streamlit dashboard): blocks for the hash."""
+    return _verify(stored_hash, password)
+
+
 async def verify_password(stored_hash: str | None, password: str) -> bool:
     """True when ``password`` matches; an unknown account (None) costs the same time."""
     return await trio.to_thread.run_sync(_verify, stored_hash, password)

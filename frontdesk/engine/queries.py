@@ -43,7 +43,7 @@ async def staff_profile(db: Database, staff_id: str) -> Row | None:
 
 async def all_agents(db: Database) -> list[Row]:
     return await db.fetch(
-        "SELECT s.id, s.name, s.capacity, s.presence, "
+        "SELECT s.id, s.name, s.email, s.capacity, s.presence, "
         "coalesce(array_agg(m.queue) FILTER (WHERE m.queue IS NOT NULL), '{}') AS queues "
         "FROM staff s LEFT JOIN queue_members m ON m.staff_id = s.id WHERE s.role = 'agent' GROUP BY s.id")
 

@@ -106,7 +106,7 @@ class Agent:
     joined: set[str] = field(default_factory=set)     # conversations it was invited into
     offers: set[str] = field(default_factory=set)
     invitations: int = 0                              # pending invitations to it
-    last_offer_at: float = 0.0
+    last_offer_at: float = float("-inf")  # never offered: longer ago than any clock reading (trio's may start at 0)
     missed_in_row: int = 0
     index_key: tuple[int, float, str] | None = None  # its key in the queues' eligible lists
 
@@ -158,6 +158,7 @@ class RoutingState:
         self.offers: dict[str, Offer] = {}
         self.owner_of: dict[str, tuple[str, str]] = {}  # open conversation -> (owning agent, queue)
         self.joined_by: dict[str, set[str]] = {}        # open conversation -> agents invited into it
+        self.refused_by: dict[str, set[str]] = {}       # open conversation -> agents who refused it while it waited
         self._tail_key = 0   # queue keys: new chats get increasing positive keys,
         self._head_key = 0   # chats back at the head decreasing negative ones
         self.dirty_queues: set[str] = set()  # queues whose positions changed since last asked
@@ -278,6 +279,7 @@ class RoutingState:
             key = self._next_head_key()
             effects.append(Requeued(cid, agent_id, key))
             self._enqueue_only(cid, queue, key)
+            self.waiting[cid].excluded = self.refused_by.pop(cid, set())  # "never offered" outlives a requeue
             touched.add(queue)
         agent.open.clear()
         for cid in sorted(agent.joined):
@@ -307,6 +309,8 @@ class RoutingState:
         effects = self._close_offer(offer_id, "accepted", None, exclude=False)
         agent.missed_in_row = 0
         self._remove_waiting(w)
+        if w.excluded:
+            self.refused_by[w.id] = w.excluded
         self._unindex(agent)
         agent.open.add(w.id)
         self.owner_of[w.id] = (agent_id, w.queue)
@@ -347,11 +351,15 @@ class RoutingState:
         self._remove_waiting(w)
         if agent_id is not None:
             effects += self._dispatch_agent(self.agents[agent_id], now)
+        # a chat requeued after its owner went offline may still have invited agents in it
+        for joined_id in sorted(self.joined_by.pop(conversation_id, set())):
+            effects += self.change_load(joined_id, now, leave=conversation_id)
         return effects
 
     def conversation_ended(self, conversation_id: str, now: float) -> list[Effect]:
         """An assigned conversation ended: its owner and invited agents have room again."""
         owner = self.owner_of.pop(conversation_id, None)
+        self.refused_by.pop(conversation_id, None)
         effects: list[Effect] = []
         if owner is not None:
             effects += self.change_load(owner[0], now, drop_open=conversation_id)
@@ -410,6 +418,7 @@ class RoutingState:
     def _auto_away(self, agent: Agent, now: float) -> list[Effect]:
         self._unindex(agent)
         agent.presence = AWAY
+        agent.missed_in_row = 0  # the row ends here: once available again it takes N new misses
         self._index(agent)
         effects: list[Effect] = [PresenceChanged(agent.id, AWAY, "system")]
         touched = set()

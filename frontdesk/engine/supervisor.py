@@ -102,7 +102,9 @@ async def restore(directory: Directory, router: Router) -> None:
     db = directory.db
     await queries.void_pending_offers(db)
     await queries.reset_agent_status(db)
+    chosen: dict[str, tuple[str, str]] = {}  # agent id -> (email, the presence it last chose)
     for row in await queries.all_agents(db):
+        chosen[str(row["id"])] = (row["email"], row["presence"])
         router.restore_agent(AgentProfile(str(row["id"]), row["name"], frozenset(row["queues"]), row["capacity"]))
     rows = await queries.open_conversations(db)
     ids = [str(r["id"]) for r in rows]
@@ -136,8 +138,9 @@ async def restore(directory: Directory, router: Router) -> None:
         agent = router.state.agents.get(agent_id)
         if agent is None:
             continue
-        profile = AgentProfile(agent.id, agent.name, agent.queues, agent.capacity)
-        await directory.agent_actor(agent_id, _factory(directory, profile))
+        email, presence = chosen.get(agent_id, ("", "available"))
+        profile = AgentProfile(agent.id, agent.name, agent.queues, agent.capacity, email)
+        await directory.agent_actor(agent_id, _factory(directory, profile, presence))
     if rows:
         log.info("restored %d open conversations", len(rows))
 
@@ -154,8 +157,8 @@ async def sweep_unsent_uploads(directory: Directory) -> None:
         await trio.sleep(UPLOAD_SWEEP_EVERY_S)
 
 
-def _factory(directory: Directory, profile: AgentProfile) -> Callable[[], AgentActor]:
-    return lambda: AgentActor(directory, profile, "available")
+def _factory(directory: Directory, profile: AgentProfile, presence: str) -> Callable[[], AgentActor]:
+    return lambda: AgentActor(directory, profile, presence)
 
 
 async def _stop_on_signal(cancel_scope: trio.CancelScope) -> None:

@@ -1,0 +1,236 @@
+"""Crash recovery (PROTOCOL.md §5.2 and §5.10): the engine runs as a ``frontdesk serve`` subprocess,
+is killed with SIGKILL and started again on the same database."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import uuid
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+import trio
+from conftest import Engine, Postgres, accept_next, agent, connect, make_config
+
+FRONTDESK = Path(sys.executable).with_name("frontdesk")
+START_TIMEOUT_S = 30.0
+# the reconnect grace is longer than in the in-process tests: after a restart an agent who owns
+# conversations has this long to come back before they are requeued, and a fresh subprocess engine
+# on a 2-core machine needs the margin
+ENV = {"FRONTDESK_OFFER_TIMEOUT_MS": "2000", "FRONTDESK_RECONNECT_GRACE_MS": "5000",
+       "FRONTDESK_CUSTOMER_GRACE_MS": "60000", "FRONTDESK_MISSED_OFFERS_AWAY": "2",
+       "FRONTDESK_MAX_WAIT_S": "600", "FRONTDESK_RATE_LIMIT": "0"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class EngineProcess:
+    """``frontdesk serve`` in its own process group, so that it can be killed with SIGKILL."""
+
+    def __init__(self, database_url: str, data_dir: Path, log_path: Path):
+        self.database_url = database_url
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.port = free_port()
+        self.base = f"http://127.0.0.1:{self.port}"
+        self.engine = Engine(self.base, make_config(database_url, data_dir), trio.CancelScope())
+        self.proc: subprocess.Popen[bytes] | None = None
+
+    async def start(self) -> Engine:
+        """Start the engine (same port, same database) and wait until /healthz answers 200."""
+        self._spawn()
+        await self._wait_healthy()
+        return self.engine
+
+    def _spawn(self) -> None:
+        assert self.proc is None
+        env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")} | ENV
+        with self.log_path.open("ab") as log:
+            self.proc = subprocess.Popen(
+                [str(FRONTDESK), "serve", "--host", "127.0.0.1", "--port", str(self.port),
+                 "--database-url", self.database_url, "--data-dir", str(self.data_dir)],
+                stdout=log, stderr=subprocess.STDOUT, env=env, start_new_session=True)
+
+    async def _wait_healthy(self) -> None:
+        async with httpx.AsyncClient(base_url=self.base, timeout=1) as http:
+            with trio.move_on_after(START_TIMEOUT_S):
+                while True:
+                    assert self.proc is not None
+                    if self.proc.poll() is not None:
+                        raise AssertionError(f"engine exited with {self.proc.returncode}:\n{self.log_tail()}")
+                    try:
+                        if (await http.get("/healthz")).status_code == 200:
+                            return
+                    except httpx.TransportError:
+                        pass
+                    await trio.sleep(0.05)  # poll interval while the engine starts
+        raise AssertionError(f"engine not healthy within {START_TIMEOUT_S}s:\n{self.log_tail()}")
+
+    def kill(self) -> None:
+        """SIGKILL the engine's process group: no shutdown code runs."""
+        if self.proc is None:
+            return
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except ProcessLookupError:
+            pass
+        self.proc.wait(timeout=10)
+        self.proc = None
+
+    async def restart(self) -> Engine:
+        self.kill()
+        return await self.start()
+
+    def log_tail(self) -> str:
+        return self.log_path.read_text(errors="replace")[-4000:] if self.log_path.exists() else ""
+
+
+@pytest.fixture
+async def engine_process(postgres: Postgres, tmp_path: Path) -> AsyncIterator[EngineProcess]:
+    p = EngineProcess(postgres.fresh(), tmp_path / "data", tmp_path / "engine.log")
+    await p.start()
+    try:
+        yield p
+    finally:
+        p.kill()
+
+
+def offers_in(frames: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [f for f in frames if f["type"] == "offer"]
+
+
+async def transcript(engine: Engine, conversation_id: str, token: str) -> list[dict[str, Any]]:
+    async with engine.http() as http:
+        r = await http.get(f"/api/conversations/{conversation_id}/transcript",
+                           headers={"Authorization": f"Bearer {token}"})
+        assert r.status_code == 200, r.text
+        return list(r.json()["messages"])
+
+
+async def test_acked_messages_survive_kill_9_and_a_retried_client_id_is_stored_once(
+        engine_process: EngineProcess) -> None:
+    engine = engine_process.engine
+    async with agent(engine, 1, presence="away"):  # online, so the chat is accepted into the queue
+        chat = await engine.start_chat(question="first question")
+    cid, token = chat["conversation_id"], chat["customer_token"]
+    sent = [(uuid.uuid4().hex, f"message {i}") for i in range(50)]
+    async with connect(engine, token, "customer") as cu:
+        for client_id, text in sent[:20]:
+            await cu.send({"type": "send", "client_id": client_id, "text": text})
+            await cu.expect("ack", client_id=client_id)
+        for client_id, text in sent[20:]:
+            await cu.send({"type": "send", "client_id": client_id, "text": text})
+        engine_process.kill()  # mid-stream: 30 sends in flight
+        assert await cu.closed_code(timeout=5) is not None
+        acked = {f["client_id"]: f for f in cu.seen if f["type"] == "ack"}
+    assert 20 <= len(acked) < 50, f"{len(acked)} acks: the kill did not land mid-stream"
+
+    engine = await engine_process.start()
+    stored = await transcript(engine, cid, token)
+    texts = [m["text"] for m in stored]
+    assert [m["seq"] for m in stored] == list(range(1, len(stored) + 1))
+    # one socket, one conversation: what survived is the question plus a prefix of what was sent
+    assert texts == ["first question"] + [t for _, t in sent[:len(stored) - 1]]
+    by_text = {m["text"]: m for m in stored}
+    for client_id, text in sent:
+        if client_id in acked:
+            assert by_text[text]["seq"] == acked[client_id]["seq"]
+            assert by_text[text]["id"] == acked[client_id]["id"]
+
+    async with connect(engine, token, "customer-again", resume={cid: len(stored)}) as cu:
+        retried: dict[str, dict[str, Any]] = {}
+        for client_id, text in sent[19:]:  # the last acked one before the crash, then everything after it
+            await cu.send({"type": "send", "client_id": client_id, "text": text})
+            retried[client_id] = await cu.expect("ack", client_id=client_id)
+        for client_id, ack in acked.items():
+            if client_id in retried:
+                assert (retried[client_id]["seq"], retried[client_id]["id"]) == (ack["seq"], ack["id"])
+        # a second retry of a message first stored after the restart gets the same ack again
+        last_id, last_text = sent[-1]
+        await cu.send({"type": "send", "client_id": last_id, "text": last_text})
+        again = await cu.expect("ack", client_id=last_id)
+        assert (again["seq"], again["id"]) == (retried[last_id]["seq"], retried[last_id]["id"])
+
+    final = await transcript(engine, cid, token)
+    assert [m["seq"] for m in final] == list(range(1, 52))
+    assert [m["text"] for m in final] == ["first question"] + [t for _, t in sent]
+
+
+async def test_queued_chats_keep_their_order_and_pending_offers_are_made_anew_after_kill_9(
+        engine_process: EngineProcess) -> None:
+    engine = engine_process.engine
+    async with agent(engine, 1, presence="away"):  # online but away: chats wait, nobody is offered them
+        chats = [await engine.start_chat(question=f"chat {i}") for i in range(3)]
+    assert [c["position"] for c in chats] == [1, 2, 3]
+    cids = [c["conversation_id"] for c in chats]
+    async with agent(engine, 2) as a2:
+        token2 = a2.token
+        old = [await a2.expect("offer", conversation_id=cid) for cid in cids]
+    engine_process.kill()
+
+    engine = await engine_process.start()
+    async with connect(engine, chats[2]["customer_token"], "customer") as cu:
+        assert cu.info["conversation"]["status"] == "queued"
+        queued = await cu.expect("queued", conversation_id=cids[2])
+        assert queued["position"] == 3
+    async with connect(engine, token2, "agent2-again") as a2:
+        new = [await a2.expect("offer", conversation_id=cid, timeout=2) for cid in cids]
+        arrival = [f["conversation_id"] for f in a2.seen if f["type"] == "offer"]
+        assert arrival == cids
+        # the welcome may already list the new offers (never the old ones)
+        assert {o["offer_id"] for o in a2.info["offers"]} <= {o["offer_id"] for o in new}
+        assert not {o["offer_id"] for o in old} & {o["offer_id"] for o in new}
+        await a2.send({"type": "accept", "offer_id": old[0]["offer_id"]})
+        err = await a2.expect("error", ref=old[0]["offer_id"])
+        assert err["code"] == "offer_expired"
+        await a2.send({"type": "accept", "offer_id": new[0]["offer_id"]})
+        conv = await a2.expect("conversation", conversation_id=cids[0])
+        assert conv["messages"][0]["text"] == "chat 0"
+
+
+async def test_accepted_conversation_stays_open_with_its_agent_after_kill_9(engine_process: EngineProcess) -> None:
+    engine = engine_process.engine
+    async with agent(engine, 1) as a1:
+        token1 = a1.token
+        chat = await engine.start_chat()
+        cid = chat["conversation_id"]
+        await accept_next(a1, cid)
+        async with connect(engine, chat["customer_token"], "customer") as cu:
+            await cu.send_text(None, "hello from the customer")
+            reply = await a1.send_text(cid, "hello from the agent")
+            assert reply["seq"] == 3
+            await cu.expect("message", seq=3)
+        await a1.send({"type": "presence", "state": "away"})  # its chosen presence survives the crash too
+        await a1.expect("presence", state="away")
+        await engine.start_chat()  # committed after the presence change (one ordered writer)
+    engine_process.kill()
+
+    engine = await engine_process.start()
+    async with connect(engine, token1, "agent1-again") as a1:
+        assert a1.info["presence"] == "away"
+        assert a1.info["agent"]["email"] == "agent1@demo.test" and a1.info["agent"]["name"] == "Agent One"
+        [view] = a1.info["conversations"]
+        assert view["conversation_id"] == cid and view["status"] == "active" and view["last_seq"] == 3
+        assert [(p["id"], p["name"], p["role"]) for p in view["participants"]] == [
+            (a1.info["agent"]["id"], "Agent One", "owner")]
+        async with connect(engine, chat["customer_token"], "customer-again", resume={cid: 1}) as cu:
+            welcome = cu.info["conversation"]
+            assert welcome["status"] == "active" and welcome["last_seq"] == 3
+            assert [p["name"] for p in welcome["participants"]] == ["Agent One"]
+            assert (await cu.expect("message", seq=2))["text"] == "hello from the customer"
+            assert (await cu.expect("message", seq=3))["text"] == "hello from the agent"
+            ack = await cu.send_text(None, "still there?")
+            assert ack["seq"] == 4
+            assert (await a1.expect("message", seq=4))["text"] == "still there?"
+            assert not [f for f in cu.seen if f["type"] in ("requeued", "participant_left")]
+        assert offers_in(a1.seen) == []  # away: the chat waiting since before the crash is not offered

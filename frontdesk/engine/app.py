@@ -14,6 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+import trio
 from quart import Response, request, send_file, websocket
 from quart_trio import QuartTrio
 
@@ -24,6 +25,7 @@ from .directory import Directory
 from .errors import DatabaseError, FrontdeskError
 from .router import Enqueue, QueueInfo
 from .session import Session
+from .web import register_web
 from .wire import iso, utc_now
 
 log = logging.getLogger(__name__)
@@ -220,7 +222,8 @@ def create_app(directory: Directory) -> QuartTrio:
         position = await directory.router.call(lambda reply: Enqueue(
             conversation_id, form.queue, {"customer": conv.customer_info, "question": form.question},
             queue_key, reply))
-        conv.post_position(position)
+        # with the estimate the Router publishes, so the first ``queued`` is not null while there is data
+        conv.post_position(position, directory.router.estimator.estimate(form.queue, position, trio.current_time()))
         return json_response({"status": "queued", "conversation_id": conversation_id,
                               "customer_token": token, "position": position}, 201)
 
@@ -353,6 +356,8 @@ def create_app(directory: Directory) -> QuartTrio:
         rows = await queries.canned_for_agent(db, who.subject_id)
         return json_response({"canned": [{"id": str(r["id"]), "title": r["title"], "text": r["text"],
                                           "queue": r["queue"]} for r in rows]})
+
+    register_web(app, frame_origins=cfg.allowed_origins)   # the browser clients (engine/web.py)
 
     # ---- websocket -------------------------------------------------------------------------
 

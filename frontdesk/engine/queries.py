@@ -367,3 +367,13 @@ async def reset_agent_status(db: Database) -> None:
     """At start nobody is connected yet."""
     await db.execute("UPDATE agent_status SET presence = 'offline', pending_offers = 0, pending_invitations = 0, "
                      "updated_at = now()")
+
+
+async def refusals_of(db: Database, conversation_ids: Sequence[str]) -> dict[str, set[str]]:
+    """Agents who rejected or let expire an offer of each conversation (never offered it again)."""
+    rows = await db.fetch("SELECT conversation_id, agent_id FROM offers WHERE conversation_id = ANY($1::uuid[]) "
+                          "AND outcome IN ('rejected', 'expired')", [uuid.UUID(c) for c in conversation_ids])
+    refusals: dict[str, set[str]] = {}
+    for r in rows:
+        refusals.setdefault(str(r["conversation_id"]), set()).add(str(r["agent_id"]))
+    return refusals

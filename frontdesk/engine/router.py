@@ -241,10 +241,10 @@ class Router:
         assert not effects, "no agent is connected before the engine serves"
 
     def restore_open(self, conversation_id: str, queue: str, agent_id: str, info: dict[str, Any],
-                     invited: list[str]) -> None:
+                     invited: list[str], queue_key: int) -> None:
         self._info[conversation_id] = {**info, "queue": queue}
         if agent_id in self.state.agents:
-            self.state.restore_open(conversation_id, queue, agent_id)
+            self.state.restore_open(conversation_id, queue, agent_id, queue_key)
         for invited_id in invited:
             if invited_id in self.state.agents:
                 self.state.change_load(invited_id, trio.current_time(), join=conversation_id)

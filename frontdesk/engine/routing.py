@@ -158,6 +158,7 @@ class RoutingState:
         self.offers: dict[str, Offer] = {}
         self.owner_of: dict[str, tuple[str, str]] = {}  # open conversation -> (owning agent, queue)
         self.joined_by: dict[str, set[str]] = {}        # open conversation -> agents invited into it
+        self.open_key: dict[str, int] = {}              # open conversation -> its queue key while it waited
         self.refused_by: dict[str, set[str]] = {}       # open conversation -> agents who refused it while it waited
         self._tail_key = 0   # queue keys: new chats get increasing positive keys,
         self._head_key = 0   # chats back at the head decreasing negative ones
@@ -185,13 +186,22 @@ class RoutingState:
         self._index(agent)
         return agent
 
-    def restore_open(self, conversation_id: str, queue: str, agent_id: str) -> None:
+    def restore_open(self, conversation_id: str, queue: str, agent_id: str, queue_key: int = 0) -> None:
         """At start: an open conversation owned by ``agent_id`` (PROTOCOL.md §5.10)."""
         agent = self.agents[agent_id]
         self._unindex(agent)
         agent.open.add(conversation_id)
         self.owner_of[conversation_id] = (agent_id, queue)
+        self.open_key[conversation_id] = queue_key
         self._index(agent)
+
+    def restore_exclusions(self, conversation_id: str, agent_ids: set[str]) -> None:
+        """At start: agents who rejected the conversation or let its offer expire before."""
+        w = self.waiting.get(conversation_id)
+        if w is not None:
+            w.excluded |= agent_ids
+        elif conversation_id in self.owner_of:
+            self.refused_by.setdefault(conversation_id, set()).update(agent_ids)
 
     def next_queue_key(self) -> int:
         """A key after every chat waiting now (and after every key used before a restart)."""
@@ -273,13 +283,15 @@ class RoutingState:
             effects += self._close_offer(offer_id, "revoked", "agent_unavailable", exclude=False)
         agent.missed_in_row = 0
         agent.presence = OFFLINE
-        # the oldest conversation ends up first: requeue newest first, each ahead of the last
-        for cid in sorted(agent.open, reverse=True):
+        # the chat that first came ends up first: requeue the latest first, each ahead of the last
+        for cid in sorted(agent.open, key=lambda c: (self.open_key.get(c, 0), c), reverse=True):
             _, queue = self.owner_of.pop(cid)
+            self.open_key.pop(cid, None)
             key = self._next_head_key()
             effects.append(Requeued(cid, agent_id, key))
             self._enqueue_only(cid, queue, key)
-            self.waiting[cid].excluded = self.refused_by.pop(cid, set())  # "never offered" outlives a requeue
+            # "never offered" outlives a requeue; colleagues still in the chat are not offered it either
+            self.waiting[cid].excluded = self.refused_by.pop(cid, set()) | self.joined_by.get(cid, set())
             touched.add(queue)
         agent.open.clear()
         for cid in sorted(agent.joined):
@@ -301,8 +313,8 @@ class RoutingState:
         return effects + self._dispatch_agent(agent, now)
 
     def accept(self, agent_id: str, offer_id: str, now: float) -> list[Effect]:
-        """The agent takes the offer. Raises EngineError(offer_expired) for an offer no longer
-        pending, EngineError(not_found) for one that was never this agent's."""
+        """The agent takes the offer. Raises EngineError(offer_expired) for an offer that is no
+        longer pending or was never this agent's (a client cannot tell the two apart)."""
         offer = self._own_offer(agent_id, offer_id)
         agent = self.agents[agent_id]
         w = self.waiting[offer.conversation_id]
@@ -314,6 +326,7 @@ class RoutingState:
         self._unindex(agent)
         agent.open.add(w.id)
         self.owner_of[w.id] = (agent_id, w.queue)
+        self.open_key[w.id] = w.queue_key
         self._index(agent)
         effects.append(Assigned(w.id, agent_id))
         return effects + self._dispatch(w.queue, now) + self._dispatch_agent(agent, now)
@@ -360,6 +373,7 @@ class RoutingState:
         """An assigned conversation ended: its owner and invited agents have room again."""
         owner = self.owner_of.pop(conversation_id, None)
         self.refused_by.pop(conversation_id, None)
+        self.open_key.pop(conversation_id, None)
         effects: list[Effect] = []
         if owner is not None:
             effects += self.change_load(owner[0], now, drop_open=conversation_id)

@@ -14,8 +14,7 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
-import trio
-from quart import Response, request, send_file, websocket
+from quart import Response, has_request_context, request, send_file, websocket
 from quart_trio import QuartTrio
 
 from . import auth, forms, hours, mails, metrics, queries, uploads
@@ -43,7 +42,12 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 
 def error_response(exc: FrontdeskError) -> Response:
-    return json_response(exc.to_http(), _STATUS.get(exc.code, 400))
+    response = json_response(exc.to_http(), _STATUS.get(exc.code, 400))
+    if has_request_context() and (request.content_length or request.headers.get("Transfer-Encoding")):
+        # the body may be left unread (refused early, e.g. 413 or 401 on an upload): a kept-alive
+        # connection would then wait for it and hang the client's next request, so close it
+        response.headers["Connection"] = "close"
+    return response
 
 
 class Caller:
@@ -222,8 +226,6 @@ def create_app(directory: Directory) -> QuartTrio:
         position = await directory.router.call(lambda reply: Enqueue(
             conversation_id, form.queue, {"customer": conv.customer_info, "question": form.question},
             queue_key, reply))
-        # with the estimate the Router publishes, so the first ``queued`` is not null while there is data
-        conv.post_position(position, directory.router.estimator.estimate(form.queue, position, trio.current_time()))
         return json_response({"status": "queued", "conversation_id": conversation_id,
                               "customer_token": token, "position": position}, 201)
 

@@ -282,9 +282,14 @@ class Router:
             self._info[c.conversation_id] = {**c.info, "queue": c.queue}
             key = c.queue_key if c.queue_key is not None else st.next_queue_key()
             effects = st.enqueue(c.conversation_id, c.queue, key, now)
-            self._entered[c.conversation_id] = (now, st.position(c.conversation_id) or 1)
+            position = st.position(c.conversation_id)
+            if position is not None:  # still waiting (not offered and taken at once)
+                self._entered[c.conversation_id] = (now, position)
+                conv = self._dir.conversations.get(c.conversation_id)
+                if conv is not None:
+                    conv.post_position(position, self.estimator.estimate(c.queue, position, now))
             if c.reply is not None:
-                c.reply.send_nowait(st.position(c.conversation_id) or 0)
+                c.reply.send_nowait(position or 0)
         elif isinstance(c, QueueInfo):
             q = st.queues.get(c.queue)
             c.reply.send_nowait((st.agents_online(c.queue), len(q.waiting) if q else 0, st.next_queue_key()))

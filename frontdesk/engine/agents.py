@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 import trio
 
 from .config import ACTOR_INBOX_SIZE
-from .conversation import ReplayToAgent, Summarize
+from .conversation_model import ReplayToAgent, Summarize
 from .protocol import encode
 from .router import AgentDisconnected, AgentOffline, AgentOnline, AgentProfile, AgentSnapshot, TakeSnapshot
 

@@ -19,7 +19,8 @@ from quart_trio import QuartTrio
 
 from . import auth, forms, hours, mails, metrics, queries, uploads
 from .config import CUSTOMER_TOKEN_TTL_S, STAFF_TOKEN_TTL_S
-from .conversation import Conversation, ConversationRecord, StoredMessage
+from .conversation import Conversation
+from .conversation_model import ConversationRecord, StoredMessage, message_from_row
 from .directory import Directory
 from .errors import DatabaseError, FrontdeskError
 from .router import Enqueue, QueueInfo
@@ -295,8 +296,6 @@ def create_app(directory: Directory) -> QuartTrio:
             or (who.kind == "agent" and await queries.was_participant(db, conversation_id, who.subject_id)))
         if not allowed or row is None:
             raise FrontdeskError("not_found", "no such conversation")
-        from .conversation import message_from_row
-
         messages = [message_from_row(r).wire for r in await queries.messages_of(db, [conversation_id])]
         if who.kind == "customer":
             messages = [m for m in messages if not m["private"]]

@@ -23,7 +23,7 @@ from quart import Websocket
 from . import auth, metrics, protocol, queries
 from .agents import AgentActor
 from .config import HELLO_TIMEOUT_S, RATE_LIMIT_CLOSE_AFTER_S, SESSION_OUTBOX_SIZE
-from .conversation import AttachCustomer, ClientFrame, Detach, Sender
+from .conversation_model import AttachCustomer, ClientFrame, Detach, Sender, message_from_row
 from .errors import EngineError, ProtocolError
 from .protocol import command_ref, command_type, encode
 from .router import AcceptOffer, AgentProfile, AnswerInvitation, Invite, RejectOffer, SetPresence
@@ -179,8 +179,6 @@ class Session:
 
     async def _welcome_ended(self, conversation_id: str, resume: dict[str, int]) -> None:
         """A customer of a conversation that has ended: its view and history, from the database."""
-        from .conversation import message_from_row
-
         row = await queries.conversation(self._dir.db, conversation_id)
         if row is None:
             self._unauthenticated("unknown conversation", None)

@@ -33,7 +33,8 @@ from . import hours, queries
 from .agents import AgentActor
 from .app import create_app
 from .config import Config
-from .conversation import Conversation, ConversationRecord, Participant, message_from_row
+from .conversation import Conversation
+from .conversation_model import ConversationRecord, Participant, message_from_row
 from .db import Database, open_database
 from .demo import load_demo
 from .directory import Directory

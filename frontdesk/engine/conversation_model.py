@@ -1,0 +1,169 @@
+"""What a Conversation actor works with: its senders, participants, stored messages, the
+commands it accepts, and the record it starts from.
+
+Plain data, no behaviour beyond small derived properties; ``engine/conversation.py`` is the actor.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, Protocol
+
+import trio
+
+from . import protocol
+from .wire import iso
+
+
+class Outlet(Protocol):
+    """A websocket Session as seen from an actor."""
+
+    def deliver(self, frame: str) -> None: ...
+
+    def overflow(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Sender:
+    kind: str        # "customer" | "agent"
+    id: str | None   # the agent's id; None for the customer
+    name: str
+
+    @property
+    def key(self) -> str:
+        """Scope of a sender's client_ids within the conversation."""
+        return self.id if self.kind == "agent" and self.id else "customer"
+
+    def wire(self) -> dict[str, Any]:
+        return {"kind": self.kind, "id": self.id, "name": self.name}
+
+
+@dataclass
+class Participant:
+    agent_id: str
+    name: str
+    role: str            # owner | invited
+    read_seq: int = 0
+
+
+@dataclass(eq=False)
+class StoredMessage:
+    wire: dict[str, Any]          # the ``message`` event without type and client_id
+    sender_key: str
+    client_id: str | None
+
+    @property
+    def private(self) -> bool:
+        return bool(self.wire["private"])
+
+
+# ---- commands ------------------------------------------------------------------------------
+
+@dataclass(eq=False)
+class AttachCustomer:
+    session: Outlet
+    resume_after: int | None
+
+
+@dataclass(eq=False)
+class Detach:
+    session: Outlet
+
+
+@dataclass(eq=False)
+class ClientFrame:
+    session: Outlet
+    sender: Sender
+    command: protocol.Command
+
+
+@dataclass(eq=False)
+class Assign:
+    agent_id: str
+    name: str
+
+
+@dataclass(eq=False)
+class Join:
+    """An invited agent accepted: it joins with the whole history."""
+
+    agent_id: str
+    name: str
+
+
+@dataclass(eq=False)
+class AgentGone:
+    """An invited agent went offline: it is no longer in the conversation."""
+
+    agent_id: str
+
+
+@dataclass(eq=False)
+class Requeue:
+    agent_id: str
+    queue_key: int
+    position: int
+
+
+@dataclass(eq=False)
+class Position:
+    position: int
+    estimated_wait_s: int | None = None
+
+
+@dataclass(eq=False)
+class ReplayToAgent:
+    """Send the messages after ``after_seq`` to one socket of an agent (its resume)."""
+
+    agent_id: str
+    session: Outlet
+    after_seq: int
+
+
+@dataclass(eq=False)
+class Summarize:
+    reply: trio.MemorySendChannel[dict[str, Any]]
+
+
+@dataclass(eq=False)
+class CustomerGone:
+    pass
+
+
+@dataclass(eq=False)
+class WaitedTooLong:
+    pass
+
+
+ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | AgentGone | Requeue | Position
+                       | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong)
+
+
+@dataclass
+class ConversationRecord:
+    """What the actor starts from: a new chat, or a row loaded at start."""
+
+    id: str
+    queue: str
+    status: str
+    customer_name: str
+    customer_email: str
+    customer_verified: list[str]
+    created_at: datetime
+    position: int | None = None
+    messages: list[StoredMessage] = field(default_factory=list)
+    participants: dict[str, Participant] = field(default_factory=dict)
+    customer_read_seq: int = 0
+
+
+def message_from_row(row: Any) -> StoredMessage:
+    """A stored message as loaded from the ``messages`` table."""
+    wire = {
+        "conversation_id": str(row["conversation_id"]), "seq": row["seq"], "id": str(row["id"]),
+        "sender": {"kind": row["sender_kind"], "id": str(row["sender_id"]) if row["sender_id"] else None,
+                   "name": row["sender_name"]},
+        "text": row["text"], "private": row["private"], "attachments": row["attachments"],
+        "options": row["options"], "option_id": row["option_id"], "at": iso(row["created_at"]),
+    }
+    return StoredMessage(wire, row["sender_key"], row["client_id"])

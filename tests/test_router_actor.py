@@ -19,7 +19,8 @@ import trio
 from trio.testing import MockClock, wait_all_tasks_blocked
 
 from frontdesk.engine.config import Config
-from frontdesk.engine.router import (
+from frontdesk.engine.router import Router
+from frontdesk.engine.router_commands import (
     AcceptOffer,
     AgentDisconnected,
     AgentOffline,
@@ -29,7 +30,6 @@ from frontdesk.engine.router import (
     ConversationClosed,
     Enqueue,
     RejectOffer,
-    Router,
     TakeSnapshot,
 )
 from frontdesk.engine.routing import AVAILABLE, AWAY

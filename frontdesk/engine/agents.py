@@ -27,7 +27,7 @@ import trio
 from .config import ACTOR_INBOX_SIZE
 from .conversation_model import ReplayToAgent, Summarize
 from .protocol import encode
-from .router import AgentDisconnected, AgentOffline, AgentOnline, AgentProfile, AgentSnapshot, TakeSnapshot
+from .router_commands import AgentDisconnected, AgentOffline, AgentOnline, AgentProfile, AgentSnapshot, TakeSnapshot
 
 if TYPE_CHECKING:
     from .directory import Directory

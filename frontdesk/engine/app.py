@@ -23,7 +23,7 @@ from .conversation import Conversation
 from .conversation_model import ConversationRecord, StoredMessage, message_from_row
 from .directory import Directory
 from .errors import DatabaseError, FrontdeskError
-from .router import Enqueue, QueueInfo
+from .router_commands import Enqueue, QueueInfo
 from .session import Session
 from .web import register_web
 from .wire import iso, utc_now

@@ -51,7 +51,7 @@ from .conversation_model import (
 from .db import Statement
 from .errors import DatabaseError, EngineError
 from .protocol import encode
-from .router import AgentLeft, ConversationClosed
+from .router_commands import AgentLeft, ConversationClosed
 from .wire import iso, utc_now
 
 if TYPE_CHECKING:

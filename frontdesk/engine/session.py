@@ -26,7 +26,7 @@ from .config import HELLO_TIMEOUT_S, RATE_LIMIT_CLOSE_AFTER_S, SESSION_OUTBOX_SI
 from .conversation_model import AttachCustomer, ClientFrame, Detach, Sender, message_from_row
 from .errors import EngineError, ProtocolError
 from .protocol import command_ref, command_type, encode
-from .router import AcceptOffer, AgentProfile, AnswerInvitation, Invite, RejectOffer, SetPresence
+from .router_commands import AcceptOffer, AgentProfile, AnswerInvitation, Invite, RejectOffer, SetPresence
 
 if TYPE_CHECKING:
     from .conversation import Conversation

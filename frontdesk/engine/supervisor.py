@@ -42,7 +42,8 @@ from .errors import DatabaseError
 from .mailer import Mailer
 from .persister import Persister
 from .protocol import MAX_FRAME_BYTES
-from .router import AgentProfile, Router
+from .router import Router
+from .router_commands import AgentProfile
 from .wire import utc_now
 
 log = logging.getLogger(__name__)

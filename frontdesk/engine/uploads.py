@@ -14,6 +14,7 @@ to its generated name (the attachment id) and the caller stores the row.
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import os
 import re
@@ -123,9 +124,15 @@ def _is_text(chunk: bytes) -> bool:
 
 
 def _is_text_file(path: Path) -> bool:
+    # incremental: a character cut by a block boundary is completed by the next block
+    decoder = codecs.getincrementaldecoder("utf-8")()
     with path.open("rb") as f:
         while chunk := f.read(1 << 16):
-            if not _is_text(chunk):
+            try:
+                text = decoder.decode(chunk)
+            except UnicodeDecodeError:
+                return False
+            if not _is_text(text.encode("utf-8")):
                 return False
     return True
 
@@ -134,7 +141,7 @@ def _zip_kind(path: Path) -> str | None:
     try:
         with zipfile.ZipFile(path) as z:
             names = set(z.namelist())
-    except (zipfile.BadZipFile, OSError, ValueError):
+    except (zipfile.BadZipFile, OSError, ValueError, NotImplementedError, EOFError):  # unreadable: refused
         return None
     if "[Content_Types].xml" in names:
         if "word/document.xml" in names:

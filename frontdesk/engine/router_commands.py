@@ -1,0 +1,151 @@
+"""The commands the Router actor accepts, and the snapshot it answers an agent's hello with.
+
+Other actors and the HTTP routes build these and send them to ``Router.send`` / ``Router.call``;
+``engine/router.py`` handles them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+import trio
+
+
+class Replyable(Protocol):
+    """Where a refusal goes: a websocket Session."""
+
+    def deliver(self, frame: str) -> None: ...
+
+
+@dataclass(eq=False)
+class Enqueue:
+    """A new chat (or one restored at start) waits in ``queue``; replies its position."""
+
+    conversation_id: str
+    queue: str
+    info: dict[str, Any]              # customer and question, for the offer event
+    queue_key: int | None             # None: a new chat at the tail
+    reply: trio.MemorySendChannel[int] | None
+
+
+@dataclass(eq=False)
+class QueueInfo:
+    queue: str
+    reply: trio.MemorySendChannel[tuple[int, int, int]]  # (agents online, waiting, a fresh queue key)
+
+
+@dataclass(eq=False)
+class AgentProfile:
+    agent_id: str
+    name: str
+    queues: frozenset[str]
+    capacity: int
+    email: str = ""
+
+
+@dataclass(eq=False)
+class AgentOnline:
+    """The agent's first socket said hello; replies its snapshot for ``welcome``."""
+
+    profile: AgentProfile
+    chosen_presence: str
+    reply: trio.MemorySendChannel[AgentSnapshot]
+
+
+@dataclass(eq=False)
+class TakeSnapshot:
+    agent_id: str
+    reply: trio.MemorySendChannel[AgentSnapshot]
+
+
+@dataclass(frozen=True)
+class AgentSnapshot:
+    presence: str
+    conversations: list[str]
+    offers: list[dict[str, Any]]
+
+
+@dataclass(eq=False)
+class AgentDisconnected:
+    agent_id: str
+
+
+@dataclass(eq=False)
+class AgentOffline:
+    agent_id: str
+
+
+@dataclass(eq=False)
+class SetPresence:
+    agent_id: str
+    state: str
+    session: Replyable
+
+
+@dataclass(eq=False)
+class AcceptOffer:
+    agent_id: str
+    offer_id: str
+    session: Replyable
+
+
+@dataclass(eq=False)
+class RejectOffer:
+    agent_id: str
+    offer_id: str
+    reason: str | None
+    session: Replyable
+
+
+@dataclass(eq=False)
+class OfferTimedOut:
+    offer_id: str
+
+
+@dataclass(eq=False)
+class ConversationClosed:
+    """A conversation ended (by customer, agent or system), waiting or assigned."""
+
+    conversation_id: str
+
+
+@dataclass(eq=False)
+class Invite:
+    conversation_id: str
+    inviter_id: str
+    agent_id: str | None
+    queue: str | None
+    session: Replyable
+
+
+@dataclass(eq=False)
+class AnswerInvitation:
+    agent_id: str
+    invitation_id: str
+    accept: bool
+    session: Replyable
+
+
+@dataclass(eq=False)
+class InvitationTimedOut:
+    invitation_id: str
+    invitee_id: str
+
+
+@dataclass(eq=False)
+class AgentLeft:
+    """An invited agent left a conversation (``leave``): it has room again."""
+
+    conversation_id: str
+    agent_id: str
+
+
+@dataclass(eq=False)
+class Tick:
+    pass
+
+
+RouterCommand = (Enqueue | QueueInfo | AgentOnline | TakeSnapshot | AgentDisconnected
+                 | AgentOffline | SetPresence | AcceptOffer | RejectOffer | OfferTimedOut
+                 | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Tick)

@@ -135,6 +135,7 @@ class Router:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._ticker)
+            self._publish_positions()  # gauges exist from the start, not only after the first tick
             task_status.started()
             async for command in self.inbox:
                 try:

@@ -105,6 +105,8 @@ async def restore(directory: Directory, router: Router) -> None:
     await queries.void_pending_offers(db)
     await queries.reset_agent_status(db)
     chosen: dict[str, tuple[str, str]] = {}  # agent id -> (email, the presence it last chose)
+    for name in await queries.queue_names(db):
+        router.state.add_queue(name)
     for row in await queries.all_agents(db):
         chosen[str(row["id"])] = (row["email"], row["presence"])
         router.restore_agent(AgentProfile(str(row["id"]), row["name"], frozenset(row["queues"]), row["capacity"]))

@@ -219,7 +219,7 @@ def create_app(directory: Directory) -> QuartTrio:
             queries.insert_message({**first.wire, "_at": created}, "customer"),
             queries.insert_token(token_hash, "customer", conversation_id,
                                  created + timedelta(seconds=CUSTOMER_TOKEN_TTL_S)),
-        ])
+        ], conversation_id)
         record = ConversationRecord(conversation_id, form.queue, "queued", name, email, verified, created,
                                     messages=[first])
         conv = Conversation(directory, record)

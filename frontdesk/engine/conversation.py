@@ -272,7 +272,7 @@ class Conversation:
         if self.status == "ended":
             return
         at = utc_now()
-        await self._dir.persister.write(queries.assign_conversation(self.id, c.agent_id, at))
+        await self._dir.persister.write(queries.assign_conversation(self.id, c.agent_id, at), self.id)
         self.status = "active"
         self._position = None
         self._max_wait.cancel()
@@ -284,7 +284,7 @@ class Conversation:
     async def _join(self, c: Join) -> None:
         if self.status != "active":
             return
-        await self._dir.persister.write([queries.join_conversation(self.id, c.agent_id, utc_now())])
+        await self._dir.persister.write([queries.join_conversation(self.id, c.agent_id, utc_now())], self.id)
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "invited")
         self._dir.deliver_to_agent(c.agent_id, self._conversation_frame(c.agent_id), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
@@ -294,7 +294,7 @@ class Conversation:
         p = self._participants.get(agent_id)
         if p is None or p.role != "invited":
             return
-        await self._dir.persister.write([queries.leave_conversation(self.id, agent_id, utc_now())])
+        await self._dir.persister.write([queries.leave_conversation(self.id, agent_id, utc_now())], self.id)
         self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
                                   "agent": {"id": p.agent_id, "name": p.name}, "role": p.role}))
         del self._participants[agent_id]
@@ -302,7 +302,8 @@ class Conversation:
     async def _requeue(self, c: Requeue) -> None:
         if self.status == "ended":
             return
-        await self._dir.persister.write(queries.requeue_conversation(self.id, c.agent_id, c.queue_key, utc_now()))
+        await self._dir.persister.write(queries.requeue_conversation(self.id, c.agent_id, c.queue_key, utc_now()),
+                                        self.id)
         p = self._participants.pop(c.agent_id, None)
         self.status = "queued"
         self._position = c.position
@@ -377,7 +378,7 @@ class Conversation:
         if attachments:
             statements.append(queries.bind_attachments([a["id"] for a in attachments], self.id, m.wire["id"]))
         try:
-            await self._dir.persister.write(statements)
+            await self._dir.persister.write(statements, self.id)
         except DatabaseError as exc:
             raise EngineError("unavailable", "the message could not be stored; retry with the same client_id",
                               field=None) from exc
@@ -430,7 +431,7 @@ class Conversation:
             if cmd.seq <= p.read_seq:
                 return
             p.read_seq = cmd.seq
-        await self._dir.persister.post([queries.set_read(self.id, sender.kind, sender.id, cmd.seq)])
+        await self._dir.persister.post([queries.set_read(self.id, sender.kind, sender.id, cmd.seq)], self.id)
         frame = encode({"type": "read", "conversation_id": self.id,
                         "reader": {"kind": sender.kind, "id": sender.id}, "seq": cmd.seq})
         if sender.kind == "customer":
@@ -442,7 +443,8 @@ class Conversation:
     async def _end(self, by: Sender, reason: str, also: Sequence[Statement] = (),
                    before_ended: str | None = None) -> None:
         """End the conversation (stored with ``also`` in one transaction), tell everyone, free the Router."""
-        await self._dir.persister.write([*also, *queries.end_conversation(self.id, by.kind, reason, utc_now())])
+        await self._dir.persister.write([*also, *queries.end_conversation(self.id, by.kind, reason, utc_now())],
+                                        self.id)
         self.status = "ended"
         self._grace.cancel()
         self._max_wait.cancel()

@@ -1,10 +1,16 @@
 """Persister: the group-commit actor. Every durable write of the engine goes through it.
 
-Whatever writes are waiting in the inbox when a transaction starts go into that one
+Whatever writes are waiting in a lane's inbox when a transaction starts go into that one
 transaction (up to ``MAX_BATCH_WRITES``), in arrival order, so 1,000 concurrent senders cost a
 few commits instead of 1,000. A writer that needs to know its write is durable awaits
 ``write()``: it returns only after COMMIT. Fire-and-forget writes (``post``) keep their order
-relative to every other write.
+relative to every other write with the same key.
+
+Lanes: a commit waits for the disk (fsync), and while one transaction is being flushed the
+next batch can already be on its way. ``LANES`` group-commit loops run side by side, each on
+its own connection; a write goes to the lane of its ``key`` (a conversation id, an agent id),
+so writes about the same thing stay in order while different conversations overlap their
+flushes (PostgreSQL then shares one fsync among the commits that arrive together).
 
 Error handling: when a batch fails, each of its writes is retried alone, so one bad write
 cannot take its neighbours down; a write that still fails raises ``DatabaseError`` in its
@@ -31,6 +37,7 @@ log = logging.getLogger(__name__)
 # Fire-and-forget writes from the Router must not block it; the channel buffer is lazy, so a
 # large bound costs nothing until used and still shows backpressure when the database stalls.
 PERSISTER_INBOX_SIZE = 65_536
+LANES = 3
 
 
 @dataclass(eq=False)
@@ -40,33 +47,43 @@ class Write:
 
 
 class Persister:
-    def __init__(self, db: Database):
+    def __init__(self, db: Database, lanes: int = LANES):
         self._db = db
-        self._send, self.inbox = trio.open_memory_channel[Write](PERSISTER_INBOX_SIZE)
+        channels = [trio.open_memory_channel[Write](PERSISTER_INBOX_SIZE) for _ in range(lanes)]
+        self._lanes = [send for send, _ in channels]
+        self._inboxes = [recv for _, recv in channels]
 
-    async def write(self, statements: Sequence[Statement]) -> None:
-        """Commit ``statements`` (in one transaction with whatever else is waiting).
+    def _lane(self, key: str | None) -> trio.MemorySendChannel[Write]:
+        return self._lanes[hash(key) % len(self._lanes) if key is not None else 0]
+
+    async def write(self, statements: Sequence[Statement], key: str | None = None) -> None:
+        """Commit ``statements`` (in one transaction with whatever else is waiting in their lane).
 
         Returns after COMMIT; raises ``DatabaseError`` if they could not be stored.
         """
         reply_send, reply_recv = trio.open_memory_channel[DatabaseError | None](1)
-        await self._send.send(Write(statements, reply_send))
+        await self._lane(key).send(Write(statements, reply_send))
         error = await reply_recv.receive()
         if error is not None:
             raise error
 
-    async def post(self, statements: Sequence[Statement]) -> None:
-        """Queue ``statements`` for the next commit without waiting for it."""
-        await self._send.send(Write(statements, None))
+    async def post(self, statements: Sequence[Statement], key: str | None = None) -> None:
+        """Queue ``statements`` for a coming commit without waiting; in order with ``key``'s writes."""
+        await self._lane(key).send(Write(statements, None))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        task_status.started()
-        async with self.inbox:
+        async with trio.open_nursery() as nursery:
+            for inbox in self._inboxes:
+                nursery.start_soon(self._group_commit, inbox)
+            task_status.started()
+
+    async def _group_commit(self, inbox: trio.MemoryReceiveChannel[Write]) -> None:
+        async with inbox:
             while True:
-                batch = [await self.inbox.receive()]
+                batch = [await inbox.receive()]
                 while len(batch) < MAX_BATCH_WRITES:
                     try:
-                        batch.append(self.inbox.receive_nowait())
+                        batch.append(inbox.receive_nowait())
                     except trio.WouldBlock:
                         break
                 await self._commit(batch)

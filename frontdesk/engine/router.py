@@ -273,7 +273,7 @@ class Router:
             statements.append(queries.insert_invitation(e.invitation_id, e.conversation_id, e.inviter_id,
                                                         invite.agent_id, invite.queue, created))
         statements.append(queries.invitation_asked(e.invitation_id, e.invitee_id))
-        await self._dir.persister.post(statements)
+        await self._dir.persister.post(statements, e.conversation_id)
         inviter = self.state.agents[e.inviter_id]
         info = self._info.get(e.conversation_id, {})
         self._dir.deliver_to_agent(e.invitee_id, encode({
@@ -299,7 +299,8 @@ class Router:
             scope.cancel()
         if not e.final:
             return
-        await self._dir.persister.post([queries.close_invitation(e.invitation_id, e.status, utc_now())])
+        await self._dir.persister.post([queries.close_invitation(e.invitation_id, e.status, utc_now())],
+                                       e.conversation_id)
         # the protocol knows accepted | declined | expired; a cancelled invitation did not happen
         status = "expired" if e.status == "cancelled" else e.status
         self._dir.deliver_to_agent(e.inviter_id, encode({"type": "invitation_result",
@@ -315,7 +316,8 @@ class Router:
         pending = _PendingOffer(frame)
         self._pending[e.offer_id] = pending
         await self._dir.persister.post([queries.insert_offer(e.offer_id, e.conversation_id, e.agent_id,
-                                                             created, expires)])
+                                                             created, expires)],
+                                       e.conversation_id)
         self._dir.deliver_to_agent(e.agent_id, encode(frame))
         assert self._nursery is not None
         self._nursery.start_soon(self._offer_timer, e.offer_id, trio.current_time() + self._offer_timeout_s,
@@ -331,7 +333,8 @@ class Router:
         pending = self._pending.pop(e.offer_id, None)
         if pending is not None:
             pending.timer.cancel()
-        await self._dir.persister.post([queries.close_offer(e.offer_id, e.outcome, e.reason, utc_now())])
+        await self._dir.persister.post([queries.close_offer(e.offer_id, e.outcome, e.reason, utc_now())],
+                                       e.conversation_id)
         metrics.OFFERS.labels(e.outcome).inc()
         if e.outcome in ("expired", "revoked"):
             reason = "expired" if e.outcome == "expired" else (e.reason or "agent_unavailable")
@@ -343,7 +346,7 @@ class Router:
         statements = [queries.log_presence(e.agent_id, e.state, e.by)]
         if e.by == "agent":
             statements.append(queries.set_chosen_presence(e.agent_id, e.state))
-        await self._dir.persister.post(statements)
+        await self._dir.persister.post(statements, e.agent_id)
         self._dir.deliver_to_agent(e.agent_id, encode({"type": "presence", "state": e.state}))
 
     async def _write_agent_status(self) -> None:
@@ -356,7 +359,7 @@ class Router:
                 self._status_written[a.id] = row
                 statements.append(queries.upsert_agent_status(a.id, *row))
         if statements:
-            await self._dir.persister.post(statements)
+            await self._dir.persister.post(statements, "agent_status")
 
     def _measure_wait(self, conversation_id: str) -> None:
         entered = self._entered.pop(conversation_id, None)

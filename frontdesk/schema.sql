@@ -16,6 +16,17 @@ CREATE TABLE IF NOT EXISTS queues (
     created_at       timestamptz NOT NULL DEFAULT now()
 );
 
+-- Any change to queues is announced on the channel 'frontdesk_queues': engines reload their
+-- queue settings (opening hours, messages, flags) at once when a supervisor edits them.
+CREATE OR REPLACE FUNCTION frontdesk_queues_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    PERFORM pg_notify('frontdesk_queues', '');
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER queues_changed AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON queues
+    FOR EACH STATEMENT EXECUTE FUNCTION frontdesk_queues_changed();
+
 -- People who sign in: agents (take chats) and supervisors (dashboard, every transcript).
 -- `presence` is the state the agent last chose (available | away): restored at next sign-in.
 CREATE TABLE IF NOT EXISTS staff (
@@ -231,3 +242,20 @@ CREATE TABLE IF NOT EXISTS outbox (
     sent_at     timestamptz
 );
 CREATE INDEX IF NOT EXISTS outbox_queued_idx ON outbox (next_try_at) WHERE status = 'queued';
+
+-- Indexes of the supervisor dashboard (frontdesk/dashboard/db.py; timings and plans in its README).
+-- Full-text search of message text: 'simple' (no stemming), since messages come in any language.
+CREATE INDEX IF NOT EXISTS messages_text_search_idx ON messages USING gin (to_tsvector('simple', text));
+-- The conversation log: newest first within a queue; "took part" filter by agent. Reports read
+-- conversations of a period from the covering index alone (index-only scans).
+CREATE INDEX IF NOT EXISTS conversations_queue_created_idx ON conversations (queue, created_at);
+CREATE INDEX IF NOT EXISTS conversations_report_idx ON conversations (created_at)
+    INCLUDE (queue, status, owner_id, accepted_at, ended_at);
+CREATE INDEX IF NOT EXISTS participants_agent_conversation_idx ON participants (agent_id, conversation_id);
+-- Live overview (pending offers) and reports (offers per period, offline requests per day, and
+-- the system events of one transcript).
+CREATE INDEX IF NOT EXISTS offers_pending_idx ON offers (created_at) WHERE outcome IS NULL;
+CREATE INDEX IF NOT EXISTS offers_created_idx ON offers (created_at) INCLUDE (agent_id, outcome, conversation_id);
+CREATE INDEX IF NOT EXISTS offline_requests_created_idx ON offline_requests (created_at);
+CREATE INDEX IF NOT EXISTS offline_requests_conversation_idx ON offline_requests (conversation_id)
+    WHERE conversation_id IS NOT NULL;

@@ -208,6 +208,28 @@ async def agent(engine: Engine, n: int, presence: str | None = None) -> AsyncIte
         yield c
 
 
+async def settings_reloads(engine: Engine) -> float:
+    """How often the engine has loaded the queues' settings (from /metrics)."""
+    async with engine.http() as http:
+        text = (await http.get("/metrics")).text
+    for line in text.splitlines():
+        if line.startswith("frontdesk_queue_settings_reloads_total "):
+            return float(line.split()[1])
+    return 0.0
+
+
+@asynccontextmanager
+async def queue_settings_change(engine: Engine) -> AsyncIterator[None]:
+    """Wrap a change of the ``queues`` table made while the engine runs: on exit, wait until
+    the engine has reloaded the settings (it is told by NOTIFY)."""
+    before = await settings_reloads(engine)
+    yield
+    with trio.fail_after(10):
+        # the reload happens in the engine; its counter in /metrics is the only signal we can see
+        while await settings_reloads(engine) <= before:  # noqa: ASYNC110
+            await trio.sleep(0.02)
+
+
 async def accept_next(a: Client, conversation_id: str) -> dict[str, Any]:
     """The agent accepts the offer of ``conversation_id``; returns the ``conversation`` event."""
     offer = await a.expect("offer", conversation_id=conversation_id)

@@ -17,7 +17,16 @@ from zoneinfo import ZoneInfo
 import httpx
 import pytest
 import trio
-from conftest import Engine, Postgres, accept_next, agent, connect, make_config, running_engine
+from conftest import (
+    Engine,
+    Postgres,
+    accept_next,
+    agent,
+    connect,
+    make_config,
+    queue_settings_change,
+    running_engine,
+)
 
 from frontdesk.engine import demo, hours
 
@@ -161,7 +170,8 @@ async def test_chat_waiting_when_the_queue_closes_stays_queued_and_is_served(
         r = await post_chat(engine, "sales")
         assert r.status_code == 201, r.text
         waiting = r.json()
-        await set_opening_hours(postgres, database_url, "sales", {"never": True})
+        async with queue_settings_change(engine):
+            await set_opening_hours(postgres, database_url, "sales", {"never": True})
         refused = await post_chat(engine, "sales")
         assert refused.status_code == 200 and refused.json()["reason"] == "outside_hours"
         state = await queue_state(engine, "sales")

@@ -11,15 +11,21 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 import trio
-from conftest import Engine, Postgres
+from conftest import Engine, Postgres, queue_settings_change
 
 PASSWORD_ENTRY = "How do I reset my password?"
 
 
-async def psql(postgres: Postgres, database_url: str, sql: str) -> None:
-    """Run ``sql`` in this test's own database (the engine reads queues and FAQ per request)."""
+async def psql(postgres: Postgres, database_url: str, sql: str, engine: Engine | None = None) -> None:
+    """Run ``sql`` in this test's own database; with ``engine``, wait until it has reloaded the
+    queues' settings (FAQ entries are read per request, queue settings are pushed by NOTIFY)."""
     name = urlsplit(database_url).path.lstrip("/")
-    await trio.to_thread.run_sync(postgres.psql, f"\\set QUIET on\n\\set ON_ERROR_STOP on\n\\c {name}\n{sql}\n")
+    script = f"\\set QUIET on\n\\set ON_ERROR_STOP on\n\\c {name}\n{sql}\n"
+    if engine is None:
+        await trio.to_thread.run_sync(postgres.psql, script)
+        return
+    async with queue_settings_change(engine):
+        await trio.to_thread.run_sync(postgres.psql, script)
 
 
 async def faq(engine: Engine, **params: str) -> httpx.Response:
@@ -96,9 +102,9 @@ async def test_queue_with_suggestions_off_returns_no_results(engine: Engine, pos
                "INSERT INTO faq_entries (id, queue, question, answer) VALUES "
                f"('{uuid.uuid4()}', 'sales', 'How do I reset my password?', 'Ask sales.');")
     assert await results(engine, "sales", "reset my passw") == []
-    await psql(postgres, database_url, "UPDATE queues SET faq_suggestions = false WHERE name = 'support';")
+    await psql(postgres, database_url, "UPDATE queues SET faq_suggestions = false WHERE name = 'support';", engine)
     assert await results(engine, "support", "reset my passw") == []
-    await psql(postgres, database_url, "UPDATE queues SET faq_suggestions = true WHERE name = 'sales';")
+    await psql(postgres, database_url, "UPDATE queues SET faq_suggestions = true WHERE name = 'sales';", engine)
     assert [e["answer"] for e in await results(engine, "sales", "reset my passw")] == ["Ask sales."]
 
 
@@ -107,7 +113,7 @@ async def test_entries_of_other_queues_are_not_suggested(engine: Engine, postgre
     await psql(postgres, database_url,
                "UPDATE queues SET faq_suggestions = true WHERE name = 'sales';"
                "INSERT INTO faq_entries (id, queue, question, answer) VALUES "
-               f"('{uuid.uuid4()}', 'sales', 'Do you offer volume discounts?', 'Yes, from 10 seats.');")
+               f"('{uuid.uuid4()}', 'sales', 'Do you offer volume discounts?', 'Yes, from 10 seats.');", engine)
     assert [e["question"] for e in await results(engine, "sales", "password discount")] == [
         "Do you offer volume discounts?"]
     assert await results(engine, "support", "discount") == []
@@ -125,7 +131,7 @@ async def test_queue_language_picks_the_stemmer(engine: Engine, postgres: Postgr
                "UPDATE queues SET language = 'german', faq_suggestions = true WHERE name = 'sales';"
                "INSERT INTO faq_entries (id, queue, question, answer, language) VALUES "
                f"('{uuid.uuid4()}', 'sales', 'Wie ändere ich mein Passwort?', 'Unter Konto > Sicherheit.', "
-               "'german');")
+               "'german');", engine)
     found = await results(engine, "sales", "Passwörter ändern")
     assert [e["question"] for e in found] == ["Wie ändere ich mein Passwort?"]
 

@@ -17,13 +17,13 @@ import orjson
 from quart import Response, has_request_context, request, send_file, websocket
 from quart_trio import QuartTrio
 
-from . import auth, forms, hours, mails, metrics, queries, uploads
+from . import auth, forms, mails, metrics, queries, uploads
 from .config import CUSTOMER_TOKEN_TTL_S, STAFF_TOKEN_TTL_S
 from .conversation import Conversation
 from .conversation_model import ConversationRecord, StoredMessage, message_from_row
 from .directory import Directory
 from .errors import DatabaseError, FrontdeskError
-from .router_commands import Enqueue, QueueInfo
+from .router_commands import Enqueue, QueueInfo, QueueView
 from .session import Session
 from .web import register_web
 from .wire import iso, utc_now
@@ -166,39 +166,33 @@ def create_app(directory: Directory) -> QuartTrio:
 
     # ---- queues and chats ------------------------------------------------------------------
 
-    async def queue_state(name: str) -> tuple[Any, bool, Any, int, int, int]:
-        """(row, open now, next_open, agents online, waiting, a fresh queue key); 404 for an unknown queue."""
-        row = await queries.queue(db, name)
-        if row is None:
+    async def queue_view(name: str) -> QueueView:
+        """The queue as the Router sees it now (settings, open, agents online); 404 when unknown."""
+        view: QueueView | None = await directory.router.call(lambda reply: QueueInfo(name, reply))
+        if view is None:
             raise FrontdeskError("not_found", f"no queue {name!r}", field="queue")
-        schedule = hours.parse_schedule(row["opening_hours"])
-        now = utc_now()
-        is_open = hours.is_open(schedule, now)
-        next_open = None if is_open else hours.next_open(schedule, now)
-        online, waiting, key = await directory.router.call(lambda reply: QueueInfo(name, reply))
-        return row, is_open, next_open, online, waiting, key
+        return view
 
     @app.get("/api/queues/<name>")
     async def get_queue(name: str) -> Response:
-        row, is_open, next_open, online, waiting, _ = await queue_state(name)
-        return json_response({"queue": name, "open": is_open, "next_open": iso(next_open),
-                              "agents_online": online, "waiting": waiting,
-                              "faq_suggestions": row["faq_suggestions"],
-                              "required_fields": list(row["required_fields"])})
+        view = await queue_view(name)
+        return json_response({"queue": name, "open": view.open, "next_open": iso(view.next_open),
+                              "agents_online": view.agents_online, "waiting": view.waiting,
+                              "faq_suggestions": view.config.faq_suggestions,
+                              "required_fields": list(view.config.required_fields)})
 
     @app.post("/api/chats")
     async def start_chat() -> Response:
-        raw = await body()
-        form = await forms.parse_chat(raw, check_domain=cfg.check_email_domain)
-        row, is_open, next_open, online, _, queue_key = await queue_state(form.queue)
-        form = await forms.parse_chat(raw, required_fields=list(row["required_fields"]),
-                                      check_domain=cfg.check_email_domain)
-        if not is_open or online == 0:
-            return json_response({"status": "closed", "reason": "outside_hours" if not is_open else "no_agents",
-                                  "message": row["closed_message"], "next_open": iso(next_open),
+        form = await forms.parse_chat(await body(), check_domain=cfg.check_email_domain)
+        view = await queue_view(form.queue)
+        forms.require_fields(form, view.config.required_fields)
+        if not view.open or view.agents_online == 0:
+            return json_response({"status": "closed", "reason": "outside_hours" if not view.open else "no_agents",
+                                  "message": view.config.closed_message, "next_open": iso(view.next_open),
                                   "offline_requests": True})
+        queue_key = view.queue_key
         name, email, verified = form.name, form.email, []
-        if form.identity is not None and auth.identity_hmac_ok(row["identity_secret"], form.identity.email,
+        if form.identity is not None and auth.identity_hmac_ok(view.config.identity_secret, form.identity.email,
                                                                form.identity.hmac):
             email = form.identity.email
             verified = ["email"]
@@ -233,8 +227,7 @@ def create_app(directory: Directory) -> QuartTrio:
     @app.post("/api/offline-requests")
     async def offline_request() -> Response:
         form = await forms.parse_offline_request(await body(), check_domain=cfg.check_email_domain)
-        if await queries.queue(db, form.queue) is None:
-            raise FrontdeskError("not_found", f"no queue {form.queue!r}", field="queue")
+        await queue_view(form.queue)
         request_id = str(uuid.uuid4())
         number = queries.format_request_number(await queries.next_request_number(db))
         await directory.persister.write([
@@ -272,11 +265,9 @@ def create_app(directory: Directory) -> QuartTrio:
             raise FrontdeskError("missing_field", "queue is required", field="queue")
         if len(text) > 500 or "\x00" in text:
             raise FrontdeskError("invalid_value", "q must be at most 500 characters of text", field="q")
-        row = await queries.queue(db, name)
-        if row is None:
-            raise FrontdeskError("not_found", f"no queue {name!r}", field="queue")
+        view = await queue_view(name)
         words = FAQ_WORD.findall(text.lower())[:FAQ_MAX_WORDS]
-        if not row["faq_suggestions"] or not words:
+        if not view.config.faq_suggestions or not words:
             return json_response({"results": []})
         # every word as a prefix, any of them may match: half-typed questions already find answers
         query = " | ".join(f"{w}:*" for w in words)

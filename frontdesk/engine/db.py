@@ -150,6 +150,37 @@ class Database:
         except _DB_ERRORS as exc:
             raise _map_error(exc) from exc
 
+    @asynccontextmanager
+    async def listen(self, channel: str) -> AsyncIterator[trio.MemoryReceiveChannel[str]]:
+        """Notifications on ``channel`` (LISTEN) as a trio channel, on a connection held meanwhile.
+
+        Payloads arrive in order; when the reader falls 64 behind, further ones are dropped
+        (listeners here only need to know that something changed). Raises ``DatabaseError``.
+        """
+        send, recv = trio.open_memory_channel[str](64)
+
+        def on_notify(_conn: Any, _pid: int, _channel: str, payload: str) -> None:
+            # runs in the asyncio loop, which trio-asyncio drives on this same thread
+            try:
+                send.send_nowait(payload)
+            except trio.WouldBlock:
+                pass
+
+        try:
+            conn = await trio_asyncio.aio_as_trio(self._pool.acquire)()
+            await trio_asyncio.aio_as_trio(conn.add_listener)(channel, on_notify)
+        except _DB_ERRORS as exc:
+            raise _map_error(exc) from exc
+        try:
+            yield recv
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(5):
+                try:
+                    await trio_asyncio.aio_as_trio(conn.remove_listener)(channel, on_notify)
+                    await trio_asyncio.aio_as_trio(self._pool.release)(conn)
+                except _DB_ERRORS:
+                    pass
+
     async def ping(self) -> bool:
         try:
             with trio.fail_after(2):

@@ -9,6 +9,7 @@ resolves — a DNS lookup, so that variant runs in a worker thread).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -103,9 +104,15 @@ class ChatForm:
     identity: Identity | None = None
 
 
-async def parse_chat(body: bytes, *, required_fields: list[str] | None = None,
-                     check_domain: bool = False) -> ChatForm:
-    """The pre-chat form of ``POST /api/chats``. ``required_fields`` are the queue's extra fields."""
+def require_fields(form: ChatForm, names: Sequence[str]) -> None:
+    """The queue's extra fields must all be filled in."""
+    for name in names:
+        if name not in form.fields:
+            raise ProtocolError("missing_field", f"fields.{name} is required", field=f"fields.{name}")
+
+
+async def parse_chat(body: bytes, *, check_domain: bool = False) -> ChatForm:
+    """The pre-chat form of ``POST /api/chats`` (the queue's extra fields: ``require_fields``)."""
     obj = decode_object(body)
     base = await _parse_contact(obj, check_domain=check_domain)
     fields_obj = obj.get("fields") or {}
@@ -116,9 +123,6 @@ async def parse_chat(body: bytes, *, required_fields: list[str] | None = None,
         value = text_field(fields_obj, key, max_chars=MAX_FIELD_CHARS, required=False, prefix="fields.")
         if value is not None:
             fields[str(key)] = value
-    for name in required_fields or []:
-        if name not in fields:
-            raise ProtocolError("missing_field", f"fields.{name} is required", field=f"fields.{name}")
     identity = None
     ident = obj.get("identity")
     if ident is not None:

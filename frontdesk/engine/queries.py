@@ -75,6 +75,12 @@ async def queue(db: Database, name: str) -> Row | None:
         "language FROM queues WHERE name = $1", name)
 
 
+async def all_queues(db: Database) -> list[Row]:
+    return await db.fetch(
+        "SELECT name, opening_hours, closed_message, faq_suggestions, identity_secret, required_fields "
+        "FROM queues ORDER BY name")
+
+
 async def queue_names(db: Database) -> list[str]:
     return [r["name"] for r in await db.fetch("SELECT name FROM queues ORDER BY name")]
 

@@ -26,7 +26,7 @@ from typing import TYPE_CHECKING, Any
 
 import trio
 
-from . import metrics, queries
+from . import hours, metrics, queries
 from .config import ACTOR_INBOX_SIZE
 from .errors import EngineError
 from .invitations import InvitationClosed, InvitationDesk, InvitationEffect, InvitationOffered, Joined
@@ -45,8 +45,11 @@ from .router_commands import (
     InvitationTimedOut,
     Invite,
     OfferTimedOut,
+    QueueConfig,
     QueueInfo,
+    QueueView,
     RejectOffer,
+    ReloadQueues,
     RouterCommand,
     SetPresence,
     TakeSnapshot,
@@ -92,6 +95,7 @@ class Router:
         self.estimator = WaitEstimator()
         self._entered: dict[str, tuple[float, int]] = {}  # waiting chat -> (since, position then)
         self._status_written: dict[str, tuple[str, int, int, int, int]] = {}  # agent -> last agent_status row
+        self._queue_configs: dict[str, QueueConfig] = {}
         self._invitation_timers: dict[str, trio.CancelScope] = {}
         self._send, self.inbox = trio.open_memory_channel[RouterCommand](ACTOR_INBOX_SIZE)
         self._info: dict[str, dict[str, Any]] = {}      # open conversation -> customer, question, queue
@@ -110,6 +114,11 @@ class Router:
         return await reply_recv.receive()
 
     # ---- before run(): state rebuilt from the database (PROTOCOL.md §5.10) -------------------
+
+    def restore_queues(self, configs: dict[str, QueueConfig]) -> None:
+        self._queue_configs = configs
+        for name in configs:
+            self.state.add_queue(name)
 
     def restore_agent(self, profile: AgentProfile) -> None:
         self.state.upsert_agent(profile.agent_id, profile.name, profile.queues, profile.capacity)
@@ -172,8 +181,12 @@ class Router:
             if c.reply is not None:
                 c.reply.send_nowait(position or 0)
         elif isinstance(c, QueueInfo):
-            q = st.queues.get(c.queue)
-            c.reply.send_nowait((st.agents_online(c.queue), len(q.waiting) if q else 0, st.next_queue_key()))
+            c.reply.send_nowait(self._queue_view(c.queue))
+        elif isinstance(c, ReloadQueues):
+            self._queue_configs = c.configs
+            metrics.QUEUE_SETTINGS_RELOADS.inc()
+            for name in c.configs:
+                st.add_queue(name)
         elif isinstance(c, AgentOnline):
             p = c.profile
             st.upsert_agent(p.agent_id, p.name, p.queues, p.capacity)
@@ -223,6 +236,16 @@ class Router:
             self._publish_positions()
             await self._write_agent_status()
         await self._apply(effects)
+
+    def _queue_view(self, name: str) -> QueueView | None:
+        config = self._queue_configs.get(name)
+        if config is None:
+            return None
+        at = utc_now()
+        is_open = hours.is_open(config.schedule, at)
+        q = self.state.queues.get(name)
+        return QueueView(config, is_open, None if is_open else hours.next_open(config.schedule, at),
+                         self.state.agents_online(name), len(q.waiting) if q else 0, self.state.next_queue_key())
 
     def _snapshot(self, agent_id: str) -> AgentSnapshot:
         agent = self.state.agents[agent_id]

@@ -7,9 +7,12 @@ Other actors and the HTTP routes build these and send them to ``Router.send`` / 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any, Protocol
 
 import trio
+
+from . import hours
 
 
 class Replyable(Protocol):
@@ -31,8 +34,37 @@ class Enqueue:
 
 @dataclass(eq=False)
 class QueueInfo:
+    """What a customer's page needs to know of a queue now; replies None for an unknown queue."""
+
     queue: str
-    reply: trio.MemorySendChannel[tuple[int, int, int]]  # (agents online, waiting, a fresh queue key)
+    reply: trio.MemorySendChannel[QueueView | None]
+
+
+@dataclass(frozen=True)
+class QueueConfig:
+    """A queue's settings as stored (reloaded whenever the ``queues`` table changes)."""
+
+    name: str
+    schedule: hours.Schedule
+    closed_message: str
+    faq_suggestions: bool
+    identity_secret: str | None
+    required_fields: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class QueueView:
+    config: QueueConfig
+    open: bool
+    next_open: datetime | None
+    agents_online: int
+    waiting: int
+    queue_key: int      # a fresh key, for a chat about to be created
+
+
+@dataclass(eq=False)
+class ReloadQueues:
+    configs: dict[str, QueueConfig]
 
 
 @dataclass(eq=False)
@@ -146,6 +178,6 @@ class Tick:
     pass
 
 
-RouterCommand = (Enqueue | QueueInfo | AgentOnline | TakeSnapshot | AgentDisconnected
+RouterCommand = (Enqueue | QueueInfo | ReloadQueues | AgentOnline | TakeSnapshot | AgentDisconnected
                  | AgentOffline | SetPresence | AcceptOffer | RejectOffer | OfferTimedOut
                  | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Tick)

@@ -43,12 +43,13 @@ from .mailer import Mailer
 from .persister import Persister
 from .protocol import MAX_FRAME_BYTES
 from .router import Router
-from .router_commands import AgentProfile
+from .router_commands import AgentProfile, QueueConfig, ReloadQueues
 from .wire import utc_now
 
 log = logging.getLogger(__name__)
 
 UNSENT_UPLOAD_TTL_S = 24 * 3600
+QUEUE_WATCH_RETRY_S = 2.0
 UPLOAD_SWEEP_EVERY_S = 3600
 
 
@@ -87,17 +88,45 @@ class BadConfiguration(Exception):
 
 
 async def prepare_database(db: Database, demo: bool) -> None:
-    """Apply the schema, load the demo data if asked, and check every queue's opening hours."""
+    """Apply the schema, load the demo data if asked, and check every queue's settings."""
     await db.apply_schema(schema_sql())
     if demo:
         await load_demo(db)
-    for name in await queries.queue_names(db):
-        row = await queries.queue(db, name)
-        try:
-            hours.parse_schedule(row["opening_hours"] if row else None)
-        except hours.ScheduleError as exc:
-            raise BadConfiguration(f"queue {name!r}: opening_hours.{exc.field}: {exc.message}") from exc
+    await load_queue_configs(db, strict=True)
 
+
+async def load_queue_configs(db: Database, *, strict: bool) -> dict[str, QueueConfig]:
+    """Every queue's settings. A malformed schedule raises BadConfiguration when ``strict``
+    (at start); later (a bad edit while running) that queue keeps being served as closed
+    and the error is logged."""
+    configs = {}
+    for row in await queries.all_queues(db):
+        name = row["name"]
+        try:
+            schedule = hours.parse_schedule(row["opening_hours"])
+        except hours.ScheduleError as exc:
+            message = f"queue {name!r}: opening_hours.{exc.field}: {exc.message}"
+            if strict:
+                raise BadConfiguration(message) from exc
+            log.error("%s (the queue is closed until this is fixed)", message)
+            schedule = hours.parse_schedule({"never": True})
+        configs[name] = QueueConfig(name, schedule, row["closed_message"], row["faq_suggestions"],
+                                    row["identity_secret"], tuple(row["required_fields"] or ()))
+    return configs
+
+
+async def watch_queues(directory: Directory, router: Router) -> None:
+    """Reload queue settings into the Router whenever the ``queues`` table changes (NOTIFY)."""
+    db = directory.db
+    while True:
+        try:
+            async with db.listen("frontdesk_queues") as changes:
+                await router.send(ReloadQueues(await load_queue_configs(db, strict=False)))
+                async for _ in changes:
+                    await router.send(ReloadQueues(await load_queue_configs(db, strict=False)))
+        except DatabaseError as exc:
+            log.warning("queue settings watch lost (%s); retrying", exc)
+            await trio.sleep(QUEUE_WATCH_RETRY_S)
 
 async def restore(directory: Directory, router: Router) -> None:
     """Rebuild queues, open conversations and agent load from the database (before serving)."""
@@ -105,8 +134,7 @@ async def restore(directory: Directory, router: Router) -> None:
     await queries.void_pending_offers(db)
     await queries.reset_agent_status(db)
     chosen: dict[str, tuple[str, str]] = {}  # agent id -> (email, the presence it last chose)
-    for name in await queries.queue_names(db):
-        router.state.add_queue(name)
+    router.restore_queues(await load_queue_configs(db, strict=False))
     for row in await queries.all_agents(db):
         chosen[str(row["id"])] = (row["email"], row["presence"])
         router.restore_agent(AgentProfile(str(row["id"]), row["name"], frozenset(row["queues"]), row["capacity"]))
@@ -197,6 +225,7 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
                 directory.router = router
                 await restore(directory, router)
                 await nursery.start(router.run)
+                nursery.start_soon(watch_queues, directory, router)
                 hc = HypercornConfig()
                 hc.bind = [f"{config.host}:{config.port}"]
                 hc.websocket_max_message_size = MAX_FRAME_BYTES

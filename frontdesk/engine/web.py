@@ -11,7 +11,9 @@ previews). ``frame-ancestors`` differs per app: the customer chat may be framed 
 embed ``widget.js`` — any page while ``FRONTDESK_ALLOWED_ORIGINS`` is empty (as the websocket
 accepts any Origin then), else only ``'self'`` and those origins; the agent console only by the
 engine's own pages (plus ``X-Frame-Options: SAMEORIGIN``). ``X-Content-Type-Options: nosniff``
-and ``Referrer-Policy: same-origin`` everywhere.
+and ``Referrer-Policy: same-origin`` everywhere; the shared modules also carry
+``Access-Control-Allow-Origin: *`` (they hold no secrets), so that ``widget.js`` on another site
+can import the translation table.
 """
 
 from __future__ import annotations
@@ -58,7 +60,7 @@ def register_web(app: QuartTrio, frame_origins: Iterable[str] = ()) -> None:
     chat_csp = content_security_policy(" ".join(("'self'", *origins)) if origins else "*")
     own_csp = content_security_policy("'self'")
 
-    async def serve(folder: str, path: str, csp: str, *, same_origin_frames: bool) -> Response:
+    async def serve(folder: str, path: str, csp: str, *, same_origin_frames: bool, cors: bool = False) -> Response:
         target = _resolve(folder, path)
         data = await trio.Path(target).read_bytes()
         etag = '"' + hashlib.sha256(data).hexdigest()[:32] + '"'
@@ -73,6 +75,8 @@ def register_web(app: QuartTrio, frame_origins: Iterable[str] = ()) -> None:
         response.headers["Referrer-Policy"] = "same-origin"
         if same_origin_frames:
             response.headers["X-Frame-Options"] = "SAMEORIGIN"
+        if cors:
+            response.headers["Access-Control-Allow-Origin"] = "*"
         return response
 
     @app.get("/chat")
@@ -95,4 +99,5 @@ def register_web(app: QuartTrio, frame_origins: Iterable[str] = ()) -> None:
 
     @app.get("/web/shared/<path:path>")
     async def shared_file(path: str) -> Response:
-        return await serve("shared", path, own_csp, same_origin_frames=True)
+        # public modules without secrets; CORS lets widget.js on other sites import the translations
+        return await serve("shared", path, own_csp, same_origin_frames=True, cors=True)

@@ -1,0 +1,1134 @@
+// The agent console (/agent): sign-in, presence, offers, conversations in tabs, invitations and
+// offline requests. Written against PROTOCOL.md and the README's API notes only.
+
+import { el, $, $$, icon, srOnly, setText, throttle, atBottom } from '/web/shared/dom.js';
+import { t, applyI18n, formatDateTime, lang } from '/web/shared/i18n.js';
+import { Connection, ApiError, api, newId, sessionValue } from '/web/shared/protocol.js';
+import { ChatLog } from '/web/shared/chatlog.js';
+import { Files, Tray, ACCEPT } from '/web/shared/uploads.js';
+
+const auth = sessionValue('frontdesk.agent');             // {token, agent}
+const unackedStore = sessionValue('frontdesk.agent.unacked');
+const TYPING_SEND_MS = 3000;
+const TYPING_SHOW_MS = 5000;
+const REQUESTS_REFRESH_MS = 60_000;
+const MAX_OPTIONS = 10;
+const MIN_OPTIONS = 2;
+
+let token = null;
+let me = null;
+let conn = null;
+let files = null;
+let presence = null;
+let presenceWanted = null;
+let activeTab = 'requests';
+let clockSkew = 0;                   // server clock minus ours, from the Date header
+let canned = null;                   // cached GET /api/canned
+let lastInvite = null;               // {conversationId, at}: errors of an invite carry no ref
+const pendingInvites = [];           // conversation ids awaiting invitation_result, oldest first
+const convs = new Map();             // conversation_id -> Conv
+const offers = new Map();            // offer_id -> card
+const invitations = new Map();       // invitation_id -> card
+const knownAgents = new Map();       // agent id -> name, for the invite field
+let requestsTimer = null;
+let countdownTimer = null;
+
+const now = () => Date.now() + clockSkew;
+
+// ---- sign-in -------------------------------------------------------------------------------
+
+function showScreen(name) {
+  $('#screen-login').hidden = name !== 'login';
+  $('#screen-console').hidden = name !== 'console';
+  $('#me').hidden = name !== 'console';
+  document.body.dataset.screen = name;
+}
+
+function showLogin(info) {
+  showScreen('login');
+  const box = $('#login-info');
+  setText(box, info || '');
+  box.hidden = !info;
+  $('#login-title').focus({ preventScroll: true });
+}
+
+async function submitLogin(event) {
+  event.preventDefault();
+  const form = $('#login');
+  for (const p of $$('.field-error, .form-error', form)) {
+    p.hidden = true;
+    p.textContent = '';
+  }
+  for (const input of $$('[aria-invalid]', form)) {
+    input.removeAttribute('aria-invalid');
+    input.removeAttribute('aria-describedby');
+  }
+  const email = form.elements.email.value;
+  const password = form.elements.password.value;
+  const submit = $('#login-submit');
+  submit.disabled = true;
+  try {
+    const { data } = await api('POST', '/api/agents/login', { body: { email, password } });
+    auth.save({ token: data.token, agent: data.agent });
+    form.elements.password.value = '';
+    startConsole(data.token, data.agent);
+  } catch (err) {
+    if (!(err instanceof ApiError)) throw err;
+    const text = err.code === 'bad_credentials' ? t('login.bad') : errorText(err);
+    const input = err.field ? form.querySelector(`#login-${err.field}`) : null;
+    const box = err.field ? form.querySelector(`#login-${err.field}-error`) : null;
+    if (input && box) {
+      setText(box, text);
+      box.hidden = false;
+      input.setAttribute('aria-invalid', 'true');
+      input.setAttribute('aria-describedby', box.id);
+      input.focus();
+    } else {
+      setText($('#login-error'), text);
+      $('#login-error').hidden = false;
+    }
+  } finally {
+    submit.disabled = false;
+  }
+}
+
+function signOut(info) {
+  if (conn) conn.stop();
+  conn = null;
+  auth.save(null);
+  unackedStore.save(null);
+  for (const conv of convs.values()) removeConv(conv);
+  for (const id of [...offers.keys()]) removeOffer(id);
+  for (const id of [...invitations.keys()]) removeInvitation(id);
+  clearInterval(requestsTimer);
+  clearInterval(countdownTimer);
+  token = null;
+  me = null;
+  showLogin(info);
+}
+
+const ERROR_TEXT = {
+  missing_field: 'error.required', invalid_email: 'error.email', invalid_value: 'error.invalid',
+  rate_limited: 'error.rateLimited', network: 'error.network', unavailable: 'error.unavailable',
+  offer_expired: 'offer.gone', not_found: 'error.notFound', forbidden: 'error.forbidden',
+  invitation_pending: 'invite.pending', too_long: 'error.tooLong', too_many_attachments: 'files.tooManyShort',
+  unauthenticated: 'error.session',
+};
+
+function errorText(err) {
+  const key = ERROR_TEXT[err.code];
+  return key ? t(key) : t('error.generic', { message: err.message || err.code });
+}
+
+function announce(text) {
+  const box = $('#announcer');
+  box.textContent = '';
+  setTimeout(() => { box.textContent = text; }, 50);
+}
+
+// ---- the console ----------------------------------------------------------------------------
+
+function startConsole(newToken, agent) {
+  token = newToken;
+  me = agent;
+  files = new Files(() => token);
+  setText($('#me-name'), me.name);
+  showScreen('console');
+  selectTab('requests', false);
+  loadRequests();
+  clearInterval(requestsTimer);
+  requestsTimer = setInterval(() => loadRequests(true), REQUESTS_REFRESH_MS);
+  clearInterval(countdownTimer);
+  countdownTimer = setInterval(tickCountdowns, 1000);
+  conn = new Connection({
+    token,
+    resume: () => Object.fromEntries([...convs.values()].filter((c) => !c.gone && c.loaded)
+      .map((c) => [c.id, c.log.lastSeq])),
+    store: { load: () => unackedStore.load([]), save: (frames) => unackedStore.save(frames) },
+  });
+  conn.addEventListener('frame', (e) => onFrame(e.detail));
+  conn.addEventListener('status', (e) => showConnection(e.detail));
+  conn.addEventListener('sendfailed', (e) => {
+    const conv = convs.get(e.detail.frame.conversation_id);
+    if (conv) conv.log.fail(e.detail.frame.client_id, errorText(e.detail.error));
+  });
+  conn.addEventListener('unauthenticated', () => signOut(t('error.session')));
+  conn.start();
+}
+
+function showConnection(status) {
+  const box = $('#conn');
+  box.hidden = status === 'online';
+  box.dataset.status = status;
+  setText(box, status === 'online' ? '' : t('conn.reconnecting'));
+}
+
+function onFrame(f) {
+  switch (f.type) {
+    case 'welcome': onWelcome(f); break;
+    case 'presence': setPresence(f.state, true); break;
+    case 'offer': showOffer(f, true); break;
+    case 'offer_revoked': revokeOffer(f); break;
+    case 'conversation': onConversation(f); break;
+    case 'participant_joined': onParticipant(f, true); break;
+    case 'participant_left': onParticipant(f, false); break;
+    case 'message': onMessage(f); break;
+    case 'read': onRead(f); break;
+    case 'typing': onTyping(f); break;
+    case 'invitation': showInvitation(f); break;
+    case 'invitation_result': onInvitationResult(f); break;
+    case 'ended': onEnded(f); break;
+    case 'error': onError(f); break;
+    default: break;
+  }
+}
+
+function onWelcome(f) {
+  me = { ...me, ...f.agent };
+  auth.save({ token, agent: me });
+  setPresence(f.presence, false);
+  const open = new Set();
+  for (const summary of f.conversations || []) {
+    open.add(summary.conversation_id);
+    let conv = convs.get(summary.conversation_id);
+    if (conv) {
+      conv.update(summary);
+    } else {
+      conv = new Conv(summary);
+      conv.loadHistory();
+    }
+  }
+  for (const conv of convs.values()) {
+    if (!open.has(conv.id) && !conv.ended) conv.finish(t('agent.gone'));
+  }
+  const pending = new Set((f.offers || []).map((o) => o.offer_id));
+  for (const id of [...offers.keys()]) if (!pending.has(id)) removeOffer(id);
+  for (const offer of f.offers || []) showOffer(offer, false);
+}
+
+// ---- presence --------------------------------------------------------------------------------
+
+function setPresence(state, fromEvent) {
+  const byServer = fromEvent && presenceWanted !== state;
+  presence = state;
+  presenceWanted = null;
+  const button = $('#presence');
+  button.setAttribute('aria-checked', state === 'available' ? 'true' : 'false');
+  button.removeAttribute('aria-busy');
+  button.dataset.state = state;
+  setText($('#presence-label'), state === 'available' ? t('presence.available') : t('presence.away'));
+  let hint = state === 'available' ? t('presence.availableHint') : t('presence.awayHint');
+  if (byServer && state === 'away') {
+    hint = t('presence.setAway');
+    announce(hint);
+  }
+  setText($('#idle-hint'), hint);
+  $('#idle-hint').dataset.state = state;
+}
+
+function togglePresence() {
+  const wanted = presence === 'available' ? 'away' : 'available';
+  if (!conn || !conn.send({ type: 'presence', state: wanted })) {
+    announce(t('conn.notConnected'));
+    return;
+  }
+  presenceWanted = wanted;
+  $('#presence').setAttribute('aria-busy', 'true');
+}
+
+// ---- offers and invitations -------------------------------------------------------------------
+
+function customerLine(customer, tag = 'p') {
+  const c = customer || {};
+  const verified = new Set(c.verified || []);
+  const lock = (field) => (verified.has(field)
+    ? el('span', { class: 'verified', title: t('common.verified') }, icon('lock'), srOnly(` (${t('common.verified')})`))
+    : null);
+  return el(tag, { class: 'card__customer' },
+    el('span', { class: 'card__name' }, el('span', { text: c.name || t('common.customer') }), lock('name')),
+    c.email ? el('span', { class: 'card__email' }, el('span', { text: c.email }), lock('email')) : null);
+}
+
+function countdownParts(expiresAt) {
+  const expires = Date.parse(expiresAt);
+  const total = Math.max(1, expires - now());
+  const text = el('span', { class: 'countdown__text' });
+  const bar = el('progress', { class: 'countdown__bar', max: total, value: total, 'aria-hidden': 'true' });
+  const box = el('p', { class: 'countdown' }, icon('clock'), text, bar);
+  return { box, update: () => {
+    const left = Math.max(0, expires - now());
+    bar.value = left;
+    setText(text, left > 0 ? t('offer.expiresIn', { s: Math.ceil(left / 1000) }) : t('offer.expiring'));
+    box.classList.toggle('countdown--urgent', left < 10_000);
+  } };
+}
+
+function tickCountdowns() {
+  for (const card of [...offers.values(), ...invitations.values()]) if (!card.retired) card.countdown.update();
+}
+
+function updateTitle() {
+  const n = offers.size + invitations.size;
+  document.title = `${n ? `(${n}) ` : ''}${t('agent.docTitle')}`;
+}
+
+function showOffer(f, live) {
+  if (offers.has(f.offer_id)) return;
+  const headingId = `offer-${f.offer_id}`;
+  const countdown = countdownParts(f.expires_at);
+  const status = el('p', { class: 'card__status', role: 'status' });
+  const reason = el('input', { type: 'text', id: `${headingId}-reason`, maxLength: 1000, autocomplete: 'off' });
+  const rejectForm = el('form', { class: 'card__reject', hidden: true, novalidate: true },
+    el('label', { htmlFor: reason.id, text: t('offer.reason') }), reason,
+    el('div', { class: 'card__actions' },
+      el('button', { type: 'button', class: 'button button--small button--secondary', text: t('common.back'),
+        onclick: () => { rejectForm.hidden = true; actions.hidden = false; acceptButton.focus(); } }),
+      el('button', { type: 'submit', class: 'button button--small button--danger', text: t('offer.rejectConfirm') })));
+  const acceptButton = el('button', { type: 'button', class: 'button button--primary act-accept', text: t('offer.accept') });
+  const actions = el('div', { class: 'card__actions' }, acceptButton,
+    el('button', { type: 'button', class: 'button button--secondary act-reject', text: t('offer.reject'),
+      onclick: () => { actions.hidden = true; rejectForm.hidden = false; reason.focus(); } }));
+  const node = el('section', { class: 'card offer', 'aria-labelledby': headingId, dataset: { offerId: f.offer_id } },
+    el('h2', { id: headingId, class: 'card__title', text: t('offer.title', { queue: f.queue || '' }) }),
+    customerLine(f.customer),
+    f.question ? el('blockquote', { class: 'card__question', text: f.question }) : null,
+    countdown.box, actions, rejectForm, status);
+  const card = { node, countdown, status, conversationId: f.conversation_id, actions, rejectForm };
+  acceptButton.addEventListener('click', () => {
+    if (!conn.send({ type: 'accept', offer_id: f.offer_id })) {
+      setText(status, t('conn.notConnected'));
+      return;
+    }
+    card.accepting = true;
+    actions.hidden = true;
+    setText(status, t('offer.accepting'));
+  });
+  rejectForm.addEventListener('submit', (e) => {
+    e.preventDefault();
+    const frame = { type: 'reject', offer_id: f.offer_id };
+    if (reason.value.trim()) frame.reason = reason.value.trim();
+    if (!conn.send(frame)) {
+      setText(status, t('conn.notConnected'));
+      return;
+    }
+    removeOffer(f.offer_id);
+  });
+  offers.set(f.offer_id, card);
+  countdown.update();
+  $('#offers').append(node);
+  updateTitle();
+  if (live) announce(t('offer.announce', { name: (f.customer && f.customer.name) || '', queue: f.queue || '' }));
+}
+
+function removeOffer(offerId) {
+  const card = offers.get(offerId);
+  if (!card) return;
+  const hadFocus = card.node.contains(document.activeElement);
+  card.node.remove();
+  offers.delete(offerId);
+  updateTitle();
+  if (hadFocus) focusAfterCard();
+}
+
+function focusAfterCard() {
+  const next = $('#offers .card button');
+  if (next) next.focus();
+  else $(`#tab-${cssId(activeTab)}`)?.focus();
+}
+
+function retireCard(card, text, remove) {
+  card.actions.hidden = true;
+  card.retired = true;
+  if (card.rejectForm) card.rejectForm.hidden = true;
+  card.countdown.box.hidden = true;
+  setText(card.status, text);
+  card.node.classList.add('card--gone');
+  setTimeout(remove, 4000);
+}
+
+function revokeOffer(f) {
+  const card = offers.get(f.offer_id);
+  if (!card) return;
+  const reasons = { expired: 'offer.expired', customer_left: 'offer.customerLeft', agent_unavailable: 'offer.unavailable' };
+  retireCard(card, t(reasons[f.reason] || 'offer.gone'), () => removeOffer(f.offer_id));
+}
+
+function showInvitation(f) {
+  if (invitations.has(f.invitation_id)) return;
+  if (f.from) knownAgents.set(f.from.id, f.from.name);
+  const headingId = `inv-${f.invitation_id}`;
+  const countdown = countdownParts(f.expires_at);
+  const status = el('p', { class: 'card__status', role: 'status' });
+  const actions = el('div', { class: 'card__actions' },
+    el('button', { type: 'button', class: 'button button--primary act-accept', text: t('invitation.accept'),
+      onclick: () => answerInvitation(f.invitation_id, true) }),
+    el('button', { type: 'button', class: 'button button--secondary act-decline', text: t('invitation.decline'),
+      onclick: () => answerInvitation(f.invitation_id, false) }));
+  const node = el('section', { class: 'card invitation', 'aria-labelledby': headingId },
+    el('h2', { id: headingId, class: 'card__title',
+      text: t('invitation.title', { name: (f.from && f.from.name) || '', queue: f.queue || '' }) }),
+    customerLine(f.customer), countdown.box, actions, status);
+  invitations.set(f.invitation_id, { node, countdown, status, actions, conversationId: f.conversation_id });
+  countdown.update();
+  $('#offers').append(node);
+  updateTitle();
+  announce(t('invitation.announce', { name: (f.from && f.from.name) || '' }));
+}
+
+function answerInvitation(id, accept) {
+  const card = invitations.get(id);
+  if (!conn.send({ type: accept ? 'accept_invitation' : 'decline_invitation', invitation_id: id })) {
+    setText(card.status, t('conn.notConnected'));
+    return;
+  }
+  if (accept) {
+    card.actions.hidden = true;
+    setText(card.status, t('offer.accepting'));
+  } else {
+    removeInvitation(id);
+  }
+}
+
+function removeInvitation(id) {
+  const card = invitations.get(id);
+  if (!card) return;
+  const hadFocus = card.node.contains(document.activeElement);
+  card.node.remove();
+  invitations.delete(id);
+  updateTitle();
+  if (hadFocus) focusAfterCard();
+}
+
+function onInvitationResult(f) {
+  const cid = pendingInvites.shift();
+  const conv = cid ? convs.get(cid) : null;
+  const text = t(`invite.result.${f.status}`);
+  if (conv) {
+    const result = $('.invite__result', conv.panel);
+    setText(result, text);
+    result.classList.toggle('invite__result--failed', f.status !== 'accepted');
+  }
+  announce(text);
+}
+
+function onError(f) {
+  if (f.ref && offers.has(f.ref)) {
+    retireCard(offers.get(f.ref), errorText(f), () => removeOffer(f.ref));
+    return;
+  }
+  if (f.ref && invitations.has(f.ref)) {
+    const card = invitations.get(f.ref);
+    retireCard(card, errorText(f), () => removeInvitation(f.ref));
+    return;
+  }
+  if (f.ref) return;   // a send: shown at the message (sendfailed)
+  if (lastInvite && Date.now() - lastInvite.at < 5000) {
+    const conv = convs.get(lastInvite.conversationId);
+    const i = pendingInvites.lastIndexOf(lastInvite.conversationId);
+    if (i >= 0) pendingInvites.splice(i, 1);
+    lastInvite = null;
+    if (conv) {
+      const reasons = { agent_id: 'invite.noAgent', queue: 'invite.noQueue' };
+      const reason = f.code === 'invalid_value' && reasons[f.field] ? t(reasons[f.field]) : errorText(f);
+      const result = $('.invite__result', conv.panel);
+      setText(result, t('invite.failed', { reason }));
+      result.classList.add('invite__result--failed');
+      return;
+    }
+  }
+  if (f.code === 'rate_limited') return;
+  const conv = convs.get(activeTab);
+  if (conv) conv.log.notice(errorText(f), 'error');
+  else announce(errorText(f));
+}
+
+// ---- conversations ---------------------------------------------------------------------------
+
+function cssId(id) {
+  return String(id).replace(/[^A-Za-z0-9_-]/g, '_');
+}
+
+class Conv {
+  constructor(view) {
+    this.id = view.conversation_id;
+    this.queue = view.queue;
+    this.status = view.status;
+    this.customer = view.customer || {};
+    this.participants = view.participants || [];
+    this.ended = view.status === 'ended';
+    this.gone = false;
+    this.loaded = false;
+    this.unread = 0;
+    this.readSent = 0;
+    this.typingTimer = null;
+    this.build();
+    this.log.setReadSeq(view.customer_read_seq || 0);
+    convs.set(this.id, this);
+    this.renderHead();
+  }
+
+  build() {
+    const key = cssId(this.id);
+    const panel = $('#tpl-conversation').content.firstElementChild.cloneNode(true);
+    panel.id = `panel-${key}`;
+    panel.setAttribute('aria-labelledby', `tab-${key}`);
+    panel.hidden = true;
+    applyI18n(panel);
+    for (const b of $$('[data-icon]', panel)) b.prepend(icon(b.dataset.icon));
+    // unique ids for the label/input pairs of the template
+    const pair = (labelSel, inputSel, suffix) => {
+      const input = $(inputSel, panel);
+      input.id = `${key}-${suffix}`;
+      $(labelSel, panel).htmlFor = input.id;
+      return input;
+    };
+    const input = pair('.message-label', '.message-input', 'input');
+    pair('.private-label', '.private-input', 'private');
+    pair('.invite__target-label', '.invite__target', 'invite-target');
+    const radios = $$('.invite__kinds input', panel);
+    const radioLabels = $$('.invite__kinds label', panel);
+    radios.forEach((r, i) => {
+      r.id = `${key}-kind-${r.value}`;
+      r.name = `${key}-kind`;
+      radioLabels[i].htmlFor = r.id;
+    });
+    const hint = $('.composer__hint', panel);
+    hint.id = `${key}-hint`;
+    input.setAttribute('aria-describedby', hint.id);
+    $('.log', panel).setAttribute('aria-label', t('chat.messages'));
+    $('.tray', panel).setAttribute('aria-label', t('files.attached'));
+
+    const tab = el('button', {
+      type: 'button', role: 'tab', id: `tab-${key}`, class: 'tab', 'aria-controls': panel.id,
+      'aria-selected': 'false', tabindex: '-1', dataset: { conversationId: this.id },
+    }, el('span', { class: 'tab__label' }), el('span', { class: 'badge', hidden: true }));
+    tab.addEventListener('click', () => selectTab(this.id, true));
+    $('#tabs').append(tab);
+    $('#panels').append(panel);
+    this.panel = panel;
+    this.tab = tab;
+    this.input = input;
+    this.log = new ChatLog($('.log', panel), {
+      viewer: 'agent', selfId: me.id, files,
+      onRetry: (m) => {
+        this.log.remove(m.client_id);
+        input.value = m.text || '';
+        input.focus();
+      },
+    });
+    this.tray = new Tray($('.tray', panel), $('.tray-error', panel), () => token, () => this.updateSend());
+    this.wire();
+  }
+
+  wire() {
+    const panel = this.panel;
+    const input = this.input;
+    const form = $('.composer', panel);
+    const privateInput = $('.private-input', panel);
+    const fileInput = $('.file-input', panel);
+    fileInput.accept = ACCEPT;
+    const sendTyping = throttle(() => conn.send({ type: 'typing', conversation_id: this.id }), TYPING_SEND_MS);
+    const submit = () => {
+      if (this.tray.busy || this.ended) return;
+      const text = input.value.replace(/\s+$/, '');
+      const attachments = this.tray.metas();
+      if (!text.trim() && !attachments.length) return;
+      this.send({ text: text.trim() ? text : '', private: privateInput.checked, attachments });
+      input.value = '';
+      this.tray.clear();
+      this.updateSend();
+    };
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      submit();
+    });
+    input.addEventListener('keydown', (e) => {
+      if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+        e.preventDefault();
+        submit();
+      }
+    });
+    input.addEventListener('input', () => {
+      this.updateSend();
+      // private notes stay private: no typing indicator for the customer while writing one
+      if (input.value.trim() && !privateInput.checked) sendTyping();
+    });
+    privateInput.addEventListener('change', () => this.updatePrivate());
+    this.updatePrivate();
+    $('.act-attach', panel).addEventListener('click', () => fileInput.click());
+    fileInput.addEventListener('change', () => {
+      this.tray.add(Array.from(fileInput.files));
+      fileInput.value = '';
+    });
+    setupDrop(panel, (list) => this.tray.add(list));
+    $('.act-canned', panel).addEventListener('click', () => openCanned(this));
+    $('.act-options', panel).addEventListener('click', () => openOptions(this));
+    $('.act-end', panel).addEventListener('click', () => confirmEnd(this));
+    $('.act-leave', panel).addEventListener('click', () => {
+      if (!conn.send({ type: 'leave', conversation_id: this.id })) this.log.notice(t('conn.notConnected'), 'error');
+    });
+    $('.act-close', panel).addEventListener('click', () => {
+      removeConv(this);
+      selectTab('requests', true);
+    });
+    this.wireInvite();
+    $('.log-scroll', panel).addEventListener('scroll', () => this.markRead(), { passive: true });
+    this.updateSend();
+  }
+
+  wireInvite() {
+    const panel = this.panel;
+    const toggle = $('.act-invite', panel);
+    const form = $('.invite', panel);
+    const target = $('.invite__target', panel);
+    const hint = $('.invite__hint', panel);
+    const list = el('datalist', { id: `${cssId(this.id)}-invite-list` });
+    form.append(list);
+    target.setAttribute('list', list.id);
+    const refresh = () => {
+      const kind = form.querySelector('input[type=radio]:checked').value;
+      list.replaceChildren();
+      if (kind === 'agent') {
+        const here = new Set(this.participants.map((p) => p.id));
+        for (const [id, name] of knownAgents) {
+          if (id !== me.id && !here.has(id)) list.append(el('option', { value: id, label: name }));
+        }
+        setText(hint, t('invite.agentHint', { id: me.id }));
+      } else {
+        for (const q of me.queues || []) list.append(el('option', { value: q }));
+        setText(hint, t('invite.queueHint'));
+      }
+    };
+    toggle.addEventListener('click', () => {
+      form.hidden = !form.hidden;
+      toggle.setAttribute('aria-expanded', String(!form.hidden));
+      if (!form.hidden) {
+        refresh();
+        setText($('.invite__result', panel), '');
+        target.focus();
+      }
+    });
+    form.addEventListener('change', refresh);
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      const value = target.value.trim();
+      if (!value) {
+        target.focus();
+        return;
+      }
+      const kind = form.querySelector('input[type=radio]:checked').value;
+      const frame = { type: 'invite', conversation_id: this.id, [kind === 'agent' ? 'agent_id' : 'queue']: value };
+      const result = $('.invite__result', panel);
+      if (!conn.send(frame)) {
+        setText(result, t('conn.notConnected'));
+        return;
+      }
+      pendingInvites.push(this.id);
+      lastInvite = { conversationId: this.id, at: Date.now() };
+      result.classList.remove('invite__result--failed');
+      setText(result, t('invite.sent'));
+      target.value = '';
+      form.hidden = true;
+      toggle.setAttribute('aria-expanded', 'false');
+      toggle.focus();
+    });
+  }
+
+  updatePrivate() {
+    const on = $('.private-input', this.panel).checked;
+    $('.composer', this.panel).classList.toggle('composer--private', on);
+    $('.private-hint', this.panel).hidden = !on;
+    $('.act-options', this.panel).disabled = on || this.ended;
+    this.input.placeholder = on ? t('agent.placeholderPrivate') : t('agent.placeholder');
+  }
+
+  updateSend() {
+    const hasText = this.input.value.trim().length > 0;
+    $('.act-send', this.panel).disabled = this.ended || this.tray.busy || (!hasText && this.tray.ids().length === 0);
+  }
+
+  update(view) {
+    this.status = view.status;
+    if (view.customer) this.customer = view.customer;
+    if (view.participants) this.participants = view.participants;
+    for (const p of this.participants) if (p.id !== me.id) knownAgents.set(p.id, p.name);
+    if (view.customer_read_seq) this.log.setReadSeq(view.customer_read_seq);
+    this.renderHead();
+  }
+
+  get role() {
+    const mine = this.participants.find((p) => p.id === me.id);
+    return mine ? mine.role : null;
+  }
+
+  renderHead() {
+    const c = this.customer;
+    setText($('.tab__label', this.tab), c.name || t('common.customer'));
+    this.tab.classList.toggle('tab--ended', this.ended);
+    const heading = $('.conv__customer', this.panel);
+    heading.replaceChildren(customerLine(c, 'span'));
+    const people = this.participants.map((p) => `${p.id === me.id ? t('common.you') : p.name} (${t(`role.${p.role}`)})`);
+    setText($('.conv__details', this.panel), [t('agent.queueLabel', { queue: this.queue || '' }),
+      people.length ? t('agent.participants', { list: people.join(', ') }) : ''].filter(Boolean).join(' · '));
+    const role = this.role;
+    $('.act-leave', this.panel).hidden = this.ended || role !== 'invited';
+    $('.act-end', this.panel).hidden = this.ended || role === 'invited';
+    $('.act-invite', this.panel).hidden = this.ended;
+    $('.act-close', this.panel).hidden = !this.ended;
+    $('.composer', this.panel).hidden = this.ended;
+    if (this.ended) $('.invite', this.panel).hidden = true;
+    this.updateBadge();
+  }
+
+  updateBadge() {
+    const badge = $('.badge', this.tab);
+    badge.hidden = this.unread === 0;
+    setText(badge, this.unread);
+    badge.setAttribute('aria-label', t('agent.unread', { n: this.unread }));
+  }
+
+  async loadHistory() {
+    try {
+      const { data } = await api('GET', `/api/conversations/${encodeURIComponent(this.id)}/transcript`, { token });
+      for (const m of data.messages || []) this.log.upsert(m);
+    } catch (err) {
+      this.log.notice(errorText(err), 'error');
+    }
+    this.loaded = true;
+    this.markRead();
+  }
+
+  setHistory(messages) {
+    for (const m of messages) this.log.upsert(m);
+    this.loaded = true;
+  }
+
+  send({ text, private: isPrivate = false, attachments = [], options = null }) {
+    const clientId = newId();
+    this.log.upsert({
+      client_id: clientId, sender: { kind: 'agent', id: me.id, name: me.name }, text, private: isPrivate,
+      attachments, options, option_id: null, at: new Date(now()).toISOString(),
+    });
+    const frame = { conversation_id: this.id, client_id: clientId, text, private: isPrivate };
+    if (attachments.length) frame.attachments = attachments.map((a) => a.id);
+    if (options) frame.options = options;
+    conn.sendMessage(frame).then((ack) => this.log.upsert({ client_id: clientId, seq: ack.seq, id: ack.id }), () => {});
+  }
+
+  onMessage(m) {
+    const isNew = this.log.upsert(m);
+    if (m.sender && m.sender.kind !== 'system' && !this.log.isMine(m)) {
+      this.hideTyping();
+      if (m.sender.kind === 'agent' && m.sender.id) knownAgents.set(m.sender.id, m.sender.name);
+      if (isNew && !this.visible()) {
+        this.unread += 1;
+        this.updateBadge();
+      }
+    }
+    this.markRead();
+  }
+
+  visible() {
+    return activeTab === this.id && document.visibilityState === 'visible' && atBottom($('.log-scroll', this.panel));
+  }
+
+  markRead() {
+    if (!this.visible() || this.ended) return;
+    const seq = this.log.lastSeq;
+    if (seq > this.readSent && conn.send({ type: 'read', conversation_id: this.id, seq })) this.readSent = seq;
+    if (this.unread) {
+      this.unread = 0;
+      this.updateBadge();
+    }
+  }
+
+  showTyping(name) {
+    setText($('.typing', this.panel), t('chat.typing', { name }));
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.hideTyping(), TYPING_SHOW_MS);
+  }
+
+  hideTyping() {
+    clearTimeout(this.typingTimer);
+    setText($('.typing', this.panel), '');
+  }
+
+  finish(text) {
+    this.ended = true;
+    this.status = 'ended';
+    this.hideTyping();
+    this.tray.clear();
+    const banner = $('.conv__banner', this.panel);
+    setText(banner, text);
+    banner.hidden = false;
+    this.log.notice(text);
+    this.updatePrivate();
+    this.updateSend();
+    this.renderHead();
+  }
+}
+
+function onConversation(f) {
+  let conv = convs.get(f.conversation_id);
+  if (conv && conv.ended) {
+    removeConv(conv);
+    conv = null;
+  }
+  if (conv) conv.update(f);
+  else conv = new Conv(f);
+  conv.setHistory(f.messages || []);
+  for (const [id, card] of offers) if (card.conversationId === f.conversation_id) removeOffer(id);
+  for (const [id, card] of invitations) if (card.conversationId === f.conversation_id) removeInvitation(id);
+  selectTab(conv.id, false);
+  conv.input.focus({ preventScroll: true });
+  conv.log.scrollToEnd();
+  conv.markRead();
+}
+
+function onParticipant(f, joined) {
+  const conv = convs.get(f.conversation_id);
+  if (!conv) return;
+  if (f.agent.id !== me.id) knownAgents.set(f.agent.id, f.agent.name);
+  const name = f.agent.id === me.id ? t('common.you') : f.agent.name;
+  if (joined) {
+    if (!conv.participants.some((p) => p.id === f.agent.id)) {
+      conv.participants.push({ id: f.agent.id, name: f.agent.name, role: f.role, read_seq: 0 });
+    }
+    if (f.agent.id !== me.id) conv.log.notice(t('agent.joined', { name }));
+  } else {
+    conv.participants = conv.participants.filter((p) => p.id !== f.agent.id);
+    if (f.agent.id === me.id) {
+      conv.finish(f.role === 'invited' ? t('agent.youLeft') : t('agent.requeued'));
+      return;
+    }
+    conv.log.notice(t('agent.left', { name }));
+  }
+  conv.renderHead();
+}
+
+function onMessage(f) {
+  const conv = convs.get(f.conversation_id);
+  if (conv) conv.onMessage(f);
+}
+
+function onRead(f) {
+  const conv = convs.get(f.conversation_id);
+  if (conv && f.reader && f.reader.kind === 'customer') conv.log.setReadSeq(f.seq);
+}
+
+function onTyping(f) {
+  const conv = convs.get(f.conversation_id);
+  if (conv && f.sender && !(f.sender.kind === 'agent' && f.sender.id === me.id)) {
+    conv.showTyping(f.sender.name || t('common.customer'));
+  }
+}
+
+function onEnded(f) {
+  const conv = convs.get(f.conversation_id);
+  if (!conv) return;
+  let text = t('agent.ended');
+  if (f.reason === 'left') text = t('agent.customerLeft');
+  else if (f.by === 'customer') text = t('agent.endedByCustomer');
+  else if (f.by === 'agent') text = t('agent.endedByAgent');
+  conv.finish(text);
+}
+
+function removeConv(conv) {
+  conv.tray.clear();
+  conv.tab.remove();
+  conv.panel.remove();
+  convs.delete(conv.id);
+}
+
+function confirmEnd(conv) {
+  const dialog = $('#end-dialog');
+  setText($('#agent-end-text'), t('agent.endText', { name: conv.customer.name || t('common.customer') }));
+  dialog.returnValue = '';
+  dialog.onclose = () => {
+    if (dialog.returnValue !== 'end') return;
+    if (!conn.send({ type: 'end', conversation_id: conv.id })) conv.log.notice(t('conn.notConnected'), 'error');
+  };
+  dialog.showModal();
+}
+
+// ---- tabs ------------------------------------------------------------------------------------
+
+function selectTab(id, focus) {
+  activeTab = id;
+  for (const tab of $$('#tabs [role=tab]')) {
+    const selected = id === 'requests' ? tab.id === 'tab-requests' : tab.dataset.conversationId === id;
+    tab.setAttribute('aria-selected', String(selected));
+    tab.tabIndex = selected ? 0 : -1;
+    if (selected && focus) tab.focus();
+  }
+  $('#panel-requests').hidden = id !== 'requests';
+  for (const conv of convs.values()) conv.panel.hidden = conv.id !== id;
+  const conv = convs.get(id);
+  if (conv) {
+    conv.log.scrollToEnd();
+    conv.markRead();
+  }
+}
+
+function tabKeys(e) {
+  const tabs = $$('#tabs [role=tab]');
+  const i = tabs.indexOf(document.activeElement);
+  if (i < 0) return;
+  let next = null;
+  if (e.key === 'ArrowRight') next = tabs[(i + 1) % tabs.length];
+  else if (e.key === 'ArrowLeft') next = tabs[(i - 1 + tabs.length) % tabs.length];
+  else if (e.key === 'Home') next = tabs[0];
+  else if (e.key === 'End') next = tabs[tabs.length - 1];
+  if (!next) return;
+  e.preventDefault();
+  selectTab(next.id === 'tab-requests' ? 'requests' : next.dataset.conversationId, true);
+}
+
+// ---- canned messages and option menus --------------------------------------------------------
+
+let cannedFor = null;
+
+async function openCanned(conv) {
+  cannedFor = conv;
+  const dialog = $('#canned-dialog');
+  $('#canned-search').value = '';
+  dialog.showModal();
+  $('#canned-search').focus();
+  if (!canned) {
+    setText($('#canned-status'), t('common.loading'));
+    try {
+      const { data } = await api('GET', '/api/canned', { token });
+      canned = data.canned || [];
+    } catch (err) {
+      setText($('#canned-status'), errorText(err));
+      return;
+    }
+  }
+  renderCanned();
+}
+
+function renderCanned() {
+  const query = $('#canned-search').value.trim().toLowerCase();
+  const hits = (canned || []).filter((c) => !query || c.title.toLowerCase().includes(query) ||
+    c.text.toLowerCase().includes(query));
+  $('#canned-list').replaceChildren(...hits.map((c) => el('li', {},
+    el('button', { type: 'button', class: 'canned', onclick: () => insertCanned(c) },
+      el('span', { class: 'canned__title', text: c.title }),
+      c.queue ? el('span', { class: 'canned__queue', text: c.queue }) : null,
+      el('span', { class: 'canned__text', text: c.text })))));
+  setText($('#canned-status'), hits.length ? t('canned.count', { n: hits.length }) : t('canned.none'));
+}
+
+function insertCanned(c) {
+  $('#canned-dialog').close();
+  const input = cannedFor.input;
+  const start = input.selectionStart ?? input.value.length;
+  const end = input.selectionEnd ?? input.value.length;
+  input.setRangeText(c.text, start, end, 'end');
+  input.focus();
+  cannedFor.updateSend();
+}
+
+let optionsFor = null;
+
+function optionRow(value = '') {
+  const list = $('#options-list');
+  const n = list.children.length + 1;
+  const id = `option-${newId()}`;
+  const row = el('li', { class: 'options-row' },
+    el('label', { htmlFor: id, class: 'sr-only', text: t('options.choice', { n }) }),
+    el('input', { id, type: 'text', maxLength: 200, value, placeholder: t('options.choice', { n }) }),
+    el('button', { type: 'button', class: 'icon-button', 'aria-label': t('options.remove', { n }),
+      onclick: () => {
+        if (list.children.length <= MIN_OPTIONS) return;
+        row.remove();
+        renumberOptions();
+      } }, icon('close')));
+  list.append(row);
+  return row;
+}
+
+function renumberOptions() {
+  const rows = $$('#options-list li');
+  rows.forEach((row, i) => {
+    const label = t('options.choice', { n: i + 1 });
+    setText($('label', row), label);
+    $('input', row).placeholder = label;
+    $('button', row).setAttribute('aria-label', t('options.remove', { n: i + 1 }));
+    $('button', row).disabled = rows.length <= MIN_OPTIONS;
+  });
+  $('#options-add').disabled = rows.length >= MAX_OPTIONS;
+}
+
+function openOptions(conv) {
+  optionsFor = conv;
+  $('#options-prompt').value = conv.input.value;
+  $('#options-list').replaceChildren();
+  optionRow();
+  optionRow();
+  renumberOptions();
+  $('#options-error').hidden = true;
+  $('#options-dialog').showModal();
+  $('#options-prompt').focus();
+}
+
+function submitOptions(e) {
+  e.preventDefault();
+  const prompt = $('#options-prompt').value.trim();
+  const labels = $$('#options-list input').map((i) => i.value.trim());
+  const error = $('#options-error');
+  let problem = null;
+  if (!prompt) problem = t('options.needPrompt');
+  else if (labels.some((l) => !l)) problem = t('options.emptyChoice');
+  else if (new Set(labels).size !== labels.length) problem = t('options.duplicate');
+  else if (labels.length < MIN_OPTIONS || labels.length > MAX_OPTIONS) problem = t('options.count');
+  if (problem) {
+    setText(error, problem);
+    error.hidden = false;
+    return;
+  }
+  const options = labels.map((label, i) => ({ id: `o${i + 1}`, label }));
+  optionsFor.send({ text: prompt, options });
+  optionsFor.input.value = '';
+  optionsFor.updateSend();
+  $('#options-dialog').close();
+  optionsFor.input.focus();
+}
+
+// ---- offline requests ------------------------------------------------------------------------
+
+async function loadRequests(quiet = false) {
+  if (!token) return;
+  const status = $('#requests-status').value;
+  const box = $('#requests-status-text');
+  if (!quiet) setText(box, t('common.loading'));
+  let result;
+  try {
+    result = await api('GET', `/api/offline-requests?status=${encodeURIComponent(status)}`, { token });
+  } catch (err) {
+    if (err.status === 401) signOut(t('error.session'));
+    else setText(box, errorText(err));
+    return;
+  }
+  const serverDate = Date.parse(result.response.headers.get('Date') || '');
+  // the Date header has a resolution of one second: only a clearly wrong clock is corrected
+  if (!Number.isNaN(serverDate)) clockSkew = Math.abs(serverDate - Date.now()) > 2000 ? serverDate - Date.now() : 0;
+  const requests = result.data.requests || [];
+  $('#requests-list').replaceChildren(...requests.map(renderRequest));
+  setText(box, requests.length ? t('requests.count', { n: requests.length }) : t('requests.none'));
+  if (status === 'open') {
+    const badge = $('#requests-count');
+    badge.hidden = requests.length === 0;
+    setText(badge, requests.length);
+    badge.setAttribute('aria-label', t('requests.openCount', { n: requests.length }));
+  }
+}
+
+function renderRequest(r) {
+  const status = el('p', { class: 'request__status', role: 'status' });
+  const item = el('li', { class: 'request' },
+    el('div', { class: 'request__head' },
+      el('h3', { class: 'request__number', text: r.request_number }),
+      el('span', { class: 'pill', text: r.queue }),
+      el('time', { dateTime: r.created_at, text: formatDateTime(r.created_at) })),
+    el('p', { class: 'request__who' }, el('span', { class: 'request__name', text: r.name }), ' · ',
+      el('span', { class: 'request__email', text: r.email })),
+    el('details', { class: 'request__details' },
+      el('summary', { text: t('requests.read') }),
+      el('p', { class: 'request__question', text: r.question })),
+    r.status === 'handled'
+      ? el('p', { class: 'request__handled', text: t('requests.handledAt', { time: formatDateTime(r.handled_at) }) })
+      : el('button', { type: 'button', class: 'button button--small button--primary act-handle', text: t('requests.handle'),
+        onclick: async (e) => {
+          e.target.disabled = true;
+          try {
+            await api('POST', `/api/offline-requests/${encodeURIComponent(r.request_id)}/handle`, { token, body: {} });
+            item.remove();
+            announce(t('requests.done', { number: r.request_number }));
+            setText($('#requests-status-text'), t('requests.done', { number: r.request_number }));
+            const badge = $('#requests-count');
+            const left = $$('#requests-list .request').length;
+            badge.hidden = left === 0;
+            setText(badge, left);
+          } catch (err) {
+            setText(status, errorText(err));
+            e.target.disabled = false;
+          }
+        } }),
+    status);
+  return item;
+}
+
+// ---- drag & drop -----------------------------------------------------------------------------
+
+function setupDrop(zone, onFiles) {
+  let depth = 0;
+  const hint = $('.drop-hint', zone);
+  const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
+  const reset = () => {
+    depth = 0;
+    zone.classList.remove('dropping');
+    hint.hidden = true;
+  };
+  zone.addEventListener('dragenter', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    depth += 1;
+    zone.classList.add('dropping');
+    hint.hidden = false;
+  });
+  zone.addEventListener('dragover', (e) => {
+    if (hasFiles(e)) e.preventDefault();
+  });
+  zone.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) reset();
+  });
+  zone.addEventListener('drop', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    reset();
+    onFiles(Array.from(e.dataTransfer.files));
+  });
+}
+
+// ---- start -----------------------------------------------------------------------------------
+
+function init() {
+  document.documentElement.lang = lang;
+  applyI18n(document);
+  updateTitle();
+  $('#login').addEventListener('submit', submitLogin);
+  $('#presence').addEventListener('click', togglePresence);
+  $('#sign-out').addEventListener('click', () => signOut(t('login.signedOut')));
+  $('#tabs').addEventListener('keydown', tabKeys);
+  $('#tab-requests').addEventListener('click', () => selectTab('requests', true));
+  $('#requests-refresh').addEventListener('click', () => loadRequests());
+  $('#requests-status').addEventListener('change', () => loadRequests());
+  $('#canned-search').addEventListener('input', renderCanned);
+  $('#options-form').addEventListener('submit', submitOptions);
+  $('#options-add').addEventListener('click', () => {
+    if ($('#options-list').children.length < MAX_OPTIONS) $('input', optionRow()).focus();
+    renumberOptions();
+  });
+  $('#options-cancel').addEventListener('click', () => $('#options-dialog').close());
+  document.addEventListener('visibilitychange', () => {
+    const conv = convs.get(activeTab);
+    if (conv) conv.markRead();
+  });
+  // a warning before leaving while a chat is going on (not once the customer has left or it ended)
+  window.addEventListener('beforeunload', (e) => {
+    if ([...convs.values()].some((c) => !c.ended)) {
+      e.preventDefault();
+      e.returnValue = '';
+    }
+  });
+  const saved = auth.load(null);
+  if (saved && saved.token && saved.agent) startConsole(saved.token, saved.agent);
+  else showLogin();
+}
+
+
+
+
+init();

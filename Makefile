@@ -17,7 +17,7 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: $(STAMP)
-	$(BIN)/frontdesk serve --demo
+	BIN=$(BIN) scripts/run.sh
 
 lint: $(STAMP)
 	$(BIN)/ruff check frontdesk tests benchmarks

@@ -45,7 +45,7 @@ class FakePersister:
     def __init__(self) -> None:
         self.statements: list[tuple[str, tuple[Any, ...]]] = []
 
-    async def post(self, statements: Sequence[tuple[str, tuple[Any, ...]]]) -> None:
+    async def post(self, statements: Sequence[tuple[str, tuple[Any, ...]]], key: str | None = None) -> None:
         self.statements.extend(statements)
 
 

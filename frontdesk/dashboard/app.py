@@ -1,0 +1,61 @@
+"""The supervisor dashboard: ``streamlit run frontdesk/dashboard/app.py`` (``frontdesk dashboard``).
+
+Sign-in gates everything: until a supervisor has signed in, the navigation holds the sign-in
+page only, so no other page (and no query) runs, whatever URL is opened. Each page also checks
+``common.require_supervisor()`` itself. Pages are the files beside this one; each reads and
+writes the database through ``db.py`` only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import streamlit as st
+
+from frontdesk.dashboard import common, signin
+
+HERE = Path(__file__).resolve().parent
+
+PAGES = {
+    "Monitor": [
+        ("overview.py", "Live overview", ":material/monitoring:"),
+        ("conversations.py", "Conversations", ":material/forum:"),
+        ("offline.py", "Offline requests", ":material/mark_email_unread:"),
+        ("reports.py", "Reports", ":material/bar_chart:"),
+    ],
+    "Configure": [
+        ("canned.py", "Canned messages", ":material/quickreply:"),
+        ("opening_hours.py", "Opening hours", ":material/schedule:"),
+        ("faq.py", "FAQ entries", ":material/help:"),
+    ],
+}
+
+
+def main() -> None:
+    st.set_page_config(page_title="Frontdesk · Supervisor", page_icon="🛎️", layout="wide")
+    st.set_option("client.toolbarMode", "minimal")  # no "Deploy" or developer menu for supervisors
+    problem = common.database_problem()
+    if problem is not None:
+        st.title("🛎️ Frontdesk")
+        st.error(problem)
+        st.stop()
+    who = common.supervisor()
+    if who is None:
+        st.navigation([st.Page(signin.render, title="Sign in", icon=":material/login:", url_path="signin")],
+                      position="hidden").run()
+        return
+    with st.sidebar:
+        st.markdown(f"**🛎️ Frontdesk** · signed in as **{who['name']}**")
+        st.caption(who["email"].replace("@", "\u200b@"))  # not turned into a mailto link
+        if st.button("Sign out", icon=":material/logout:", key="sign_out"):
+            signin.sign_out()
+            st.rerun()
+    sections = {
+        section: [st.Page(str(HERE / path), title=title, icon=icon, default=(path == "overview.py"))
+                  for path, title, icon in pages]
+        for section, pages in PAGES.items()
+    }
+    st.navigation(sections).run()
+
+
+main()

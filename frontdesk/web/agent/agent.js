@@ -5,7 +5,7 @@ import { el, $, $$, icon, srOnly, setText, throttle, atBottom } from '/web/share
 import { t, applyI18n, formatDateTime, lang } from '/web/shared/i18n.js';
 import { Connection, ApiError, api, newId, sessionValue } from '/web/shared/protocol.js';
 import { ChatLog } from '/web/shared/chatlog.js';
-import { Files, Tray, ACCEPT } from '/web/shared/uploads.js';
+import { Files, Tray, ACCEPT, setupDrop } from '/web/shared/uploads.js';
 
 const auth = sessionValue('frontdesk.agent');             // {token, agent}
 const unackedStore = sessionValue('frontdesk.agent.unacked');
@@ -560,7 +560,7 @@ class Conv {
       this.tray.add(Array.from(fileInput.files));
       fileInput.value = '';
     });
-    setupDrop(panel, (list) => this.tray.add(list));
+    setupDrop(panel, $('.drop-hint', panel), (list) => this.tray.add(list));
     $('.act-canned', panel).addEventListener('click', () => openCanned(this));
     $('.act-options', panel).addEventListener('click', () => openOptions(this));
     $('.act-end', panel).addEventListener('click', () => confirmEnd(this));
@@ -1057,39 +1057,6 @@ function renderRequest(r) {
         } }),
     status);
   return item;
-}
-
-// ---- drag & drop -----------------------------------------------------------------------------
-
-function setupDrop(zone, onFiles) {
-  let depth = 0;
-  const hint = $('.drop-hint', zone);
-  const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
-  const reset = () => {
-    depth = 0;
-    zone.classList.remove('dropping');
-    hint.hidden = true;
-  };
-  zone.addEventListener('dragenter', (e) => {
-    if (!hasFiles(e)) return;
-    e.preventDefault();
-    depth += 1;
-    zone.classList.add('dropping');
-    hint.hidden = false;
-  });
-  zone.addEventListener('dragover', (e) => {
-    if (hasFiles(e)) e.preventDefault();
-  });
-  zone.addEventListener('dragleave', () => {
-    depth = Math.max(0, depth - 1);
-    if (!depth) reset();
-  });
-  zone.addEventListener('drop', (e) => {
-    if (!hasFiles(e)) return;
-    e.preventDefault();
-    reset();
-    onFiles(Array.from(e.dataTransfer.files));
-  });
 }
 
 // ---- start -----------------------------------------------------------------------------------

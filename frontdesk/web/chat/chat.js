@@ -5,7 +5,7 @@ import { el, $, $$, icon, replace, setText, debounce, throttle, atBottom } from 
 import { t, tParts, applyI18n, formatDateTime, formatWait, lang } from '/web/shared/i18n.js';
 import { Connection, ApiError, api, newId, sessionValue } from '/web/shared/protocol.js';
 import { ChatLog } from '/web/shared/chatlog.js';
-import { Files, Tray, ACCEPT } from '/web/shared/uploads.js';
+import { Files, Tray, ACCEPT, setupDrop } from '/web/shared/uploads.js';
 
 const params = new URLSearchParams(location.search);
 const queue = params.get('queue') || 'support';
@@ -506,7 +506,7 @@ function setupComposer(state) {
     state.tray.add(Array.from(fileInput.files));
     fileInput.value = '';
   });
-  setupDrop($('#screen-chat'), (list) => state.tray.add(list));
+  setupDrop($('#screen-chat'), $('#drop-hint'), (list) => state.tray.add(list));
   updateSendButton(state);
 
   const dialog = $('#end-dialog');
@@ -556,38 +556,6 @@ function updateSendButton(state) {
 function autosize(textarea) {
   textarea.style.height = 'auto';
   textarea.style.height = `${Math.min(textarea.scrollHeight, 160)}px`;
-}
-
-/** Drag & drop of files onto ``zone``. */
-function setupDrop(zone, onFiles) {
-  let depth = 0;
-  const hint = $('#drop-hint');
-  const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
-  zone.addEventListener('dragenter', (e) => {
-    if (!hasFiles(e)) return;
-    e.preventDefault();
-    depth += 1;
-    zone.classList.add('dropping');
-    hint.hidden = false;
-  });
-  zone.addEventListener('dragover', (e) => {
-    if (hasFiles(e)) e.preventDefault();
-  });
-  zone.addEventListener('dragleave', () => {
-    depth = Math.max(0, depth - 1);
-    if (!depth) {
-      zone.classList.remove('dropping');
-      hint.hidden = true;
-    }
-  });
-  zone.addEventListener('drop', (e) => {
-    if (!hasFiles(e)) return;
-    e.preventDefault();
-    depth = 0;
-    zone.classList.remove('dropping');
-    hint.hidden = true;
-    onFiles(Array.from(e.dataTransfer.files));
-  });
 }
 
 // ---- start -----------------------------------------------------------------------------------

@@ -203,3 +203,35 @@ export class Tray {
     });
   }
 }
+
+
+/** Drag & drop of files onto ``zone``: ``hint`` shows while files hover over it. */
+export function setupDrop(zone, hint, onFiles) {
+  let depth = 0;
+  const hasFiles = (e) => e.dataTransfer && Array.from(e.dataTransfer.types || []).includes('Files');
+  const reset = () => {
+    depth = 0;
+    zone.classList.remove('dropping');
+    hint.hidden = true;
+  };
+  zone.addEventListener('dragenter', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    depth += 1;
+    zone.classList.add('dropping');
+    hint.hidden = false;
+  });
+  zone.addEventListener('dragover', (e) => {
+    if (hasFiles(e)) e.preventDefault();
+  });
+  zone.addEventListener('dragleave', () => {
+    depth = Math.max(0, depth - 1);
+    if (!depth) reset();
+  });
+  zone.addEventListener('drop', (e) => {
+    if (!hasFiles(e)) return;
+    e.preventDefault();
+    reset();
+    onFiles(Array.from(e.dataTransfer.files));
+  });
+}

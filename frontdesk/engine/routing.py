@@ -28,123 +28,29 @@ from __future__ import annotations
 import time
 import uuid
 from collections.abc import Callable
-from dataclasses import dataclass, field
-
-from sortedcontainers import SortedDict, SortedList
 
 from .errors import EngineError
+from .routing_model import (
+    AVAILABLE,
+    AWAY,
+    OFFLINE,
+    Agent,
+    Assigned,
+    Effect,
+    LeftConversation,
+    Offer,
+    OfferClosed,
+    OfferMade,
+    PresenceChanged,
+    Queue,
+    Requeued,
+    Waiting,
+)
 
-AVAILABLE = "available"
-AWAY = "away"
-OFFLINE = "offline"
-
-
-# ---- effects -------------------------------------------------------------------------------
-
-@dataclass(frozen=True)
-class OfferMade:
-    offer_id: str
-    conversation_id: str
-    agent_id: str
-
-
-@dataclass(frozen=True)
-class OfferClosed:
-    """An offer stopped being pending. outcome: accepted|rejected|expired|revoked|void."""
-
-    offer_id: str
-    conversation_id: str
-    agent_id: str
-    outcome: str
-    reason: str | None = None
-
-
-@dataclass(frozen=True)
-class Assigned:
-    conversation_id: str
-    agent_id: str
-
-
-@dataclass(frozen=True)
-class Requeued:
-    """An assigned conversation waits again, at the head of its queue (its agent went offline)."""
-
-    conversation_id: str
-    agent_id: str
-    queue_key: int
-
-
-@dataclass(frozen=True)
-class PresenceChanged:
-    agent_id: str
-    state: str
-    by: str  # "agent" | "system"
-
-
-@dataclass(frozen=True)
-class LeftConversation:
-    """An invited agent is no longer in the conversation (it went offline)."""
-
-    conversation_id: str
-    agent_id: str
-
-
-Effect = OfferMade | OfferClosed | Assigned | Requeued | PresenceChanged | LeftConversation
-
-
-# ---- state ---------------------------------------------------------------------------------
-
-@dataclass(eq=False)
-class Agent:
-    id: str
-    name: str
-    queues: frozenset[str]
-    capacity: int
-    presence: str = OFFLINE
-    connected: bool = False
-    open: set[str] = field(default_factory=set)       # conversations it owns
-    joined: set[str] = field(default_factory=set)     # conversations it was invited into
-    offers: set[str] = field(default_factory=set)
-    invitations: int = 0                              # pending invitations to it
-    last_offer_at: float = float("-inf")  # never offered: longer ago than any clock reading (trio's may start at 0)
-    missed_in_row: int = 0
-    index_key: tuple[int, float, str] | None = None  # its key in the queues' eligible lists
-
-    @property
-    def load(self) -> int:
-        return len(self.open) + len(self.joined) + len(self.offers) + self.invitations
-
-    @property
-    def eligible(self) -> bool:
-        return self.connected and self.presence == AVAILABLE and self.load < self.capacity
-
-
-@dataclass(eq=False)
-class Waiting:
-    """A chat waiting in a queue (with or without a pending offer)."""
-
-    id: str
-    queue: str
-    queue_key: int
-    offer_id: str | None = None
-    excluded: set[str] = field(default_factory=set)  # agents who rejected it or let it expire
-
-
-@dataclass(eq=False)
-class Offer:
-    id: str
-    conversation_id: str
-    agent_id: str
-
-
-@dataclass(eq=False)
-class Queue:
-    name: str
-    members: set[str] = field(default_factory=set)
-    waiting: SortedDict = field(default_factory=SortedDict)       # queue_key -> conversation id
-    unoffered: SortedList = field(default_factory=SortedList)     # queue_keys without a pending offer
-    eligible: SortedList = field(default_factory=SortedList)      # (open, last_offer_at, agent id)
-
+__all__ = [
+    "AVAILABLE", "AWAY", "OFFLINE", "Agent", "Assigned", "Effect", "LeftConversation", "Offer", "OfferClosed",
+    "OfferMade", "PresenceChanged", "Queue", "Requeued", "RoutingState", "Waiting",
+]
 
 class RoutingState:
     """Every routing decision of one engine. Only the Router actor calls it."""

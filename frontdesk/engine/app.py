@@ -35,7 +35,7 @@ MAX_JSON_BODY_BYTES = 1 << 20
 _STATUS = {"bad_json": 400, "unauthenticated": 401, "bad_credentials": 401, "forbidden": 403,
            "not_found": 404, "conflict": 409, "file_too_large": 413, "too_large": 413, "unsupported_type": 415,
            "missing_field": 422, "invalid_value": 422, "invalid_email": 422, "rate_limited": 429,
-           "unavailable": 503}
+           "unavailable": 503, "method_not_allowed": 405}
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -86,19 +86,19 @@ def create_app(directory: Directory) -> QuartTrio:
     @app.errorhandler(DatabaseError)
     async def _database_error(exc: DatabaseError) -> Response:
         log.error("database error: %s", exc)
-        return json_response({"error": {"code": "unavailable", "message": "the database is unavailable"}}, 503)
+        return error_response(FrontdeskError("unavailable", "the database is unavailable"))
 
     @app.errorhandler(404)
     async def _not_found(_exc: Exception) -> Response:
-        return json_response({"error": {"code": "not_found", "message": "no such resource"}}, 404)
+        return error_response(FrontdeskError("not_found", "no such resource"))
 
     @app.errorhandler(405)
     async def _not_allowed(_exc: Exception) -> Response:
-        return json_response({"error": {"code": "method_not_allowed", "message": "method not allowed"}}, 405)
+        return error_response(FrontdeskError("method_not_allowed", "method not allowed"))
 
     @app.errorhandler(413)
     async def _too_large(_exc: Exception) -> Response:
-        return json_response({"error": {"code": "too_large", "message": "the body is too large"}}, 413)
+        return error_response(FrontdeskError("too_large", "the body is too large"))
 
     async def body() -> bytes:
         """The request body, refused with 413 as soon as it passes MAX_JSON_BODY_BYTES."""

@@ -108,7 +108,9 @@ def insert_message(m: dict[str, Any], sender_key: str) -> Statement:
 
 def assign_conversation(conversation_id: str, agent_id: str, at: datetime) -> list[Statement]:
     cid, aid = uuid.UUID(conversation_id), uuid.UUID(agent_id)
-    return [("UPDATE conversations SET status = 'active', owner_id = $2, accepted_at = $3 WHERE id = $1",
+    # accepted_at keeps the first acceptance: a requeued chat's wait is measured to when it was first taken
+    return [("UPDATE conversations SET status = 'active', owner_id = $2, accepted_at = coalesce(accepted_at, $3) "
+             "WHERE id = $1",
              (cid, aid, at)),
             ("INSERT INTO participants (conversation_id, agent_id, role, joined_at) VALUES ($1, $2, 'owner', $3) "
              "ON CONFLICT (conversation_id, agent_id) DO UPDATE SET role = 'owner', left_at = NULL, joined_at = $3",

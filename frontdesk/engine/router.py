@@ -327,7 +327,8 @@ class Router:
         # the protocol knows accepted | declined | expired; a cancelled invitation did not happen
         status = "expired" if e.status == "cancelled" else e.status
         self._dir.deliver_to_agent(e.inviter_id, encode({"type": "invitation_result",
-                                                         "invitation_id": e.invitation_id, "status": status}))
+                                                         "invitation_id": e.invitation_id, "status": status,
+                                                         "conversation_id": e.conversation_id}))
 
     async def _offer_made(self, e: OfferMade) -> None:
         created = utc_now()

@@ -400,7 +400,10 @@ function removeInvitation(id) {
 }
 
 function onInvitationResult(f) {
-  const cid = pendingInvites.shift();
+  // the engine names the conversation; older engines did not, then invites answer in order
+  let cid = f.conversation_id;
+  const i = cid ? pendingInvites.indexOf(cid) : 0;
+  if (i >= 0 && pendingInvites.length) cid = pendingInvites.splice(i, 1)[0];
   const conv = cid ? convs.get(cid) : null;
   const text = t(`invite.result.${f.status}`);
   if (conv) {

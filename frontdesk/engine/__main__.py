@@ -70,7 +70,8 @@ def _serve(config: Config) -> None:
         print("\n".join(lines), flush=True)
 
     try:
-        trio.run(lambda: run_engine(config, ready=ready), restrict_keyboard_interrupt_to_checkpoints=True)
+        trio.run(lambda: run_engine(config, ready=ready, manage_gc=True),
+                 restrict_keyboard_interrupt_to_checkpoints=True)
     except (BadConfiguration, DatabaseError, BaseExceptionGroup) as exc:
         sys.exit(f"frontdesk: {_startup_failure(exc)}")
     except KeyboardInterrupt:

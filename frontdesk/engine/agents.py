@@ -201,7 +201,7 @@ class AgentActor:
                 conversations.append(await reply_recv.receive())
         c.session.deliver(encode({"type": "welcome", "role": "agent", "agent": self._agent_wire(),
                                   "presence": snapshot.presence, "conversations": conversations,
-                                  "offers": snapshot.offers}))
+                                  "offers": snapshot.offers, "invitations": snapshot.invitations}))
         awaiting: set[str] = set()
         open_ids = {conv["conversation_id"] for conv in conversations}
         for conversation_id, after_seq in c.resume.items():

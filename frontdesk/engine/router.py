@@ -97,6 +97,7 @@ class Router:
         self._status_written: dict[str, tuple[str, int, int, int, int]] = {}  # agent -> last agent_status row
         self._queue_configs: dict[str, QueueConfig] = {}
         self._invitation_timers: dict[str, trio.CancelScope] = {}
+        self._invitation_frames: dict[str, tuple[str, dict[str, Any]]] = {}  # pending -> (invitee, event)
         self._send, self.inbox = trio.open_memory_channel[RouterCommand](ACTOR_INBOX_SIZE)
         self._info: dict[str, dict[str, Any]] = {}      # open conversation -> customer, question, queue
         self._pending: dict[str, _PendingOffer] = {}
@@ -252,7 +253,8 @@ class Router:
         return AgentSnapshot(
             presence=agent.presence,
             conversations=sorted(agent.open | agent.joined),
-            offers=[self._pending[o.id].frame for o in self.state.pending_offers_of(agent_id) if o.id in self._pending])
+            offers=[self._pending[o.id].frame for o in self.state.pending_offers_of(agent_id) if o.id in self._pending],
+            invitations=[frame for invitee, frame in self._invitation_frames.values() if invitee == agent_id])
 
     # ---- effects ---------------------------------------------------------------------------
 
@@ -299,11 +301,11 @@ class Router:
         await self._dir.persister.post(statements, e.conversation_id)
         inviter = self.state.agents[e.inviter_id]
         info = self._info.get(e.conversation_id, {})
-        self._dir.deliver_to_agent(e.invitee_id, encode({
-            "type": "invitation", "invitation_id": e.invitation_id, "conversation_id": e.conversation_id,
-            "from": {"id": inviter.id, "name": inviter.name}, "customer": info.get("customer"),
-            "queue": info.get("queue"),
-            "expires_at": iso(created + timedelta(seconds=self._offer_timeout_s))}))
+        frame = {"type": "invitation", "invitation_id": e.invitation_id, "conversation_id": e.conversation_id,
+                 "from": {"id": inviter.id, "name": inviter.name}, "customer": info.get("customer"),
+                 "queue": info.get("queue"), "expires_at": iso(created + timedelta(seconds=self._offer_timeout_s))}
+        self._invitation_frames[e.invitation_id] = (e.invitee_id, frame)
+        self._dir.deliver_to_agent(e.invitee_id, encode(frame))
         scope = trio.CancelScope()
         self._invitation_timers[e.invitation_id] = scope
         assert self._nursery is not None
@@ -318,6 +320,7 @@ class Router:
 
     async def _invitation_closed(self, e: InvitationClosed) -> None:
         scope = self._invitation_timers.pop(e.invitation_id, None)
+        self._invitation_frames.pop(e.invitation_id, None)
         if scope is not None:
             scope.cancel()
         if not e.final:

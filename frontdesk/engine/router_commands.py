@@ -96,6 +96,7 @@ class AgentSnapshot:
     presence: str
     conversations: list[str]
     offers: list[dict[str, Any]]
+    invitations: list[dict[str, Any]]
 
 
 @dataclass(eq=False)

@@ -240,6 +240,23 @@ async def test_pending_invitation_counts_towards_the_invitees_capacity(engine: E
             assert offer["queue"] == "support"
 
 
+async def test_a_reconnecting_invitee_finds_the_pending_invitation_in_its_welcome(engine: Engine) -> None:
+    async with agent(engine, 1) as a1, agent(engine, 2, presence="away") as a2:
+        chat = await engine.start_chat()
+        cid = chat["conversation_id"]
+        await accept_next(a1, cid)
+        await a1.send({"type": "invite", "conversation_id": cid, "agent_id": a2.info["id"]})
+        inv = await a2.expect("invitation", conversation_id=cid)
+        async with connect(engine, a2.token, "agent2-again") as again:
+            pending = again.info["invitations"]
+            assert [i["invitation_id"] for i in pending] == [inv["invitation_id"]]
+            assert pending[0]["from"]["id"] == a1.info["id"] and pending[0]["conversation_id"] == cid
+            await again.send({"type": "accept_invitation", "invitation_id": inv["invitation_id"]})
+            await again.expect("conversation", conversation_id=cid)
+        result = await a1.expect("invitation_result", invitation_id=inv["invitation_id"])
+        assert result["status"] == "accepted" and result["conversation_id"] == cid
+
+
 # ---- option menus, canned messages, verified customers ----------------------------------------
 
 async def test_option_menu_answer_becomes_a_customer_message_with_the_label(engine: Engine) -> None:

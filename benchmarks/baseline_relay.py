@@ -13,6 +13,7 @@ when ready), start it as a pinned subprocess with ``relay_subprocess()``, or in-
 from __future__ import annotations
 
 import argparse
+import gc
 import os
 import select
 import subprocess
@@ -26,6 +27,7 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 
 READY_PREFIX = "listening on"
+GC_THRESHOLDS = (50_000, 20, 100)   # as GC_THRESHOLDS in frontdesk/engine/supervisor.py
 
 
 @dataclass
@@ -76,9 +78,27 @@ async def serve_relay(host: str = "127.0.0.1", port: int = 0,
         task_status.started(int(server.port))
 
 
+def tune_gc() -> None:
+    """The same garbage-collector settings as ``frontdesk serve`` (engine/supervisor.py), so the floor is a floor.
+
+    With CPython's defaults a full collection over thousands of sockets pauses the relay for
+    hundreds of milliseconds, which would make the baseline's tail look worse than the engine's.
+    """
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLDS)
+
+
 @contextmanager
 def relay_subprocess(port: int, cpu: int | None = None, ready_timeout_s: float = 10.0) -> Iterator[int]:
     """Run the relay in its own Python process (pinned to ``cpu`` if given); yields the port."""
+    with relay_process(port, cpu, ready_timeout_s) as (ready_port, _pid):
+        yield ready_port
+
+
+@contextmanager
+def relay_process(port: int, cpu: int | None = None, ready_timeout_s: float = 10.0) -> Iterator[tuple[int, int]]:
+    """``relay_subprocess`` that also yields the relay's pid (the load generator samples its CPU and RSS)."""
     cmd = [sys.executable, "-m", "benchmarks.baseline_relay", "--host", "127.0.0.1", "--port", str(port)]
     if cpu is not None:
         cmd += ["--cpu", str(cpu)]
@@ -94,7 +114,7 @@ def relay_subprocess(port: int, cpu: int | None = None, ready_timeout_s: float =
             readable, _, _ = select.select([fd], [], [], 0.05)
             if readable:
                 buffered += os.read(fd, 4096)
-        yield port
+        yield port, proc.pid
     finally:
         proc.terminate()
         try:
@@ -116,6 +136,7 @@ def main(argv: list[str] | None = None) -> None:
     async def run() -> None:
         async with trio.open_nursery() as nursery:
             port = await nursery.start(serve_relay, args.host, args.port)
+            tune_gc()
             print(f"{READY_PREFIX} {port}", flush=True)
 
     with suppress(KeyboardInterrupt):

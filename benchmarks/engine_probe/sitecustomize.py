@@ -1,0 +1,80 @@
+"""Experiments inside the engine process, switched on from the load generator's command line.
+
+Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts only in a
+``frontdesk`` process and only for the variables that are set, so it is inert everywhere else::
+
+    python -m benchmarks.load --scenario saturate --engine-env PYTHONPATH=benchmarks/engine_probe \\
+        --engine-env FD_GC_PROBE=/tmp/gc [--engine-env FD_GC_MODE=default] [--engine-env FD_LANES=1] \\
+        [--engine-env FD_NO_RESET=1]
+
+- ``FD_GC_PROBE=PATH``: every collection's pause, per generation, written to
+  ``PATH.<pid>.json`` every 2 s (``gc.callbacks``).
+- ``FD_GC_MODE``: ``default`` undoes the engine's GC tuning 6 s after start (``gc.unfreeze()``,
+  thresholds 700/10/10: the "before" of benchmarks/README.md); ``T0,T1,T2`` freezes and sets
+  those thresholds instead.
+- ``FD_LANES=N``: the Persister's number of group-commit lanes.
+- ``FD_NO_RESET=1``: asyncpg skips its reset query when a pooled connection is released.
+
+None of this is for production: it measures what a change to the engine would bring before
+anyone makes it.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import os
+import sys
+import threading
+import time
+from typing import Any
+
+_IN_ENGINE = "frontdesk" in " ".join(sys.argv)
+_AFTER_START_S = 6.0
+_WRITE_EVERY_S = 2.0
+
+
+def _probe_gc(path: str, mode: str) -> None:
+    pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    started = [0.0]
+
+    def callback(phase: str, info: dict[str, Any]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+        else:
+            pauses[info["generation"]].append(time.perf_counter() - started[0])
+
+    gc.callbacks.append(callback)
+
+    def loop() -> None:
+        if mode:
+            time.sleep(_AFTER_START_S)
+            if mode == "default":
+                gc.unfreeze()
+                gc.set_threshold(700, 10, 10)
+            else:
+                gc.collect()
+                gc.freeze()
+                t0, t1, t2 = (int(x) for x in mode.split(","))
+                gc.set_threshold(t0, t1, t2)
+        while True:
+            time.sleep(_WRITE_EVERY_S)
+            with open(f"{path}.{os.getpid()}.json", "w") as f:
+                json.dump({"mode": mode, "threshold": gc.get_threshold(), "frozen": gc.get_freeze_count(),
+                           "pauses": pauses}, f)
+
+    threading.Thread(target=loop, name="gc-probe", daemon=True).start()
+
+
+if _IN_ENGINE and os.environ.get("FD_GC_PROBE"):
+    _probe_gc(os.environ["FD_GC_PROBE"], os.environ.get("FD_GC_MODE", ""))
+
+if _IN_ENGINE and os.environ.get("FD_NO_RESET"):
+    import asyncpg.connection
+
+    asyncpg.connection.Connection.get_reset_query = lambda self: ""
+
+if _IN_ENGINE and os.environ.get("FD_LANES"):
+    import frontdesk.engine.persister as _persister
+
+    _persister.Persister.__init__.__defaults__ = (int(os.environ["FD_LANES"]),)

@@ -1,0 +1,24 @@
+"""Load generator for frontdesk, with the bare websocket relay as its baseline (issue 6).
+
+    .venv/bin/python -m benchmarks.load --scenario smoke|steady|saturate|idle|burst [flags]
+
+Modules, each with one job:
+
+- ``config.py``     settings of a run and the named scenarios
+- ``cli.py``        flags → settings → servers → one trio run → report, JSON, plots; exit status
+- ``servers.py``    throw-away PostgreSQL, the engine and the relay as pinned subprocesses
+- ``agents_db.py``  bench agents (and their tokens) written straight into the database
+- ``traffic.py``    the conversation script both targets share (closed / open loop, replies, end)
+- ``engine_sim.py`` agents and customers speaking protocol v1 to the engine
+- ``relay_sim.py``  the same conversations as socket pairs on the bare relay
+- ``converse.py``   segments of conversations, engine and relay interleaved (smoke, steady, saturate)
+- ``idle.py``       many idle authenticated sockets (idle)
+- ``burst.py``      many chats at once (burst)
+- ``stats.py``      latencies (exact + HDR), per-second timeline, errors
+- ``sampler.py``    CPU, run-queue waits and RSS of the engine, relay, PostgreSQL and generator from /proc
+- ``engine_metrics.py`` the engine's own commit figures from /metrics, per measured window
+- ``context.py``    what the parts of one run share
+- ``progress.py``   the live progress bar
+- ``report.py``     the JSON report, ratios to the baseline, the printed tables
+- ``plots.py``      PNG plots (latency CDF; throughput, p99 and resources over time)
+"""

@@ -1,0 +1,45 @@
+"""The load generator runs end to end (issue 6): behaviour only, never timing thresholds.
+
+Runs ``python -m benchmarks.load --scenario smoke`` (shortened) with the bare-relay baseline as
+a subprocess — its own throw-away PostgreSQL, the engine and the relay as pinned subprocesses —
+and checks that it exits 0, wrote a JSON report with latency samples on every path and not a
+single error or timeout, and drew its plots.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+RUN_TIMEOUT_S = 100
+
+
+@pytest.mark.timeout(RUN_TIMEOUT_S + 20)
+def test_smoke_scenario_writes_a_report_with_samples_and_no_errors(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "benchmarks.load", "--scenario", "smoke", "--duration", "4", "--warmup", "1",
+           "--vs-baseline", "--progress", "off", "--out-dir", str(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    output = proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert proc.returncode == 0, output
+
+    reports = list(tmp_path.glob("load-smoke-*.json"))
+    assert len(reports) == 1, output
+    report = json.loads(reports[0].read_text())
+    assert report["ok"] is True
+    assert report["errors_total"] == 0, report["targets"]["engine"]["errors"]
+    engine, relay = report["targets"]["engine"], report["targets"]["relay"]
+    for path in ("c2a", "a2c", "ack", "agent_ack", "offer", "accept", "create", "connect"):
+        assert engine["paths"][path]["count"] > 0, path
+        assert engine["paths"][path]["timeouts"] == 0, path
+    for path in ("c2a", "a2c"):
+        assert relay["paths"][path]["count"] > 0, path
+    assert engine["errors"] == {} and relay["errors"] == {}
+    assert "durable_ack_throughput" in report["ratios"]
+    assert len(list(tmp_path.glob("load-smoke-*.png"))) >= 2, output     # the CDF and the timeline

@@ -49,6 +49,12 @@ def _map_error(exc: BaseException) -> DatabaseError:
 _DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ConnectionError)
 
 
+async def _keep_session(_conn: asyncpg.Connection) -> None:
+    """Pool reset on release: nothing to undo. The engine sets no session state, holds no advisory
+    lock or cursor past a call, and un-listens itself; asyncpg's default reset (advisory unlock,
+    CLOSE ALL, UNLISTEN *, RESET ALL) would cost a round trip per commit (benchmarks/README.md)."""
+
+
 async def _init_connection(conn: asyncpg.Connection) -> None:
     for typename in ("json", "jsonb"):
         await conn.set_type_codec(typename, schema="pg_catalog", encoder=lambda v: orjson.dumps(v).decode(),
@@ -199,7 +205,7 @@ async def open_database(url: str) -> AsyncIterator[Database]:
     """Open a pool on ``url``; close it on exit (shielded). Raises ``DatabaseError``."""
     try:
         pool = await trio_asyncio.aio_as_trio(asyncpg.create_pool)(
-            url, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE, init=_init_connection)
+            url, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE, init=_init_connection, reset=_keep_session)
     except _DB_ERRORS as exc:
         raise DatabaseError(f"cannot connect to {redact(url)}: {exc}") from exc
     try:

@@ -67,7 +67,8 @@ cat <<MSG
 
   Engine:     http://$HOST:$ENGINE_PORT   (websocket ws://$HOST:$ENGINE_PORT/ws)
   Dashboard:  http://127.0.0.1:$DASHBOARD_PORT   sign in as supervisor@demo.test / demo-password
-  Agents:     agent1@demo.test ... agent4@demo.test / demo-password
+  Customers:  http://$HOST:$ENGINE_PORT/chat?queue=support
+  Agents:     http://$HOST:$ENGINE_PORT/agent   agent1@demo.test ... agent4@demo.test / demo-password
 
   Ctrl-C stops both.
 

@@ -12,7 +12,6 @@ import sys
 from pathlib import Path
 
 import trio
-import trio_asyncio
 
 from .config import Config
 from .db import open_database
@@ -96,7 +95,7 @@ def _demo(config: Config) -> None:
         embedded = EmbeddedPostgres(config.data_dir)
         try:
             url = await database_url(config, embedded)
-            async with trio_asyncio.open_loop(), open_database(url) as db:
+            async with open_database(url) as db:
                 await prepare_database(db, demo=True)
         finally:
             await trio.to_thread.run_sync(embedded.stop)

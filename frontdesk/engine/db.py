@@ -5,9 +5,9 @@ trio coroutine that makes exactly one hop into asyncio, so callers pay the hop o
 the Persister sends a whole batch of writes through ``execute_batch`` in one hop and one
 transaction.
 
-Resource handling: ``open_database`` must be entered inside ``trio_asyncio.open_loop()``
-(``engine/supervisor.py`` does it); it owns the pool and closes it on exit, shielded from
-cancellation so connections are returned even when the engine is being cancelled.
+Resource handling: ``open_database`` opens the asyncio loop (trio-asyncio) and the pool, and
+closes both on exit, shielded from cancellation so connections are returned even when the
+engine is being cancelled.
 
 Error handling: every asyncpg or connection error becomes ``DatabaseError``; a unique-key
 violation becomes ``UniqueViolation`` so callers can answer "conflict".
@@ -202,7 +202,13 @@ def redact(url: str) -> str:
 
 @asynccontextmanager
 async def open_database(url: str) -> AsyncIterator[Database]:
-    """Open a pool on ``url``; close it on exit (shielded). Raises ``DatabaseError``."""
+    """Open the asyncio loop and a pool on ``url``; close them on exit. Raises ``DatabaseError``."""
+    async with trio_asyncio.open_loop(), _open_pool(url) as db:
+        yield db
+
+
+@asynccontextmanager
+async def _open_pool(url: str) -> AsyncIterator[Database]:
     try:
         pool = await trio_asyncio.aio_as_trio(asyncpg.create_pool)(
             url, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE, init=_init_connection, reset=_keep_session)

@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import Any
 
 import trio
-import trio_asyncio
 from hypercorn.config import Config as HypercornConfig
 from hypercorn.trio import serve
 
@@ -229,7 +228,7 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
     try:
         url = await database_url(config, embedded)
         config.uploads_dir.mkdir(parents=True, exist_ok=True)
-        async with trio_asyncio.open_loop(), open_database(url) as db:
+        async with open_database(url) as db:
             await prepare_database(db, config.demo)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_stop_on_signal, nursery.cancel_scope)

@@ -807,6 +807,13 @@ class RoutingMachine(RuleBasedStateMachine):
         assert set(owners) == set(self.state.owner_of)
 
     @invariant()
+    def online_counts_match_a_recount(self) -> None:
+        for name, q in self.state.queues.items():
+            recount = sum(1 for m in q.members
+                          if self.state.agents[m].connected and self.state.agents[m].presence != OFFLINE)
+            assert self.state.agents_online(name) == recount, name
+
+    @invariant()
     def at_most_one_offer_per_conversation(self) -> None:
         per_chat = Counter(o.conversation_id for o in self.state.offers.values())
         assert all(n == 1 for n in per_chat.values())

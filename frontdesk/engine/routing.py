@@ -82,6 +82,10 @@ class RoutingState:
             agent = self.agents[agent_id] = Agent(agent_id, name, queues, capacity)
         else:
             self._unindex(agent)
+            if agent.online_counted:  # counted again, in its new queues, by _index below
+                for q in agent.queues:
+                    self.queues[q].online -= 1
+                agent.online_counted = False
             for q in agent.queues - queues:
                 if q in self.queues:
                     self.queues[q].members.discard(agent_id)
@@ -134,7 +138,7 @@ class RoutingState:
         q = self.queues.get(queue)
         if q is None:
             return 0
-        return sum(1 for a in q.members if self.agents[a].connected and self.agents[a].presence != OFFLINE)
+        return q.online  # kept by _count_online: O(1) per chat, not a scan of the members
 
     def pending_offers_of(self, agent_id: str) -> list[Offer]:
         return [self.offers[o] for o in sorted(self.agents[agent_id].offers)]
@@ -189,6 +193,7 @@ class RoutingState:
             effects += self._close_offer(offer_id, "revoked", "agent_unavailable", exclude=False)
         agent.missed_in_row = 0
         agent.presence = OFFLINE
+        self._count_online(agent)
         # the chat that first came ends up first: requeue the latest first, each ahead of the last
         for cid in sorted(agent.open, key=lambda c: (self.open_key.get(c, 0), c), reverse=True):
             _, queue = self.owner_of.pop(cid)
@@ -370,7 +375,16 @@ class RoutingState:
         del self.waiting[w.id]
         self.dirty_queues.add(w.queue)
 
+    def _count_online(self, agent: Agent) -> None:
+        online = agent.connected and agent.presence != OFFLINE
+        if online != agent.online_counted:
+            step = 1 if online else -1
+            for q in agent.queues:
+                self.queues[q].online += step
+            agent.online_counted = online
+
     def _index(self, agent: Agent) -> None:
+        self._count_online(agent)  # every change of presence or connection passes through here
         if not agent.eligible:
             agent.index_key = None
             return

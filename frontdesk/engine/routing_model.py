@@ -83,6 +83,7 @@ class Agent:
     last_offer_at: float = float("-inf")  # never offered: longer ago than any clock reading (trio's may start at 0)
     missed_in_row: int = 0
     index_key: tuple[int, float, str] | None = None  # its key in the queues' eligible lists
+    online_counted: bool = False                      # counted in its queues' ``online``
 
     @property
     def load(self) -> int:
@@ -118,3 +119,4 @@ class Queue:
     waiting: SortedDict = field(default_factory=SortedDict)       # queue_key -> conversation id
     unoffered: SortedList = field(default_factory=SortedList)     # queue_keys without a pending offer
     eligible: SortedList = field(default_factory=SortedList)      # (open, last_offer_at, agent id)
+    online: int = 0                                               # members connected and not offline

@@ -25,10 +25,6 @@ def _validate(conn: db.Conn, scope: str, title: str, text: str, except_id: str |
     return title, text
 
 
-def _error(exc: forms.FormError) -> None:
-    st.error(f"**{exc.field.capitalize()}**: {exc.message}")
-
-
 def render() -> None:
     common.require_supervisor()
     st.title("Canned messages")
@@ -66,7 +62,7 @@ def _new_form(conn: db.Conn, scopes: list[str]) -> None:
         try:
             title, text = _validate(conn, scope, title, text)
         except forms.FormError as exc:
-            _error(exc)
+            common.show_form_error(exc)
             return
         db.insert_canned(conn, scope or None, title, text)
         common.flash(f"Created “{title}” for {scope_label(scope)}.")
@@ -95,7 +91,7 @@ def _edit_form(conn: db.Conn, rows: list[dict[str, Any]], scopes: list[str]) -> 
         try:
             title, text = _validate(conn, scope, title, text, except_id=chosen)
         except forms.FormError as exc:
-            _error(exc)
+            common.show_form_error(exc)
             return
         saved = db.update_canned(conn, chosen, scope or None, title, text)
         common.flash(f"Saved “{title}”." if saved else "Not saved: it was deleted in the meantime.")

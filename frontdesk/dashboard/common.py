@@ -26,6 +26,7 @@ from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
 from frontdesk.dashboard import db
+from frontdesk.dashboard.forms import FormError
 
 POOL_MIN_SIZE = 1
 POOL_MAX_SIZE = 4
@@ -111,6 +112,11 @@ def require_supervisor() -> dict[str, str]:
 def flash(message: str) -> None:
     """A success message for the next run (shown by ``show_flash`` after ``st.rerun()``)."""
     st.session_state["_flash"] = message
+
+
+def show_form_error(exc: FormError) -> None:
+    """A refused edit: the field it concerns, then why."""
+    st.error(f"**{exc.field.capitalize()}**: {exc.message}")
 
 
 def show_flash() -> None:

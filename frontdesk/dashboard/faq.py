@@ -18,10 +18,6 @@ def _validate(conn: db.Conn, queue: str, question: str, answer: str, except_id: 
     return question, answer
 
 
-def _error(exc: forms.FormError) -> None:
-    st.error(f"**{exc.field.capitalize()}**: {exc.message}")
-
-
 def render() -> None:
     common.require_supervisor()
     st.title("FAQ entries")
@@ -55,7 +51,7 @@ def render() -> None:
                 try:
                     question, answer = _validate(conn, queue, question, answer)
                 except forms.FormError as exc:
-                    _error(exc)
+                    common.show_form_error(exc)
                 else:
                     db.insert_faq(conn, queue, question, answer)
                     common.flash(f"Added “{question}” to {queue}.")
@@ -81,7 +77,7 @@ def render() -> None:
                 try:
                     question, answer = _validate(conn, target, question, answer, except_id=chosen)
                 except forms.FormError as exc:
-                    _error(exc)
+                    common.show_form_error(exc)
                 else:
                     saved = db.update_faq(conn, chosen, target, question, answer)
                     common.flash(f"Saved “{question}”." if saved else "Not saved: it was deleted in the meantime.")

@@ -541,16 +541,6 @@ def test_positions_follow_queue_order() -> None:
     assert SUPPORT in state.dirty_queues
 
 
-def test_void_pending_offers_at_shutdown() -> None:
-    state = make_state()
-    add_agent(state, "ann")
-    enqueue(state, "c1")
-    enqueue(state, "c2")
-    effects = state.void_pending_offers()
-    assert sorted(closed(effects)) == [("c1", "ann", "void", None), ("c2", "ann", "void", None)]
-    assert state.offers == {} and state.agents["ann"].load == 0
-
-
 # ---- the state machine -----------------------------------------------------------------------
 
 QUEUES = ("q0", "q1", "q2")

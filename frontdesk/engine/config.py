@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 # How long a token stays valid. Agents sign in for a working day; a customer token lives as
@@ -67,7 +67,6 @@ class Config:
     smtp_url: str | None = None
     check_email_domain: bool = False
     demo: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
     @property
     def offer_timeout_s(self) -> float:

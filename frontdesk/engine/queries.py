@@ -81,10 +81,6 @@ async def all_queues(db: Database) -> list[Row]:
         "FROM queues ORDER BY name")
 
 
-async def queue_names(db: Database) -> list[str]:
-    return [r["name"] for r in await db.fetch("SELECT name FROM queues ORDER BY name")]
-
-
 # ---- conversations and messages -------------------------------------------------------------
 
 def insert_conversation(conversation_id: str, queue: str, name: str, email: str, verified: Sequence[str],

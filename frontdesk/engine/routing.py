@@ -324,13 +324,6 @@ class RoutingState:
             return None
         return next((k[2] for k in q.eligible if k[2] not in exclude), None)
 
-    def void_pending_offers(self) -> list[Effect]:
-        """Shutdown: pending offers are void (they are made anew after a restart)."""
-        effects: list[Effect] = []
-        for offer_id in sorted(self.offers):
-            effects += self._close_offer(offer_id, "void", None, exclude=False)
-        return effects
-
     # ---- internals -----------------------------------------------------------------------
 
     def _own_offer(self, agent_id: str, offer_id: str) -> Offer:

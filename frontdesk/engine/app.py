@@ -18,15 +18,18 @@ from quart import Response, has_request_context, request, send_file, websocket
 from quart_trio import QuartTrio
 
 from . import auth, forms, mails, metrics, queries, uploads
-from .config import CUSTOMER_TOKEN_TTL_S, STAFF_TOKEN_TTL_S
+from .config import CUSTOMER_TOKEN_TTL_S, STAFF_TOKEN_TTL_S, Config
 from .conversation import Conversation
 from .conversation_model import ConversationRecord, StoredMessage, message_from_row
 from .directory import Directory
 from .errors import DatabaseError, FrontdeskError
+from .front_door import WebsocketHandler
+from .protocol import MAX_FRAME_BYTES
 from .router_commands import Enqueue, QueueInfo, QueueView
 from .session import Session
 from .web import register_web
 from .wire import iso, utc_now
+from .ws_connection import Handshake, QuartSocket
 
 log = logging.getLogger(__name__)
 
@@ -355,10 +358,26 @@ def create_app(directory: Directory) -> QuartTrio:
 
     @app.websocket("/ws")
     async def ws() -> Any:
-        origin = websocket.headers.get("Origin")
-        if cfg.allowed_origins and origin is not None and origin not in cfg.allowed_origins:
+        """An upgrade on a connection that carried HTTP first; fresh ones take ``websocket_handler``."""
+        if not origin_allowed(cfg, websocket.headers.get("Origin")):
             return Response("origin not allowed", status=403)
-        await Session(directory, websocket._get_current_object()).run()  # type: ignore[attr-defined]
+        await Session(directory, QuartSocket(websocket._get_current_object())).run()  # type: ignore[attr-defined]
         return None
 
     return app
+
+
+def origin_allowed(cfg: Config, origin: str | None) -> bool:
+    return not cfg.allowed_origins or origin is None or origin in cfg.allowed_origins
+
+
+def websocket_handler(directory: Directory) -> WebsocketHandler:
+    """``/ws`` as the front door serves it: the Origin check, then a Session on the accepted socket."""
+
+    async def handle(handshake: Handshake) -> None:
+        if not origin_allowed(directory.config, handshake.headers.get("origin")):
+            await handshake.refuse(403, "origin not allowed")
+            return
+        await Session(directory, await handshake.accept(MAX_FRAME_BYTES)).run()
+
+    return handle

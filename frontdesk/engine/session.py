@@ -7,18 +7,22 @@ bounded outbox into the socket. Actors hand events to ``deliver`` without waitin
 client reads too slowly and the outbox is full, the socket is closed with 1013 and the client
 resumes from its last seq (DESIGN.md: actors never wait on a client).
 
+The socket is a ``ws_connection.Socket``: normally a ``ServerSocket`` straight from the front
+door, or Quart's websocket for an upgrade that came through hypercorn. The writer sends every
+frame already waiting in the outbox in one write.
+
 Close codes: 1008 for a missing or bad hello and for a client that stays over its rate limit
-for 10 s; 1009 for a frame over 64 KiB (enforced by hypercorn's websocket_max_message_size);
-1013 for an overflowing outbox.
+for 10 s; 1009 for a frame over 64 KiB (``ServerSocket``; hypercorn's websocket_max_message_size
+on the Quart path); 1013 for an overflowing outbox.
 """
 
 from __future__ import annotations
 
 import logging
+from contextlib import suppress
 from typing import TYPE_CHECKING
 
 import trio
-from quart import Websocket
 
 from . import auth, metrics, protocol, queries
 from .agents import AgentActor
@@ -27,6 +31,7 @@ from .conversation_model import AttachCustomer, ClientFrame, Detach, Sender, mes
 from .errors import EngineError, ProtocolError
 from .protocol import command_ref, command_type, encode
 from .router_commands import AcceptOffer, AgentProfile, AnswerInvitation, Invite, RejectOffer, SetPresence
+from .ws_connection import Socket, SocketClosed
 
 if TYPE_CHECKING:
     from .conversation import Conversation
@@ -36,6 +41,7 @@ log = logging.getLogger(__name__)
 
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
+WRITE_BATCH = 64        # frames joined into one socket write at most
 
 
 class RateLimiter:
@@ -69,7 +75,7 @@ class RateLimiter:
 
 
 class Session:
-    def __init__(self, directory: Directory, ws: Websocket):
+    def __init__(self, directory: Directory, ws: Socket):
         self._dir = directory
         self._ws = ws
         self._out_send, self._out_recv = trio.open_memory_channel[str](SESSION_OUTBOX_SIZE)
@@ -103,36 +109,55 @@ class Session:
     async def run(self) -> None:
         try:
             with self._cancel:
-                if await self._hello():
-                    metrics.SOCKETS.labels(self.role).inc()
-                    try:
-                        async with trio.open_nursery() as nursery:
-                            nursery.start_soon(self._writer)
-                            await self._reader()
-                            nursery.cancel_scope.cancel()
-                    finally:
-                        metrics.SOCKETS.labels(self.role).dec()
+                await self._serve()
         finally:
             self._detach()
         if self._close_code is not None:
             with trio.CancelScope(shield=True), trio.move_on_after(2):
-                await self._flush()
-                await self._ws.close(self._close_code)
+                try:
+                    await self._flush()
+                    await self._ws.close(self._close_code)
+                except SocketClosed:
+                    pass
+
+    async def _serve(self) -> None:
+        """Hello, then the reader and the writer until either ends; a closed socket ends both."""
+        try:
+            if not await self._hello():
+                return
+        except SocketClosed:
+            return
+        metrics.SOCKETS.labels(self.role).inc()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._writer, nursery.cancel_scope)
+                with suppress(SocketClosed):
+                    await self._reader()
+                nursery.cancel_scope.cancel()
+        finally:
+            metrics.SOCKETS.labels(self.role).dec()
 
     async def _flush(self) -> None:
         """Send what is still in the outbox (e.g. the error before a 1008 close)."""
-        while True:
-            try:
-                frame = self._out_recv.receive_nowait()
-            except (trio.WouldBlock, trio.EndOfChannel):
-                return
-            if self._close_code == CLOSE_TRY_AGAIN:
-                return
-            await self._ws.send(frame)
+        if self._close_code != CLOSE_TRY_AGAIN:
+            frames = self._waiting([])
+            if frames:
+                await self._ws.send_frames(frames)
 
-    async def _writer(self) -> None:
-        async for frame in self._out_recv:
-            await self._ws.send(frame)
+    def _waiting(self, frames: list[str]) -> list[str]:
+        """``frames`` plus what waits in the outbox, up to WRITE_BATCH."""
+        while len(frames) < WRITE_BATCH:
+            try:
+                frames.append(self._out_recv.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        return frames
+
+    async def _writer(self, session: trio.CancelScope) -> None:
+        with suppress(SocketClosed):
+            async for frame in self._out_recv:
+                await self._ws.send_frames(self._waiting([frame]))
+        session.cancel()
 
     def _refuse(self, exc: ProtocolError | EngineError) -> None:
         metrics.FRAME_ERRORS.labels(exc.code).inc()

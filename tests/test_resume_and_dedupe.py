@@ -258,3 +258,28 @@ async def test_unique_client_ids_keep_seqs_gapless_under_a_burst(engine: Engine)
         await a1.expect("message", seq=21)
         assert message_seqs(a1) == sorted(message_seqs(a1))
         assert [s for s in message_seqs(a1) if s >= 2] == list(range(2, 22))
+
+
+async def test_refused_sends_inside_a_burst_take_no_seq_and_do_not_hold_back_the_others(engine: Engine) -> None:
+    """Sends that wait back to back are stored in one write; a refused one among them is answered alone."""
+    async with active_chat(engine) as (a1, cu, chat):
+        cid = chat["conversation_id"]
+        frames = [
+            {"type": "send", "client_id": "ok-1", "text": "first"},
+            {"type": "send", "client_id": "bad-private", "text": "psst", "private": True},
+            {"type": "send", "client_id": "ok-2", "text": "second"},
+            {"type": "send", "client_id": "bad-option", "text": "", "option_id": "nope"},
+            {"type": "send", "client_id": "ok-1", "text": "first"},      # a retry within the burst
+            {"type": "send", "client_id": "ok-3", "text": "third"},
+        ]
+        for frame in frames:
+            await cu.send(frame)
+        assert (await cu.expect("error", ref="bad-private"))["code"] == "forbidden"
+        assert (await cu.expect("error", ref="bad-option"))["field"] == "option_id"
+        acks = {name: await cu.expect("ack", client_id=name) for name in ("ok-1", "ok-2", "ok-3")}
+        assert [acks[n]["seq"] for n in ("ok-1", "ok-2", "ok-3")] == [2, 3, 4]
+        assert await cu.expect("ack", client_id="ok-1") == acks["ok-1"]
+        await a1.expect("message", seq=4)
+        assert [f["text"] for f in a1.seen if f["type"] == "message" and f["seq"] >= 2] == ["first", "second", "third"]
+        assert [m["text"] for m in await transcript(engine, cid, a1.token)] == [
+            "Where is my order?", "first", "second", "third"]

@@ -59,6 +59,12 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+MAX_SENDS_PER_WRITE = 64   # sends waiting back to back in the inbox, stored in one write
+
+
+def is_send(command: ConversationCommand) -> bool:
+    return isinstance(command, ClientFrame) and isinstance(command.command, protocol.Send)
+
 
 class Conversation:
     def __init__(self, directory: Directory, record: ConversationRecord):
@@ -132,21 +138,52 @@ class Conversation:
                     self._start_max_wait(self._rec.created_at)
                 task_status.started()
                 async with self.inbox:
-                    async for command in self.inbox:
-                        try:
-                            await self._handle(command)
-                        except EngineError as exc:
-                            if isinstance(command, ClientFrame):
-                                ref = exc.ref if exc.ref is not None else protocol.command_ref(command.command)
-                                exc.ref = ref
-                                command.session.deliver(encode(exc.to_event()))
-                            else:
-                                log.warning("conversation %s refused %r: %s", self.id, command, exc)
-                        if self.status == "ended":
-                            break
+                    await self._serve_inbox()
                 nursery.cancel_scope.cancel()
         finally:
             self._dir.forget_conversation(self)
+
+    async def _serve_inbox(self) -> None:
+        """Commands in arrival order; sends that wait back to back are stored in one write."""
+        carry: ConversationCommand | None = None
+        while self.status != "ended":
+            if carry is not None:
+                command, carry = carry, None
+            else:
+                try:
+                    command = await self.inbox.receive()
+                except trio.EndOfChannel:
+                    return
+            if is_send(command):
+                assert isinstance(command, ClientFrame)
+                sends = [command]
+                carry = self._more_sends(sends)
+                await self._send_messages(sends)
+                continue
+            try:
+                await self._handle(command)
+            except EngineError as exc:
+                self._refuse(command, exc)
+
+    def _more_sends(self, sends: list[ClientFrame]) -> ConversationCommand | None:
+        """Append the sends already waiting in the inbox; return the first other command, if any."""
+        while len(sends) < MAX_SENDS_PER_WRITE:
+            try:
+                command = self.inbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return None
+            if not is_send(command):
+                return command
+            assert isinstance(command, ClientFrame)
+            sends.append(command)
+        return None
+
+    def _refuse(self, command: ConversationCommand, exc: EngineError) -> None:
+        if isinstance(command, ClientFrame):
+            exc.ref = exc.ref if exc.ref is not None else protocol.command_ref(command.command)
+            command.session.deliver(encode(exc.to_event()))
+        else:
+            log.warning("conversation %s refused %r: %s", self.id, command, exc)
 
     def _start_max_wait(self, since: datetime) -> None:
         """A chat that waits longer than FRONTDESK_MAX_WAIT_S becomes an offline request."""
@@ -317,10 +354,9 @@ class Conversation:
 
     async def _client_frame(self, c: ClientFrame) -> None:
         cmd, sender = c.command, c.sender
-        if sender.kind == "agent" and sender.id not in self._participants:
-            raise EngineError("not_found", "no such conversation", field="conversation_id")
+        self._check_participant(sender)
         if isinstance(cmd, protocol.Send):
-            await self._send_message(c.session, sender, cmd)
+            await self._send_messages([c])
         elif isinstance(cmd, protocol.Read):
             await self._read(sender, cmd)
         elif isinstance(cmd, protocol.Typing):
@@ -344,8 +380,53 @@ class Conversation:
         else:
             raise EngineError("unknown_type", f"{type(cmd).__name__} is not available in a conversation")
 
-    async def _send_message(self, session: Outlet, sender: Sender, cmd: protocol.Send) -> None:
+    def _check_participant(self, sender: Sender) -> None:
+        if sender.kind == "agent" and sender.id not in self._participants:
+            raise EngineError("not_found", "no such conversation", field="conversation_id")
+
+    async def _send_messages(self, sends: list[ClientFrame]) -> None:
+        """Store the sends in ONE write (all or none: seqs stay gapless), then ack and fan out each.
+
+        A frame that fails validation gets its error and takes no seq; a retry of a stored
+        client_id (or one repeated within the batch) is acked with the stored message.
+        """
         started = time.perf_counter()
+        batch: list[tuple[ClientFrame, tuple[str, str], StoredMessage]] = []
+        fresh: dict[tuple[str, str], StoredMessage] = {}
+        statements: list[Statement] = []
+        for c in sends:
+            try:
+                self._check_participant(c.sender)
+                assert isinstance(c.command, protocol.Send)
+                key = (c.sender.key, c.command.client_id)
+                m = self._client_ids.get(key) or fresh.get(key)
+                if m is None:
+                    m, stored = await self._new_message(c.sender, c.command, self.last_seq + 1 + len(fresh))
+                    fresh[key] = m
+                    statements.extend(stored)
+            except EngineError as exc:
+                self._refuse(c, exc)
+                continue
+            batch.append((c, key, m))
+        if statements:
+            try:
+                await self._dir.persister.write(statements, self.id)
+            except DatabaseError:
+                for c, _key, _m in batch:
+                    self._refuse(c, EngineError("unavailable", "the message could not be stored; "
+                                                "retry with the same client_id", field=None))
+                return
+        self._messages.extend(fresh.values())
+        self._client_ids.update(fresh)
+        for c, key, m in batch:
+            c.session.deliver(self._ack(m))
+            if fresh.pop(key, None) is not None:    # a new message (not a retry): announce it once
+                self._fan_out(m, c.sender)
+                metrics.MESSAGES.labels(c.sender.kind).inc()
+                metrics.MESSAGE_LATENCY.observe(time.perf_counter() - started)
+
+    async def _new_message(self, sender: Sender, cmd: protocol.Send, seq: int) -> tuple[StoredMessage, list[Statement]]:
+        """Validate a send and build its message (number ``seq``) and the statements that store it."""
         if sender.kind == "customer":
             if cmd.private:
                 raise EngineError("forbidden", "customers cannot send private messages", field="private")
@@ -354,10 +435,6 @@ class Conversation:
         elif cmd.option_id is not None:
             raise EngineError("forbidden", "option_id answers an option menu and is for customers",
                               field="option_id")
-        known = self._client_ids.get((sender.key, cmd.client_id))
-        if known is not None:  # a retry: same ack, stored once (PROTOCOL.md §5.2)
-            session.deliver(self._ack(known))
-            return
         attachments = await self._attachments_of(sender, cmd.attachments) if cmd.attachments else []
         text = cmd.text
         option_id = None
@@ -369,7 +446,7 @@ class Conversation:
             text, option_id = label, cmd.option_id
         at = utc_now()
         m = StoredMessage(
-            wire={"conversation_id": self.id, "seq": self.last_seq + 1, "id": str(uuid.uuid4()),
+            wire={"conversation_id": self.id, "seq": seq, "id": str(uuid.uuid4()),
                   "sender": sender.wire(), "text": text, "private": cmd.private, "attachments": attachments,
                   "options": [{"id": o.id, "label": o.label} for o in cmd.options] if cmd.options else None,
                   "option_id": option_id, "at": iso(at)},
@@ -377,17 +454,7 @@ class Conversation:
         statements = [queries.insert_message({**m.wire, "client_id": cmd.client_id, "_at": at}, sender.key)]
         if attachments:
             statements.append(queries.bind_attachments([a["id"] for a in attachments], self.id, m.wire["id"]))
-        try:
-            await self._dir.persister.write(statements, self.id)
-        except DatabaseError as exc:
-            raise EngineError("unavailable", "the message could not be stored; retry with the same client_id",
-                              field=None) from exc
-        self._messages.append(m)
-        self._client_ids[(sender.key, cmd.client_id)] = m
-        session.deliver(self._ack(m))
-        self._fan_out(m, sender)
-        metrics.MESSAGES.labels(sender.kind).inc()
-        metrics.MESSAGE_LATENCY.observe(time.perf_counter() - started)
+        return m, statements
 
     async def _attachments_of(self, sender: Sender, ids: list[str]) -> list[dict[str, Any]]:
         """The wire form of the attachments of a send: each an unsent upload of this sender."""

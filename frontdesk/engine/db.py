@@ -207,6 +207,31 @@ def redact(url: str) -> str:
     return re.sub(r"(//[^:/@]+):[^@]*@", r"\1:***@", url)
 
 
+# trio-asyncio runs ONE asyncio callback per wake-up of its loop task, and every wake-up waits for a
+# whole round of the trio scheduler. A commit through asyncpg takes several callbacks, so on a busy
+# engine each one cost a round (≈ 10 ms per commit under load against < 1 ms for PostgreSQL itself;
+# benchmarks/README.md, "trio-asyncio's callback queue"). Like asyncio's own loop, run every callback
+# that is already queued (up to READY_CALLBACKS_PER_ROUND) before giving the turn back to trio.
+READY_CALLBACKS_PER_ROUND = 1000
+_one_callback = trio_asyncio.TrioEventLoop._main_loop_one
+
+
+async def _ready_callbacks(loop: Any, no_wait: bool = False) -> None:
+    await _one_callback(loop, no_wait)
+    if no_wait:
+        return
+    for _ in range(READY_CALLBACKS_PER_ROUND):
+        if loop._stopped.is_set():
+            return
+        try:
+            await _one_callback(loop, True)
+        except trio.WouldBlock:
+            return
+
+
+trio_asyncio.TrioEventLoop._main_loop_one = _ready_callbacks
+
+
 @asynccontextmanager
 async def open_database(url: str) -> AsyncIterator[Database]:
     """Open the asyncio loop and a pool on ``url``; close them on exit. Raises ``DatabaseError``."""

@@ -1,9 +1,9 @@
 """Fill a database with dashboard-sized history, and time every dashboard query on it.
 
-    python -m benchmarks.generate_data URL                     # 100,000 conversations, ~2,000,000 messages
-    python -m benchmarks.generate_data URL --conversations 5000
-    python -m benchmarks.generate_data URL --measure           # time each query of frontdesk/dashboard/db.py
-    python -m benchmarks.generate_data URL --measure --explain # ... and print the plans of the heavy ones
+    python -m benchmarks.seed_data URL                     # 100,000 conversations, ~2,000,000 messages
+    python -m benchmarks.seed_data URL --conversations 5000
+    python -m benchmarks.seed_data URL --measure           # time each query of frontdesk/dashboard/db.py
+    python -m benchmarks.seed_data URL --measure --explain # ... and print the plans of the heavy ones
 
 Generation applies ``frontdesk/schema.sql``, adds benchmark queues and agents, and loads
 conversations spread over the last ``--days`` days (more on weekdays and in office hours), each

@@ -18,8 +18,9 @@ import orjson
 import trio
 from trio.testing import MockClock, wait_all_tasks_blocked
 
+from frontdesk.engine import metrics
 from frontdesk.engine.config import Config
-from frontdesk.engine.router import Router
+from frontdesk.engine.router import POSITION_TICK_S, Router
 from frontdesk.engine.router_commands import (
     AcceptOffer,
     AgentDisconnected,
@@ -325,3 +326,28 @@ async def test_agent_offline_revokes_offers_and_requeues_its_conversations(mock_
         mock_clock.jump(OFFER_TIMEOUT_S * 3)                       # a revoked offer's timer never fires
         await settle()
         assert d.offer_outcomes(pending["offer_id"]) == ["revoked"]
+
+
+# ---- the tick -----------------------------------------------------------------------------------
+
+def ticks() -> float:
+    return metrics.REGISTRY.get_sample_value("frontdesk_router_ticks_total") or 0.0
+
+
+async def test_the_tick_follows_changes_and_an_idle_router_does_nothing(mock_clock: MockClock) -> None:
+    async with running_router() as (router, d):
+        await online(router, ANN)
+        await settle()
+        before = ticks()
+        mock_clock.jump(POSITION_TICK_S)
+        await settle()
+        assert ticks() == before + 1
+        assert any("agent_status" in sql for sql, _params in d.persister.statements)
+        for _ in range(20):         # ten idle seconds: no tick at all
+            mock_clock.jump(POSITION_TICK_S)
+            await settle()
+        assert ticks() == before + 1
+        await new_chat(router, d)   # a change: one tick, at most POSITION_TICK_S later
+        mock_clock.jump(POSITION_TICK_S)
+        await settle()
+        assert ticks() == before + 2

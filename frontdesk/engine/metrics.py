@@ -28,6 +28,8 @@ COMMIT_LATENCY = Histogram("frontdesk_commit_latency_seconds", "One group-commit
                            buckets=_LATENCY_BUCKETS_S, registry=REGISTRY)
 COMMIT_BATCH = Histogram("frontdesk_commit_batch_writes", "Writes per group commit",
                          buckets=(1, 2, 5, 10, 20, 50, 100, 200, 500, 1000, 2000), registry=REGISTRY)
+ROUTER_TICKS = Counter("frontdesk_router_ticks_total", "Position and agent-status ticks of the Router "
+                       "(only after a change: none while idle)", registry=REGISTRY)
 SOCKETS = Gauge("frontdesk_websockets", "Open websockets, by role", ["role"], registry=REGISTRY)
 QUEUE_SETTINGS_RELOADS = Counter("frontdesk_queue_settings_reloads_total",
                                  "Times the queues' settings were (re)loaded into the Router", registry=REGISTRY)

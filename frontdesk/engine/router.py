@@ -99,6 +99,7 @@ class Router:
         self._invitation_timers: dict[str, trio.CancelScope] = {}
         self._invitation_frames: dict[str, tuple[str, dict[str, Any]]] = {}  # pending -> (invitee, event)
         self._send, self.inbox = trio.open_memory_channel[RouterCommand](ACTOR_INBOX_SIZE)
+        self._changed = trio.Event()    # set by every command that may change positions or agent status
         self._info: dict[str, dict[str, Any]] = {}      # open conversation -> customer, question, queue
         self._pending: dict[str, _PendingOffer] = {}
         self._nursery: trio.Nursery | None = None
@@ -159,8 +160,12 @@ class Router:
                     raise
 
     async def _ticker(self) -> None:
+        """A Tick at most every POSITION_TICK_S, and only after a command changed something: an idle
+        engine does no work at all (benchmarks/README.md, idle CPU)."""
         while True:
+            await self._changed.wait()
             await trio.sleep(POSITION_TICK_S)
+            self._changed = trio.Event()
             await self._send.send(Tick())
 
     async def _handle(self, c: RouterCommand) -> None:
@@ -234,8 +239,11 @@ class Router:
             if c.agent_id in st.agents and c.conversation_id in st.agents[c.agent_id].joined:
                 effects = st.change_load(c.agent_id, now, leave=c.conversation_id)
         elif isinstance(c, Tick):
+            metrics.ROUTER_TICKS.inc()
             self._publish_positions()
             await self._write_agent_status()
+        if not isinstance(c, Tick | QueueInfo):
+            self._changed.set()
         await self._apply(effects)
 
     def _queue_view(self, name: str) -> QueueView | None:

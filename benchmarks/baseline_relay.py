@@ -27,7 +27,7 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 
 READY_PREFIX = "listening on"
-GC_THRESHOLDS = (50_000, 20, 100)   # as GC_THRESHOLDS in frontdesk/engine/supervisor.py
+GC_THRESHOLDS = (5_000, 2, 100)   # as GC_THRESHOLDS in frontdesk/engine/supervisor.py
 
 
 @dataclass

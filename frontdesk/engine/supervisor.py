@@ -205,9 +205,12 @@ async def _stop_on_signal(cancel_scope: trio.CancelScope) -> None:
 # Garbage collection (issue 6; measured in benchmarks/README.md). With CPython's default
 # thresholds (700, 10, 10) a full collection ran every ~2 s under load and stopped the engine for
 # 300-570 ms each at ~2,000 sockets (10 s of GC in 40 s). Everything alive after start-up is
-# frozen out of all collections, the young generation is larger and full collections are rare:
-# GC time fell ~8x and full pauses to ~50-100 ms.
-GC_THRESHOLDS = (50_000, 20, 100)
+# frozen out of all collections and full collections are rare: GC time fell ~8x. Then the young
+# generations were made SMALLER again: with (50_000, 20, 100) a middle-generation collection held
+# the survivors of 20 young ones and stopped the engine for ~1 s once a minute at 1,000 msgs/s
+# (p99 870 ms); (5_000, 2, 100) costs the same GC time in more, shorter pauses (young ~7 ms, middle
+# ~30 ms; p99 77 ms). benchmarks/README.md, "Garbage collection".
+GC_THRESHOLDS = (5_000, 2, 100)
 
 
 def tune_gc() -> None:

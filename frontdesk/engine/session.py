@@ -31,7 +31,7 @@ from .conversation_model import AttachCustomer, ClientFrame, Detach, Sender, mes
 from .errors import EngineError, ProtocolError
 from .protocol import command_ref, command_type, encode
 from .router_commands import AcceptOffer, AgentProfile, AnswerInvitation, Invite, RejectOffer, SetPresence
-from .ws_connection import Socket, SocketClosed
+from .ws_connection import PARTLY_SENT, SENT, Socket, SocketClosed
 
 if TYPE_CHECKING:
     from .conversation import Conversation
@@ -78,7 +78,9 @@ class Session:
     def __init__(self, directory: Directory, ws: Socket):
         self._dir = directory
         self._ws = ws
-        self._out_send, self._out_recv = trio.open_memory_channel[str](SESSION_OUTBOX_SIZE)
+        # the outbox; None asks the writer to finish a frame the socket took only in part
+        self._out_send, self._out_recv = trio.open_memory_channel[str | None](SESSION_OUTBOX_SIZE)
+        self._queued = 0    # frames in the outbox or in the writer's hands, not yet written
         self._close_code: int | None = None
         self._cancel = trio.CancelScope()
         self.role = "anonymous"
@@ -89,12 +91,26 @@ class Session:
     # ---- for actors (never blocks) -----------------------------------------------------------
 
     def deliver(self, frame: str) -> None:
+        """Write ``frame`` at once when nothing is queued before it and the socket takes it (no task
+        switch, no scheduler round); otherwise queue it for the writer."""
+        if self._queued == 0 and self._close_code is None:
+            done = self._ws.send_now(frame)
+            if done == SENT:
+                return
+            if done == PARTLY_SENT:
+                self._queue(None)
+                return
+        self._queue(frame)
+
+    def _queue(self, frame: str | None) -> None:
         try:
             self._out_send.send_nowait(frame)
         except trio.WouldBlock:
             self.close(CLOSE_TRY_AGAIN)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
+        else:
+            self._queued += 1
 
     def overflow(self) -> None:
         self.close(CLOSE_TRY_AGAIN)
@@ -142,9 +158,9 @@ class Session:
         if self._close_code != CLOSE_TRY_AGAIN:
             frames = self._waiting([])
             if frames:
-                await self._ws.send_frames(frames)
+                await self._write(frames)
 
-    def _waiting(self, frames: list[str]) -> list[str]:
+    def _waiting(self, frames: list[str | None]) -> list[str | None]:
         """``frames`` plus what waits in the outbox, up to WRITE_BATCH."""
         while len(frames) < WRITE_BATCH:
             try:
@@ -153,10 +169,14 @@ class Session:
                 break
         return frames
 
+    async def _write(self, frames: list[str | None]) -> None:
+        await self._ws.send_frames([f for f in frames if f is not None])
+        self._queued -= len(frames)
+
     async def _writer(self, session: trio.CancelScope) -> None:
         with suppress(SocketClosed):
             async for frame in self._out_recv:
-                await self._ws.send_frames(self._waiting([frame]))
+                await self._write(self._waiting([frame]))
         session.cancel()
 
     def _refuse(self, exc: ProtocolError | EngineError) -> None:

@@ -10,6 +10,8 @@ carried plain HTTP first) the same three methods.
 
 from __future__ import annotations
 
+import os
+import struct
 from http import HTTPStatus
 from typing import Any, Protocol
 
@@ -20,18 +22,33 @@ from wsproto.events import (
     AcceptConnection,
     BytesMessage,
     CloseConnection,
-    Message,
     Ping,
     Request,
     TextMessage,
 )
 from wsproto.utilities import RemoteProtocolError
 
+SENT, NOT_SENT, PARTLY_SENT = 0, 1, 2     # what send_now did
+
 CLOSE_TOO_BIG = 1009
 CLOSE_PROTOCOL_ERROR = 1002
 HANDSHAKE_TIMEOUT_S = 10.0
 CLOSING_TIMEOUT_S = 2.0
 RECEIVE_BYTES = 65536
+
+
+def text_frame(text: str) -> bytes:
+    """One unfragmented server-to-client text frame (RFC 6455 §5.2: FIN + opcode 1, no mask).
+
+    What wsproto's ``send(Message(...))`` produces, at a twentieth of its cost (0.2 instead of
+    4 µs; three frames go out per chat message). Control frames still go through wsproto."""
+    payload = text.encode()
+    n = len(payload)
+    if n < 126:
+        return bytes((0x81, n)) + payload
+    if n < 65536:
+        return struct.pack("!BBH", 0x81, 126, n) + payload
+    return struct.pack("!BBQ", 0x81, 127, n) + payload
 
 
 class SocketClosed(Exception):
@@ -43,6 +60,8 @@ class Socket(Protocol):
 
     async def receive(self) -> str | bytes: ...
 
+    def send_now(self, frame: str) -> int: ...
+
     async def send_frames(self, frames: list[str]) -> None: ...
 
     async def close(self, code: int) -> None: ...
@@ -51,7 +70,7 @@ class Socket(Protocol):
 class Handshake:
     """The upgrade request read off a fresh connection, before it is accepted or refused."""
 
-    def __init__(self, stream: trio.abc.Stream, head: bytes):
+    def __init__(self, stream: trio.SocketStream, head: bytes):
         self.stream = stream
         self._ws = WSConnection(ConnectionType.SERVER)
         self._head = bytes(head)
@@ -104,14 +123,16 @@ class Handshake:
 class ServerSocket:
     """An accepted websocket. ``receive`` belongs to one task, ``send_frames`` to another."""
 
-    def __init__(self, stream: trio.abc.Stream, connection: Connection, max_message_bytes: int):
+    def __init__(self, stream: trio.SocketStream, connection: Connection, max_message_bytes: int):
         self._stream = stream
+        self._fd = stream.socket.fileno()
         self._conn = connection
         self._max = max_message_bytes
         self._send_lock = trio.StrictFIFOLock()
         self._parts: list[str | bytes] = []
         self._size = 0
         self._closed = False
+        self._rest = b""        # what send_now could not write; send_frames writes it first
 
     async def receive(self) -> str | bytes:
         while True:
@@ -161,10 +182,33 @@ class ServerSocket:
             return "".join(p for p in parts if isinstance(p, str))
         return b"".join(p for p in parts if isinstance(p, bytes))
 
+    def send_now(self, frame: str) -> int:
+        """Write ``frame`` now, without waiting, if the socket takes it.
+
+        Only for a caller that knows nothing else is queued for this socket (the Session). SENT:
+        written whole; NOT_SENT: nothing written (the socket is busy or its buffer full): queue it;
+        PARTLY_SENT: the rest waits here and the next ``send_frames`` writes it first.
+        """
+        if self._closed or self._rest or self._send_lock.locked() or self._conn.state is not ConnectionState.OPEN:
+            return NOT_SENT
+        data = text_frame(frame)
+        try:
+            written = os.write(self._fd, data)
+        except BlockingIOError:
+            return NOT_SENT
+        except OSError:
+            self._closed = True     # the peer is gone; the reader ends the session
+            return SENT
+        if written == len(data):
+            return SENT
+        self._rest = data[written:]
+        return PARTLY_SENT
+
     async def send_frames(self, frames: list[str]) -> None:
         if self._closed or self._conn.state is not ConnectionState.OPEN:
             raise SocketClosed
-        await self._send(b"".join([self._conn.send(Message(data=f)) for f in frames]))
+        rest, self._rest = self._rest, b""
+        await self._send(rest + b"".join([text_frame(f) for f in frames]))
 
     async def _send(self, data: bytes) -> None:
         async with self._send_lock:
@@ -211,6 +255,9 @@ class QuartSocket:
     async def receive(self) -> str | bytes:
         data: str | bytes = await self._ws.receive()
         return data
+
+    def send_now(self, frame: str) -> int:
+        return NOT_SENT
 
     async def send_frames(self, frames: list[str]) -> None:
         for frame in frames:

@@ -210,7 +210,7 @@ def redact(url: str) -> str:
 # trio-asyncio runs ONE asyncio callback per wake-up of its loop task, and every wake-up waits for a
 # whole round of the trio scheduler. A commit through asyncpg takes several callbacks, so on a busy
 # engine each one cost a round (≈ 10 ms per commit under load against < 1 ms for PostgreSQL itself;
-# benchmarks/README.md, "trio-asyncio's callback queue"). Like asyncio's own loop, run every callback
+# benchmarks/README.md, "Changes of the second round"). Like asyncio's own loop, run every callback
 # that is already queued (up to READY_CALLBACKS_PER_ROUND) before giving the turn back to trio.
 READY_CALLBACKS_PER_ROUND = 1000
 _one_callback = trio_asyncio.TrioEventLoop._main_loop_one

@@ -2,14 +2,15 @@
 
 The reader validates each frame through ``protocol.parse_frame`` (errors are answered with
 an ``error`` event and the socket stays open), applies the rate limit and passes commands to
-the actor that owns their state (Router, Conversation, AgentActor). The writer drains the
-bounded outbox into the socket. Actors hand events to ``deliver`` without waiting; when a
-client reads too slowly and the outbox is full, the socket is closed with 1013 and the client
-resumes from its last seq (DESIGN.md: actors never wait on a client).
+the actor that owns their state (Router, Conversation, AgentActor). Actors hand events to
+``deliver`` without waiting: when nothing is queued before it and the socket's buffer takes it,
+the frame is written at once (a non-blocking write, no task switch); otherwise it goes into the
+bounded outbox, and the writer sends every frame waiting there in one write. When a client
+reads too slowly and the outbox is full, the socket is closed with 1013 and the client resumes
+from its last seq (DESIGN.md: actors never wait on a client).
 
 The socket is a ``ws_connection.Socket``: normally a ``ServerSocket`` straight from the front
-door, or Quart's websocket for an upgrade that came through hypercorn. The writer sends every
-frame already waiting in the outbox in one write.
+door, or Quart's websocket for an upgrade that came through hypercorn (always queued).
 
 Close codes: 1008 for a missing or bad hello and for a client that stays over its rate limit
 for 10 s; 1009 for a frame over 64 KiB (``ServerSocket``; hypercorn's websocket_max_message_size

@@ -75,7 +75,6 @@ class Handshake:
         self._ws = WSConnection(ConnectionType.SERVER)
         self._head = bytes(head)
         self.headers: dict[str, str] = {}
-        self.request: Request | None = None
 
     async def read(self) -> bool:
         """Read until wsproto has the whole request; False (after a 400) when it is not a valid upgrade."""
@@ -86,7 +85,6 @@ class Handshake:
                     self._ws.receive_data(data)
                     for event in self._ws.events():
                         if isinstance(event, Request):
-                            self.request = event
                             self.headers = {k.decode("latin-1").lower(): v.decode("latin-1")
                                             for k, v in event.extra_headers}
                             return True

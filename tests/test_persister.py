@@ -1,0 +1,66 @@
+"""The Persister (engine/persister.py) against a real PostgreSQL: writes that wait together share
+one commit, a failing write fails alone, and a waiter learns its outcome only after COMMIT."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+import trio
+
+from frontdesk.engine.db import Database, open_database
+from frontdesk.engine.errors import DatabaseError
+from frontdesk.engine.persister import Persister
+
+INSERT = "INSERT INTO persister_probe (n) VALUES ($1)"
+
+
+async def numbers(db: Database) -> list[int]:
+    return [r["n"] for r in await db.fetch("SELECT n FROM persister_probe ORDER BY n")]
+
+
+@pytest.fixture
+async def db(database_url: str) -> AsyncIterator[Database]:
+    async with open_database(database_url) as database:
+        await database.execute("CREATE TABLE persister_probe (n int PRIMARY KEY CHECK (n >= 0))")
+        yield database
+
+
+async def test_writes_waiting_together_commit_and_a_bad_one_fails_alone(db: Database) -> None:
+    persister = Persister(db)
+    outcomes: dict[str, str] = {}
+
+    async def write(label: str, n: int) -> None:
+        try:
+            await persister.write([(INSERT, (n,))], key=label)
+        except DatabaseError:
+            outcomes[label] = "failed"
+        else:
+            outcomes[label] = "stored"
+            assert n in await numbers(db)   # acknowledged means committed
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(persister.run)
+        async with trio.open_nursery() as writers:
+            # -3 breaks the CHECK, the second 2 the primary key; all five wait for one commit
+            for label, n in (("one", 1), ("two", 2), ("minus-three", -3), ("four", 4), ("two-again", 2)):
+                writers.start_soon(write, label, n)
+        nursery.cancel_scope.cancel()
+    twos = sorted([outcomes.pop("two"), outcomes.pop("two-again")])
+    assert twos == ["failed", "stored"]     # whichever came first is stored, the other is refused
+    assert outcomes == {"one": "stored", "minus-three": "failed", "four": "stored"}
+    assert await numbers(db) == [1, 2, 4]
+
+
+async def test_a_cancelled_waiter_leaves_the_write_to_commit(db: Database) -> None:
+    persister = Persister(db)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(persister.run)
+        with trio.CancelScope() as scope:
+            scope.cancel()          # cancelled before it could wait: the write may or may not be queued
+            await persister.write([(INSERT, (7,))])
+        await persister.write([(INSERT, (8,))])     # the Persister goes on; later writes commit
+        await persister.post([(INSERT, (9,))])
+        await persister.write([(INSERT, (10,))])   # after the post, in order: the post is committed too
+        nursery.cancel_scope.cancel()
+    assert {8, 9, 10} <= set(await numbers(db))

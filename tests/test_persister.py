@@ -10,7 +10,8 @@ import trio
 
 from frontdesk.engine.db import Database, open_database
 from frontdesk.engine.errors import DatabaseError
-from frontdesk.engine.persister import Persister
+from frontdesk.engine.persister import Persister, Write, interleave
+from frontdesk.engine.queries import in_one_statement
 
 INSERT = "INSERT INTO persister_probe (n) VALUES ($1)"
 
@@ -64,3 +65,43 @@ async def test_a_cancelled_waiter_leaves_the_write_to_commit(db: Database) -> No
         await persister.write([(INSERT, (10,))])   # after the post, in order: the post is committed too
         nursery.cancel_scope.cancel()
     assert {8, 9, 10} <= set(await numbers(db))
+
+
+def test_interleave_takes_runs_of_same_shaped_writes_column_by_column() -> None:
+    a, b, c = "INSERT INTO a", "INSERT INTO b", "UPDATE c"
+    batch = [Write([(a, (1,)), (b, (1,))], None), Write([(a, (2,)), (b, (2,))], None),
+             Write([(c, (3,))], None), Write([(a, (4,)), (b, (4,))], None)]
+    assert interleave(batch) == [(a, (1,)), (a, (2,)), (b, (1,)), (b, (2,)), (c, (3,)), (a, (4,)), (b, (4,))]
+
+
+async def test_writes_of_parent_and_child_rows_commit_together(db: Database) -> None:
+    """Each write inserts a parent and its child (a foreign key): taken column by column, every
+    parent still precedes its child."""
+    await db.execute("CREATE TABLE probe_child (n int PRIMARY KEY REFERENCES persister_probe (n))")
+    persister = Persister(db)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(persister.run)
+        async with trio.open_nursery() as writers:
+            for n in range(20):
+                writers.start_soon(persister.write, [(INSERT, (n,)), ("INSERT INTO probe_child VALUES ($1)", (n,))])
+        nursery.cancel_scope.cancel()
+    assert await numbers(db) == list(range(20))
+    assert await db.fetchval("SELECT count(*) FROM probe_child") == 20
+
+
+async def test_inserts_in_one_statement_are_one_atomic_round_trip(db: Database) -> None:
+    """queries.in_one_statement, as chat creation uses it: a child may refer to its parent, and
+    when one part fails nothing is stored."""
+    await db.execute("CREATE TABLE probe_child (n int PRIMARY KEY REFERENCES persister_probe (n), note text)")
+    child = "INSERT INTO probe_child (n, note) VALUES ($1, $2)"
+    sql, args = in_one_statement((INSERT, (5,)), (child, (5, "five")))
+    assert sql.count("$") == 3 and args == (5, 5, "five")
+    persister = Persister(db)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(persister.run)
+        await persister.write([(sql, args)])
+        with pytest.raises(DatabaseError):   # the parent breaks the CHECK: its child is not stored either
+            await persister.write([in_one_statement((INSERT, (-6,)), (child, (-6, "minus six")))])
+        nursery.cancel_scope.cancel()
+    assert await numbers(db) == [5]
+    assert await db.fetchval("SELECT note FROM probe_child WHERE n = 5") == "five"

@@ -611,6 +611,8 @@ class RoutingMachine(RuleBasedStateMachine):
             elif isinstance(e, Requeued):
                 assert self.assigned.pop(e.conversation_id) == e.agent_id
                 self.order[self.queue_of[e.conversation_id]].insert(0, e.conversation_id)
+                # colleagues still in the chat are not offered it (routing.py, agent_offline)
+                self.excluded[e.conversation_id] |= self.joined[e.conversation_id]
             elif isinstance(e, LeftConversation):
                 self.joined[e.conversation_id].remove(e.agent_id)
         assert not assigned_now, "Assigned comes only from accept"

@@ -210,13 +210,13 @@ def create_app(directory: Directory) -> QuartTrio:
                   "sender": {"kind": "customer", "id": None, "name": name}, "text": form.question,
                   "private": False, "attachments": [], "options": None, "option_id": None, "at": iso(created)},
             sender_key="customer", client_id=None)
-        await directory.persister.write([
+        await directory.persister.write([queries.in_one_statement(   # one round trip: the offer comes sooner
             queries.insert_conversation(conversation_id, form.queue, name, email, verified, form.fields,
                                         queue_key, created),
             queries.insert_message({**first.wire, "_at": created}, "customer"),
             queries.insert_token(token_hash, "customer", conversation_id,
                                  created + timedelta(seconds=CUSTOMER_TOKEN_TTL_S)),
-        ], conversation_id)
+        )], conversation_id)
         record = ConversationRecord(conversation_id, form.queue, "queued", name, email, verified, created,
                                     messages=[first])
         conv = Conversation(directory, record)

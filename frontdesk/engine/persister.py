@@ -43,6 +43,26 @@ PERSISTER_INBOX_SIZE = 65_536
 LANES = 1
 
 
+def interleave(batch: Sequence[Write]) -> list[Statement]:
+    """The batch's statements in commit order, with every run of writes of the same shape (the
+    same SQL texts in the same order, e.g. chats being created) taken column by column, so that
+    ``execute_batch`` sends each column as one ``executemany`` instead of one round trip per
+    statement. Each write's own statements keep their order; writes of a run are independent
+    (different conversations, agents, tokens). Should two of them depend on each other after
+    all, the transaction fails and the Persister retries every write alone, in arrival order."""
+    statements: list[Statement] = []
+    i = 0
+    while i < len(batch):
+        shape = [sql for sql, _ in batch[i].statements]
+        j = i + 1
+        while j < len(batch) and [sql for sql, _ in batch[j].statements] == shape:
+            j += 1
+        for column in range(len(shape)):
+            statements.extend(w.statements[column] for w in batch[i:j])
+        i = j
+    return statements
+
+
 @dataclass(eq=False)
 class Write:
     statements: Sequence[Statement]
@@ -96,7 +116,7 @@ class Persister:
     async def _commit(self, batch: list[Write]) -> None:
         started = time.perf_counter()
         try:
-            await self._db.execute_batch([s for w in batch for s in w.statements])
+            await self._db.execute_batch(interleave(batch))
         except DatabaseError as exc:
             if len(batch) == 1:
                 self._reply(batch[0], exc)

@@ -7,6 +7,7 @@ return rows. No other module of the engine writes SQL.
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
@@ -88,6 +89,22 @@ def insert_conversation(conversation_id: str, queue: str, name: str, email: str,
     return ("INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
             "fields, queue_key, created_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)",
             (uuid.UUID(conversation_id), queue, name, email, list(verified), fields, queue_key, created_at))
+
+
+def _shift_placeholders(sql: str, by: int) -> str:
+    return re.sub(r"\$(\d+)", lambda mo: f"${int(mo.group(1)) + by}", sql)
+
+
+def in_one_statement(*statements: Statement) -> Statement:
+    """INSERTs joined into ONE statement (data-modifying CTEs): one round trip, atomic on its own.
+    Foreign keys are checked at the end of the statement, so a row may refer to one inserted before it."""
+    parts: list[str] = []
+    args: list[Any] = []
+    for sql, values in statements:
+        parts.append(_shift_placeholders(sql, len(args)))
+        args.extend(values)
+    ctes = ", ".join(f"s{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
+    return (f"WITH {ctes} {parts[-1]}" if ctes else parts[-1], tuple(args))
 
 
 def insert_message(m: dict[str, Any], sender_key: str) -> Statement:

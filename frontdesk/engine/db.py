@@ -243,7 +243,11 @@ async def open_database(url: str) -> AsyncIterator[Database]:
 async def _open_pool(url: str) -> AsyncIterator[Database]:
     try:
         pool = await trio_asyncio.aio_as_trio(asyncpg.create_pool)(
-            url, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE, init=_init_connection, reset=_keep_session)
+            url, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE, init=_init_connection, reset=_keep_session,
+            # no idle timer: asyncpg would arm a 300-s call_later on every release and cancel it on the
+            # next acquire; trio-asyncio keeps cancelled timers until they are due, so under load
+            # ~100,000 of them (each holding a context) piled up in memory and in every GC pass
+            max_inactive_connection_lifetime=0)
     except _DB_ERRORS as exc:
         raise DatabaseError(f"cannot connect to {redact(url)}: {exc}") from exc
     try:

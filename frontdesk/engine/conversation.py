@@ -355,9 +355,7 @@ class Conversation:
     async def _client_frame(self, c: ClientFrame) -> None:
         cmd, sender = c.command, c.sender
         self._check_participant(sender)
-        if isinstance(cmd, protocol.Send):
-            await self._send_messages([c])
-        elif isinstance(cmd, protocol.Read):
+        if isinstance(cmd, protocol.Read):     # a Send never comes here: _serve_inbox batches them
             await self._read(sender, cmd)
         elif isinstance(cmd, protocol.Typing):
             frame = encode({"type": "typing", "conversation_id": self.id, "sender": sender.wire()})
@@ -412,9 +410,12 @@ class Conversation:
             try:
                 await self._dir.persister.write(statements, self.id)
             except DatabaseError:
-                for c, _key, _m in batch:
-                    self._refuse(c, EngineError("unavailable", "the message could not be stored; "
-                                                "retry with the same client_id", field=None))
+                for c, key, m in batch:
+                    if key in fresh:
+                        self._refuse(c, EngineError("unavailable", "the message could not be stored; "
+                                                    "retry with the same client_id", field=None))
+                    else:   # a retry of a message stored before: its ack stands
+                        c.session.deliver(self._ack(m))
                 return
         self._messages.extend(fresh.values())
         self._client_ids.update(fresh)

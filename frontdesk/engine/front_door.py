@@ -5,7 +5,8 @@ Each accepted connection is read up to the end of its request head (or until it 
 ``GET /ws``). An upgrade to ``/ws`` is handed to ``on_websocket`` as a ``ws_connection.Handshake``;
 any other connection goes to hypercorn's own per-connection server with the bytes already read
 replayed in front of the stream, so hypercorn sees it exactly as it arrived. Serving websockets
-without the ASGI layer is what the load figures asked for (benchmarks/README.md: "Serving /ws").
+without the ASGI layer is what the load figures asked for (benchmarks/README.md, "The decision
+on `/ws`").
 A websocket that arrives later on a keep-alive connection still works, through Quart's ``/ws``.
 
 This mirrors ``hypercorn.trio.run.worker_serve`` (lifespan, worker context, one TCPServer per

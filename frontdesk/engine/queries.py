@@ -92,6 +92,7 @@ def insert_conversation(conversation_id: str, queue: str, name: str, email: str,
 
 
 def _shift_placeholders(sql: str, by: int) -> str:
+    """``$n`` → ``$(n + by)``; for the engine's own statements, which have no ``$`` in literals."""
     return re.sub(r"\$(\d+)", lambda mo: f"${int(mo.group(1)) + by}", sql)
 
 

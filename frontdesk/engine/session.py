@@ -157,8 +157,7 @@ class Session:
     async def _flush(self) -> None:
         """Send what is still in the outbox (e.g. the error before a 1008 close)."""
         if self._close_code != CLOSE_TRY_AGAIN:
-            frames = self._waiting([])
-            if frames:
+            while frames := self._waiting([]):
                 await self._write(frames)
 
     def _waiting(self, frames: list[str | None]) -> list[str | None]:

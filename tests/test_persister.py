@@ -67,11 +67,24 @@ async def test_a_cancelled_waiter_leaves_the_write_to_commit(db: Database) -> No
     assert {8, 9, 10} <= set(await numbers(db))
 
 
-def test_interleave_takes_runs_of_same_shaped_writes_column_by_column() -> None:
+def test_interleave_groups_equal_writes_column_by_column_and_keeps_each_keys_order() -> None:
     a, b, c = "INSERT INTO a", "INSERT INTO b", "UPDATE c"
-    batch = [Write([(a, (1,)), (b, (1,))], None), Write([(a, (2,)), (b, (2,))], None),
-             Write([(c, (3,))], None), Write([(a, (4,)), (b, (4,))], None)]
-    assert interleave(batch) == [(a, (1,)), (a, (2,)), (b, (1,)), (b, (2,)), (c, (3,)), (a, (4,)), (b, (4,))]
+    batch = [Write([(a, (1,)), (b, (1,))], None, "k1"), Write([(c, (2,))], None, "k1"),
+             Write([(a, (3,)), (b, (3,))], None, "k2"), Write([(c, (4,))], None, "k2"),
+             Write([(a, (5,)), (b, (5,))], None, "k1"), Write([(c, (6,))], None, None),
+             Write([(a, (7,)), (b, (7,))], None, None)]
+    # round 1: the first write of each key and every write without a key, shape by shape in the
+    # order shapes first appear; round 2: k1's and k2's second writes; round 3: k1's third
+    assert interleave(batch) == [
+        (a, (1,)), (a, (3,)), (a, (7,)), (b, (1,)), (b, (3,)), (b, (7,)), (c, (6,)),
+        (c, (2,)), (c, (4,)),
+        (a, (5,)), (b, (5,))]
+
+
+def test_interleave_keeps_arrival_order_within_a_group() -> None:
+    a = "INSERT INTO a"
+    batch = [Write([(a, (n,))], None, f"k{n}") for n in range(5)]
+    assert interleave(batch) == [(a, (n,)) for n in range(5)]
 
 
 async def test_writes_of_parent_and_child_rows_commit_together(db: Database) -> None:

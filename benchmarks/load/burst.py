@@ -15,6 +15,7 @@ import trio
 from .context import RunContext
 from .converse import SIGN_IN_TIMEOUT_S
 from .engine_sim import HTTP_CONNECTIONS, EngineWorld
+from .http_lanes import HttpLanes
 from .traffic import Conv, Plan
 
 
@@ -26,8 +27,9 @@ async def run_burst(ctx: RunContext) -> None:
     convs: list[Conv] = []
     ctx.live["engine"] = lambda: len(world.accepted_at)
     async with httpx.AsyncClient(base_url=ctx.engine_base, timeout=cfg.timeout_s, limits=limits) as http, \
+            HttpLanes(ctx.engine_base, cfg.timeout_s, HTTP_CONNECTIONS) as chat_posts, \
             trio.open_nursery() as agents:
-        world.http = http
+        world.http, world.chat_posts = http, chat_posts
         ctx.phase.label, ctx.phase.target = f"signing in {len(ctx.agent_emails)} agents", "engine"
         await world.sign_in(agents, ctx.agent_emails, ctx.agent_tokens, SIGN_IN_TIMEOUT_S)
         n, window_s = cfg.burst_chats, cfg.burst_window_s

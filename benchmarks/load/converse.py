@@ -24,6 +24,7 @@ import trio
 from . import engine_metrics
 from .context import RunContext
 from .engine_sim import HTTP_CONNECTIONS, HTTP_TIMEOUT_S, EngineWorld
+from .http_lanes import HttpLanes
 from .relay_sim import RelayWorld
 from .traffic import Plan, StartGate, first_limit
 
@@ -120,8 +121,9 @@ async def run_converse(ctx: RunContext) -> None:
         worlds["relay"] = RelayWorld(ctx.relay_port, plan, ctx.recorder("relay"), ctx.rng, cfg.text_bytes)
     ctx.live = {name: _open_counter(w) for name, w in worlds.items()}
     async with httpx.AsyncClient(base_url=ctx.engine_base, timeout=HTTP_TIMEOUT_S, limits=limits) as http, \
+            HttpLanes(ctx.engine_base, HTTP_TIMEOUT_S, HTTP_CONNECTIONS) as chat_posts, \
             trio.open_nursery() as agents:
-        engine.http = http
+        engine.http, engine.chat_posts = http, chat_posts
         ctx.phase.label = f"signing in {len(ctx.agent_emails)} agents"
         t0 = trio.current_time()
         await engine.sign_in(agents, ctx.agent_emails, ctx.agent_tokens, SIGN_IN_TIMEOUT_S)

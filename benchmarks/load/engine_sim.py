@@ -29,6 +29,7 @@ from trio_websocket import ConnectionClosed, HandshakeError, WebSocketConnection
 
 from ..latency import BENCH_PASSWORD, QUEUE
 from .engine_metrics import scrape
+from .http_lanes import HttpLanes
 from .stats import Recorder
 from .traffic import Conv, Plan, StartGate, answer, message_text, talk, token_of
 from .wsio import close_code, expect, open_ws, send_json
@@ -63,6 +64,7 @@ class EngineWorld:
         self.open_conversations = 0
         self.gate = StartGate()
         self.http: httpx.AsyncClient | None = None
+        self.chat_posts: HttpLanes | None = None     # POST /api/chats goes here (http_lanes.py)
         self._nursery: trio.Nursery | None = None
         self._by_question: dict[str, Conv] = {}
         self._by_cid: dict[str, Conv] = {}
@@ -213,14 +215,15 @@ class EngineWorld:
 
     async def create_chat(self, conv: Conv, t0: float | None = None) -> bool:
         """``POST /api/chats`` for ``conv``; ``t0`` (default: now) is when the chat counts as created."""
-        assert self.http is not None
+        assert self.chat_posts is not None
         q = conv.question_token
         self._by_question[q] = conv
         self._created_at[q] = t0 if t0 is not None else trio.current_time()
         body = {"queue": QUEUE, "name": f"Load Customer {conv.serial}", "email": f"c{conv.serial}@example.com",
                 "question": message_text(q, self.text_bytes)}
         try:
-            r = await self.http.post("/api/chats", json=body)
+            async with self.chat_posts.client() as http:   # the wait for a connection counts
+                r = await http.post("/api/chats", json=body)
         except httpx.HTTPError as exc:
             self.rec.error(f"POST /api/chats: {type(exc).__name__}")
             return False

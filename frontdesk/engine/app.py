@@ -17,15 +17,15 @@ import orjson
 from quart import Response, has_request_context, request, send_file, websocket
 from quart_trio import QuartTrio
 
-from . import auth, forms, mails, metrics, queries, uploads
-from .config import CUSTOMER_TOKEN_TTL_S, STAFF_TOKEN_TTL_S, Config
-from .conversation import Conversation
-from .conversation_model import ConversationRecord, StoredMessage, message_from_row
+from . import auth, chat_start, forms, mails, metrics, queries, uploads
+from .chat_door import ChatHandler
+from .config import MAX_JSON_BODY_BYTES, STAFF_TOKEN_TTL_S, Config
+from .conversation_model import message_from_row
 from .directory import Directory
 from .errors import DatabaseError, FrontdeskError
 from .front_door import WebsocketHandler
 from .protocol import MAX_FRAME_BYTES
-from .router_commands import Enqueue, QueueInfo, QueueView
+from .router_commands import QueueView
 from .session import Session
 from .web import register_web
 from .wire import iso, utc_now
@@ -33,12 +33,7 @@ from .ws_connection import Handshake, QuartSocket
 
 log = logging.getLogger(__name__)
 
-MAX_JSON_BODY_BYTES = 1 << 20
 
-_STATUS = {"bad_json": 400, "unauthenticated": 401, "bad_credentials": 401, "forbidden": 403,
-           "not_found": 404, "conflict": 409, "file_too_large": 413, "too_large": 413, "unsupported_type": 415,
-           "missing_field": 422, "invalid_value": 422, "invalid_email": 422, "rate_limited": 429,
-           "unavailable": 503, "method_not_allowed": 405}
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -46,7 +41,7 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 
 def error_response(exc: FrontdeskError) -> Response:
-    response = json_response(exc.to_http(), _STATUS.get(exc.code, 400))
+    response = json_response(exc.to_http(), chat_start.status_of(exc))
     if has_request_context() and (request.content_length or request.headers.get("Transfer-Encoding")):
         # the body may be left unread (refused early, e.g. 413 or 401 on an upload): a kept-alive
         # connection would then wait for it and hang the client's next request, so close it
@@ -170,11 +165,7 @@ def create_app(directory: Directory) -> QuartTrio:
     # ---- queues and chats ------------------------------------------------------------------
 
     async def queue_view(name: str) -> QueueView:
-        """The queue as the Router sees it now (settings, open, agents online); 404 when unknown."""
-        view: QueueView | None = await directory.router.call(lambda reply: QueueInfo(name, reply))
-        if view is None:
-            raise FrontdeskError("not_found", f"no queue {name!r}", field="queue")
-        return view
+        return await chat_start.queue_view(directory, name)
 
     @app.get("/api/queues/<name>")
     async def get_queue(name: str) -> Response:
@@ -186,46 +177,8 @@ def create_app(directory: Directory) -> QuartTrio:
 
     @app.post("/api/chats")
     async def start_chat() -> Response:
-        form = await forms.parse_chat(await body(), check_domain=cfg.check_email_domain)
-        view = await queue_view(form.queue)
-        forms.require_fields(form, view.config.required_fields)
-        if not view.open or view.agents_online == 0:
-            return json_response({"status": "closed", "reason": "outside_hours" if not view.open else "no_agents",
-                                  "message": view.config.closed_message, "next_open": iso(view.next_open),
-                                  "offline_requests": True})
-        queue_key = view.queue_key
-        name, email, verified = form.name, form.email, []
-        if form.identity is not None and auth.identity_hmac_ok(view.config.identity_secret, form.identity.email,
-                                                               form.identity.hmac):
-            email = form.identity.email
-            verified = ["email"]
-            if form.identity.name:
-                name = form.identity.name
-                verified.append("name")
-        conversation_id = str(uuid.uuid4())
-        created = utc_now()
-        token, token_hash = auth.new_token()
-        first = StoredMessage(
-            wire={"conversation_id": conversation_id, "seq": 1, "id": str(uuid.uuid4()),
-                  "sender": {"kind": "customer", "id": None, "name": name}, "text": form.question,
-                  "private": False, "attachments": [], "options": None, "option_id": None, "at": iso(created)},
-            sender_key="customer", client_id=None)
-        await directory.persister.write([queries.in_one_statement(   # one round trip: the offer comes sooner
-            queries.insert_conversation(conversation_id, form.queue, name, email, verified, form.fields,
-                                        queue_key, created),
-            queries.insert_message({**first.wire, "_at": created}, "customer"),
-            queries.insert_token(token_hash, "customer", conversation_id,
-                                 created + timedelta(seconds=CUSTOMER_TOKEN_TTL_S)),
-        )], conversation_id)
-        record = ConversationRecord(conversation_id, form.queue, "queued", name, email, verified, created,
-                                    messages=[first])
-        conv = Conversation(directory, record)
-        await directory.spawn_conversation(conv)
-        position = await directory.router.call(lambda reply: Enqueue(
-            conversation_id, form.queue, {"customer": conv.customer_info, "question": form.question},
-            queue_key, reply))
-        return json_response({"status": "queued", "conversation_id": conversation_id,
-                              "customer_token": token, "position": position}, 201)
+        reply, status = await chat_start.start_chat(directory, await body())
+        return json_response(reply, status)
 
     @app.post("/api/offline-requests")
     async def offline_request() -> Response:
@@ -365,6 +318,22 @@ def create_app(directory: Directory) -> QuartTrio:
         return None
 
     return app
+
+
+def chat_handler(directory: Directory) -> ChatHandler:
+    """``POST /api/chats`` as the front door's chat path serves it: the route's replies, as bytes."""
+
+    async def handle(body: bytes) -> tuple[int, bytes]:
+        try:
+            reply, status = await chat_start.start_chat(directory, body)
+        except DatabaseError as exc:
+            log.error("database error: %s", exc)
+            return 503, orjson.dumps(FrontdeskError("unavailable", "the database is unavailable").to_http())
+        except FrontdeskError as exc:
+            return chat_start.status_of(exc), orjson.dumps(exc.to_http())
+        return status, orjson.dumps(reply)
+
+    return handle
 
 
 def origin_allowed(cfg: Config, origin: str | None) -> bool:

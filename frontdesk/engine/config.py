@@ -18,6 +18,8 @@ STAFF_TOKEN_TTL_S = 12 * 3600
 CUSTOMER_TOKEN_TTL_S = 24 * 3600
 
 # A websocket must say hello this soon (PROTOCOL.md §4).
+# a JSON request body larger than this is refused with 413 (uploads have their own limit)
+MAX_JSON_BODY_BYTES = 1 << 20
 HELLO_TIMEOUT_S = 10.0
 # Rate limiter: a socket over its limit this long is closed with 1008 (PROTOCOL.md §4).
 RATE_LIMIT_CLOSE_AFTER_S = 10.0

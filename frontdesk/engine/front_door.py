@@ -1,12 +1,14 @@
 """The engine's one listening port: websocket upgrades to ``/ws`` go straight to a Session,
-everything else to hypercorn and the Quart app.
+``POST /api/chats`` to the lean chat path, everything else to hypercorn and the Quart app.
 
-Each accepted connection is read up to the end of its request head (or until it is clearly not
-``GET /ws``). An upgrade to ``/ws`` is handed to ``on_websocket`` as a ``ws_connection.Handshake``;
-any other connection goes to hypercorn's own per-connection server with the bytes already read
-replayed in front of the stream, so hypercorn sees it exactly as it arrived. Serving websockets
-without the ASGI layer is what the load figures asked for (benchmarks/README.md, "The decision
-on `/ws`").
+Each accepted connection is read up to the end of its request head (or until it is clearly
+neither ``GET /ws`` nor ``POST /api/chats``). An upgrade to ``/ws`` is handed to
+``on_websocket`` as a ``ws_connection.Handshake``; a chat request to ``chat_door.ChatDoor`` with
+``on_chat``; any other connection goes to hypercorn's own per-connection server with the bytes
+already read replayed in front of the stream, so hypercorn sees it exactly as it arrived (the
+chat door hands a connection over the same way when a later request on it is not a chat).
+Serving these two without the ASGI layer is what the load figures asked for
+(benchmarks/README.md, "The decision on `/ws`" and "Chat creation without the ASGI layer").
 A websocket that arrives later on a keep-alive connection still works, through Quart's ``/ws``.
 
 This mirrors ``hypercorn.trio.run.worker_serve`` (lifespan, worker context, one TCPServer per
@@ -27,6 +29,8 @@ from hypercorn.trio.worker_context import WorkerContext
 from hypercorn.typing import ConnectionState, LifespanState
 from hypercorn.utils import repr_socket_addr, wrap_app
 
+from .chat_door import ChatDoor, ChatHandler, could_be_chat, is_chat_request
+from .config import MAX_JSON_BODY_BYTES
 from .ws_connection import Handshake, SocketClosed
 
 log = logging.getLogger(__name__)
@@ -79,11 +83,14 @@ def is_websocket_upgrade(head: bytes) -> bool:
 
 
 async def read_head(stream: trio.SocketStream) -> bytes:
-    """Bytes up to the end of the request head, or fewer once they cannot start ``GET /ws``."""
+    """Bytes up to the end of the request head, or fewer once they cannot start ``GET /ws``
+    (a chat request is known by its request line: the chat door reads the rest)."""
     head = b""
     with trio.move_on_after(HEAD_TIMEOUT_S):
         while b"\r\n\r\n" not in head and len(head) < MAX_HEAD_BYTES:
-            if not WEBSOCKET_PREFIX.startswith(head[:len(WEBSOCKET_PREFIX)]):
+            if not WEBSOCKET_PREFIX.startswith(head[:len(WEBSOCKET_PREFIX)]) and not could_be_chat(head):
+                break
+            if is_chat_request(head):
                 break
             data = await stream.receive_some(MAX_HEAD_BYTES)
             if not data:
@@ -92,7 +99,7 @@ async def read_head(stream: trio.SocketStream) -> bytes:
     return head
 
 
-async def serve(app: Any, config: HypercornConfig, on_websocket: WebsocketHandler,
+async def serve(app: Any, config: HypercornConfig, on_websocket: WebsocketHandler, on_chat: ChatHandler | None = None,
                 task_status: trio.TaskStatus[list[str]] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve ``config.bind`` until cancelled; ``task_status.started`` with the bound URLs."""
     wrapped = wrap_app(app, config.wsgi_max_body_size, None)
@@ -101,6 +108,10 @@ async def serve(app: Any, config: HypercornConfig, on_websocket: WebsocketHandle
     context = WorkerContext(None)
 
     async def connection(stream: trio.SocketStream) -> None:
+        async def to_hypercorn(already_read: bytes) -> None:
+            state = ConnectionState(lifespan_state.copy())
+            await TCPServer(wrapped, config, context, state, cast(Any, Replay(stream, already_read)))
+
         try:
             head = await read_head(stream)
             if not head:
@@ -110,8 +121,10 @@ async def serve(app: Any, config: HypercornConfig, on_websocket: WebsocketHandle
                 if await handshake.read():
                     await on_websocket(handshake)
                 return
-            state = ConnectionState(lifespan_state.copy())
-            await TCPServer(wrapped, config, context, state, cast(Any, Replay(stream, head)))
+            if on_chat is not None and is_chat_request(head):
+                await ChatDoor(stream, on_chat, to_hypercorn, MAX_JSON_BODY_BYTES).serve(head)
+                return
+            await to_hypercorn(head)
         except (trio.BrokenResourceError, trio.ClosedResourceError, SocketClosed):
             pass
         except Exception:   # one connection's failure must not stop the listener

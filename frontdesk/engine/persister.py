@@ -44,22 +44,32 @@ LANES = 1
 
 
 def interleave(batch: Sequence[Write]) -> list[Statement]:
-    """The batch's statements in commit order, with every run of writes of the same shape (the
-    same SQL texts in the same order, e.g. chats being created) taken column by column, so that
-    ``execute_batch`` sends each column as one ``executemany`` instead of one round trip per
-    statement. Each write's own statements keep their order; writes of a run are independent
-    (different conversations, agents, tokens). Should two of them depend on each other after
-    all, the transaction fails and the Persister retries every write alone, in arrival order."""
+    """The batch's statements in commit order, grouped so that ``execute_batch`` sends each group of
+    equal SQL as one ``executemany`` instead of one round trip per statement.
+
+    Only a write's ``key`` orders it against the others (a key names what the write is about: a
+    conversation, an agent; writes without a key depend on no other write of the batch). So the
+    n-th write of each key goes to round n, and each round is taken shape by shape (a shape is the
+    write's SQL texts in order), column by column. Each key's writes keep their order, and a
+    write's own statements keep theirs. Arrival order alone made a group of every run of equal
+    writes: a busy batch (chats created, offers made and closed, chats assigned) then cost dozens
+    of round trips instead of a handful (benchmarks/README.md). Should two writes with different
+    keys depend on each other after all, the transaction fails and the Persister retries every
+    write alone, in arrival order."""
+    rounds: list[dict[tuple[str, ...], list[Write]]] = []
+    depth: dict[object, int] = {}
+    for w in batch:
+        key: object = w.key if w.key is not None else w
+        n = depth.get(key, 0)
+        depth[key] = n + 1
+        if n == len(rounds):
+            rounds.append({})
+        rounds[n].setdefault(tuple(sql for sql, _ in w.statements), []).append(w)
     statements: list[Statement] = []
-    i = 0
-    while i < len(batch):
-        shape = [sql for sql, _ in batch[i].statements]
-        j = i + 1
-        while j < len(batch) and [sql for sql, _ in batch[j].statements] == shape:
-            j += 1
-        for column in range(len(shape)):
-            statements.extend(w.statements[column] for w in batch[i:j])
-        i = j
+    for shapes in rounds:
+        for shape, writes in shapes.items():
+            for column in range(len(shape)):
+                statements.extend(w.statements[column] for w in writes)
     return statements
 
 
@@ -67,6 +77,7 @@ def interleave(batch: Sequence[Write]) -> list[Statement]:
 class Write:
     statements: Sequence[Statement]
     done: trio.Event | None     # set once committed (or failed: then ``error``); None for ``post``
+    key: str | None = None      # what the write is about; writes with one key commit in order
     error: DatabaseError | None = None
 
 
@@ -85,7 +96,7 @@ class Persister:
 
         Returns after COMMIT; raises ``DatabaseError`` if they could not be stored.
         """
-        w = Write(statements, trio.Event())   # an Event, not a reply channel: a fifth of the cost per write
+        w = Write(statements, trio.Event(), key)   # an Event, not a reply channel: a fifth of the cost per write
         await self._lane(key).send(w)
         assert w.done is not None
         await w.done.wait()
@@ -94,7 +105,7 @@ class Persister:
 
     async def post(self, statements: Sequence[Statement], key: str | None = None) -> None:
         """Queue ``statements`` for a coming commit without waiting; in order with ``key``'s writes."""
-        await self._lane(key).send(Write(statements, None))
+        await self._lane(key).send(Write(statements, None, key))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:

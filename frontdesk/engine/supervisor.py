@@ -30,7 +30,7 @@ from hypercorn.config import Config as HypercornConfig
 
 from . import front_door, hours, queries
 from .agents import AgentActor
-from .app import create_app, websocket_handler
+from .app import chat_handler, create_app, websocket_handler
 from .config import Config
 from .conversation import Conversation
 from .conversation_model import ConversationRecord, Participant, message_from_row
@@ -251,7 +251,8 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
                 hc.websocket_max_message_size = MAX_FRAME_BYTES
                 hc.accesslog = None
                 hc.graceful_timeout = 2
-                bound = await nursery.start(front_door.serve, create_app(directory), hc, websocket_handler(directory))
+                bound = await nursery.start(front_door.serve, create_app(directory), hc, websocket_handler(directory),
+                                            chat_handler(directory))
                 if manage_gc:
                     tune_gc()
                 base = _base_url(bound, config)

@@ -1,0 +1,85 @@
+"""Starting a chat from the pre-chat form (``POST /api/chats``), whichever server path carried it.
+
+Quart's route (``app.py``) and the front door's lean HTTP path (``chat_door.py``) both call
+``start_chat`` with the raw body and send what it returns, so the two cannot drift apart.
+``start_chat`` validates the form, asks the Router for the queue (open? anyone online?), stores
+the conversation, its first message and the customer's token in one statement, spawns the
+Conversation actor and enqueues it. Raises ``FrontdeskError`` (the caller maps its code to a
+status) and ``DatabaseError`` (503).
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import timedelta
+from typing import Any
+
+from . import auth, forms, queries
+from .config import CUSTOMER_TOKEN_TTL_S
+from .conversation import Conversation
+from .conversation_model import ConversationRecord, StoredMessage
+from .directory import Directory
+from .errors import FrontdeskError
+from .router_commands import Enqueue, QueueInfo, QueueView
+from .wire import iso, utc_now
+
+STATUS = {"bad_json": 400, "unauthenticated": 401, "bad_credentials": 401, "forbidden": 403,
+          "not_found": 404, "conflict": 409, "file_too_large": 413, "too_large": 413, "unsupported_type": 415,
+          "missing_field": 422, "invalid_value": 422, "invalid_email": 422, "rate_limited": 429,
+          "unavailable": 503, "method_not_allowed": 405}
+
+
+def status_of(exc: FrontdeskError) -> int:
+    return STATUS.get(exc.code, 400)
+
+
+async def queue_view(directory: Directory, name: str) -> QueueView:
+    """The queue as the Router sees it now (settings, open, agents online); 404 when unknown."""
+    view: QueueView | None = await directory.router.call(lambda reply: QueueInfo(name, reply))
+    if view is None:
+        raise FrontdeskError("not_found", f"no queue {name!r}", field="queue")
+    return view
+
+
+async def start_chat(directory: Directory, body: bytes) -> tuple[dict[str, Any], int]:
+    """The response body and status for a pre-chat form ``body``: queued (201) or closed (200)."""
+    form = await forms.parse_chat(body, check_domain=directory.config.check_email_domain)
+    view = await queue_view(directory, form.queue)
+    forms.require_fields(form, view.config.required_fields)
+    if not view.open or view.agents_online == 0:
+        return {"status": "closed", "reason": "outside_hours" if not view.open else "no_agents",
+                "message": view.config.closed_message, "next_open": iso(view.next_open),
+                "offline_requests": True}, 200
+    queue_key = view.queue_key
+    name, email, verified = form.name, form.email, []
+    if form.identity is not None and auth.identity_hmac_ok(view.config.identity_secret, form.identity.email,
+                                                           form.identity.hmac):
+        email = form.identity.email
+        verified = ["email"]
+        if form.identity.name:
+            name = form.identity.name
+            verified.append("name")
+    conversation_id = str(uuid.uuid4())
+    created = utc_now()
+    token, token_hash = auth.new_token()
+    first = StoredMessage(
+        wire={"conversation_id": conversation_id, "seq": 1, "id": str(uuid.uuid4()),
+              "sender": {"kind": "customer", "id": None, "name": name}, "text": form.question,
+              "private": False, "attachments": [], "options": None, "option_id": None, "at": iso(created)},
+        sender_key="customer", client_id=None)
+    await directory.persister.write([queries.in_one_statement(   # one round trip: the offer comes sooner
+        queries.insert_conversation(conversation_id, form.queue, name, email, verified, form.fields,
+                                    queue_key, created),
+        queries.insert_message({**first.wire, "_at": created}, "customer"),
+        queries.insert_token(token_hash, "customer", conversation_id,
+                             created + timedelta(seconds=CUSTOMER_TOKEN_TTL_S)),
+    )], conversation_id)
+    record = ConversationRecord(conversation_id, form.queue, "queued", name, email, verified, created,
+                                messages=[first])
+    conv = Conversation(directory, record)
+    await directory.spawn_conversation(conv)
+    position = await directory.router.call(lambda reply: Enqueue(
+        conversation_id, form.queue, {"customer": conv.customer_info, "question": form.question},
+        queue_key, reply))
+    return {"status": "queued", "conversation_id": conversation_id, "customer_token": token,
+            "position": position}, 201

@@ -109,14 +109,15 @@ def in_one_statement(*statements: Statement) -> Statement:
 
 
 def insert_message(m: dict[str, Any], sender_key: str) -> Statement:
-    """``m`` is the wire form of a message (see conversation.py)."""
+    """``m`` is the wire form of a message (see conversation.py). Its ids are the engine's own, so they
+    go as text: asyncpg encodes a ``str`` for a uuid column itself (no ``uuid.UUID`` per message)."""
     sender = m["sender"]
     return ("INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, "
             "client_id, text, private, attachments, options, option_id, created_at) "
             "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
             "ON CONFLICT DO NOTHING",
-            (uuid.UUID(m["id"]), uuid.UUID(m["conversation_id"]), m["seq"], sender["kind"],
-             uuid.UUID(sender["id"]) if sender["id"] else None, sender["name"], sender_key, m.get("client_id"),
+            (m["id"], m["conversation_id"], m["seq"], sender["kind"],
+             sender["id"], sender["name"], sender_key, m.get("client_id"),
              m["text"], m["private"], m["attachments"], m["options"], m["option_id"], m["_at"]))
 
 

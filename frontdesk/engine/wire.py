@@ -13,4 +13,6 @@ def iso(dt: datetime | None) -> str | None:
     """ISO 8601 in UTC with a ``Z`` suffix and milliseconds (PROTOCOL.md: times)."""
     if dt is None:
         return None
-    return dt.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+    if dt.tzinfo is not UTC:
+        dt = dt.astimezone(UTC)
+    return dt.isoformat(timespec="milliseconds")[:-6] + "Z"    # "+00:00" -> "Z"; twice as fast as strftime

@@ -1,7 +1,9 @@
 """AgentActor: one per signed-in agent — its sockets, its welcome and its reconnect grace.
 
 Every event for an agent (offers from the Router, messages from Conversations) comes through
-its AgentActor, which hands it to each of the agent's sockets. When the last socket closes,
+its AgentActor, which hands it to each of the agent's sockets. While the actor is idle with
+nothing in its inbox, ``deliver`` does that at once in the caller's task (what the actor would
+do next anyway); otherwise the event waits in the inbox behind what came before it. When the last socket closes,
 the agent keeps its conversations and offers for ``FRONTDESK_RECONNECT_GRACE_MS``; when the
 grace runs out the Router is told the agent is offline (offers revoked, conversations back
 to the head of their queues) and the actor stops.
@@ -85,18 +87,34 @@ class AgentActor:
         self._grace = trio.CancelScope()
         self._send, self.inbox = trio.open_memory_channel[AgentCommand](ACTOR_INBOX_SIZE)
         self._overflowed = False
+        # ``deliver`` may act at once only while the actor is idle and its inbox holds nothing
+        self._busy = False
+        self._pending = 0       # commands sent (or being sent) and not yet taken by the actor
 
     # ---- API (never blocks) ------------------------------------------------------------------
 
     def deliver(self, frame: str, conversation_id: str | None = None) -> None:
-        self._post(Deliver(frame, conversation_id))
+        if not self._busy and self._pending == 0:
+            # the actor is idle with nothing queued: handling the frame here is exactly what it would
+            # do next, minus a task switch per frame (benchmarks/README.md)
+            self._deliver_now(frame, conversation_id)
+        else:
+            self._post_or_flag(Deliver(frame, conversation_id))
 
     def post_replay(self, session: AgentSocket, conversation_id: str, frames: list[str]) -> None:
-        self._post(Replay(session, conversation_id, frames))
+        self._post_or_flag(Replay(session, conversation_id, frames))
 
     def _post(self, command: AgentCommand) -> None:
+        self._pending += 1      # counted before sending: a waiting actor gets it without the buffer
         try:
             self._send.send_nowait(command)
+        except BaseException:
+            self._pending -= 1
+            raise
+
+    def _post_or_flag(self, command: AgentCommand) -> None:
+        try:
+            self._post(command)
         except trio.WouldBlock:
             self._overflowed = True   # handled by the actor: its sockets close and resume
         except (trio.BrokenResourceError, trio.ClosedResourceError):
@@ -105,18 +123,26 @@ class AgentActor:
     async def attach(self, session: AgentSocket, resume: dict[str, int]) -> bool:
         reply_send, reply_recv = trio.open_memory_channel[bool](1)
         try:
-            await self._send.send(Attach(session, resume, reply_send))
+            await self._send_waiting(Attach(session, resume, reply_send))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return False
         return await reply_recv.receive()
 
     def detach(self, session: AgentSocket) -> None:
         try:
-            self._send.send_nowait(DetachSocket(session))
+            self._post(DetachSocket(session))
         except trio.WouldBlock:
-            self._dir.start_soon(self._send.send, DetachSocket(session))
+            self._dir.start_soon(self._send_waiting, DetachSocket(session))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
+
+    async def _send_waiting(self, command: AgentCommand) -> None:
+        self._pending += 1
+        try:
+            await self._send.send(command)
+        except BaseException:
+            self._pending -= 1
+            raise
 
     # ---- the actor -------------------------------------------------------------------------
 
@@ -127,14 +153,20 @@ class AgentActor:
                 self._start_grace()  # started with no socket (e.g. at engine start) it runs out
                 task_status.started()
                 async for command in self.inbox:
-                    if await self._handle(command):
-                        break
+                    self._pending -= 1
+                    self._busy = True
+                    try:
+                        if await self._handle(command):
+                            break
+                    finally:
+                        self._busy = False
                     if self._overflowed:
                         self._overflowed = False
                         for s in list(self._sockets):
                             s.overflow()
                 nursery.cancel_scope.cancel()
         finally:
+            self._busy = True       # for good: deliver() now posts, and a closed inbox drops it
             self._dir.forget_agent(self)
             self.inbox.close()
             # anyone who queued an Attach after we decided to stop: ask the Directory again
@@ -154,14 +186,12 @@ class AgentActor:
     async def _grace_timer(self, scope: trio.CancelScope, seconds: float) -> None:
         with scope:
             await trio.sleep(seconds)
-            self._post(GraceOver())
+            self._post_or_flag(GraceOver())
 
     async def _handle(self, c: AgentCommand) -> bool:
         """Handle one command; True when the actor should stop."""
         if isinstance(c, Deliver):
-            for s, awaiting in self._sockets.items():
-                if c.conversation_id is None or c.conversation_id not in awaiting:
-                    s.deliver(c.frame)
+            self._deliver_now(c.frame, c.conversation_id)
         elif isinstance(c, Replay):
             waiting_for = self._sockets.get(c.session)
             if waiting_for is not None and c.conversation_id in waiting_for:
@@ -181,6 +211,11 @@ class AgentActor:
                 await self._dir.router.send(AgentOffline(self.agent_id))
                 return True
         return False
+
+    def _deliver_now(self, frame: str, conversation_id: str | None) -> None:
+        for s, awaiting in self._sockets.items():
+            if conversation_id is None or conversation_id not in awaiting:
+                s.deliver(frame)
 
     async def _attach(self, c: Attach) -> None:
         self._grace.cancel()

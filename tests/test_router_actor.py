@@ -225,8 +225,7 @@ async def test_accepted_offer_timer_is_cancelled(mock_clock: MockClock) -> None:
         assert d.of(ANN, "offer_revoked") == []
         assert d.offer_outcomes(offer["offer_id"]) == ["accepted"]
         assert router.state.agents[ANN].missed_in_row == 0
-        assert router._nursery is not None
-        assert len(router._nursery.child_tasks) == 1         # only the position ticker; the timer is gone
+        assert len(router._timers) == 0                      # the offer's timer is gone
 
 
 async def test_rejected_offer_goes_to_next_agent_at_once_and_its_timer_stops(mock_clock: MockClock) -> None:

@@ -52,6 +52,7 @@ from .db import Statement
 from .errors import DatabaseError, EngineError
 from .protocol import encode
 from .router_commands import AgentLeft, ConversationClosed
+from .timers import Timer
 from .wire import iso, utc_now
 
 if TYPE_CHECKING:
@@ -77,11 +78,11 @@ class Conversation:
         self._participants = record.participants
         self._position = record.position
         self._estimate: int | None = None
-        self._max_wait = trio.CancelScope()
+        self._max_wait: Timer | None = None
         self._customer_read_seq = record.customer_read_seq
         self._client_ids = {(m.sender_key, m.client_id): m for m in self._messages if m.client_id}
         self._customers: set[Outlet] = set()
-        self._grace = trio.CancelScope()
+        self._grace: Timer | None = None
         self._send, self.inbox = trio.open_memory_channel[ConversationCommand](ACTOR_INBOX_SIZE)
 
     # ---- API for other actors (never blocks) -------------------------------------------------
@@ -131,16 +132,14 @@ class Conversation:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                self._start_grace()
-                if self.status == "queued":
-                    self._start_max_wait(self._rec.created_at)
-                task_status.started()
-                async with self.inbox:
-                    await self._serve_inbox()
-                nursery.cancel_scope.cancel()
+            self._start_grace()
+            if self.status == "queued":
+                self._start_max_wait(self._rec.created_at)
+            task_status.started()
+            async with self.inbox:
+                await self._serve_inbox()
         finally:
+            self._stop_timers()
             self._dir.forget_conversation(self)
 
     async def _serve_inbox(self) -> None:
@@ -187,21 +186,28 @@ class Conversation:
 
     def _start_max_wait(self, since: datetime) -> None:
         """A chat that waits longer than FRONTDESK_MAX_WAIT_S becomes an offline request."""
-        self._max_wait.cancel()
-        self._max_wait = trio.CancelScope()
+        self._stop_max_wait()
         remaining = self._dir.config.max_wait_s - (utc_now() - since).total_seconds()
-        self._nursery.start_soon(self._timer, self._max_wait, max(0.0, remaining), WaitedTooLong())
+        self._max_wait = self._dir.timers.after(max(0.0, remaining), lambda: self.post(WaitedTooLong()))
 
-    async def _timer(self, scope: trio.CancelScope, seconds: float, command: ConversationCommand) -> None:
-        with scope:
-            await trio.sleep(seconds)
-            self.post(command)
+    def _stop_max_wait(self) -> None:
+        if self._max_wait is not None:
+            self._max_wait.cancel()
+            self._max_wait = None
 
     def _start_grace(self) -> None:
         """No customer socket: after FRONTDESK_CUSTOMER_GRACE_MS the customer has left."""
-        self._grace.cancel()
-        self._grace = trio.CancelScope()
-        self._nursery.start_soon(self._timer, self._grace, self._dir.config.customer_grace_s, CustomerGone())
+        self._stop_grace()
+        self._grace = self._dir.timers.after(self._dir.config.customer_grace_s, lambda: self.post(CustomerGone()))
+
+    def _stop_grace(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+
+    def _stop_timers(self) -> None:
+        self._stop_grace()
+        self._stop_max_wait()
 
     async def _handle(self, c: ConversationCommand) -> None:
         if isinstance(c, ClientFrame):
@@ -260,7 +266,7 @@ class Conversation:
     # ---- customers -------------------------------------------------------------------------
 
     def _attach_customer(self, c: AttachCustomer) -> None:
-        self._grace.cancel()
+        self._stop_grace()
         public = [m for m in self._messages if not m.private]
         welcome: dict[str, object] = {"type": "welcome", "role": "customer", "conversation": {
             "conversation_id": self.id, "status": self.status, "queue": self.queue,
@@ -312,7 +318,7 @@ class Conversation:
         await self._dir.persister.write(queries.assign_conversation(self.id, c.agent_id, at), self.id)
         self.status = "active"
         self._position = None
-        self._max_wait.cancel()
+        self._stop_max_wait()
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner")
         self._dir.deliver_to_agent(c.agent_id, self._conversation_frame(c.agent_id), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
@@ -514,8 +520,8 @@ class Conversation:
         await self._dir.persister.write([*also, *queries.end_conversation(self.id, by.kind, reason, utc_now())],
                                         self.id)
         self.status = "ended"
-        self._grace.cancel()
-        self._max_wait.cancel()
+        self._stop_grace()
+        self._stop_max_wait()
         if before_ended is not None:
             self._to_customers(before_ended)
         self._to_everyone(encode({"type": "ended", "conversation_id": self.id, "by": by.kind, "reason": reason}))

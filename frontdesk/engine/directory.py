@@ -1,6 +1,7 @@
 """Directory: where one actor finds another, and who starts and stops them.
 
-The Directory holds the engine's shared services (config, database, Persister, Router) and
+The Directory holds the engine's shared services (config, database, Persister, Router, the
+Conversations' timers) and
 the two maps of live actors: one Conversation per open conversation, one AgentActor per
 signed-in agent. Only the Directory writes those maps: ``spawn_*`` adds an actor and starts
 its task in the engine's actor nursery; the actor removes itself (``forget_*``) as the last
@@ -18,6 +19,7 @@ import trio
 from .config import Config
 from .db import Database
 from .persister import Persister
+from .timers import Timers
 
 if TYPE_CHECKING:
     from .agents import AgentActor
@@ -32,6 +34,7 @@ class Directory:
         self.db = db
         self.persister = persister
         self._nursery = nursery
+        self.timers = Timers()  # the Conversations' timers; the supervisor runs it before any actor
         self.router: Router  # set by the supervisor once the Router runs
         self.mailer: Mailer | None = None
         self.conversations: dict[str, Conversation] = {}

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -67,6 +67,7 @@ from .routing import (
     Requeued,
     RoutingState,
 )
+from .timers import Timer, Timers
 from .waiting import WaitEstimator
 from .wire import iso, utc_now
 
@@ -82,7 +83,7 @@ POSITION_TICK_S = 0.5
 @dataclass(eq=False)
 class _PendingOffer:
     frame: dict[str, Any]
-    timer: trio.CancelScope = field(default_factory=trio.CancelScope)
+    timer: Timer | None = None
 
 
 class Router:
@@ -96,7 +97,8 @@ class Router:
         self._entered: dict[str, tuple[float, int]] = {}  # waiting chat -> (since, position then)
         self._status_written: dict[str, tuple[str, int, int, int, int]] = {}  # agent -> last agent_status row
         self._queue_configs: dict[str, QueueConfig] = {}
-        self._invitation_timers: dict[str, trio.CancelScope] = {}
+        self._timers = Timers()         # offer and invitation expiry (timers.py)
+        self._invitation_timers: dict[str, Timer] = {}
         self._invitation_frames: dict[str, tuple[str, dict[str, Any]]] = {}  # pending -> (invitee, event)
         self._send, self.inbox = trio.open_memory_channel[RouterCommand](ACTOR_INBOX_SIZE)
         self._changed = trio.Event()    # set by every command that may change positions or agent status
@@ -108,6 +110,14 @@ class Router:
 
     async def send(self, command: RouterCommand) -> None:
         await self._send.send(command)
+
+    def _post(self, command: RouterCommand) -> None:
+        """Queue ``command`` without waiting (from a timer); when the inbox is full, a task waits for room."""
+        try:
+            self._send.send_nowait(command)
+        except trio.WouldBlock:
+            assert self._nursery is not None
+            self._nursery.start_soon(self._send.send, command)
 
     async def call(self, make: Any) -> Any:
         """Send the command built by ``make(reply_channel)`` and wait for its one reply."""
@@ -146,6 +156,7 @@ class Router:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
             nursery.start_soon(self._ticker)
+            await nursery.start(self._timers.run)
             self._publish_positions()  # gauges exist from the start, not only after the first tick
             task_status.started()
             async for command in self.inbox:
@@ -314,23 +325,14 @@ class Router:
                  "queue": info.get("queue"), "expires_at": iso(created + timedelta(seconds=self._offer_timeout_s))}
         self._invitation_frames[e.invitation_id] = (e.invitee_id, frame)
         self._dir.deliver_to_agent(e.invitee_id, encode(frame))
-        scope = trio.CancelScope()
-        self._invitation_timers[e.invitation_id] = scope
-        assert self._nursery is not None
-        self._nursery.start_soon(self._invitation_timer, e.invitation_id, e.invitee_id,
-                                 trio.current_time() + self._offer_timeout_s, scope)
-
-    async def _invitation_timer(self, invitation_id: str, invitee_id: str, deadline: float,
-                                scope: trio.CancelScope) -> None:
-        with scope:
-            await trio.sleep_until(deadline)
-            await self._send.send(InvitationTimedOut(invitation_id, invitee_id))
+        self._invitation_timers[e.invitation_id] = self._timers.after(
+            self._offer_timeout_s, lambda: self._post(InvitationTimedOut(e.invitation_id, e.invitee_id)))
 
     async def _invitation_closed(self, e: InvitationClosed) -> None:
-        scope = self._invitation_timers.pop(e.invitation_id, None)
+        timer = self._invitation_timers.pop(e.invitation_id, None)
         self._invitation_frames.pop(e.invitation_id, None)
-        if scope is not None:
-            scope.cancel()
+        if timer is not None:
+            timer.cancel()
         if not e.final:
             return
         await self._dir.persister.post([queries.close_invitation(e.invitation_id, e.status, utc_now())],
@@ -354,19 +356,13 @@ class Router:
                                                              created, expires)],
                                        e.conversation_id)
         self._dir.deliver_to_agent(e.agent_id, encode(frame))
-        assert self._nursery is not None
-        self._nursery.start_soon(self._offer_timer, e.offer_id, trio.current_time() + self._offer_timeout_s,
-                                 pending.timer)
+        offer_id = e.offer_id
+        pending.timer = self._timers.after(self._offer_timeout_s, lambda: self._post(OfferTimedOut(offer_id)))
         metrics.OFFERS.labels("made").inc()
-
-    async def _offer_timer(self, offer_id: str, deadline: float, scope: trio.CancelScope) -> None:
-        with scope:
-            await trio.sleep_until(deadline)
-            await self._send.send(OfferTimedOut(offer_id))
 
     async def _offer_closed(self, e: OfferClosed) -> None:
         pending = self._pending.pop(e.offer_id, None)
-        if pending is not None:
+        if pending is not None and pending.timer is not None:
             pending.timer.cancel()
         await self._dir.persister.post([queries.close_offer(e.offer_id, e.outcome, e.reason, utc_now())],
                                        e.conversation_id)

@@ -237,6 +237,7 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
                 persister = Persister(db)
                 await nursery.start(persister.run)
                 directory = Directory(config, db, persister, nursery)
+                await nursery.start(directory.timers.run)
                 mailer = Mailer(db, config.smtp_url)
                 directory.mailer = mailer
                 await nursery.start(mailer.run)

@@ -2,8 +2,8 @@
 
 Nothing else in the engine imports asyncpg or trio_asyncio. Every public coroutine here is a
 trio coroutine that makes exactly one hop into asyncio, so callers pay the hop once per call:
-the Persister sends a whole batch of writes through ``execute_batch`` in one hop and one
-transaction.
+the Persister sends a whole batch of writes through ``Writer.execute_batch`` in one hop and one
+transaction, on a connection it holds for as long as it runs.
 
 Resource handling: ``open_database`` opens the asyncio loop (trio-asyncio) and the pool, and
 closes both on exit, shielded from cancellation so connections are returned even when the
@@ -72,6 +72,68 @@ def _group(statements: Sequence[Statement]) -> list[tuple[str, list[Sequence[Any
     return groups
 
 
+async def _run_groups(conn: asyncpg.Connection, groups: list[tuple[str, list[Sequence[Any]]]]) -> None:
+    if len(groups) == 1:
+        # one statement (or one executemany, atomic since asyncpg 0.22) commits on its own: one
+        # round trip instead of three (BEGIN, statements, COMMIT)
+        sql, arglists = groups[0]
+        await conn.executemany(sql, arglists)
+        return
+    async with conn.transaction():
+        for sql, arglists in groups:
+            if len(arglists) == 1:
+                await conn.execute(sql, *arglists[0])
+            else:
+                await conn.executemany(sql, arglists)
+
+
+class Writer:
+    """One connection of the pool, held by one writing task for as long as it runs.
+
+    The Persister commits a few hundred times a second; taking a pooled connection and giving it
+    back each time cost it more than the statements (benchmarks/README.md). A connection that
+    broke (anything but an error PostgreSQL reported) is terminated, which hands its slot back
+    to the pool, and the next batch takes a fresh one. One task at a time: asyncpg refuses a
+    second operation on a busy connection.
+    """
+
+    def __init__(self, pool: asyncpg.Pool):
+        self._pool = pool
+        self._conn: Any = None
+
+    async def execute_batch(self, statements: Sequence[Statement]) -> None:
+        """Run ``statements`` in order in ONE transaction and one asyncio hop, on the held connection.
+
+        Either all of them are committed or none (``DatabaseError`` is raised).
+        """
+        groups = _group(statements)
+
+        async def run() -> None:
+            if self._conn is None or self._conn.is_closed():
+                self._conn = await self._pool.acquire()
+            try:
+                await _run_groups(self._conn, groups)
+            except asyncpg.PostgresError:
+                raise               # the statement failed; the connection is fine
+            except BaseException:
+                self._drop()
+                raise
+
+        try:
+            await trio_asyncio.aio_as_trio(run)()
+        except _DB_ERRORS as exc:
+            raise _map_error(exc) from exc
+
+    def _drop(self) -> None:
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            conn.terminate()        # the pool gets the slot back (asyncpg's _release_on_close)
+
+    def close(self) -> None:
+        """Give the connection up (terminated: no await needed, also while being cancelled)."""
+        self._drop()
+
+
 class Database:
     """A pool of connections, used from trio. Create with ``open_database``."""
 
@@ -105,32 +167,14 @@ class Database:
             raise _map_error(exc) from exc
         return status
 
-    async def execute_batch(self, statements: Sequence[Statement]) -> None:
-        """Run ``statements`` in order in ONE transaction and one asyncio hop.
-
-        Either all of them are committed or none (``DatabaseError`` is raised).
-        """
-        groups = _group(statements)
-
-        async def run() -> None:
-            async with self._pool.acquire() as conn:
-                if len(groups) == 1:
-                    # one statement (or one executemany, atomic since asyncpg 0.22) commits on its
-                    # own: one round trip instead of three (BEGIN, statements, COMMIT)
-                    sql, arglists = groups[0]
-                    await conn.executemany(sql, arglists)
-                    return
-                async with conn.transaction():
-                    for sql, arglists in groups:
-                        if len(arglists) == 1:
-                            await conn.execute(sql, *arglists[0])
-                        else:
-                            await conn.executemany(sql, arglists)
-
+    @asynccontextmanager
+    async def writer(self) -> AsyncIterator[Writer]:
+        """A ``Writer`` holding one connection of the pool until the block ends (the Persister's)."""
+        w = Writer(self._pool)
         try:
-            await trio_asyncio.aio_as_trio(run)()
-        except _DB_ERRORS as exc:
-            raise _map_error(exc) from exc
+            yield w
+        finally:
+            w.close()
 
     async def fetch_in_transaction(self, statements: Sequence[Statement], query: Statement) -> list[Row]:
         """Run ``statements`` then ``query`` in one transaction; return the query's rows."""

@@ -29,7 +29,7 @@ import trio
 
 from . import metrics
 from .config import MAX_BATCH_WRITES
-from .db import Database, Statement
+from .db import Database, Statement, Writer
 from .errors import DatabaseError
 
 log = logging.getLogger(__name__)
@@ -114,7 +114,7 @@ class Persister:
             task_status.started()
 
     async def _group_commit(self, inbox: trio.MemoryReceiveChannel[Write]) -> None:
-        async with inbox:
+        async with inbox, self._db.writer() as writer:
             while True:
                 batch = [await inbox.receive()]
                 while len(batch) < MAX_BATCH_WRITES:
@@ -122,12 +122,12 @@ class Persister:
                         batch.append(inbox.receive_nowait())
                     except trio.WouldBlock:
                         break
-                await self._commit(batch)
+                await self._commit(writer, batch)
 
-    async def _commit(self, batch: list[Write]) -> None:
+    async def _commit(self, writer: Writer, batch: list[Write]) -> None:
         started = time.perf_counter()
         try:
-            await self._db.execute_batch(interleave(batch))
+            await writer.execute_batch(interleave(batch))
         except DatabaseError as exc:
             if len(batch) == 1:
                 self._reply(batch[0], exc)
@@ -135,7 +135,7 @@ class Persister:
             log.warning("group commit of %d writes failed (%s); retrying them one by one", len(batch), exc)
             for w in batch:
                 try:
-                    await self._db.execute_batch(w.statements)
+                    await writer.execute_batch(w.statements)
                 except DatabaseError as one_exc:
                     self._reply(w, one_exc)
                 else:

@@ -14,6 +14,7 @@ import pytest
 import trio
 from conftest import Engine, agent
 
+from frontdesk.engine import chat_door
 from frontdesk.engine.chat_door import could_be_chat, is_chat_request
 from frontdesk.engine.config import MAX_JSON_BODY_BYTES
 
@@ -211,3 +212,12 @@ async def test_closed_queue_is_answered_alike_on_both_paths(engine: Engine) -> N
     assert status == quart_status == 200
     assert orjson.loads(body) == orjson.loads(quart_body)
     assert orjson.loads(body)["reason"] == "no_agents"
+
+
+async def test_an_idle_keep_alive_connection_is_closed(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chat_door, "KEEP_ALIVE_S", 0.2)
+    async with agent(engine, 1):
+        raw = await Raw.open(engine)
+        await raw.stream.send_all(post(orjson.dumps(FORM)))
+        assert (await raw.response())[0] == 201
+        assert await raw.closed()       # nothing more was sent: the server closes the connection

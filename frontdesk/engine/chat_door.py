@@ -65,9 +65,10 @@ class ChatDoor:
         self._conn.receive_data(head)
         try:
             while True:
+                pending: bytes | None = None
                 with trio.move_on_after(KEEP_ALIVE_S):
                     pending = await self._peek()
-                if pending is None or not pending:
+                if not pending:
                     return                      # idle too long, or closed by the client
                 if not is_chat_request(pending):
                     await self._hand_over(pending)

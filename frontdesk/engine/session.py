@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import trio
 
@@ -196,13 +196,13 @@ class Session:
             return self._unauthenticated(f"the first frame must be hello ({exc.message})", exc.ref)
         if not isinstance(cmd, protocol.Hello):
             return self._unauthenticated("the first frame must be hello", None)
-        subject = await queries.token_subject(self._dir.db, auth.token_hash(cmd.token))
+        subject = await queries.hello_subject(self._dir.db, auth.token_hash(cmd.token))
         if subject is None or subject["kind"] == "supervisor":
             return self._unauthenticated("bad or expired token", None)
         resume = dict(cmd.resume or {})
         if subject["kind"] == "customer":
             return await self._hello_customer(str(subject["subject_id"]), resume)
-        return await self._hello_agent(str(subject["subject_id"]), resume)
+        return await self._hello_agent(str(subject["subject_id"]), resume, subject)
 
     def _unauthenticated(self, message: str, ref: str | None) -> bool:
         self._refuse(ProtocolError("unauthenticated", message, ref=ref))
@@ -239,9 +239,9 @@ class Session:
                 if m.wire["seq"] > after:
                     self.deliver(encode({"type": "message", **m.wire}))
 
-    async def _hello_agent(self, agent_id: str, resume: dict[str, int]) -> bool:
-        profile_row = await queries.staff_profile(self._dir.db, agent_id)
-        if profile_row is None or profile_row["role"] != "agent":
+    async def _hello_agent(self, agent_id: str, resume: dict[str, int], profile_row: Any) -> bool:
+        """``profile_row``: the staff columns of ``queries.hello_subject`` (role None: no such staff)."""
+        if profile_row["role"] != "agent":
             return self._unauthenticated("bad or expired token", None)
         self.role = "agent"
         profile = AgentProfile(agent_id, profile_row["name"], frozenset(profile_row["queues"]),

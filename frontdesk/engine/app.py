@@ -22,7 +22,7 @@ from .chat_door import ChatHandler
 from .config import MAX_JSON_BODY_BYTES, STAFF_TOKEN_TTL_S, Config
 from .conversation_model import message_from_row
 from .directory import Directory
-from .errors import DatabaseError, FrontdeskError
+from .errors import DatabaseError, FrontdeskError, http_status
 from .front_door import WebsocketHandler
 from .protocol import MAX_FRAME_BYTES
 from .router_commands import QueueView
@@ -41,7 +41,7 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 
 def error_response(exc: FrontdeskError) -> Response:
-    response = json_response(exc.to_http(), chat_start.status_of(exc))
+    response = json_response(exc.to_http(), http_status(exc))
     if has_request_context() and (request.content_length or request.headers.get("Transfer-Encoding")):
         # the body may be left unread (refused early, e.g. 413 or 401 on an upload): a kept-alive
         # connection would then wait for it and hang the client's next request, so close it
@@ -330,7 +330,7 @@ def chat_handler(directory: Directory) -> ChatHandler:
             log.error("database error: %s", exc)
             return 503, orjson.dumps(FrontdeskError("unavailable", "the database is unavailable").to_http())
         except FrontdeskError as exc:
-            return chat_start.status_of(exc), orjson.dumps(exc.to_http())
+            return http_status(exc), orjson.dumps(exc.to_http())
         return status, orjson.dumps(reply)
 
     return handle

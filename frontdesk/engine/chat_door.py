@@ -1,7 +1,7 @@
 """The front door's lean HTTP/1.1 path for ``POST /api/chats``: h11, no ASGI layer.
 
 A burst of new chats spent about a third of the engine's CPU in hypercorn and Quart
-(benchmarks/README.md, "Chat creation without the ASGI layer"). A connection whose request is
+(benchmarks/README.md, "Changes of the third round"). A connection whose request is
 ``POST /api/chats`` is therefore served here, one request after the other while the client
 keeps it alive; the first request that is anything else hands the connection, with every byte
 already read, over to hypercorn (``hand_over``), which serves the rest of it as usual.
@@ -22,6 +22,8 @@ from email.utils import formatdate
 import h11
 import orjson
 import trio
+
+from .errors import FrontdeskError
 
 log = logging.getLogger(__name__)
 
@@ -44,10 +46,6 @@ def could_be_chat(data: bytes) -> bool:
 def is_chat_request(data: bytes) -> bool:
     """The request line is ``POST /api/chats`` (with or without a query)."""
     return data.startswith(CHAT_PREFIX) and data[len(CHAT_PREFIX):len(CHAT_PREFIX) + 1] in (b" ", b"?")
-
-
-def _error_body(code: str, message: str) -> bytes:
-    return orjson.dumps({"error": {"code": code, "message": message}})
 
 
 class ChatDoor:
@@ -153,6 +151,6 @@ class ChatDoor:
         if self._conn.our_state not in (h11.IDLE, h11.SEND_RESPONSE):
             return
         try:
-            await self._respond(status, _error_body(code, message), close=True)
+            await self._respond(status, orjson.dumps(FrontdeskError(code, message).to_http()), close=True)
         except (h11.LocalProtocolError, trio.BrokenResourceError, trio.ClosedResourceError):
             pass

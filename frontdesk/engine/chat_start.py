@@ -23,15 +23,6 @@ from .errors import FrontdeskError
 from .router_commands import Enqueue, QueueInfo, QueueView
 from .wire import iso, utc_now
 
-STATUS = {"bad_json": 400, "unauthenticated": 401, "bad_credentials": 401, "forbidden": 403,
-          "not_found": 404, "conflict": 409, "file_too_large": 413, "too_large": 413, "unsupported_type": 415,
-          "missing_field": 422, "invalid_value": 422, "invalid_email": 422, "rate_limited": 429,
-          "unavailable": 503, "method_not_allowed": 405}
-
-
-def status_of(exc: FrontdeskError) -> int:
-    return STATUS.get(exc.code, 400)
-
 
 async def queue_view(directory: Directory, name: str) -> QueueView:
     """The queue as the Router sees it now (settings, open, agents online); 404 when unknown."""

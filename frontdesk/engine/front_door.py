@@ -8,7 +8,7 @@ neither ``GET /ws`` nor ``POST /api/chats``). An upgrade to ``/ws`` is handed to
 already read replayed in front of the stream, so hypercorn sees it exactly as it arrived (the
 chat door hands a connection over the same way when a later request on it is not a chat).
 Serving these two without the ASGI layer is what the load figures asked for
-(benchmarks/README.md, "The decision on `/ws`" and "Chat creation without the ASGI layer").
+(benchmarks/README.md, "The decision on `/ws`" and "Changes of the third round").
 A websocket that arrives later on a keep-alive connection still works, through Quart's ``/ws``.
 
 This mirrors ``hypercorn.trio.run.worker_serve`` (lifespan, worker context, one TCPServer per

@@ -20,7 +20,7 @@ from quart_trio import QuartTrio
 from . import auth, chat_start, forms, mails, metrics, queries, uploads
 from .chat_door import ChatHandler
 from .config import MAX_JSON_BODY_BYTES, STAFF_TOKEN_TTL_S, Config
-from .conversation_model import message_from_row
+from .conversation_model import message_wire
 from .directory import Directory
 from .errors import DatabaseError, FrontdeskError, http_status
 from .front_door import WebsocketHandler
@@ -243,7 +243,7 @@ def create_app(directory: Directory) -> QuartTrio:
             or (who.kind == "agent" and await queries.was_participant(db, conversation_id, who.subject_id)))
         if not allowed or row is None:
             raise FrontdeskError("not_found", "no such conversation")
-        messages = [message_from_row(r).wire for r in await queries.messages_of(db, [conversation_id])]
+        messages = [message_wire(r) for r in await queries.messages_of(db, [conversation_id])]
         if who.kind == "customer":
             messages = [m for m in messages if not m["private"]]
         return json_response({"conversation_id": str(row["id"]), "queue": row["queue"], "status": row["status"],

@@ -24,6 +24,7 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
+import orjson
 import trio
 
 from . import mails, metrics, protocol, queries
@@ -128,7 +129,7 @@ class Conversation:
 
     @property
     def last_seq(self) -> int:
-        return self._messages[-1].wire["seq"] if self._messages else 0
+        return self._messages[-1].seq if self._messages else 0
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
@@ -257,12 +258,6 @@ class Conversation:
         return encode({"type": "queued", "conversation_id": self.id, "position": self._position,
                        "estimated_wait_s": self._estimate})
 
-    def _message_frame(self, m: StoredMessage, with_client_id: bool) -> str:
-        event = {"type": "message", **m.wire}
-        if with_client_id and m.client_id is not None:
-            event["client_id"] = m.client_id
-        return encode(event)
-
     # ---- customers -------------------------------------------------------------------------
 
     def _attach_customer(self, c: AttachCustomer) -> None:
@@ -271,12 +266,12 @@ class Conversation:
         welcome: dict[str, object] = {"type": "welcome", "role": "customer", "conversation": {
             "conversation_id": self.id, "status": self.status, "queue": self.queue,
             "participants": self._participants_wire(),
-            "last_seq": public[-1].wire["seq"] if public else 0, "customer_read_seq": self._customer_read_seq}}
+            "last_seq": public[-1].seq if public else 0, "customer_read_seq": self._customer_read_seq}}
         c.session.deliver(encode(welcome))
         if c.resume_after is not None:
             for m in public:
-                if m.wire["seq"] > c.resume_after:
-                    c.session.deliver(self._message_frame(m, m.sender_key == "customer"))
+                if m.seq > c.resume_after:
+                    c.session.deliver(m.frame(m.sender_key == "customer"))
         if self.status == "queued" and self._position is not None:
             c.session.deliver(self._queued_frame())
         self._customers.add(c.session)
@@ -297,8 +292,7 @@ class Conversation:
     # ---- agents ----------------------------------------------------------------------------
 
     def _replay_to_agent(self, c: ReplayToAgent) -> None:
-        frames = [self._message_frame(m, m.sender_key == c.agent_id)
-                  for m in self._messages if m.wire["seq"] > c.after_seq]
+        frames = [m.frame(m.sender_key == c.agent_id) for m in self._messages if m.seq > c.after_seq]
         actor = self._dir.agents.get(c.agent_id)
         if actor is not None:
             actor.post_replay(c.session, self.id, frames)
@@ -307,9 +301,7 @@ class Conversation:
         return encode({"type": "conversation", "conversation_id": self.id, "queue": self.queue,
                        "status": self.status, "customer": self.customer_info,
                        "participants": self._participants_wire(), "customer_read_seq": self._customer_read_seq,
-                       "messages": [{**m.wire, **({"client_id": m.client_id}
-                                                   if m.sender_key == agent_id and m.client_id else {})}
-                                    for m in self._messages]})
+                       "messages": [orjson.Fragment(m.json(m.sender_key == agent_id)) for m in self._messages]})
 
     async def _assign(self, c: Assign) -> None:
         if self.status == "ended":
@@ -452,15 +444,14 @@ class Conversation:
                                   field="option_id")
             text, option_id = label, cmd.option_id
         at = utc_now()
-        m = StoredMessage(
-            wire={"conversation_id": self.id, "seq": seq, "id": str(uuid.uuid4()),
-                  "sender": sender.wire(), "text": text, "private": cmd.private, "attachments": attachments,
-                  "options": [{"id": o.id, "label": o.label} for o in cmd.options] if cmd.options else None,
-                  "option_id": option_id, "at": iso(at)},
-            sender_key=sender.key, client_id=cmd.client_id)
-        statements = [queries.insert_message({**m.wire, "client_id": cmd.client_id, "_at": at}, sender.key)]
+        wire = {"conversation_id": self.id, "seq": seq, "id": str(uuid.uuid4()),
+                "sender": sender.wire(), "text": text, "private": cmd.private, "attachments": attachments,
+                "options": [{"id": o.id, "label": o.label} for o in cmd.options] if cmd.options else None,
+                "option_id": option_id, "at": iso(at)}
+        m = StoredMessage.of(wire, sender.key, cmd.client_id)
+        statements = [queries.insert_message({**wire, "client_id": cmd.client_id, "_at": at}, sender.key)]
         if attachments:
-            statements.append(queries.bind_attachments([a["id"] for a in attachments], self.id, m.wire["id"]))
+            statements.append(queries.bind_attachments([a["id"] for a in attachments], self.id, m.id))
         return m, statements
 
     async def _attachments_of(self, sender: Sender, ids: list[str]) -> list[dict[str, Any]]:
@@ -476,11 +467,11 @@ class Conversation:
 
     def _ack(self, m: StoredMessage) -> str:
         return encode({"type": "ack", "client_id": m.client_id, "conversation_id": self.id,
-                       "seq": m.wire["seq"], "id": m.wire["id"]})
+                       "seq": m.seq, "id": m.id})
 
     def _fan_out(self, m: StoredMessage, sender: Sender) -> None:
-        plain = self._message_frame(m, False)
-        own = self._message_frame(m, True)
+        plain = m.frame(False)
+        own = m.frame(True)
         if not m.private:
             self._to_customers(own if sender.kind == "customer" else plain)
         for agent_id in self._participants:
@@ -488,8 +479,8 @@ class Conversation:
 
     def _option_label(self, option_id: str) -> str | None:
         for m in reversed(self._messages):
-            if m.wire["options"] and not m.private:
-                return next((o["label"] for o in m.wire["options"] if o["id"] == option_id), None)
+            if m.options and not m.private:
+                return next((label for id_, label in m.options if id_ == option_id), None)
         return None
 
     async def _read(self, sender: Sender, cmd: protocol.Read) -> None:
@@ -532,7 +523,7 @@ class Conversation:
         r = self._rec
         number = await queries.next_request_number(self._dir.db)
         request_number = queries.format_request_number(number)
-        question = "\n\n".join(m.wire["text"] for m in self._messages if m.sender_key == "customer")
+        question = "\n\n".join(m.text for m in self._messages if m.sender_key == "customer")
         frame = encode({"type": "fallback", "conversation_id": self.id, "reason": "max_wait",
                         "request_number": request_number})
         await self._end(Sender("system", None, "Frontdesk"), "max_wait", also=[

@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Protocol
+from typing import Any, NamedTuple, Protocol
 
+import orjson
 import trio
 
 from . import protocol
@@ -47,15 +48,45 @@ class Participant:
     read_seq: int = 0
 
 
-@dataclass(eq=False)
-class StoredMessage:
-    wire: dict[str, Any]          # the ``message`` event without type and client_id
+class StoredMessage(NamedTuple):
+    """A message as a Conversation keeps it in memory: the fields its logic reads, and the wire
+    form encoded ONCE (``body``: the ``message`` event's JSON object without type and client_id).
+
+    One object of strings and numbers instead of a dataclass holding nested dicts and lists:
+    an open conversation keeps its whole history, and every garbage-collector pass over the
+    heap walked five containers per message (benchmarks/README.md, "Changes of the fourth
+    round"). Frames are spliced from ``body``, so fan-out does not encode the message again.
+    """
+    seq: int
+    id: str
+    private: bool
     sender_key: str
     client_id: str | None
+    text: str
+    options: tuple[tuple[str, str], ...] | None     # (id, label) of an option menu
+    body: str
+
+    @classmethod
+    def of(cls, wire: dict[str, Any], sender_key: str, client_id: str | None) -> StoredMessage:
+        options = wire["options"]
+        return cls(wire["seq"], wire["id"], bool(wire["private"]), sender_key, client_id, wire["text"],
+                   tuple((o["id"], o["label"]) for o in options) if options else None, protocol.encode(wire))
 
     @property
-    def private(self) -> bool:
-        return bool(self.wire["private"])
+    def wire(self) -> dict[str, Any]:
+        """The wire form as a dict (decoded again: for the rare paths that need one)."""
+        wire: dict[str, Any] = orjson.loads(self.body)
+        return wire
+
+    def json(self, with_client_id: bool) -> str:
+        """The message as a JSON object; with ``client_id`` for its sender (PROTOCOL.md §4)."""
+        if with_client_id and self.client_id is not None:
+            return f'{self.body[:-1]},"client_id":{orjson.dumps(self.client_id).decode()}}}'
+        return self.body
+
+    def frame(self, with_client_id: bool) -> str:
+        """The ``message`` event's frame text."""
+        return '{"type":"message",' + self.json(with_client_id)[1:]
 
 
 # ---- commands ------------------------------------------------------------------------------
@@ -157,13 +188,17 @@ class ConversationRecord:
     customer_read_seq: int = 0
 
 
-def message_from_row(row: Any) -> StoredMessage:
-    """A stored message as loaded from the ``messages`` table."""
-    wire = {
+def message_wire(row: Any) -> dict[str, Any]:
+    """The wire form (``message`` event without type and client_id) of a row of the ``messages`` table."""
+    return {
         "conversation_id": str(row["conversation_id"]), "seq": row["seq"], "id": str(row["id"]),
         "sender": {"kind": row["sender_kind"], "id": str(row["sender_id"]) if row["sender_id"] else None,
                    "name": row["sender_name"]},
         "text": row["text"], "private": row["private"], "attachments": row["attachments"],
         "options": row["options"], "option_id": row["option_id"], "at": iso(row["created_at"]),
     }
-    return StoredMessage(wire, row["sender_key"], row["client_id"])
+
+
+def message_from_row(row: Any) -> StoredMessage:
+    """A stored message as loaded from the ``messages`` table."""
+    return StoredMessage.of(message_wire(row), row["sender_key"], row["client_id"])

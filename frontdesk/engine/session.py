@@ -232,12 +232,12 @@ class Session:
                   if not r["private"]]
         self.deliver(encode({"type": "welcome", "role": "customer", "conversation": {
             "conversation_id": conversation_id, "status": row["status"], "queue": row["queue"],
-            "participants": [], "last_seq": public[-1].wire["seq"] if public else 0}}))
+            "participants": [], "last_seq": public[-1].seq if public else 0}}))
         after = resume.get(conversation_id)
         if after is not None:
             for m in public:
-                if m.wire["seq"] > after:
-                    self.deliver(encode({"type": "message", **m.wire}))
+                if m.seq > after:
+                    self.deliver(m.frame(False))
 
     async def _hello_agent(self, agent_id: str, resume: dict[str, int], profile_row: Any) -> bool:
         """``profile_row``: the staff columns of ``queries.hello_subject`` (role None: no such staff)."""

@@ -154,7 +154,7 @@ async def restore(directory: Directory, router: Router) -> None:
                                     messages=messages[cid], participants=participants[cid],
                                     customer_read_seq=r["customer_read_seq"])
         conv = Conversation(directory, record)
-        first = messages[cid][0].wire["text"] if messages[cid] else ""
+        first = messages[cid][0].text if messages[cid] else ""
         info = {"customer": conv.customer_info, "question": first}
         if r["status"] == "queued":
             router.restore_waiting(cid, r["queue"], r["queue_key"], info)

@@ -1,12 +1,12 @@
 """Directory: where one actor finds another, and who starts and stops them.
 
 The Directory holds the engine's shared services (config, database, Persister, Router, the
-Conversations' timers) and
-the two maps of live actors: one Conversation per open conversation, one AgentActor per
-signed-in agent. Only the Directory writes those maps: ``spawn_*`` adds an actor and starts
-its task in the engine's actor nursery; the actor removes itself (``forget_*``) as the last
-thing it does, before its task returns. Everyone else only looks actors up, which in trio is
-an atomic read (no await between lookup and use).
+Conversations' timers, the hellos' TokenResolver) and the two maps of live actors: one
+Conversation per open conversation, one AgentActor per signed-in agent. Only the Directory
+writes those maps: ``spawn_*`` adds an actor and starts its task in the engine's actor nursery;
+the actor removes itself (``forget_*``) as the last thing it does, before its task returns.
+Everyone else only looks actors up, which in trio is an atomic read (no await between lookup
+and use).
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ from .config import Config
 from .db import Database
 from .persister import Persister
 from .timers import Timers
+from .token_resolver import TokenResolver
 
 if TYPE_CHECKING:
     from .agents import AgentActor
@@ -35,6 +36,7 @@ class Directory:
         self.persister = persister
         self._nursery = nursery
         self.timers = Timers()  # the Conversations' timers; the supervisor runs it before any actor
+        self.tokens = TokenResolver(db)  # the hellos' token lookups, batched; run by the supervisor
         self.router: Router  # set by the supervisor once the Router runs
         self.mailer: Mailer | None = None
         self.conversations: dict[str, Conversation] = {}

@@ -54,15 +54,16 @@ def insert_token(token_hash: bytes, kind: str, subject_id: str, expires_at: date
             (token_hash, kind, uuid.UUID(subject_id), expires_at))
 
 
-async def hello_subject(db: Database, token_hash: bytes) -> Row | None:
-    """Who a websocket ``hello``'s token names, with the staff profile when it names staff, in one
-    query: an agent's hello made two round trips before (the token, then the profile)."""
-    return await db.fetchrow(
-        "SELECT t.kind, t.subject_id, s.role, s.email, s.name, s.capacity, s.presence, "
+async def hello_subjects(db: Database, token_hashes: list[bytes]) -> list[Row]:
+    """Who websocket ``hello`` tokens name (one row per live token, with its ``token_hash``), with
+    the staff profile when a token names staff: one query for a whole batch of hellos
+    (``token_resolver.py``); an agent's hello once made two round trips (token, then profile)."""
+    return await db.fetch(
+        "SELECT t.token_hash, t.kind, t.subject_id, s.role, s.email, s.name, s.capacity, s.presence, "
         "coalesce((SELECT array_agg(m.queue ORDER BY m.queue) FROM queue_members m WHERE m.staff_id = s.id), "
         "'{}') AS queues "
         "FROM tokens t LEFT JOIN staff s ON t.kind <> 'customer' AND s.id = t.subject_id "
-        "WHERE t.token_hash = $1 AND t.expires_at > now()", token_hash)
+        "WHERE t.token_hash = ANY($1::bytea[]) AND t.expires_at > now()", token_hashes)
 
 
 async def token_subject(db: Database, token_hash: bytes) -> Row | None:

@@ -196,7 +196,7 @@ class Session:
             return self._unauthenticated(f"the first frame must be hello ({exc.message})", exc.ref)
         if not isinstance(cmd, protocol.Hello):
             return self._unauthenticated("the first frame must be hello", None)
-        subject = await queries.hello_subject(self._dir.db, auth.token_hash(cmd.token))
+        subject = await self._dir.tokens.resolve(auth.token_hash(cmd.token))
         if subject is None or subject["kind"] == "supervisor":
             return self._unauthenticated("bad or expired token", None)
         resume = dict(cmd.resume or {})
@@ -240,7 +240,7 @@ class Session:
                     self.deliver(m.frame(False))
 
     async def _hello_agent(self, agent_id: str, resume: dict[str, int], profile_row: Any) -> bool:
-        """``profile_row``: the staff columns of ``queries.hello_subject`` (role None: no such staff)."""
+        """``profile_row``: the staff columns of ``queries.hello_subjects`` (role None: no such staff)."""
         if profile_row["role"] != "agent":
             return self._unauthenticated("bad or expired token", None)
         self.role = "agent"

@@ -238,6 +238,7 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
                 await nursery.start(persister.run)
                 directory = Directory(config, db, persister, nursery)
                 await nursery.start(directory.timers.run)
+                await nursery.start(directory.tokens.run)
                 mailer = Mailer(db, config.smtp_url)
                 directory.mailer = mailer
                 await nursery.start(mailer.run)

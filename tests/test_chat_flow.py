@@ -51,3 +51,28 @@ async def test_private_note_reaches_agents_only(engine: Engine) -> None:
                 r = await http.get(f"/api/conversations/{cid}/transcript",
                                    headers={"Authorization": f"Bearer {a1.token}"})
                 assert [m["private"] for m in r.json()["messages"]] == [False, True, False]
+
+
+async def test_the_sender_gets_its_ack_then_its_own_copy_and_its_other_sockets_the_copy_only(engine: Engine) -> None:
+    async with agent(engine, 1) as a1, connect(engine, a1.token, "agent1 second tab") as a1_tab:
+        chat = await engine.start_chat()
+        cid = chat["conversation_id"]
+        async with connect(engine, chat["customer_token"], "customer") as cu, \
+                connect(engine, chat["customer_token"], "customer second tab") as cu_tab:
+            await accept_next(a1, cid)
+            for sender, other_tab, reader, text in ((cu, cu_tab, a1, "from the customer"),
+                                                     (a1, a1_tab, cu, "from the agent")):
+                client_id = f"own-{sender.name}"
+                frame: dict[str, str] = {"type": "send", "client_id": client_id, "text": text}
+                if sender is a1:
+                    frame["conversation_id"] = cid
+                await sender.send(frame)
+                ack = await sender.expect("ack", client_id=client_id)
+                own = await sender.expect("message", seq=ack["seq"])
+                assert sender.seen.index(own) == sender.seen.index(ack) + 1      # the ack first, then the copy
+                assert own["client_id"] == client_id and own["text"] == text
+                copy = await other_tab.expect("message", seq=ack["seq"])
+                assert copy["client_id"] == client_id                           # the sender's, on every tab
+                seen = await reader.expect("message", seq=ack["seq"])
+                assert "client_id" not in seen and seen["text"] == text
+                assert not [f for f in await other_tab.drain(0.2) if f["type"] == "ack"]

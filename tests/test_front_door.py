@@ -272,3 +272,16 @@ async def test_frames_written_at_once_then_in_part_then_queued_arrive_whole_and_
                         received.append(part)
                         part = ""
     assert received == frames
+
+
+async def test_frames_sent_together_arrive_in_one_read_in_order() -> None:
+    """ServerSocket.send_now(a, b): one write (a message's ack and its echo to the sender)."""
+    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
+    reader = await trio.testing.open_stream_to_socket_listener(listener)
+    server = ServerSocket(await listener.accept(), WsprotoConnection(ConnectionType.SERVER), 1 << 20)
+    assert server.send_now('{"type":"ack"}', '{"type":"message"}') == SENT
+    client_conn = WsprotoConnection(ConnectionType.CLIENT)
+    with trio.fail_after(5):
+        client_conn.receive_data(await reader.receive_some(65536))
+    assert [e.data for e in client_conn.events() if isinstance(e, TextMessage)] == ['{"type":"ack"}',
+                                                                                    '{"type":"message"}']

@@ -40,6 +40,8 @@ log = logging.getLogger(__name__)
 class AgentSocket(Protocol):
     def deliver(self, frame: str) -> None: ...
 
+    def deliver_together(self, *frames: str) -> None: ...
+
     def overflow(self) -> None: ...
 
 
@@ -59,6 +61,7 @@ class DetachSocket:
 class Deliver:
     frame: str
     conversation_id: str | None
+    ack: tuple[AgentSocket, str] | None = None      # the sender's socket and its ack, written first
 
 
 @dataclass(eq=False)
@@ -93,13 +96,16 @@ class AgentActor:
 
     # ---- API (never blocks) ------------------------------------------------------------------
 
-    def deliver(self, frame: str, conversation_id: str | None = None) -> None:
+    def deliver(self, frame: str, conversation_id: str | None = None,
+                ack: tuple[AgentSocket, str] | None = None) -> None:
+        """``frame`` to every socket of the agent; with ``ack`` = (socket, frame), the agent's own
+        message: that socket gets its ack and the message in one write."""
         if not self._busy and self._pending == 0:
             # the actor is idle with nothing queued: handling the frame here is exactly what it would
             # do next, minus a task switch per frame (benchmarks/README.md)
-            self._deliver_now(frame, conversation_id)
+            self._deliver_now(frame, conversation_id, ack)
         else:
-            self._post_or_flag(Deliver(frame, conversation_id))
+            self._post_or_flag(Deliver(frame, conversation_id, ack))
 
     def post_replay(self, session: AgentSocket, conversation_id: str, frames: list[str]) -> None:
         self._post_or_flag(Replay(session, conversation_id, frames))
@@ -191,7 +197,7 @@ class AgentActor:
     async def _handle(self, c: AgentCommand) -> bool:
         """Handle one command; True when the actor should stop."""
         if isinstance(c, Deliver):
-            self._deliver_now(c.frame, c.conversation_id)
+            self._deliver_now(c.frame, c.conversation_id, c.ack)
         elif isinstance(c, Replay):
             waiting_for = self._sockets.get(c.session)
             if waiting_for is not None and c.conversation_id in waiting_for:
@@ -212,10 +218,19 @@ class AgentActor:
                 return True
         return False
 
-    def _deliver_now(self, frame: str, conversation_id: str | None) -> None:
+    def _deliver_now(self, frame: str, conversation_id: str | None,
+                     ack: tuple[AgentSocket, str] | None = None) -> None:
+        acked = ack is None
         for s, awaiting in self._sockets.items():
-            if conversation_id is None or conversation_id not in awaiting:
+            wanted = conversation_id is None or conversation_id not in awaiting   # not while it replays
+            if ack is not None and s is ack[0]:
+                s.deliver_together(ack[1], frame) if wanted else s.deliver(ack[1])
+                acked = True
+            elif wanted:
                 s.deliver(frame)
+        if not acked:
+            assert ack is not None
+            ack[0].deliver(ack[1])      # the socket has gone from the actor meanwhile: its ack still counts
 
     async def _attach(self, c: Attach) -> None:
         self._grace.cancel()

@@ -418,11 +418,12 @@ class Conversation:
         self._messages.extend(fresh.values())
         self._client_ids.update(fresh)
         for c, key, m in batch:
-            c.session.deliver(self._ack(m))
             if fresh.pop(key, None) is not None:    # a new message (not a retry): announce it once
-                self._fan_out(m, c.sender)
+                self._fan_out(m, c.sender, (c.session, self._ack(m)))
                 metrics.MESSAGES.labels(c.sender.kind).inc()
                 metrics.MESSAGE_LATENCY.observe(time.perf_counter() - started)
+            else:
+                c.session.deliver(self._ack(m))
 
     async def _new_message(self, sender: Sender, cmd: protocol.Send, seq: int) -> tuple[StoredMessage, list[Statement]]:
         """Validate a send and build its message (number ``seq``) and the statements that store it."""
@@ -469,13 +470,28 @@ class Conversation:
         return encode({"type": "ack", "client_id": m.client_id, "conversation_id": self.id,
                        "seq": m.seq, "id": m.id})
 
-    def _fan_out(self, m: StoredMessage, sender: Sender) -> None:
+    def _fan_out(self, m: StoredMessage, sender: Sender, ack: tuple[Outlet, str]) -> None:
+        """``m`` to everyone who may see it; ``ack`` = (the sender's socket, its ack) goes out with the
+        sender's own copy in one write (one segment for the client to read, not two)."""
         plain = m.frame(False)
         own = m.frame(True)
-        if not m.private:
-            self._to_customers(own if sender.kind == "customer" else plain)
+        if sender.kind == "customer":
+            acked = False
+            for s in self._customers:       # a customer's message is never private
+                if s is ack[0]:
+                    s.deliver_together(ack[1], own)
+                    acked = True
+                else:
+                    s.deliver(own)
+            if not acked:
+                ack[0].deliver(ack[1])
+        elif not m.private:
+            self._to_customers(plain)
         for agent_id in self._participants:
-            self._dir.deliver_to_agent(agent_id, own if agent_id == sender.id else plain, self.id)
+            if agent_id == sender.id:
+                self._dir.deliver_to_agent(agent_id, own, self.id, ack)
+            else:
+                self._dir.deliver_to_agent(agent_id, plain, self.id)
 
     def _option_label(self, option_id: str) -> str | None:
         for m in reversed(self._messages):

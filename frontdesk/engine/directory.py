@@ -23,7 +23,7 @@ from .timers import Timers
 from .token_resolver import TokenResolver
 
 if TYPE_CHECKING:
-    from .agents import AgentActor
+    from .agents import AgentActor, AgentSocket
     from .conversation import Conversation
     from .mailer import Mailer
     from .router import Router
@@ -64,11 +64,15 @@ class Directory:
         if self.agents.get(actor.agent_id) is actor:
             del self.agents[actor.agent_id]
 
-    def deliver_to_agent(self, agent_id: str, frame: str, conversation_id: str | None = None) -> None:
-        """Hand an encoded event to every socket of the agent (dropped if it is not signed in)."""
+    def deliver_to_agent(self, agent_id: str, frame: str, conversation_id: str | None = None,
+                         ack: tuple[AgentSocket, str] | None = None) -> None:
+        """Hand an encoded event to every socket of the agent (dropped if it is not signed in); with
+        ``ack`` = (socket, frame), the agent's own message, acked on that socket in the same write."""
         actor = self.agents.get(agent_id)
         if actor is not None:
-            actor.deliver(frame, conversation_id)
+            actor.deliver(frame, conversation_id, ack)
+        elif ack is not None:
+            ack[0].deliver(ack[1])
 
     def start_soon(self, fn: Callable[..., Any], *args: Any) -> None:
         """Run a helper task in the actor nursery (e.g. a send that must not block an actor)."""

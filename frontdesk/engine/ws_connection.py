@@ -88,7 +88,7 @@ class Socket(Protocol):
 
     async def receive(self) -> str | bytes: ...
 
-    def send_now(self, frame: str) -> int: ...
+    def send_now(self, *frames: str) -> int: ...
 
     async def send_frames(self, frames: list[str]) -> None: ...
 
@@ -255,16 +255,16 @@ class ServerSocket:
             return "".join(p for p in parts if isinstance(p, str))
         return b"".join(p for p in parts if isinstance(p, bytes))
 
-    def send_now(self, frame: str) -> int:
-        """Write ``frame`` now, without waiting, if the socket takes it.
+    def send_now(self, *frames: str) -> int:
+        """Write ``frames`` now, in one write and without waiting, if the socket takes them.
 
         Only for a caller that knows nothing else is queued for this socket (the Session). SENT:
-        written whole; NOT_SENT: nothing written (the socket is busy or its buffer full): queue it;
+        written whole; NOT_SENT: nothing written (the socket is busy or its buffer full): queue them;
         PARTLY_SENT: the rest waits here and the next ``send_frames`` writes it first.
         """
         if self._closed or self._rest or self._send_lock.locked() or self._conn.state is not ConnectionState.OPEN:
             return NOT_SENT
-        data = text_frame(frame)
+        data = text_frame(frames[0]) if len(frames) == 1 else b"".join([text_frame(f) for f in frames])
         try:
             written = os.write(self._fd, data)
         except BlockingIOError:
@@ -329,7 +329,7 @@ class QuartSocket:
         data: str | bytes = await self._ws.receive()
         return data
 
-    def send_now(self, frame: str) -> int:
+    def send_now(self, *frames: str) -> int:
         return NOT_SENT
 
     async def send_frames(self, frames: list[str]) -> None:

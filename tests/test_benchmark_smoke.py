@@ -42,4 +42,7 @@ def test_smoke_scenario_writes_a_report_with_samples_and_no_errors(tmp_path: Pat
         assert relay["paths"][path]["count"] > 0, path
     assert engine["errors"] == {} and relay["errors"] == {}
     assert "durable_ack_throughput" in report["ratios"]
+    segments = report["segment_figures"]       # each measured segment on its own: relay, then engine
+    assert [s["target"] for s in segments] == ["relay", "engine"], segments
+    assert all(s["msgs_per_s"] > 0 and s["c2a_p50_ms"] > 0 for s in segments), segments
     assert len(list(tmp_path.glob("load-smoke-*.png"))) >= 2, output     # the CDF and the timeline

@@ -27,7 +27,7 @@ async def run_burst(ctx: RunContext) -> None:
     convs: list[Conv] = []
     ctx.live["engine"] = lambda: len(world.accepted_at)
     async with httpx.AsyncClient(base_url=ctx.engine_base, timeout=cfg.timeout_s, limits=limits) as http, \
-            HttpLanes(ctx.engine_base, cfg.timeout_s, HTTP_CONNECTIONS) as chat_posts, \
+            HttpLanes(ctx.engine_base, cfg.timeout_s, cfg.http_connections) as chat_posts, \
             trio.open_nursery() as agents:
         world.http, world.chat_posts = http, chat_posts
         ctx.phase.label, ctx.phase.target = f"signing in {len(ctx.agent_emails)} agents", "engine"

@@ -54,6 +54,7 @@ FLAGS: list[tuple[str, str, Any, str]] = [
     ("--text-bytes", "text_bytes", int, "characters of text per message"),
     ("--agents", "agents", int, "bench agents of capacity 5 (0 = enough for every conversation)"),
     ("--http-logins", "http_logins", int, "agents that sign in over HTTP (argon2); the rest get DB tokens"),
+    ("--http-connections", "http_connections", int, "keep-alive connections the chats' POSTs share [64]"),
     ("--sockets", "sockets", int, "idle: authenticated websockets to hold"),
     ("--sockets-per-agent", "sockets_per_agent", int, "idle: sockets per bench agent"),
     ("--connect-concurrency", "connect_concurrency", int, "idle: connects in progress at once"),
@@ -94,6 +95,8 @@ def parse_args(argv: list[str] | None) -> LoadConfig:
         problems.append("--mode must be closed or open")
     if cfg.kind == "converse" and cfg.conversations < 1 and cfg.arrival_rate <= 0:
         problems.append("--conversations must be >= 1 (or give --arrival-rate)")
+    if cfg.http_connections < 1:
+        problems.append("--http-connections must be >= 1")
     if cfg.mode == "open" and cfg.rate <= 0 and cfg.conv_rate <= 0:
         problems.append("open loop needs --rate or --conv-rate > 0")
     if cfg.arrival_rate > 0 and cfg.exchanges <= 0:

@@ -39,6 +39,7 @@ class LoadConfig:
     # ---- agents
     agents: int = 0                      # 0 = enough for every conversation (capacity 5 each) + 1
     http_logins: int = 5                 # this many agents sign in over HTTP; the rest get tokens in the DB
+    http_connections: int = 64           # keep-alive connections the chats' POSTs share (http_lanes.py)
     # ---- idle
     sockets: int = 100
     sockets_per_agent: int = 50

@@ -121,7 +121,7 @@ async def run_converse(ctx: RunContext) -> None:
         worlds["relay"] = RelayWorld(ctx.relay_port, plan, ctx.recorder("relay"), ctx.rng, cfg.text_bytes)
     ctx.live = {name: _open_counter(w) for name, w in worlds.items()}
     async with httpx.AsyncClient(base_url=ctx.engine_base, timeout=HTTP_TIMEOUT_S, limits=limits) as http, \
-            HttpLanes(ctx.engine_base, HTTP_TIMEOUT_S, HTTP_CONNECTIONS) as chat_posts, \
+            HttpLanes(ctx.engine_base, HTTP_TIMEOUT_S, cfg.http_connections) as chat_posts, \
             trio.open_nursery() as agents:
         engine.http, engine.chat_posts = http, chat_posts
         ctx.phase.label = f"signing in {len(ctx.agent_emails)} agents"

@@ -9,7 +9,7 @@ import sys
 from typing import Any
 
 from .context import RunContext
-from .stats import MESSAGE_PATHS, PERCENTILES, pct_key
+from .stats import MESSAGE_PATHS, PERCENTILES, pct_key, percentile
 
 SETUP_PATHS = ("login", "agent_connect", "create", "offer", "accept", "connect")
 PATH_ORDER = (*MESSAGE_PATHS, *SETUP_PATHS, "send_lag")
@@ -90,13 +90,33 @@ def ratios(engine: dict[str, Any], relay: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+def segment_rows(ctx: RunContext) -> list[dict[str, Any]]:
+    """Each measured segment on its own (whole seconds inside its window): with ``--rounds 2`` or
+    ``--vs-baseline`` a reader sees how far two segments of the same server differ, the run's own
+    measure of noise, next to the difference between the servers."""
+    rows: list[dict[str, Any]] = []
+    for seg in ctx.segments:
+        rec = ctx.recorders.get(seg["target"])
+        first, last = math.ceil(seg["measure_from_s"]), math.floor(seg["measure_to_s"])
+        if rec is None or last <= first:
+            continue
+        seconds = [rec.timeline[i] for i in range(first, last) if i in rec.timeline]
+        msgs = sum(s.arrivals["c2a"] + s.arrivals["a2c"] for s in seconds)
+        c2a = sorted(ms for s in seconds for ms in s.latencies_ms.get("c2a", []))
+        rows.append({"target": seg["target"], "label": seg.get("label", ""), "from_s": first, "to_s": last,
+                     "msgs_per_s": _rate(msgs, last - first),
+                     "c2a_p50_ms": round(percentile(c2a, 50), 2) if c2a else None,
+                     "c2a_p99_ms": round(percentile(c2a, 99), 2) if c2a else None})
+    return rows
+
+
 def build(ctx: RunContext, started_wall: str, elapsed_s: float, load: dict[str, Any], cpus: dict[str, Any],
           servers: dict[str, Any]) -> dict[str, Any]:
     targets = {t: target_summary(ctx, t) for t in ("engine", "relay") if t in ctx.recorders}
     report: dict[str, Any] = {
         "scenario": ctx.cfg.scenario, "started": started_wall, "elapsed_s": round(elapsed_s, 1),
         "config": ctx.cfg.as_dict(), "machine": machine(), "load_average": load, "cpu_placement": cpus,
-        "servers": servers, "segments": ctx.segments, "targets": targets,
+        "servers": servers, "segments": ctx.segments, "segment_figures": segment_rows(ctx), "targets": targets,
         "resource_series": ctx.sampler.series(),
     }
     if "engine" in targets and "relay" in targets:
@@ -155,6 +175,15 @@ def render(report: dict[str, Any]) -> None:
                     _f(gen.get("cpu_pct_mean"), 1), _f(gen.get("runq_wait_pct_mean"), 1), _f(t["errors_total"]))
     console.print(res)
 
+    segments = report.get("segment_figures", [])
+    if len(segments) > 1:
+        st = Table(title="each measured segment (whole seconds): how far segments of one server differ is the noise")
+        for i, h in enumerate(["segment", "target", "window s", "msgs/s", "c2a p50 ms", "c2a p99 ms"]):
+            st.add_column(h, justify="left" if i < 2 else "right")
+        for n, row in enumerate(segments, 1):
+            st.add_row(f"{n} {row['label']}".strip(), row["target"], f"{row['from_s']}–{row['to_s']}",
+                       _f(row["msgs_per_s"], 1), _f(row["c2a_p50_ms"]), _f(row["c2a_p99_ms"]))
+        console.print(st)
     for target, t in report["targets"].items():
         if t["extra"]:
             console.print(f"[bold]{target}[/bold]: " + ", ".join(f"{k} {_f(v)}" for k, v in t["extra"].items()))

@@ -475,23 +475,24 @@ class Conversation:
         sender's own copy in one write (one segment for the client to read, not two)."""
         plain = m.frame(False)
         own = m.frame(True)
+        acked = False
         if sender.kind == "customer":
-            acked = False
             for s in self._customers:       # a customer's message is never private
                 if s is ack[0]:
                     s.deliver_together(ack[1], own)
                     acked = True
                 else:
                     s.deliver(own)
-            if not acked:
-                ack[0].deliver(ack[1])
         elif not m.private:
             self._to_customers(plain)
         for agent_id in self._participants:
             if agent_id == sender.id:
                 self._dir.deliver_to_agent(agent_id, own, self.id, ack)
+                acked = True
             else:
                 self._dir.deliver_to_agent(agent_id, plain, self.id)
+        if not acked:           # the sender's socket is no longer among the recipients: the ack still counts
+            ack[0].deliver(ack[1])
 
     def _option_label(self, option_id: str) -> str | None:
         for m in reversed(self._messages):

@@ -224,7 +224,10 @@ class AgentActor:
         for s, awaiting in self._sockets.items():
             wanted = conversation_id is None or conversation_id not in awaiting   # not while it replays
             if ack is not None and s is ack[0]:
-                s.deliver_together(ack[1], frame) if wanted else s.deliver(ack[1])
+                if wanted:
+                    s.deliver_together(ack[1], frame)
+                else:
+                    s.deliver(ack[1])
                 acked = True
             elif wanted:
                 s.deliver(frame)

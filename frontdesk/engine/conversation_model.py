@@ -74,12 +74,6 @@ class StoredMessage(NamedTuple):
         return cls(wire["seq"], wire["id"], bool(wire["private"]), sender_key, client_id, wire["text"],
                    tuple((o["id"], o["label"]) for o in options) if options else None, protocol.encode(wire))
 
-    @property
-    def wire(self) -> dict[str, Any]:
-        """The wire form as a dict (decoded again: for the rare paths that need one)."""
-        wire: dict[str, Any] = orjson.loads(self.body)
-        return wire
-
     def json(self, with_client_id: bool) -> str:
         """The message as a JSON object; with ``client_id`` for its sender (PROTOCOL.md §4)."""
         if with_client_id and self.client_id is not None:

@@ -10,8 +10,8 @@ import trio
 
 from frontdesk.engine.db import Database, open_database
 from frontdesk.engine.errors import DatabaseError
-from frontdesk.engine.persister import Persister, Write, interleave
-from frontdesk.engine.queries import in_one_statement
+from frontdesk.engine.commit_plan import join
+from frontdesk.engine.persister import Persister
 
 INSERT = "INSERT INTO persister_probe (n) VALUES ($1)"
 
@@ -67,26 +67,6 @@ async def test_a_cancelled_waiter_leaves_the_write_to_commit(db: Database) -> No
     assert {8, 9, 10} <= set(await numbers(db))
 
 
-def test_interleave_groups_equal_writes_column_by_column_and_keeps_each_keys_order() -> None:
-    a, b, c = "INSERT INTO a", "INSERT INTO b", "UPDATE c"
-    batch = [Write([(a, (1,)), (b, (1,))], None, "k1"), Write([(c, (2,))], None, "k1"),
-             Write([(a, (3,)), (b, (3,))], None, "k2"), Write([(c, (4,))], None, "k2"),
-             Write([(a, (5,)), (b, (5,))], None, "k1"), Write([(c, (6,))], None, None),
-             Write([(a, (7,)), (b, (7,))], None, None)]
-    # round 1: the first write of each key and every write without a key, shape by shape in the
-    # order shapes first appear; round 2: k1's and k2's second writes; round 3: k1's third
-    assert interleave(batch) == [
-        (a, (1,)), (a, (3,)), (a, (7,)), (b, (1,)), (b, (3,)), (b, (7,)), (c, (6,)),
-        (c, (2,)), (c, (4,)),
-        (a, (5,)), (b, (5,))]
-
-
-def test_interleave_keeps_arrival_order_within_a_group() -> None:
-    a = "INSERT INTO a"
-    batch = [Write([(a, (n,))], None, f"k{n}") for n in range(5)]
-    assert interleave(batch) == [(a, (n,)) for n in range(5)]
-
-
 async def test_writes_of_parent_and_child_rows_commit_together(db: Database) -> None:
     """Each write inserts a parent and its child (a foreign key): taken column by column, every
     parent still precedes its child."""
@@ -103,18 +83,18 @@ async def test_writes_of_parent_and_child_rows_commit_together(db: Database) -> 
 
 
 async def test_inserts_in_one_statement_are_one_atomic_round_trip(db: Database) -> None:
-    """queries.in_one_statement, as chat creation uses it: a child may refer to its parent, and
+    """commit_plan.join, as a group commit joins a round: a child may refer to its parent, and
     when one part fails nothing is stored."""
     await db.execute("CREATE TABLE probe_child (n int PRIMARY KEY REFERENCES persister_probe (n), note text)")
     child = "INSERT INTO probe_child (n, note) VALUES ($1, $2)"
-    sql, args = in_one_statement((INSERT, (5,)), (child, (5, "five")))
+    sql, args = join((INSERT, (5,)), (child, (5, "five")))
     assert sql.count("$") == 3 and args == (5, 5, "five")
     persister = Persister(db)
     async with trio.open_nursery() as nursery:
         await nursery.start(persister.run)
         await persister.write([(sql, args)])
         with pytest.raises(DatabaseError):   # the parent breaks the CHECK: its child is not stored either
-            await persister.write([in_one_statement((INSERT, (-6,)), (child, (-6, "minus six")))])
+            await persister.write([join((INSERT, (-6,)), (child, (-6, "minus six")))])
         nursery.cancel_scope.cancel()
     assert await numbers(db) == [5]
     assert await db.fetchval("SELECT note FROM probe_child WHERE n = 5") == "five"

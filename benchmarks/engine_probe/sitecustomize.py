@@ -5,7 +5,7 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
 
     python -m benchmarks.load --scenario saturate --engine-env PYTHONPATH=benchmarks/engine_probe \\
         --engine-env FD_GC_PROBE=/tmp/gc [--engine-env FD_GC_MODE=default] [--engine-env FD_LANES=1] \\
-        [--engine-env FD_NO_RESET=1]
+        [--engine-env FD_NO_RESET=1] [--engine-env FD_COMMIT_PROBE=/tmp/commits]
 
 - ``FD_GC_PROBE=PATH``: every collection's pause, per generation, written to
   ``PATH.<pid>.json`` every 2 s (``gc.callbacks``).
@@ -14,6 +14,8 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
   those thresholds instead.
 - ``FD_LANES=N``: the Persister's number of group-commit lanes.
 - ``FD_NO_RESET=1``: asyncpg skips its reset query when a pooled connection is released.
+- ``FD_COMMIT_PROBE=PATH``: every group commit's steps (count, statements, time, the first words
+  of each step's SQL), written to ``PATH.<pid>.json`` every 2 s.
 
 None of this is for production: it measures what a change to the engine would bring before
 anyone makes it.
@@ -77,4 +79,33 @@ if _IN_ENGINE and os.environ.get("FD_NO_RESET"):
 if _IN_ENGINE and os.environ.get("FD_LANES"):
     import frontdesk.engine.persister as _persister
 
-    _persister.Persister.__init__.__defaults__ = (int(os.environ["FD_LANES"]),)
+    _persister.Persister.__init__.__defaults__ = (None, int(os.environ["FD_LANES"]))
+
+
+def _probe_commits(path: str) -> None:
+    """Every commit's shape: groups, statements, seconds from the first asyncio step to its end, and
+    each group as "<count>x <first three words of its SQL>"."""
+    import frontdesk.engine.db as _db
+
+    records: list[tuple[int, int, float, list[str]]] = []
+    run_steps = _db._run_steps
+
+    async def probed(conn: Any, groups: list[Any]) -> None:
+        started = time.perf_counter()
+        await run_steps(conn, groups)
+        records.append((len(groups), sum(len(a) for _, a in groups), time.perf_counter() - started,
+                        [f"{len(a)}x {' '.join(sql.split()[:3])}" for sql, a in groups]))
+
+    _db._run_steps = probed
+
+    def loop() -> None:
+        while True:
+            time.sleep(_WRITE_EVERY_S)
+            with open(f"{path}.{os.getpid()}.json", "w") as f:
+                json.dump(records, f)
+
+    threading.Thread(target=loop, name="commit-probe", daemon=True).start()
+
+
+if _IN_ENGINE and os.environ.get("FD_COMMIT_PROBE"):
+    _probe_commits(os.environ["FD_COMMIT_PROBE"])

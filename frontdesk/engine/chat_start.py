@@ -56,13 +56,13 @@ async def start_chat(directory: Directory, body: bytes) -> tuple[dict[str, Any],
     wire = {"conversation_id": conversation_id, "seq": 1, "id": str(uuid.uuid4()),
             "sender": {"kind": "customer", "id": None, "name": name}, "text": form.question,
             "private": False, "attachments": [], "options": None, "option_id": None, "at": iso(created)}
-    await directory.persister.write([queries.in_one_statement(   # one round trip: the offer comes sooner
+    await directory.persister.write([   # one statement with the rest of its round (commit_plan.py)
         queries.insert_conversation(conversation_id, form.queue, name, email, verified, form.fields,
                                     queue_key, created),
         queries.insert_message({**wire, "_at": created}, "customer"),
         queries.insert_token(token_hash, "customer", conversation_id,
                              created + timedelta(seconds=CUSTOMER_TOKEN_TTL_S)),
-    )], conversation_id)
+    ], conversation_id)
     record = ConversationRecord(conversation_id, form.queue, "queued", name, email, verified, created,
                                 messages=[StoredMessage.of(wire, "customer", None)])
     conv = Conversation(directory, record)

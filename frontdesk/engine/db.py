@@ -2,7 +2,7 @@
 
 Nothing else in the engine imports asyncpg or trio_asyncio. Every public coroutine here is a
 trio coroutine that makes exactly one hop into asyncio, so callers pay the hop once per call:
-the Persister sends a whole batch of writes through ``Writer.execute_batch`` in one hop and one
+the Persister sends a whole batch of writes through ``Writer.execute_steps`` in one hop and one
 transaction, on a connection it holds for as long as it runs.
 
 Resource handling: ``open_database`` opens the asyncio loop (trio-asyncio) and the pool, and
@@ -32,6 +32,9 @@ Statement = tuple[str, Sequence[Any]]
 
 POOL_MIN_SIZE = 2
 POOL_MAX_SIZE = 10
+# Prepared statements kept per connection (asyncpg's default is 100): a group commit joins a round's
+# statements into one text per set of shapes (commit_plan.py), a few dozen of them in a busy hour.
+STATEMENT_CACHE_SIZE = 1000
 # Advisory lock key that serialises schema application when several engines start at once.
 SCHEMA_LOCK_KEY = 0x46_44_53_43  # "FDSC"
 
@@ -61,26 +64,18 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                                   decoder=orjson.loads, format="text")
 
 
-def _group(statements: Sequence[Statement]) -> list[tuple[str, list[Sequence[Any]]]]:
-    """Consecutive statements with the same SQL become one executemany."""
-    groups: list[tuple[str, list[Sequence[Any]]]] = []
-    for sql, args in statements:
-        if groups and groups[-1][0] == sql:
-            groups[-1][1].append(args)
-        else:
-            groups.append((sql, [args]))
-    return groups
-
-
-async def _run_groups(conn: asyncpg.Connection, groups: list[tuple[str, list[Sequence[Any]]]]) -> None:
-    if len(groups) == 1:
+async def _run_steps(conn: asyncpg.Connection, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+    if len(steps) == 1:
         # one statement (or one executemany, atomic since asyncpg 0.22) commits on its own: one
         # round trip instead of three (BEGIN, statements, COMMIT)
-        sql, arglists = groups[0]
-        await conn.executemany(sql, arglists)
+        sql, arglists = steps[0]
+        if len(arglists) == 1:
+            await conn.execute(sql, *arglists[0])
+        else:
+            await conn.executemany(sql, arglists)
         return
     async with conn.transaction():
-        for sql, arglists in groups:
+        for sql, arglists in steps:
             if len(arglists) == 1:
                 await conn.execute(sql, *arglists[0])
             else:
@@ -101,18 +96,18 @@ class Writer:
         self._pool = pool
         self._conn: Any = None
 
-    async def execute_batch(self, statements: Sequence[Statement]) -> None:
-        """Run ``statements`` in order in ONE transaction and one asyncio hop, on the held connection.
+    async def execute_steps(self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+        """Run ``steps`` (a SQL text and its argument lists: one list is an execute, several an
+        executemany) in order, in ONE transaction and one asyncio hop, on the held connection.
 
         Either all of them are committed or none (``DatabaseError`` is raised).
         """
-        groups = _group(statements)
 
         async def run() -> None:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await self._pool.acquire()
             try:
-                await _run_groups(self._conn, groups)
+                await _run_steps(self._conn, steps)
             except asyncpg.PostgresError:
                 raise               # the statement failed; the connection is fine
             except BaseException:
@@ -288,6 +283,7 @@ async def _open_pool(url: str) -> AsyncIterator[Database]:
     try:
         pool = await trio_asyncio.aio_as_trio(asyncpg.create_pool)(
             url, min_size=POOL_MIN_SIZE, max_size=POOL_MAX_SIZE, init=_init_connection, reset=_keep_session,
+            statement_cache_size=STATEMENT_CACHE_SIZE,
             # no idle timer: asyncpg would arm a 300-s call_later on every release and cancel it on the
             # next acquire; trio-asyncio keeps cancelled timers until they are due, so under load
             # ~100,000 of them (each holding a context) piled up in memory and in every GC pass

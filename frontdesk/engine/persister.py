@@ -2,7 +2,8 @@
 
 Whatever writes are waiting in a lane's inbox when a transaction starts go into that one
 transaction (up to ``MAX_BATCH_WRITES``), in arrival order, so 1,000 concurrent senders cost a
-few commits instead of 1,000. A writer that needs to know its write is durable awaits
+few commits instead of 1,000; ``commit_plan.py`` makes the batch as few statements as the order
+of its writes allows, most often one. A writer that needs to know its write is durable awaits
 ``write()``: it returns only after COMMIT. Fire-and-forget writes (``post``) keep their order
 relative to every other write with the same key.
 
@@ -22,12 +23,13 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import trio
 
 from . import metrics
+from .commit_plan import Bulk, plan
 from .config import MAX_BATCH_WRITES
 from .db import Database, Statement, Writer
 from .errors import DatabaseError
@@ -43,36 +45,6 @@ PERSISTER_INBOX_SIZE = 65_536
 LANES = 1
 
 
-def interleave(batch: Sequence[Write]) -> list[Statement]:
-    """The batch's statements in commit order, grouped so that ``execute_batch`` sends each group of
-    equal SQL as one ``executemany`` instead of one round trip per statement.
-
-    Only a write's ``key`` orders it against the others (a key names what the write is about: a
-    conversation, an agent; writes without a key depend on no other write of the batch). So the
-    n-th write of each key goes to round n, and each round is taken shape by shape (a shape is the
-    write's SQL texts in order), column by column. Each key's writes keep their order, and a
-    write's own statements keep theirs. Arrival order alone made a group of every run of equal
-    writes: a busy batch (chats created, offers made and closed, chats assigned) then cost dozens
-    of round trips instead of a handful (benchmarks/README.md). Should two writes with different
-    keys depend on each other after all, the transaction fails and the Persister retries every
-    write alone, in arrival order."""
-    rounds: list[dict[tuple[str, ...], list[Write]]] = []
-    depth: dict[object, int] = {}
-    for w in batch:
-        key: object = w.key if w.key is not None else w
-        n = depth.get(key, 0)
-        depth[key] = n + 1
-        if n == len(rounds):
-            rounds.append({})
-        rounds[n].setdefault(tuple(sql for sql, _ in w.statements), []).append(w)
-    statements: list[Statement] = []
-    for shapes in rounds:
-        for shape, writes in shapes.items():
-            for column in range(len(shape)):
-                statements.extend(w.statements[column] for w in writes)
-    return statements
-
-
 @dataclass(eq=False)
 class Write:
     statements: Sequence[Statement]
@@ -82,8 +54,10 @@ class Write:
 
 
 class Persister:
-    def __init__(self, db: Database, lanes: int = LANES):
+    def __init__(self, db: Database, bulk: Mapping[str, Bulk] | None = None, lanes: int = LANES):
+        """``bulk``: the statements that have a form for many rows (``queries.BULK``)."""
         self._db = db
+        self._bulk = bulk or {}
         channels = [trio.open_memory_channel[Write](PERSISTER_INBOX_SIZE) for _ in range(lanes)]
         self._lanes = [send for send, _ in channels]
         self._inboxes = [recv for _, recv in channels]
@@ -127,7 +101,7 @@ class Persister:
     async def _commit(self, writer: Writer, batch: list[Write]) -> None:
         started = time.perf_counter()
         try:
-            await writer.execute_batch(interleave(batch))
+            await writer.execute_steps(plan([(w.key, w.statements) for w in batch], self._bulk))
         except DatabaseError as exc:
             if len(batch) == 1:
                 self._reply(batch[0], exc)
@@ -135,7 +109,7 @@ class Persister:
             log.warning("group commit of %d writes failed (%s); retrying them one by one", len(batch), exc)
             for w in batch:
                 try:
-                    await writer.execute_batch(w.statements)
+                    await writer.execute_steps(plan([(w.key, w.statements)], self._bulk))
                 except DatabaseError as one_exc:
                     self._reply(w, one_exc)
                 else:

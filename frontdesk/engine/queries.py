@@ -3,17 +3,30 @@
 Two kinds: functions named for a write return a ``Statement`` (SQL + arguments) for the
 Persister to put into a group commit; ``async`` functions read through ``Database`` and
 return rows. No other module of the engine writes SQL.
+
+The writes a busy engine makes many of at once also have a form for many rows (``BULK``, see
+``commit_plan.py``): the same change for every row of arrays passed as ``$1``, ``$2``, … (one
+array per argument of the one-row statement, in its order), so one commit is one statement.
+``tests/test_bulk_forms.py`` checks that each leaves the tables as its one-row statements do.
 """
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
+from .commit_plan import Bulk
 from .db import Database, Row, Statement
+
+BULK: dict[str, Bulk] = {}
+
+
+def _with_bulk(sql: str, many: str, json: tuple[int, ...] = ()) -> str:
+    """Register ``many`` as the form of ``sql`` for many rows; returns ``sql``."""
+    BULK[sql] = Bulk(many, json)
+    return sql
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -49,9 +62,14 @@ async def all_agents(db: Database) -> list[Row]:
         "FROM staff s LEFT JOIN queue_members m ON m.staff_id = s.id WHERE s.role = 'agent' GROUP BY s.id")
 
 
+_INSERT_TOKEN = _with_bulk(
+    "INSERT INTO tokens (token_hash, kind, subject_id, expires_at) VALUES ($1, $2, $3, $4)",
+    "INSERT INTO tokens (token_hash, kind, subject_id, expires_at) "
+    "SELECT * FROM unnest($1::bytea[], $2::text[], $3::uuid[], $4::timestamptz[])")
+
+
 def insert_token(token_hash: bytes, kind: str, subject_id: str, expires_at: datetime) -> Statement:
-    return ("INSERT INTO tokens (token_hash, kind, subject_id, expires_at) VALUES ($1, $2, $3, $4)",
-            (token_hash, kind, uuid.UUID(subject_id), expires_at))
+    return _INSERT_TOKEN, (token_hash, kind, uuid.UUID(subject_id), expires_at)
 
 
 async def hello_subjects(db: Database, token_hashes: list[bytes]) -> list[Row]:
@@ -96,52 +114,71 @@ async def all_queues(db: Database) -> list[Row]:
 
 # ---- conversations and messages -------------------------------------------------------------
 
+_INSERT_CONVERSATION = _with_bulk(
+    "INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
+    "fields, queue_key, created_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)",
+    "INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
+    "fields, queue_key, created_at) "
+    "SELECT r.id, r.queue, 'queued', r.name, r.email, "
+    "ARRAY(SELECT jsonb_array_elements_text(r.verified::jsonb)), r.fields::jsonb, r.queue_key, r.created_at "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], "
+    "$8::timestamptz[]) AS r(id, queue, name, email, verified, fields, queue_key, created_at)",
+    json=(4, 5))
+
+
 def insert_conversation(conversation_id: str, queue: str, name: str, email: str, verified: Sequence[str],
                         fields: dict[str, Any], queue_key: int, created_at: datetime) -> Statement:
-    return ("INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
-            "fields, queue_key, created_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)",
+    return (_INSERT_CONVERSATION,
             (uuid.UUID(conversation_id), queue, name, email, list(verified), fields, queue_key, created_at))
 
 
-def _shift_placeholders(sql: str, by: int) -> str:
-    """``$n`` → ``$(n + by)``; for the engine's own statements, which have no ``$`` in literals."""
-    return re.sub(r"\$(\d+)", lambda mo: f"${int(mo.group(1)) + by}", sql)
-
-
-def in_one_statement(*statements: Statement) -> Statement:
-    """INSERTs joined into ONE statement (data-modifying CTEs): one round trip, atomic on its own.
-    Foreign keys are checked at the end of the statement, so a row may refer to one inserted before it."""
-    parts: list[str] = []
-    args: list[Any] = []
-    for sql, values in statements:
-        parts.append(_shift_placeholders(sql, len(args)))
-        args.extend(values)
-    ctes = ", ".join(f"s{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
-    return (f"WITH {ctes} {parts[-1]}" if ctes else parts[-1], tuple(args))
+_INSERT_MESSAGE = _with_bulk(
+    "INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, "
+    "client_id, text, private, attachments, options, option_id, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+    "ON CONFLICT DO NOTHING",
+    "INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, "
+    "client_id, text, private, attachments, options, option_id, created_at) "
+    "SELECT r.id, r.conversation_id, r.seq, r.sender_kind, r.sender_id, r.sender_name, r.sender_key, "
+    "r.client_id, r.text, r.private, r.attachments::jsonb, r.options::jsonb, r.option_id, r.created_at "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::uuid[], $6::text[], $7::text[], "
+    "$8::text[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::text[], $14::timestamptz[]) "
+    "AS r(id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, client_id, text, "
+    "private, attachments, options, option_id, created_at) "
+    "ON CONFLICT DO NOTHING",
+    json=(10, 11))
 
 
 def insert_message(m: dict[str, Any], sender_key: str) -> Statement:
     """``m`` is the wire form of a message (see conversation.py). Its ids are the engine's own, so they
     go as text: asyncpg encodes a ``str`` for a uuid column itself (no ``uuid.UUID`` per message)."""
     sender = m["sender"]
-    return ("INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, "
-            "client_id, text, private, attachments, options, option_id, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
-            "ON CONFLICT DO NOTHING",
+    return (_INSERT_MESSAGE,
             (m["id"], m["conversation_id"], m["seq"], sender["kind"],
              sender["id"], sender["name"], sender_key, m.get("client_id"),
              m["text"], m["private"], m["attachments"], m["options"], m["option_id"], m["_at"]))
 
 
+# accepted_at keeps the first acceptance: a requeued chat's wait is measured to when it was first taken
+_ASSIGN = _with_bulk(
+    "UPDATE conversations SET status = 'active', owner_id = $2, accepted_at = coalesce(accepted_at, $3) "
+    "WHERE id = $1",
+    "UPDATE conversations c SET status = 'active', owner_id = r.owner_id, "
+    "accepted_at = coalesce(c.accepted_at, r.at) "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS r(id, owner_id, at) WHERE c.id = r.id")
+_JOIN_AS_OWNER = _with_bulk(
+    "INSERT INTO participants (conversation_id, agent_id, role, joined_at) VALUES ($1, $2, 'owner', $3) "
+    "ON CONFLICT (conversation_id, agent_id) DO UPDATE SET role = 'owner', left_at = NULL, joined_at = $3",
+    "INSERT INTO participants (conversation_id, agent_id, role, joined_at) "
+    "SELECT r.conversation_id, r.agent_id, 'owner', r.at "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS r(conversation_id, agent_id, at) "
+    "ON CONFLICT (conversation_id, agent_id) DO UPDATE SET role = 'owner', left_at = NULL, "
+    "joined_at = excluded.joined_at")
+
+
 def assign_conversation(conversation_id: str, agent_id: str, at: datetime) -> list[Statement]:
     cid, aid = uuid.UUID(conversation_id), uuid.UUID(agent_id)
-    # accepted_at keeps the first acceptance: a requeued chat's wait is measured to when it was first taken
-    return [("UPDATE conversations SET status = 'active', owner_id = $2, accepted_at = coalesce(accepted_at, $3) "
-             "WHERE id = $1",
-             (cid, aid, at)),
-            ("INSERT INTO participants (conversation_id, agent_id, role, joined_at) VALUES ($1, $2, 'owner', $3) "
-             "ON CONFLICT (conversation_id, agent_id) DO UPDATE SET role = 'owner', left_at = NULL, joined_at = $3",
-             (cid, aid, at))]
+    return [(_ASSIGN, (cid, aid, at)), (_JOIN_AS_OWNER, (cid, aid, at))]
 
 
 def requeue_conversation(conversation_id: str, agent_id: str, queue_key: int, at: datetime) -> list[Statement]:
@@ -151,20 +188,38 @@ def requeue_conversation(conversation_id: str, agent_id: str, queue_key: int, at
             ("UPDATE participants SET left_at = $3 WHERE conversation_id = $1 AND agent_id = $2", (cid, aid, at))]
 
 
+_END = _with_bulk(
+    "UPDATE conversations SET status = 'ended', ended_at = $2, ended_by = $3, end_reason = $4 WHERE id = $1",
+    "UPDATE conversations c SET status = 'ended', ended_at = r.at, ended_by = r.by, end_reason = r.reason "
+    "FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[]) AS r(id, at, by, reason) "
+    "WHERE c.id = r.id")
+_ALL_LEAVE = _with_bulk(
+    "UPDATE participants SET left_at = $2 WHERE conversation_id = $1 AND left_at IS NULL",
+    "UPDATE participants p SET left_at = r.at FROM unnest($1::uuid[], $2::timestamptz[]) AS r(id, at) "
+    "WHERE p.conversation_id = r.id AND p.left_at IS NULL")
+
+
 def end_conversation(conversation_id: str, by: str, reason: str, at: datetime) -> list[Statement]:
     cid = uuid.UUID(conversation_id)
-    return [("UPDATE conversations SET status = 'ended', ended_at = $2, ended_by = $3, end_reason = $4 "
-             "WHERE id = $1", (cid, at, by, reason)),
-            ("UPDATE participants SET left_at = $2 WHERE conversation_id = $1 AND left_at IS NULL", (cid, at))]
+    return [(_END, (cid, at, by, reason)), (_ALL_LEAVE, (cid, at))]
+
+
+_CUSTOMER_READ = _with_bulk(
+    "UPDATE conversations SET customer_read_seq = greatest(customer_read_seq, $2) WHERE id = $1",
+    "UPDATE conversations c SET customer_read_seq = greatest(c.customer_read_seq, r.seq) "
+    "FROM unnest($1::uuid[], $2::int[]) AS r(id, seq) WHERE c.id = r.id")
+_AGENT_READ = _with_bulk(
+    "UPDATE participants SET last_read_seq = greatest(last_read_seq, $3) WHERE conversation_id = $1 AND agent_id = $2",
+    "UPDATE participants p SET last_read_seq = greatest(p.last_read_seq, r.seq) "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS r(id, agent_id, seq) "
+    "WHERE p.conversation_id = r.id AND p.agent_id = r.agent_id")
 
 
 def set_read(conversation_id: str, reader_kind: str, reader_id: str | None, seq: int) -> Statement:
     cid = uuid.UUID(conversation_id)
     if reader_kind == "customer":
-        return ("UPDATE conversations SET customer_read_seq = greatest(customer_read_seq, $2) WHERE id = $1",
-                (cid, seq))
-    return ("UPDATE participants SET last_read_seq = greatest(last_read_seq, $3) "
-            "WHERE conversation_id = $1 AND agent_id = $2", (cid, uuid.UUID(reader_id or ""), seq))
+        return _CUSTOMER_READ, (cid, seq)
+    return _AGENT_READ, (cid, uuid.UUID(reader_id or ""), seq)
 
 
 async def conversation(db: Database, conversation_id: str) -> Row | None:
@@ -201,15 +256,25 @@ async def was_participant(db: Database, conversation_id: str, agent_id: str) -> 
 
 # ---- offers ---------------------------------------------------------------------------------
 
+_INSERT_OFFER = _with_bulk(
+    "INSERT INTO offers (id, conversation_id, agent_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    "INSERT INTO offers (id, conversation_id, agent_id, created_at, expires_at) "
+    "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::timestamptz[])")
+_CLOSE_OFFER = _with_bulk(
+    "UPDATE offers SET outcome = $2, reason = $3, decided_at = $4 WHERE id = $1 AND outcome IS NULL",
+    "UPDATE offers o SET outcome = r.outcome, reason = r.reason, decided_at = r.at "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS r(id, outcome, reason, at) "
+    "WHERE o.id = r.id AND o.outcome IS NULL")
+
+
 def insert_offer(offer_id: str, conversation_id: str, agent_id: str, created_at: datetime,
                  expires_at: datetime) -> Statement:
-    return ("INSERT INTO offers (id, conversation_id, agent_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    return (_INSERT_OFFER,
             (uuid.UUID(offer_id), uuid.UUID(conversation_id), uuid.UUID(agent_id), created_at, expires_at))
 
 
 def close_offer(offer_id: str, outcome: str, reason: str | None, at: datetime) -> Statement:
-    return ("UPDATE offers SET outcome = $2, reason = $3, decided_at = $4 WHERE id = $1 AND outcome IS NULL",
-            (uuid.UUID(offer_id), outcome, reason, at))
+    return _CLOSE_OFFER, (uuid.UUID(offer_id), outcome, reason, at)
 
 
 async def void_pending_offers(db: Database) -> None:
@@ -389,12 +454,22 @@ async def faq_search(db: Database, queue: str, prefix_query: str, limit: int) ->
 
 # ---- live agent status (for the dashboard) --------------------------------------------------
 
+_UPSERT_AGENT_STATUS = _with_bulk(
+    "INSERT INTO agent_status (agent_id, presence, open_conversations, pending_offers, pending_invitations, "
+    "capacity, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (agent_id) DO UPDATE SET "
+    "presence = $2, open_conversations = $3, pending_offers = $4, pending_invitations = $5, capacity = $6, "
+    "updated_at = now()",
+    "INSERT INTO agent_status (agent_id, presence, open_conversations, pending_offers, pending_invitations, "
+    "capacity, updated_at) "
+    "SELECT *, now() FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[]) "
+    "ON CONFLICT (agent_id) DO UPDATE SET presence = excluded.presence, "
+    "open_conversations = excluded.open_conversations, pending_offers = excluded.pending_offers, "
+    "pending_invitations = excluded.pending_invitations, capacity = excluded.capacity, updated_at = now()")
+
+
 def upsert_agent_status(agent_id: str, presence: str, open_conversations: int, pending_offers: int,
                         pending_invitations: int, capacity: int) -> Statement:
-    return ("INSERT INTO agent_status (agent_id, presence, open_conversations, pending_offers, pending_invitations, "
-            "capacity, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (agent_id) DO UPDATE SET "
-            "presence = $2, open_conversations = $3, pending_offers = $4, pending_invitations = $5, capacity = $6, "
-            "updated_at = now()",
+    return (_UPSERT_AGENT_STATUS,
             (uuid.UUID(agent_id), presence, open_conversations, pending_offers, pending_invitations, capacity))
 
 

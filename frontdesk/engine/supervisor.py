@@ -234,7 +234,7 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
             await prepare_database(db, config.demo)
             async with trio.open_nursery() as nursery:
                 nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
-                persister = Persister(db)
+                persister = Persister(db, queries.BULK)
                 await nursery.start(persister.run)
                 directory = Directory(config, db, persister, nursery)
                 await nursery.start(directory.timers.run)

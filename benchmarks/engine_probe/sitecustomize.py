@@ -90,11 +90,11 @@ def _probe_commits(path: str) -> None:
     records: list[tuple[int, int, float, list[str]]] = []
     run_steps = _db._run_steps
 
-    async def probed(conn: Any, groups: list[Any]) -> None:
+    async def probed(conn: Any, steps: Any) -> None:
         started = time.perf_counter()
-        await run_steps(conn, groups)
-        records.append((len(groups), sum(len(a) for _, a in groups), time.perf_counter() - started,
-                        [f"{len(a)}x {' '.join(sql.split()[:3])}" for sql, a in groups]))
+        await run_steps(conn, steps)
+        records.append((len(steps), sum(len(a) for _, a in steps), time.perf_counter() - started,
+                        [f"{len(a)}x {' '.join(sql.split()[:3])}" for sql, a in steps]))
 
     _db._run_steps = probed
 

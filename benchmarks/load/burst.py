@@ -15,7 +15,7 @@ import trio
 from .context import RunContext
 from .converse import SIGN_IN_TIMEOUT_S
 from .engine_sim import HTTP_CONNECTIONS, EngineWorld
-from .http_lanes import HttpLanes
+from .http_lanes import HttpLanes, limits
 from .traffic import Conv, Plan
 
 
@@ -23,10 +23,10 @@ async def run_burst(ctx: RunContext) -> None:
     cfg = ctx.cfg
     rec = ctx.recorder("engine")
     world = EngineWorld(ctx.engine_base, Plan.of(cfg), rec, ctx.rng, cfg.text_bytes)
-    limits = httpx.Limits(max_connections=HTTP_CONNECTIONS, max_keepalive_connections=HTTP_CONNECTIONS)
     convs: list[Conv] = []
     ctx.live["engine"] = lambda: len(world.accepted_at)
-    async with httpx.AsyncClient(base_url=ctx.engine_base, timeout=cfg.timeout_s, limits=limits) as http, \
+    async with httpx.AsyncClient(base_url=ctx.engine_base, timeout=cfg.timeout_s,
+                                 limits=limits(HTTP_CONNECTIONS)) as http, \
             HttpLanes(ctx.engine_base, cfg.timeout_s, cfg.http_connections) as chat_posts, \
             trio.open_nursery() as agents:
         world.http, world.chat_posts = http, chat_posts

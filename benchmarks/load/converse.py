@@ -24,7 +24,7 @@ import trio
 from . import engine_metrics
 from .context import RunContext
 from .engine_sim import HTTP_CONNECTIONS, HTTP_TIMEOUT_S, EngineWorld
-from .http_lanes import HttpLanes
+from .http_lanes import HttpLanes, limits
 from .relay_sim import RelayWorld
 from .traffic import Plan, StartGate, first_limit
 
@@ -113,14 +113,14 @@ async def run_converse(ctx: RunContext) -> None:
     cfg = ctx.cfg
     plan = Plan.of(cfg)
     serials = itertools.count()
-    limits = httpx.Limits(max_connections=HTTP_CONNECTIONS, max_keepalive_connections=HTTP_CONNECTIONS)
     engine = EngineWorld(ctx.engine_base, plan, ctx.recorder("engine"), ctx.rng, cfg.text_bytes)
     worlds: dict[str, World] = {"engine": engine}
     if cfg.vs_baseline:
         assert ctx.relay_port is not None
         worlds["relay"] = RelayWorld(ctx.relay_port, plan, ctx.recorder("relay"), ctx.rng, cfg.text_bytes)
     ctx.live = {name: _open_counter(w) for name, w in worlds.items()}
-    async with httpx.AsyncClient(base_url=ctx.engine_base, timeout=HTTP_TIMEOUT_S, limits=limits) as http, \
+    async with httpx.AsyncClient(base_url=ctx.engine_base, timeout=HTTP_TIMEOUT_S,
+                                 limits=limits(HTTP_CONNECTIONS)) as http, \
             HttpLanes(ctx.engine_base, HTTP_TIMEOUT_S, cfg.http_connections) as chat_posts, \
             trio.open_nursery() as agents:
         engine.http, engine.chat_posts = http, chat_posts

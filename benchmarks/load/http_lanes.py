@@ -3,8 +3,13 @@
 One shared ``httpx.AsyncClient`` re-examines every queued request against every pooled
 connection whenever a connection frees up (httpcore's ``_assign_requests_to_connections``): with
 64 connections and a burst of chats, that alone took the generator's whole core at ~70 chats/s
-(py-spy, benchmarks/README.md). Here a request first waits for a free client of its own (a trio
-channel, O(1)), so each client's pool only ever sees one request.
+(py-spy, benchmarks/README.md). Here a request first waits for a free client of its own (O(1)),
+so each client's pool only ever sees one request.
+
+Keep-alive: the engine closes a connection idle for 5 s. A client that sent on it at that moment
+got "server disconnected" (httpx's own expiry is 5 s too). So the generator's connections expire
+after ``KEEPALIVE_EXPIRY_S``, and the lanes hand out the client freed last (a stack): the
+connections in use stay warm, the others expire on the client's side.
 """
 
 from __future__ import annotations
@@ -16,18 +21,25 @@ from types import TracebackType
 import httpx
 import trio
 
+KEEPALIVE_EXPIRY_S = 4.0    # below the engine's 5-s keep-alive: the client closes first
+
+
+def limits(connections: int) -> httpx.Limits:
+    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
+                        keepalive_expiry=KEEPALIVE_EXPIRY_S)
+
 
 class HttpLanes:
     def __init__(self, base_url: str, timeout_s: float, connections: int):
         self._base_url, self._timeout_s, self._n = base_url, timeout_s, connections
-        self._send, self._free = trio.open_memory_channel[httpx.AsyncClient](connections)
+        self._idle: list[httpx.AsyncClient] = []
+        self._available = trio.Semaphore(connections)
         self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> HttpLanes:
-        one = httpx.Limits(max_connections=1, max_keepalive_connections=1)
         for _ in range(self._n):
-            client = httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout_s, limits=one)
-            self._send.send_nowait(await self._stack.enter_async_context(client))
+            client = httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout_s, limits=limits(1))
+            self._idle.append(await self._stack.enter_async_context(client))
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
@@ -37,8 +49,9 @@ class HttpLanes:
     @asynccontextmanager
     async def client(self) -> AsyncIterator[httpx.AsyncClient]:
         """A client nobody else uses until the block ends (waits for one when all are busy)."""
-        client = await self._free.receive()
-        try:
-            yield client
-        finally:
-            self._send.send_nowait(client)
+        async with self._available:
+            client = self._idle.pop()
+            try:
+                yield client
+            finally:
+                self._idle.append(client)

@@ -7,10 +7,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 import trio
+import trio.testing
 
+from frontdesk.engine.commit_plan import join
 from frontdesk.engine.db import Database, open_database
 from frontdesk.engine.errors import DatabaseError
-from frontdesk.engine.commit_plan import join
 from frontdesk.engine.persister import Persister
 
 INSERT = "INSERT INTO persister_probe (n) VALUES ($1)"
@@ -98,3 +99,51 @@ async def test_inserts_in_one_statement_are_one_atomic_round_trip(db: Database) 
         nursery.cancel_scope.cancel()
     assert await numbers(db) == [5]
     assert await db.fetchval("SELECT note FROM probe_child WHERE n = 5") == "five"
+
+
+async def test_a_broken_connection_fails_its_batch_and_the_next_commit_takes_a_fresh_one(db: Database) -> None:
+    persister = Persister(db)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(persister.run)
+        await persister.write([(INSERT, (1,))])
+        # every other backend of this database is the Persister's connection (the pool's idle ones
+        # reconnect on their own): cut it, as a restarted server or a network fault would
+        await db.execute("SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                         "WHERE datname = current_database() AND pid <> pg_backend_pid()")
+        with pytest.raises(DatabaseError):
+            await persister.write([(INSERT, (2,))])
+        await persister.write([(INSERT, (3,))])
+        nursery.cancel_scope.cancel()
+    assert await numbers(db) == [1, 3]
+
+
+async def test_a_full_inbox_holds_the_writer_back_until_the_loop_takes_a_batch(db: Database) -> None:
+    committed: list[int] = []
+    all_in = trio.Event()
+
+    def done(batch: list[int], error: DatabaseError | None, _seconds: float) -> None:
+        assert error is None
+        committed.extend(batch)
+        if len(committed) == 4:
+            all_in.set()
+
+    loop = db.commit_loop(lambda batch: [(INSERT, [(n,) for n in batch])], done, max_batch=2, bound=2)
+    await loop.put(1)
+    await loop.put(2)
+    queued: list[int] = []
+
+    async def put(n: int) -> None:
+        await loop.put(n)
+        queued.append(n)
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(put, 3)
+        await trio.testing.wait_all_tasks_blocked()
+        assert queued == []                     # two wait and the loop is not running: no room
+        nursery.start_soon(loop.run)
+        await loop.put(4)                       # waits, if need be, until the loop takes a batch
+        await all_in.wait()
+        assert queued == [3]
+        nursery.cancel_scope.cancel()
+    assert committed[:2] == [1, 2]
+    assert await numbers(db) == [1, 2, 3, 4]

@@ -36,10 +36,7 @@ from typing import Any, NamedTuple
 
 import orjson
 
-from .db import Statement
-
-# One step of a commit: a SQL text and its argument lists (one list: execute; several: executemany).
-Step = tuple[str, list[Sequence[Any]]]
+from .db import Statement, Step
 
 
 class Bulk(NamedTuple):
@@ -124,7 +121,7 @@ def plan(writes: Sequence[tuple[object, Sequence[Statement]]], bulk: Mapping[str
         if n == len(rounds):
             rounds.append([])
         rounds[n].append(statements)
-    steps: list[Step] = []
+    steps: list[tuple[str, list[Sequence[Any]]]] = []
     for round_writes in rounds:
         joined = _joined(round_writes, bulk)
         for sql, arglists in [(joined[0], [joined[1]])] if joined is not None else _in_order(round_writes):
@@ -132,7 +129,7 @@ def plan(writes: Sequence[tuple[object, Sequence[Statement]]], bulk: Mapping[str
                 steps[-1][1].extend(arglists)   # equal SQL in a row: one executemany
             else:
                 steps.append((sql, arglists))
-    return steps
+    return list(steps)
 
 
 def _joined(round_writes: list[Sequence[Statement]], bulk: Mapping[str, Bulk]) -> Statement | None:
@@ -156,7 +153,7 @@ def _joined(round_writes: list[Sequence[Statement]], bulk: Mapping[str, Bulk]) -
     return join(*parts)
 
 
-def _in_order(round_writes: list[Sequence[Statement]]) -> list[Step]:
+def _in_order(round_writes: list[Sequence[Statement]]) -> list[tuple[str, list[Sequence[Any]]]]:
     """The round shape by shape (a shape is a write's SQL texts in order), column by column: each
     write's statements keep their order."""
     shapes: dict[tuple[str, ...], list[Sequence[Statement]]] = {}

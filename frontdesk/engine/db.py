@@ -1,9 +1,9 @@
 """The one bridge between the trio engine and asyncpg (asyncio), through trio-asyncio.
 
 Nothing else in the engine imports asyncpg or trio_asyncio. Every public coroutine here is a
-trio coroutine that makes exactly one hop into asyncio, so callers pay the hop once per call:
-the Persister sends a whole batch of writes through ``Writer.execute_steps`` in one hop and one
-transaction, on a connection it holds for as long as it runs.
+trio coroutine that makes exactly one hop into asyncio, so callers pay the hop once per call.
+The exception is the Persister's ``CommitLoop``, which runs on the asyncio side for as long as the
+engine runs and is handed writes from trio without a hop.
 
 Resource handling: ``open_database`` opens the asyncio loop (trio-asyncio) and the pool, and
 closes both on exit, shielded from cancellation so connections are returned even when the
@@ -15,10 +15,14 @@ violation becomes ``UniqueViolation`` so callers can answer "conflict".
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import re
-from collections.abc import AsyncIterator, Mapping, Sequence
+import time
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 import asyncpg
 import orjson
@@ -27,8 +31,13 @@ import trio_asyncio
 
 from .errors import DatabaseError
 
+log = logging.getLogger(__name__)
+
 Row = Mapping[str, Any]
 Statement = tuple[str, Sequence[Any]]
+# One step of a commit: a SQL text and its argument lists (one list: execute; several: executemany).
+Step = tuple[str, Sequence[Sequence[Any]]]
+T = TypeVar("T")
 
 POOL_MIN_SIZE = 2
 POOL_MAX_SIZE = 10
@@ -49,7 +58,10 @@ def _map_error(exc: BaseException) -> DatabaseError:
     return DatabaseError(f"database error: {exc.__class__.__name__}: {exc}")
 
 
-_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, OSError, ConnectionError)
+# InternalClientError: asyncpg's protocol state on a connection the server cut (seen when a
+# backend was terminated while the connection sat idle); the connection is dropped like a broken one
+_DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, asyncpg.InternalClientError, OSError,
+              ConnectionError)
 
 
 async def _keep_session(_conn: asyncpg.Connection) -> None:
@@ -64,7 +76,7 @@ async def _init_connection(conn: asyncpg.Connection) -> None:
                                   decoder=orjson.loads, format="text")
 
 
-async def _run_steps(conn: asyncpg.Connection, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
+async def _run_steps(conn: asyncpg.Connection, steps: Sequence[Step]) -> None:
     if len(steps) == 1:
         # one statement (or one executemany, atomic since asyncpg 0.22) commits on its own: one
         # round trip instead of three (BEGIN, statements, COMMIT)
@@ -82,28 +94,75 @@ async def _run_steps(conn: asyncpg.Connection, steps: Sequence[tuple[str, Sequen
                 await conn.executemany(sql, arglists)
 
 
-class Writer:
-    """One connection of the pool, held by one writing task for as long as it runs.
+class CommitLoop(Generic[T]):
+    """A group-commit loop that runs on the asyncio side of the bridge, on a connection it holds.
 
-    The Persister commits a few hundred times a second; taking a pooled connection and giving it
-    back each time cost it more than the statements (benchmarks/README.md). A connection that
-    broke (anything but an error PostgreSQL reported) is terminated, which hands its slot back
-    to the pool, and the next batch takes a fresh one. One task at a time: asyncpg refuses a
-    second operation on a busy connection.
+    Trio tasks hand items in with ``put``. The loop takes every item waiting (up to
+    ``max_batch``), asks ``plan`` for the batch's steps (a SQL text and its argument lists: one
+    list is an execute, several an executemany), runs them in one transaction (none when there is
+    one step) and calls ``done(items, error, seconds)`` at once: a plain function that wakes the
+    waiting trio tasks. A batch that fails is retried item by item, so one bad item fails alone.
+
+    Why asyncio-side: a trio task calling into asyncio for each batch paid two more scheduler
+    rounds per commit (the task's start on the asyncio side, and the trio task's wake-up after
+    it) than this loop, which wakes on ``put`` and answers from where the result arrives; on a
+    busy engine a round is about a millisecond (benchmarks/README.md).
+
+    The connection: taking a pooled connection and giving it back for each commit cost more than
+    the statements. A connection that broke (anything but an error PostgreSQL reported) is
+    terminated, which hands its slot back to the pool, and the next batch takes a fresh one.
     """
 
-    def __init__(self, pool: asyncpg.Pool):
-        self._pool = pool
+    def __init__(self, pool: asyncpg.Pool, plan: Callable[[list[T]], Sequence[Step]],
+                 done: Callable[[list[T], DatabaseError | None, float], None], max_batch: int, bound: int):
+        self._pool, self._plan, self._done = pool, plan, done
+        self._max_batch, self._bound = max_batch, bound
+        self._items: deque[T] = deque()
         self._conn: Any = None
+        self._wakeup: asyncio.Future[None] | None = None    # set while the loop waits for items
+        self._space: trio.Event | None = None               # set while a put waits for room
 
-    async def execute_steps(self, steps: Sequence[tuple[str, Sequence[Sequence[Any]]]]) -> None:
-        """Run ``steps`` (a SQL text and its argument lists: one list is an execute, several an
-        executemany) in order, in ONE transaction and one asyncio hop, on the held connection.
+    async def put(self, item: T) -> None:
+        """Queue ``item`` for a coming commit. Waits only while ``bound`` items are waiting; no
+        checkpoint otherwise (a write costs no trip through the scheduler)."""
+        while len(self._items) >= self._bound:
+            if self._space is None:
+                self._space = trio.Event()
+            await self._space.wait()
+        self._items.append(item)
+        if self._wakeup is not None and not self._wakeup.done():
+            self._wakeup.set_result(None)       # the loop resumes in the asyncio loop's next step
 
-        Either all of them are committed or none (``DatabaseError`` is raised).
-        """
+    async def run(self) -> None:
+        """Commit until cancelled (then the connection is terminated)."""
+        try:
+            await trio_asyncio.aio_as_trio(self._serve)()
+        finally:
+            self._drop()
 
-        async def run() -> None:
+    async def _serve(self) -> None:             # asyncio
+        loop = asyncio.get_running_loop()
+        while True:
+            if not self._items:
+                self._wakeup = loop.create_future()
+                await self._wakeup
+                self._wakeup = None
+            batch = [self._items.popleft() for _ in range(min(len(self._items), self._max_batch))]
+            if self._space is not None:
+                self._space.set()
+                self._space = None
+            started = time.perf_counter()
+            error = await self._execute(self._plan(batch))
+            if error is None or len(batch) == 1:
+                self._done(batch, error, time.perf_counter() - started)
+                continue
+            log.warning("group commit of %d items failed (%s); retrying them one by one", len(batch), error)
+            for item in batch:
+                started = time.perf_counter()
+                self._done([item], await self._execute(self._plan([item])), time.perf_counter() - started)
+
+    async def _execute(self, steps: Sequence[Step]) -> DatabaseError | None:     # asyncio
+        try:
             if self._conn is None or self._conn.is_closed():
                 self._conn = await self._pool.acquire()
             try:
@@ -113,20 +172,14 @@ class Writer:
             except BaseException:
                 self._drop()
                 raise
-
-        try:
-            await trio_asyncio.aio_as_trio(run)()
         except _DB_ERRORS as exc:
-            raise _map_error(exc) from exc
+            return _map_error(exc)
+        return None
 
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.terminate()        # the pool gets the slot back (asyncpg's _release_on_close)
-
-    def close(self) -> None:
-        """Give the connection up (terminated: no await needed, also while being cancelled)."""
-        self._drop()
 
 
 class Database:
@@ -162,14 +215,11 @@ class Database:
             raise _map_error(exc) from exc
         return status
 
-    @asynccontextmanager
-    async def writer(self) -> AsyncIterator[Writer]:
-        """A ``Writer`` holding one connection of the pool until the block ends (the Persister's)."""
-        w = Writer(self._pool)
-        try:
-            yield w
-        finally:
-            w.close()
+    def commit_loop(self, plan: Callable[[list[T]], Sequence[Step]],
+                    done: Callable[[list[T], DatabaseError | None, float], None], max_batch: int,
+                    bound: int) -> CommitLoop[T]:
+        """A ``CommitLoop`` on a connection of this pool (the Persister's); run it with ``run()``."""
+        return CommitLoop(self._pool, plan, done, max_batch, bound)
 
     async def fetch_in_transaction(self, statements: Sequence[Statement], query: Statement) -> list[Row]:
         """Run ``statements`` then ``query`` in one transaction; return the query's rows."""

@@ -3,8 +3,10 @@
 Whatever writes are waiting in a lane's inbox when a transaction starts go into that one
 transaction (up to ``MAX_BATCH_WRITES``), in arrival order, so 1,000 concurrent senders cost a
 few commits instead of 1,000; ``commit_plan.py`` makes the batch as few statements as the order
-of its writes allows, most often one. A writer that needs to know its write is durable awaits
-``write()``: it returns only after COMMIT. Fire-and-forget writes (``post``) keep their order
+of its writes allows, most often one. The loop itself runs on the asyncio side of the bridge
+(``db.CommitLoop``): it wakes when a write is queued and wakes the writers as soon as the commit
+returns, without a hop through a trio task of its own. A writer that needs to know its write is
+durable awaits ``write()``: it returns only after COMMIT. Fire-and-forget writes (``post``) keep their order
 relative to every other write with the same key.
 
 Lanes: a commit waits for the disk (fsync), and while one transaction is being flushed the
@@ -22,7 +24,6 @@ was not acked retries with the same client_id, and the unique key stores it once
 from __future__ import annotations
 
 import logging
-import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
@@ -31,13 +32,13 @@ import trio
 from . import metrics
 from .commit_plan import Bulk, plan
 from .config import MAX_BATCH_WRITES
-from .db import Database, Statement, Writer
+from .db import CommitLoop, Database, Statement, Step
 from .errors import DatabaseError
 
 log = logging.getLogger(__name__)
 
-# Fire-and-forget writes from the Router must not block it; the channel buffer is lazy, so a
-# large bound costs nothing until used and still shows backpressure when the database stalls.
+# Fire-and-forget writes from the Router must not block it; a large bound costs nothing until used
+# and still shows backpressure when the database stalls.
 PERSISTER_INBOX_SIZE = 65_536
 # One lane by default: measured at 500 msgs/s (benchmarks/README.md), one lane made bigger batches
 # and cost less CPU (engine 75 % instead of 83-87 %, p50 7.4 ms instead of 11 ms); at 100 msgs/s
@@ -56,13 +57,11 @@ class Write:
 class Persister:
     def __init__(self, db: Database, bulk: Mapping[str, Bulk] | None = None, lanes: int = LANES):
         """``bulk``: the statements that have a form for many rows (``queries.BULK``)."""
-        self._db = db
         self._bulk = bulk or {}
-        channels = [trio.open_memory_channel[Write](PERSISTER_INBOX_SIZE) for _ in range(lanes)]
-        self._lanes = [send for send, _ in channels]
-        self._inboxes = [recv for _, recv in channels]
+        self._lanes = [db.commit_loop(self._plan, self._done, MAX_BATCH_WRITES, PERSISTER_INBOX_SIZE)
+                       for _ in range(lanes)]
 
-    def _lane(self, key: str | None) -> trio.MemorySendChannel[Write]:
+    def _lane(self, key: str | None) -> CommitLoop[Write]:
         return self._lanes[hash(key) % len(self._lanes) if key is not None else 0]
 
     async def write(self, statements: Sequence[Statement], key: str | None = None) -> None:
@@ -71,7 +70,7 @@ class Persister:
         Returns after COMMIT; raises ``DatabaseError`` if they could not be stored.
         """
         w = Write(statements, trio.Event(), key)   # an Event, not a reply channel: a fifth of the cost per write
-        await self._lane(key).send(w)
+        await self._lane(key).put(w)
         assert w.done is not None
         await w.done.wait()
         if w.error is not None:
@@ -79,52 +78,27 @@ class Persister:
 
     async def post(self, statements: Sequence[Statement], key: str | None = None) -> None:
         """Queue ``statements`` for a coming commit without waiting; in order with ``key``'s writes."""
-        await self._lane(key).send(Write(statements, None, key))
+        await self._lane(key).put(Write(statements, None, key))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
-            for inbox in self._inboxes:
-                nursery.start_soon(self._group_commit, inbox)
+            for lane in self._lanes:
+                nursery.start_soon(lane.run)
             task_status.started()
 
-    async def _group_commit(self, inbox: trio.MemoryReceiveChannel[Write]) -> None:
-        async with inbox, self._db.writer() as writer:
-            while True:
-                batch = [await inbox.receive()]
-                while len(batch) < MAX_BATCH_WRITES:
-                    try:
-                        batch.append(inbox.receive_nowait())
-                    except trio.WouldBlock:
-                        break
-                await self._commit(writer, batch)
-
-    async def _commit(self, writer: Writer, batch: list[Write]) -> None:
-        started = time.perf_counter()
-        try:
-            await writer.execute_steps(plan([(w.key, w.statements) for w in batch], self._bulk))
-        except DatabaseError as exc:
-            if len(batch) == 1:
-                self._reply(batch[0], exc)
-                return
-            log.warning("group commit of %d writes failed (%s); retrying them one by one", len(batch), exc)
-            for w in batch:
-                try:
-                    await writer.execute_steps(plan([(w.key, w.statements)], self._bulk))
-                except DatabaseError as one_exc:
-                    self._reply(w, one_exc)
-                else:
-                    self._reply(w, None)
-            return
-        metrics.COMMIT_LATENCY.observe(time.perf_counter() - started)
-        metrics.COMMIT_BATCH.observe(len(batch))
-        for w in batch:
-            self._reply(w, None)
+    def _plan(self, batch: list[Write]) -> list[Step]:
+        return plan([(w.key, w.statements) for w in batch], self._bulk)
 
     @staticmethod
-    def _reply(w: Write, error: DatabaseError | None) -> None:
-        if w.done is not None:
-            w.error = error
-            w.done.set()    # never blocks; a cancelled waiter simply does not look
-        elif error is not None:
-            log.error("write lost: %s (%d statements: %s)", error, len(w.statements),
-                      [s[0].split()[0:3] for s in w.statements])
+    def _done(batch: list[Write], error: DatabaseError | None, seconds: float) -> None:
+        """Called by the commit loop as soon as ``batch`` is committed (or failed: ``error``)."""
+        if error is None:
+            metrics.COMMIT_LATENCY.observe(seconds)
+            metrics.COMMIT_BATCH.observe(len(batch))
+        for w in batch:
+            if w.done is not None:
+                w.error = error
+                w.done.set()    # never blocks; a cancelled waiter simply does not look
+            elif error is not None:
+                log.error("write lost: %s (%d statements: %s)", error, len(w.statements),
+                          [s[0].split()[0:3] for s in w.statements])

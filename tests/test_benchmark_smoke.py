@@ -41,6 +41,7 @@ def test_smoke_scenario_writes_a_report_with_samples_and_no_errors(tmp_path: Pat
     for path in ("c2a", "a2c"):
         assert relay["paths"][path]["count"] > 0, path
     assert engine["errors"] == {} and relay["errors"] == {}
+    assert isinstance(engine["generator_bound"], bool) and isinstance(relay["generator_bound"], bool)
     assert "durable_ack_throughput" in report["ratios"]
     segments = report["segment_figures"]       # each measured segment on its own: relay, then engine
     assert [s["target"] for s in segments] == ["relay", "engine"], segments

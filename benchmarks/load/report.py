@@ -33,6 +33,11 @@ def machine() -> dict[str, Any]:
             "kernel": platform.release(), "python": sys.version.split()[0]}
 
 
+# The generator's mean CPU (over a target's measured windows) from which that target's throughput
+# and latency show the generator's limit rather than the server's.
+GENERATOR_BOUND_PCT = 90.0
+
+
 def _rate(n: float, seconds: float) -> float | None:
     return round(n / seconds, 1) if seconds > 0 else None
 
@@ -57,7 +62,9 @@ def target_summary(ctx: RunContext, target: str) -> dict[str, Any]:
         throughput["server_cpu_us_per_msg"] = round(server["cpu_pct_mean"] / 100 * measured / done * 1e6, 1)
         # what one dedicated core would carry at this cost: robust against a machine shared with other work
         throughput["msgs_per_server_cpu_s"] = round(done / (server["cpu_pct_mean"] / 100 * measured), 1)
+    generator_cpu = resources.get("generator", {}).get("cpu_pct_mean") or 0.0
     return {"paths": paths, "throughput": throughput, "resources": resources,
+            "generator_bound": generator_cpu >= GENERATOR_BOUND_PCT,
             "errors": dict(sorted(rec.errors.items())), "errors_total": sum(rec.errors.values()),
             "counters": dict(rec.counters), "timeline": rec.timeline_rows(), "extra": ctx.extra.get(target, {})}
 
@@ -174,6 +181,10 @@ def render(report: dict[str, Any]) -> None:
                     _f(pg.get("pss_mib_max"), 1) if target == "engine" else "-",
                     _f(gen.get("cpu_pct_mean"), 1), _f(gen.get("runq_wait_pct_mean"), 1), _f(t["errors_total"]))
     console.print(res)
+    for target, t in report["targets"].items():
+        if t.get("generator_bound"):
+            console.print(f"[yellow]{target}: the generator used ≥ {GENERATOR_BOUND_PCT:g} % of its core, so msgs/s "
+                          f"and latency show the generator's limit; CPU µs/msg is the firmer figure[/yellow]")
 
     segments = report.get("segment_figures", [])
     if len(segments) > 1:

@@ -64,13 +64,23 @@ def join(*statements: Statement) -> Statement:
     may refer to one inserted by another part."""
     if len(statements) == 1:
         return statements[0]
-    parts: list[str] = []
     args: list[Any] = []
-    for sql, values in statements:
-        parts.append(_shift_placeholders(sql, len(args)))
+    for _, values in statements:
         args.extend(values)
-    ctes = ", ".join(f"s{i} AS ({sql})" for i, sql in enumerate(parts[:-1]))
-    return f"WITH {ctes} {parts[-1]}", tuple(args)
+    return _joined_text(tuple((sql, len(values)) for sql, values in statements)), tuple(args)
+
+
+@lru_cache(maxsize=1024)
+def _joined_text(parts: tuple[tuple[str, int], ...]) -> str:
+    """The text of ``join`` for parts of these SQL texts and numbers of arguments: a busy engine
+    joins the same few sets of shapes hundreds of times a second."""
+    texts: list[str] = []
+    shift = 0
+    for sql, n_args in parts:
+        texts.append(_shift_placeholders(sql, shift))
+        shift += n_args
+    ctes = ", ".join(f"s{i} AS ({sql})" for i, sql in enumerate(texts[:-1]))
+    return f"WITH {ctes} {texts[-1]}"
 
 
 def _shift_placeholders(sql: str, by: int) -> str:

@@ -10,11 +10,12 @@ status) and ``DatabaseError`` (503).
 
 from __future__ import annotations
 
+import time
 import uuid
 from datetime import timedelta
 from typing import Any
 
-from . import auth, forms, queries
+from . import auth, forms, metrics, queries
 from .config import CUSTOMER_TOKEN_TTL_S
 from .conversation import Conversation
 from .conversation_model import ConversationRecord, StoredMessage
@@ -34,6 +35,7 @@ async def queue_view(directory: Directory, name: str) -> QueueView:
 
 async def start_chat(directory: Directory, body: bytes) -> tuple[dict[str, Any], int]:
     """The response body and status for a pre-chat form ``body``: queued (201) or closed (200)."""
+    started = time.perf_counter()
     form = await forms.parse_chat(body, check_domain=directory.config.check_email_domain)
     view = await queue_view(directory, form.queue)
     forms.require_fields(form, view.config.required_fields)
@@ -70,5 +72,6 @@ async def start_chat(directory: Directory, body: bytes) -> tuple[dict[str, Any],
     position = await directory.router.call(lambda reply: Enqueue(
         conversation_id, form.queue, {"customer": conv.customer_info, "question": form.question},
         queue_key, reply))
+    metrics.CHAT_START_LATENCY.observe(time.perf_counter() - started)
     return {"status": "queued", "conversation_id": conversation_id, "customer_token": token,
             "position": position}, 201

@@ -24,6 +24,10 @@ MESSAGES = Counter("frontdesk_messages_total", "Messages committed, by sender ki
 MESSAGE_LATENCY = Histogram("frontdesk_message_latency_seconds",
                             "From receipt of a send to ack and fan-out (includes COMMIT)",
                             buckets=_LATENCY_BUCKETS_S, registry=REGISTRY)
+CHAT_START_LATENCY = Histogram("frontdesk_chat_start_seconds",
+                               "A queued chat's POST /api/chats, from its whole request to its answer "
+                               "(validated, stored, enqueued; offered when an agent was free)",
+                               buckets=_LATENCY_BUCKETS_S, registry=REGISTRY)
 COMMIT_LATENCY = Histogram("frontdesk_commit_latency_seconds", "One group-commit transaction",
                            buckets=_LATENCY_BUCKETS_S, registry=REGISTRY)
 COMMIT_BATCH = Histogram("frontdesk_commit_batch_writes", "Writes per group commit",

@@ -163,7 +163,8 @@ class CommitLoop(Generic[T]):
 
     async def _execute(self, steps: Sequence[Step]) -> DatabaseError | None:     # asyncio
         try:
-            if self._conn is None or self._conn.is_closed():
+            if not self._usable():
+                self._drop()
                 self._conn = await self._pool.acquire()
             try:
                 await _run_steps(self._conn, steps)
@@ -176,10 +177,19 @@ class CommitLoop(Generic[T]):
             return _map_error(exc)
         return None
 
+    def _usable(self) -> bool:
+        try:
+            return self._conn is not None and not self._conn.is_closed()
+        except asyncpg.InterfaceError:  # asyncpg gave it back to the pool when its socket closed
+            return False
+
     def _drop(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
-            conn.terminate()        # the pool gets the slot back (asyncpg's _release_on_close)
+            try:
+                conn.terminate()    # the pool gets the slot back (asyncpg's _release_on_close)
+            except asyncpg.InterfaceError:
+                pass                # given back already, when the server closed it
 
 
 class Database:

@@ -10,6 +10,7 @@ import trio
 
 from frontdesk.engine.commit_plan import Bulk, ordered, plan
 from frontdesk.engine.db import Database, open_database
+from frontdesk.engine.errors import DatabaseError
 from frontdesk.engine.persister import Persister
 
 A = "INSERT INTO a (n) VALUES ($1)"
@@ -109,7 +110,7 @@ async def test_a_bad_row_in_a_joined_statement_fails_only_its_own_write(db: Data
         try:
             await persister.write([(A, (n,))], f"k{n}")
             outcomes[n] = True
-        except Exception:
+        except DatabaseError:
             outcomes[n] = False
 
     async with trio.open_nursery() as nursery:

@@ -119,7 +119,7 @@ def ordered(statements: Sequence[Statement]) -> bool:
     return False
 
 
-def plan(writes: Sequence[tuple[object, Sequence[Statement]]], bulk: Mapping[str, Bulk]) -> list[Step]:
+def plan(writes: Sequence[tuple[object, Sequence[Statement]]], bulk: Mapping[str, Bulk]) -> Sequence[Step]:
     """The steps that commit ``writes`` (each a key and its statements, in arrival order); a key
     of None makes a write depend on no other. One step needs no transaction around it."""
     rounds: list[list[Sequence[Statement]]] = []
@@ -139,7 +139,7 @@ def plan(writes: Sequence[tuple[object, Sequence[Statement]]], bulk: Mapping[str
                 steps[-1][1].extend(arglists)   # equal SQL in a row: one executemany
             else:
                 steps.append((sql, arglists))
-    return list(steps)
+    return steps
 
 
 def _joined(round_writes: list[Sequence[Statement]], bulk: Mapping[str, Bulk]) -> Statement | None:

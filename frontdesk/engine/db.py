@@ -118,6 +118,7 @@ class CommitLoop(Generic[T]):
                  done: Callable[[list[T], DatabaseError | None, float], None], max_batch: int, bound: int):
         self._pool, self._plan, self._done = pool, plan, done
         self._max_batch, self._bound = max_batch, bound
+        # filled by trio tasks, emptied by the asyncio task: one thread, no await between a check and its change
         self._items: deque[T] = deque()
         self._conn: Any = None
         self._wakeup: asyncio.Future[None] | None = None    # set while the loop waits for items

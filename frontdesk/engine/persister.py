@@ -86,7 +86,7 @@ class Persister:
                 nursery.start_soon(lane.run)
             task_status.started()
 
-    def _plan(self, batch: list[Write]) -> list[Step]:
+    def _plan(self, batch: list[Write]) -> Sequence[Step]:
         return plan([(w.key, w.statements) for w in batch], self._bulk)
 
     @staticmethod

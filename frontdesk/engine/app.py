@@ -164,12 +164,12 @@ def create_app(directory: Directory) -> QuartTrio:
 
     # ---- queues and chats ------------------------------------------------------------------
 
-    async def queue_view(name: str) -> QueueView:
-        return await chat_start.queue_view(directory, name)
+    def queue_view(name: str) -> QueueView:
+        return chat_start.queue_view(directory, name)
 
     @app.get("/api/queues/<name>")
     async def get_queue(name: str) -> Response:
-        view = await queue_view(name)
+        view = queue_view(name)
         return json_response({"queue": name, "open": view.open, "next_open": iso(view.next_open),
                               "agents_online": view.agents_online, "waiting": view.waiting,
                               "faq_suggestions": view.config.faq_suggestions,
@@ -183,7 +183,7 @@ def create_app(directory: Directory) -> QuartTrio:
     @app.post("/api/offline-requests")
     async def offline_request() -> Response:
         form = await forms.parse_offline_request(await body(), check_domain=cfg.check_email_domain)
-        await queue_view(form.queue)
+        queue_view(form.queue)
         request_id = str(uuid.uuid4())
         number = queries.format_request_number(await queries.next_request_number(db))
         await directory.persister.write([
@@ -221,7 +221,7 @@ def create_app(directory: Directory) -> QuartTrio:
             raise FrontdeskError("missing_field", "queue is required", field="queue")
         if len(text) > 500 or "\x00" in text:
             raise FrontdeskError("invalid_value", "q must be at most 500 characters of text", field="q")
-        view = await queue_view(name)
+        view = queue_view(name)
         words = FAQ_WORD.findall(text.lower())[:FAQ_MAX_WORDS]
         if not view.config.faq_suggestions or not words:
             return json_response({"results": []})

@@ -2,7 +2,7 @@
 
 Quart's route (``app.py``) and the front door's lean HTTP path (``chat_door.py``) both call
 ``start_chat`` with the raw body and send what it returns, so the two cannot drift apart.
-``start_chat`` validates the form, asks the Router for the queue (open? anyone online?), stores
+``start_chat`` validates the form, reads the Router's view of the queue (open? anyone online?), stores
 the conversation, its first message and the customer's token in one statement, spawns the
 Conversation actor and enqueues it. Raises ``FrontdeskError`` (the caller maps its code to a
 status) and ``DatabaseError`` (503).
@@ -21,13 +21,13 @@ from .conversation import Conversation
 from .conversation_model import ConversationRecord, StoredMessage
 from .directory import Directory
 from .errors import FrontdeskError
-from .router_commands import Enqueue, QueueInfo, QueueView
+from .router_commands import Enqueue, QueueView
 from .wire import iso, utc_now
 
 
-async def queue_view(directory: Directory, name: str) -> QueueView:
+def queue_view(directory: Directory, name: str) -> QueueView:
     """The queue as the Router sees it now (settings, open, agents online); 404 when unknown."""
-    view: QueueView | None = await directory.router.call(lambda reply: QueueInfo(name, reply))
+    view = directory.router.queue_view(name)
     if view is None:
         raise FrontdeskError("not_found", f"no queue {name!r}", field="queue")
     return view
@@ -37,13 +37,13 @@ async def start_chat(directory: Directory, body: bytes) -> tuple[dict[str, Any],
     """The response body and status for a pre-chat form ``body``: queued (201) or closed (200)."""
     started = time.perf_counter()
     form = await forms.parse_chat(body, check_domain=directory.config.check_email_domain)
-    view = await queue_view(directory, form.queue)
+    view = queue_view(directory, form.queue)
     forms.require_fields(form, view.config.required_fields)
     if not view.open or view.agents_online == 0:
         return {"status": "closed", "reason": "outside_hours" if not view.open else "no_agents",
                 "message": view.config.closed_message, "next_open": iso(view.next_open),
                 "offline_requests": True}, 200
-    queue_key = view.queue_key
+    queue_key = directory.router.next_queue_key()
     name, email, verified = form.name, form.email, []
     if form.identity is not None and auth.identity_hmac_ok(view.config.identity_secret, form.identity.email,
                                                            form.identity.hmac):
@@ -68,7 +68,7 @@ async def start_chat(directory: Directory, body: bytes) -> tuple[dict[str, Any],
     record = ConversationRecord(conversation_id, form.queue, "queued", name, email, verified, created,
                                 messages=[StoredMessage.of(wire, "customer", None)])
     conv = Conversation(directory, record)
-    await directory.spawn_conversation(conv)
+    directory.spawn_conversation(conv)
     position = await directory.router.call(lambda reply: Enqueue(
         conversation_id, form.queue, {"customer": conv.customer_info, "question": form.question},
         queue_key, reply))

@@ -42,10 +42,11 @@ class Directory:
         self.conversations: dict[str, Conversation] = {}
         self.agents: dict[str, AgentActor] = {}
 
-    async def spawn_conversation(self, conversation: Conversation) -> None:
-        """Start ``conversation``'s actor; returns once it reads its inbox."""
+    def spawn_conversation(self, conversation: Conversation) -> None:
+        """Start ``conversation``'s actor. It is found at once; what is posted to its inbox before its
+        task first runs waits there (a new chat's POST does not wait a scheduler round for it)."""
         self.conversations[conversation.id] = conversation
-        await self._nursery.start(conversation.run)
+        self._nursery.start_soon(conversation.run)
 
     def forget_conversation(self, conversation: Conversation) -> None:
         if self.conversations.get(conversation.id) is conversation:

@@ -46,7 +46,6 @@ from .router_commands import (
     Invite,
     OfferTimedOut,
     QueueConfig,
-    QueueInfo,
     QueueView,
     RejectOffer,
     ReloadQueues,
@@ -197,8 +196,6 @@ class Router:
                     conv.post_position(position, self.estimator.estimate(c.queue, position, now))
             if c.reply is not None:
                 c.reply.send_nowait(position or 0)
-        elif isinstance(c, QueueInfo):
-            c.reply.send_nowait(self._queue_view(c.queue))
         elif isinstance(c, ReloadQueues):
             self._queue_configs = c.configs
             metrics.QUEUE_SETTINGS_RELOADS.inc()
@@ -253,11 +250,18 @@ class Router:
             metrics.ROUTER_TICKS.inc()
             self._publish_positions()
             await self._write_agent_status()
-        if not isinstance(c, Tick | QueueInfo):
+        if not isinstance(c, Tick):
             self._changed.set()
         await self._apply(effects)
 
-    def _queue_view(self, name: str) -> QueueView | None:
+    def queue_view(self, name: str) -> QueueView | None:
+        """What a customer's page needs to know of queue ``name`` now; None for an unknown queue.
+
+        Called by the HTTP routes directly, not through the inbox: a chat's POST would otherwise
+        wait behind every command queued before it (benchmarks/README.md, sixth round). It is
+        safe because trio runs one task at a time and this method never awaits: it reads the
+        routing state between two of the Router's commands and changes nothing.
+        """
         config = self._queue_configs.get(name)
         if config is None:
             return None
@@ -265,7 +269,13 @@ class Router:
         is_open = hours.is_open(config.schedule, at)
         q = self.state.queues.get(name)
         return QueueView(config, is_open, None if is_open else hours.next_open(config.schedule, at),
-                         self.state.agents_online(name), len(q.waiting) if q else 0, self.state.next_queue_key())
+                         self.state.agents_online(name), len(q.waiting) if q else 0)
+
+    def next_queue_key(self) -> int:
+        """A queue key for a chat about to be stored, after every chat waiting now. Called by the
+        chat's POST directly, as ``queue_view``: the key's counter only grows, and taking it
+        does not await."""
+        return self.state.next_queue_key()
 
     def _snapshot(self, agent_id: str) -> AgentSnapshot:
         agent = self.state.agents[agent_id]

@@ -32,14 +32,6 @@ class Enqueue:
     reply: trio.MemorySendChannel[int] | None
 
 
-@dataclass(eq=False)
-class QueueInfo:
-    """What a customer's page needs to know of a queue now; replies None for an unknown queue."""
-
-    queue: str
-    reply: trio.MemorySendChannel[QueueView | None]
-
-
 @dataclass(frozen=True)
 class QueueConfig:
     """A queue's settings as stored (reloaded whenever the ``queues`` table changes)."""
@@ -59,7 +51,6 @@ class QueueView:
     next_open: datetime | None
     agents_online: int
     waiting: int
-    queue_key: int      # a fresh key, for a chat about to be created
 
 
 @dataclass(eq=False)
@@ -179,6 +170,6 @@ class Tick:
     pass
 
 
-RouterCommand = (Enqueue | QueueInfo | ReloadQueues | AgentOnline | TakeSnapshot | AgentDisconnected
+RouterCommand = (Enqueue | ReloadQueues | AgentOnline | TakeSnapshot | AgentDisconnected
                  | AgentOffline | SetPresence | AcceptOffer | RejectOffer | OfferTimedOut
                  | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Tick)

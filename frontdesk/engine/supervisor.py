@@ -163,7 +163,7 @@ async def restore(directory: Directory, router: Router) -> None:
             invited = [p.agent_id for p in participants[cid].values() if p.role == "invited"]
             router.restore_open(cid, r["queue"], str(r["owner_id"]), info, invited, r["queue_key"])
             owners.add(str(r["owner_id"]))
-        await directory.spawn_conversation(conv)
+        directory.spawn_conversation(conv)
     for cid, agent_ids in (await queries.refusals_of(db, ids) if ids else {}).items():
         router.state.restore_exclusions(cid, agent_ids)
     # agents who own conversations but are not connected: their reconnect grace starts now

@@ -245,7 +245,13 @@ CREATE INDEX IF NOT EXISTS outbox_queued_idx ON outbox (next_try_at) WHERE statu
 
 -- Indexes of the supervisor dashboard (frontdesk/dashboard/db.py; timings and plans in its README).
 -- Full-text search of message text: 'simple' (no stemming), since messages come in any language.
-CREATE INDEX IF NOT EXISTS messages_text_search_idx ON messages USING gin (to_tsvector('simple', text));
+-- New rows wait in the index's pending list until it is merged; the merge runs inside the commit
+-- that fills the list. With the default 4 MB list, one commit in about 60,000 messages stalled for
+-- ~130 ms; with 256 kB the merges are small (worst commit ~50 ms, the same CPU per message;
+-- benchmarks/README.md, sixth round). A smaller list also makes searches read less of it.
+CREATE INDEX IF NOT EXISTS messages_text_search_idx ON messages USING gin (to_tsvector('simple', text))
+    WITH (gin_pending_list_limit = 256);
+ALTER INDEX IF EXISTS messages_text_search_idx SET (gin_pending_list_limit = 256);
 -- The conversation log: newest first within a queue; "took part" filter by agent. Reports read
 -- conversations of a period from the covering index alone (index-only scans).
 CREATE INDEX IF NOT EXISTS conversations_queue_created_idx ON conversations (queue, created_at);

@@ -5,7 +5,8 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
 
     python -m benchmarks.load --scenario saturate --engine-env PYTHONPATH=benchmarks/engine_probe \\
         --engine-env FD_GC_PROBE=/tmp/gc [--engine-env FD_GC_MODE=default] [--engine-env FD_LANES=1] \\
-        [--engine-env FD_NO_RESET=1] [--engine-env FD_COMMIT_PROBE=/tmp/commits]
+        [--engine-env FD_NO_RESET=1] [--engine-env FD_COMMIT_PROBE=/tmp/commits] \\
+        [--engine-env FD_ROUND_PROBE=/tmp/rounds]
 
 - ``FD_GC_PROBE=PATH``: every collection's pause, per generation, written to
   ``PATH.<pid>.json`` every 2 s (``gc.callbacks``).
@@ -16,6 +17,11 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
 - ``FD_NO_RESET=1``: asyncpg skips its reset query when a pooled connection is released.
 - ``FD_COMMIT_PROBE=PATH``: every group commit's steps (count, statements, time, the first words
   of each step's SQL), written to ``PATH.<pid>.json`` every 2 s.
+- ``FD_ROUND_PROBE=PATH``: trio's scheduler rounds (a ``trio.abc.Instrument``): for each round
+  of task steps between two waits for I/O, its length and its number of task steps; and each
+  wait for I/O; as histograms of 0.1-ms bins, written to ``PATH.<pid>.json`` every 2 s. A task
+  woken in a round runs in the next one at the earliest, so a round's length is what every hop
+  between actors may wait.
 
 None of this is for production: it measures what a change to the engine would bring before
 anyone makes it.
@@ -31,7 +37,7 @@ import threading
 import time
 from typing import Any
 
-_IN_ENGINE = "frontdesk" in " ".join(sys.argv)
+_IN_ENGINE = "frontdesk" in " ".join(sys.argv) or bool(os.environ.get("FD_PROBE_ANY"))
 _AFTER_START_S = 6.0
 _WRITE_EVERY_S = 2.0
 
@@ -109,3 +115,52 @@ def _probe_commits(path: str) -> None:
 
 if _IN_ENGINE and os.environ.get("FD_COMMIT_PROBE"):
     _probe_commits(os.environ["FD_COMMIT_PROBE"])
+
+
+def _probe_rounds(path: str) -> None:
+    """Wrap ``trio.run`` so the engine's run loop carries an instrument that times each round."""
+    import trio
+
+    # histograms in 0.1-ms bins: rounds (and their task steps), waits for I/O
+    rounds: dict[int, list[int]] = {}     # bin -> [rounds, task steps]
+    waits: dict[int, int] = {}
+    state = {"since": 0.0, "steps": 0}
+
+    class Rounds(trio.abc.Instrument):
+        def after_io_wait(self, timeout: float) -> None:
+            now = time.perf_counter()
+            if state["since"]:
+                b = int((now - state["since"]) * 10_000)
+                waits[b] = waits.get(b, 0) + 1
+            state["since"], state["steps"] = now, 0
+
+        def before_task_step(self, task: Any) -> None:
+            state["steps"] += 1
+
+        def before_io_wait(self, timeout: float) -> None:
+            now = time.perf_counter()
+            if state["since"]:
+                entry = rounds.setdefault(int((now - state["since"]) * 10_000), [0, 0])
+                entry[0] += 1
+                entry[1] += state["steps"]
+            state["since"] = now
+
+    run = trio.run
+
+    def run_with_probe(*args: Any, **kwargs: Any) -> Any:
+        kwargs["instruments"] = [*kwargs.get("instruments", ()), Rounds()]
+        return run(*args, **kwargs)
+
+    trio.run = run_with_probe
+
+    def loop() -> None:
+        while True:
+            time.sleep(_WRITE_EVERY_S)
+            with open(f"{path}.{os.getpid()}.json", "w") as f:
+                json.dump({"rounds": rounds, "waits": waits}, f)
+
+    threading.Thread(target=loop, name="round-probe", daemon=True).start()
+
+
+if _IN_ENGINE and os.environ.get("FD_ROUND_PROBE"):
+    _probe_rounds(os.environ["FD_ROUND_PROBE"])

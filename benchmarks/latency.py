@@ -219,6 +219,9 @@ class EngineProcess:
         return "\n".join("  engine| " + line for line in text[-lines:])
 
 
+WAL_WARMUP_ROWS = 1_200_000     # ~300 MB of WAL: EmbeddedPostgres.warm_wal
+
+
 class EmbeddedPostgres:
     """A throw-away ``pgserver`` PostgreSQL of our own (started before the generator pins itself)."""
 
@@ -228,6 +231,17 @@ class EmbeddedPostgres:
         directory.mkdir(parents=True, exist_ok=True)
         self._server: Any = pgserver.get_server(directory, cleanup_mode="delete")
         self.url = str(self._server.get_uri())
+
+    def warm_wal(self, rows: int = WAL_WARMUP_ROWS) -> None:
+        """Leave WAL segments to recycle, as a database in service has.
+
+        A fresh cluster creates each new 16-MB WAL segment by writing it full of zeros first, and
+        the commit that needs it waits (~45 ms here, once every few seconds at 1,000 msgs/s);
+        a cluster in service renames an old segment instead. Writing ~300 MB of WAL and two
+        checkpoints leave enough old segments for a run (benchmarks/README.md, sixth round).
+        """
+        self._server.psql(f"CREATE TABLE fd_wal_warmup AS SELECT g, repeat('x', 200) AS t "
+                          f"FROM generate_series(1, {rows}) g; DROP TABLE fd_wal_warmup; CHECKPOINT; CHECKPOINT;")
 
     def stop(self) -> None:
         if self._server is not None:

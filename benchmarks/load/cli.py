@@ -80,11 +80,13 @@ def parse_args(argv: list[str] | None) -> LoadConfig:
     p.add_argument("--no-baseline", dest="vs_baseline", action="store_false")
     p.add_argument("--no-plots", dest="plots", action="store_false", default=None)
     p.add_argument("--no-pin", dest="pin", action="store_false", default=None, help="do not pin CPUs")
+    p.add_argument("--no-warm-wal", dest="warm_wal", action="store_false", default=None,
+                   help="measure on a fresh cluster's WAL (each new segment written full of zeros first)")
     p.add_argument("--engine-env", action="append", default=[], metavar="NAME=VALUE",
                    help="extra environment for the engine (repeatable)")
     args = p.parse_args(argv)
     overrides: dict[str, Any] = {f: getattr(args, flag[2:].replace("-", "_")) for flag, f, _k, _h in FLAGS}
-    overrides.update(vs_baseline=args.vs_baseline, plots=args.plots, pin=args.pin)
+    overrides.update(vs_baseline=args.vs_baseline, plots=args.plots, pin=args.pin, warm_wal=args.warm_wal)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     env = dict(item.split("=", 1) for item in args.engine_env if "=" in item)
     if env:

@@ -57,6 +57,7 @@ class LoadConfig:
     plots: bool = True
     progress: str = "auto"               # auto | on | off
     pin: bool = True
+    warm_wal: bool = True                # the throw-away PostgreSQL: WAL segments ready to recycle first
     engine_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -78,6 +79,7 @@ class LoadConfig:
 SCENARIOS: dict[str, dict[str, Any]] = {
     # proves the tool works end to end: every path of the engine, a few conversations that end
     "smoke": dict(kind="converse", duration_s=10.0, warmup_s=2.0, mode="open", conversations=10, rate=20.0,
+                  warm_wal=False,
                   exchanges=5, timeout_s=10.0),
     # 1,000 conversations on 2,000 sockets... 200 agents; 1,000 msgs/s = 500 customer sends + 500 replies
     "steady": dict(kind="converse", duration_s=60.0, warmup_s=10.0, mode="open", conversations=1000, agents=200,

@@ -16,6 +16,7 @@ import contextlib
 import os
 import shutil
 import tempfile
+import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
@@ -64,6 +65,10 @@ class Servers:
             self.pgdata = self.tmp / "pg"
             self.pg = EmbeddedPostgres(self.pgdata)
             self.database_url = self.pg.url
+            if cfg.warm_wal:
+                started = time.perf_counter()
+                self.pg.warm_wal()
+                self.log(f"database: WAL segments made ready to recycle ({time.perf_counter() - started:.1f} s)")
             self.log("database: throw-away embedded PostgreSQL (pgserver), unpinned")
         os.environ.update(cfg.engine_env)
         self.engine = EngineProcess(free_port(), self.tmp / "engine", self.database_url, self.server_cpu,

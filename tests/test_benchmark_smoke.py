@@ -3,7 +3,8 @@
 Runs ``python -m benchmarks.load --scenario smoke`` (shortened) with the bare-relay baseline as
 a subprocess — its own throw-away PostgreSQL, the engine and the relay as pinned subprocesses —
 and checks that it exits 0, wrote a JSON report with latency samples on every path and not a
-single error or timeout, and drew its plots.
+single error or timeout, and drew its plots. The A/B runner (``python -m benchmarks.ab``) runs
+two variants of the engine, a pair of shortened smoke runs, and writes their comparison.
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ import sys
 from pathlib import Path
 
 import pytest
+
+from benchmarks import ab
 
 ROOT = Path(__file__).resolve().parent.parent
 RUN_TIMEOUT_S = 100
@@ -47,3 +50,35 @@ def test_smoke_scenario_writes_a_report_with_samples_and_no_errors(tmp_path: Pat
     assert [s["target"] for s in segments] == ["relay", "engine"], segments
     assert all(s["msgs_per_s"] > 0 and s["c2a_p50_ms"] > 0 for s in segments), segments
     assert len(list(tmp_path.glob("load-smoke-*.png"))) >= 2, output     # the CDF and the timeline
+
+
+@pytest.mark.timeout(2 * RUN_TIMEOUT_S + 20)
+def test_ab_runs_each_variant_in_turn_and_compares_them_pair_by_pair(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "benchmarks.ab", "--variant", "before=", "--variant", "after=",
+           "--variant-env", "after:FD_NOTHING=1", "--pairs", "1", "--name", "t", "--out-dir", str(tmp_path),
+           "--", "--scenario", "smoke", "--duration", "2", "--warmup", "1"]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=2 * RUN_TIMEOUT_S)
+    output = proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert proc.returncode == 0, output
+
+    (summary_file,) = tmp_path.glob("ab-t-*.json")
+    summary = json.loads(summary_file.read_text())
+    assert [(r["pair"], r["variant"]) for r in summary["runs"]] == [(1, "before"), (1, "after")]
+    assert summary["variant_env"] == {"before": [], "after": ["FD_NOTHING=1"]}
+    c2a = summary["summary"]["c2a p50 ms"]
+    assert c2a["before"]["median"] > 0 and c2a["after"]["median"] > 0
+    assert c2a["after"]["ratio"] == pytest.approx(c2a["after"]["median"] / c2a["before"]["median"])
+    assert c2a["after"]["lower_in_pairs"][1] == 1
+    assert "c2a p50 ms" in proc.stdout and "after ÷ before" in proc.stdout
+
+
+def test_ab_order_alternates_and_pairs_are_compared_run_by_run() -> None:
+    assert ab.run_order(["a", "b"], 3) == [(1, "a"), (1, "b"), (2, "b"), (2, "a"), (3, "a"), (3, "b")]
+    runs = [{"pair": p, "variant": v, "figures": {"c2a p50 ms": x}}
+            for p, v, x in [(1, "a", 10.0), (1, "b", 8.0), (2, "b", 12.0), (2, "a", 11.0), (3, "a", 30.0),
+                            (3, "b", 20.0)]]
+    b = ab.summarize(["a", "b"], runs)["c2a p50 ms"]["b"]
+    assert (b["median"], b["min"], b["max"]) == (12.0, 8.0, 20.0)
+    assert b["ratio"] == pytest.approx(12.0 / 11.0)
+    assert b["lower_in_pairs"] == [2, 3]

@@ -536,9 +536,14 @@ def test_positions_follow_queue_order() -> None:
         enqueue(state, cid)
     assert [state.position(c) for c in ("c1", "c2", "c3")] == [1, 2, 3]
     assert state.position("unknown") is None
-    state.customer_left("c2", 2.0)
-    assert state.positions(SUPPORT) == [("c1", 1), ("c3", 2)]
-    assert SUPPORT in state.dirty_queues
+    assert state.dirty_from == {SUPPORT: 0}
+    state.dirty_from.clear()
+    enqueue(state, "c4")                                    # at the tail: only its own place changed
+    assert state.dirty_from == {SUPPORT: 3}
+    state.customer_left("c2", 2.0)                          # the second place: it and those after
+    assert state.positions(SUPPORT) == [("c1", 1), ("c3", 2), ("c4", 3)]
+    assert state.dirty_from == {SUPPORT: 1}
+    assert state.positions(SUPPORT, 1) == [("c3", 2), ("c4", 3)]
 
 
 # ---- the state machine -----------------------------------------------------------------------
@@ -569,6 +574,7 @@ class RoutingMachine(RuleBasedStateMachine):
         self.joined: dict[str, set[str]] = {}              # conversation -> agents invited into it
         self.offers: dict[str, tuple[str, str]] = {}       # offer id -> (conversation, agent)
         self.excluded: dict[str, set[str]] = {}            # conversation -> agents who refused it
+        self.told: dict[str, list[str]] = {q: [] for q in QUEUES}    # waiting, as last published
 
     # ---- helpers
 
@@ -651,6 +657,18 @@ class RoutingMachine(RuleBasedStateMachine):
         self.excluded[cid] = set()
         self.joined[cid] = set()
         self.apply(self.state.enqueue(cid, queue, self.state.next_queue_key(), self.tick()))
+
+    @rule()
+    def publish_positions(self) -> None:
+        """As the Router's tick: the places before ``dirty_from`` hold the chats they held when
+        positions were last published, so only the chats from there on need to hear theirs."""
+        for q in QUEUES:
+            now = [cid for cid, _ in self.state.positions(q)]
+            start = self.state.dirty_from.get(q, len(now))
+            assert now[:start] == self.told[q][:start], (q, start)   # (a chat that left needs no position)
+            assert self.state.positions(q, start) == [(cid, start + i + 1) for i, cid in enumerate(now[start:])]
+            self.told[q] = now
+        self.state.dirty_from.clear()
 
     @rule(agent_id=st.sampled_from(AGENTS), presence=st.sampled_from([AVAILABLE, AVAILABLE, AWAY]))
     def agent_connects(self, agent_id: str, presence: str) -> None:

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import Client, Engine, accept_next, agent, connect
 
-from frontdesk.engine.waiting import MAX_AGE_S, MIN_SAMPLES, SAMPLES, WaitEstimator
+from frontdesk.engine.waiting import MAX_AGE_S, MIN_SAMPLES, SAMPLES, WaitEstimator, at_position
 
 # ---- WaitEstimator, no server --------------------------------------------------------------------
 
@@ -54,6 +54,9 @@ def test_estimate_grows_with_the_position() -> None:
         estimator.record("support", 0.0, waited, entry)
     estimates = [estimator.estimate("support", p, 1.0) for p in range(1, 6)]
     assert estimates == [12, 24, 36, 48, 60]
+    per_place = estimator.per_place("support", 1.0)       # what a tick takes once for the whole queue
+    assert [at_position(per_place, p) for p in range(1, 6)] == estimates
+    assert at_position(estimator.per_place("sales", 1.0), 3) is None
 
 
 # ---- end to end ----------------------------------------------------------------------------------

@@ -67,7 +67,7 @@ from .routing import (
     RoutingState,
 )
 from .timers import Timer, Timers
-from .waiting import WaitEstimator
+from .waiting import WaitEstimator, at_position
 from .wire import iso, utc_now
 
 if TYPE_CHECKING:
@@ -93,6 +93,7 @@ class Router:
         self.state = RoutingState(missed_offers_away=cfg.missed_offers_away)
         self.desk = InvitationDesk(self.state)
         self.estimator = WaitEstimator()
+        self._told_per_place: dict[str, float | None] = {}  # queue -> its pace at the last position tick
         self._entered: dict[str, tuple[float, int]] = {}  # waiting chat -> (since, position then)
         self._status_written: dict[str, tuple[str, int, int, int, int]] = {}  # agent -> last agent_status row
         self._queue_configs: dict[str, QueueConfig] = {}
@@ -412,12 +413,17 @@ class Router:
     def _publish_positions(self) -> None:
         st = self.state
         now = trio.current_time()
-        for name in sorted(st.dirty_queues):
-            for conversation_id, position in st.positions(name):
+        for name in sorted(st.dirty_from):
+            # only the chats whose position changed hear of it, unless the queue's pace changed (then
+            # every estimate did): a line of 10,000 that grows at its tail wakes one Conversation, not all
+            per_place = self.estimator.per_place(name, now)
+            start = st.dirty_from[name] if per_place == self._told_per_place.get(name) else 0
+            self._told_per_place[name] = per_place
+            for conversation_id, position in st.positions(name, start):
                 conv = self._dir.conversations.get(conversation_id)
                 if conv is not None:
-                    conv.post_position(position, self.estimator.estimate(name, position, now))
-        st.dirty_queues.clear()
+                    conv.post_position(position, at_position(per_place, position))
+        st.dirty_from.clear()
         for name, q in st.queues.items():
             metrics.QUEUE_WAITING.labels(name).set(len(q.waiting))
         counts = {AVAILABLE: 0, AWAY: 0, OFFLINE: 0}

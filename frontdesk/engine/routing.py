@@ -68,7 +68,7 @@ class RoutingState:
         self.refused_by: dict[str, set[str]] = {}       # open conversation -> agents who refused it while it waited
         self._tail_key = 0   # queue keys: new chats get increasing positive keys,
         self._head_key = 0   # chats back at the head decreasing negative ones
-        self.dirty_queues: set[str] = set()  # queues whose positions changed since last asked
+        self.dirty_from: dict[str, int] = {}  # queue -> first place (0-based) changed since last asked
 
     # ---- setup ---------------------------------------------------------------------------
 
@@ -130,8 +130,13 @@ class RoutingState:
             return None
         return int(self.queues[w.queue].waiting.index(w.queue_key)) + 1
 
-    def positions(self, queue: str) -> list[tuple[str, int]]:
-        return [(cid, i + 1) for i, cid in enumerate(self.queues[queue].waiting.values())]
+    def positions(self, queue: str, start: int = 0) -> list[tuple[str, int]]:
+        """(conversation, position) of the chats waiting in ``queue``, from the ``start``-th place on."""
+        return [(cid, start + i + 1) for i, cid in enumerate(self.queues[queue].waiting.values()[start:])]
+
+    def _changed_from(self, queue: str, index: int) -> None:
+        """A chat came or went at place ``index``: the positions from there on changed; those before did not."""
+        self.dirty_from[queue] = min(index, self.dirty_from.get(queue, index))
 
     def agents_online(self, queue: str) -> int:
         """Members connected and not offline (away counts as online)."""
@@ -162,7 +167,7 @@ class RoutingState:
         q = self.queues[queue]
         q.waiting[queue_key] = conversation_id
         q.unoffered.add(queue_key)
-        self.dirty_queues.add(queue)
+        self._changed_from(queue, q.waiting.index(queue_key))
 
     def agent_connected(self, agent_id: str, presence: str, now: float) -> list[Effect]:
         """The agent's first socket said hello; ``presence`` is the state it last chose."""
@@ -363,10 +368,10 @@ class RoutingState:
 
     def _remove_waiting(self, w: Waiting) -> None:
         q = self.queues[w.queue]
+        self._changed_from(w.queue, q.waiting.index(w.queue_key))
         del q.waiting[w.queue_key]
         q.unoffered.discard(w.queue_key)
         del self.waiting[w.id]
-        self.dirty_queues.add(w.queue)
 
     def _count_online(self, agent: Agent) -> None:
         online = agent.connected and agent.presence != OFFLINE

@@ -27,8 +27,18 @@ class WaitEstimator:
 
     def estimate(self, queue: str, position: int, now: float) -> int | None:
         """Seconds until a chat at ``position`` is likely taken, or None without enough data."""
+        return at_position(self.per_place(queue, now), position)
+
+    def per_place(self, queue: str, now: float) -> float | None:
+        """Seconds of waiting per place in ``queue``'s line, or None without enough data. Taken once
+        for a whole queue when every waiting chat hears its position (``at_position``): the
+        samples are read once per queue, not once per chat."""
         recent = [s for s in self._samples.get(queue, ()) if now - s[0] <= MAX_AGE_S]
         if len(recent) < MIN_SAMPLES:
             return None
-        per_place = sum(s[1] for s in recent) / sum(s[2] for s in recent)
-        return round(per_place * position)
+        return sum(s[1] for s in recent) / sum(s[2] for s in recent)
+
+
+def at_position(per_place: float | None, position: int) -> int | None:
+    """The estimate for ``position`` from a queue's ``per_place`` (None: no basis)."""
+    return None if per_place is None else round(per_place * position)

@@ -23,6 +23,9 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
   woken in a round runs in the next one at the earliest, so a round's length is what every hop
   between actors may wait.
 
+``FD_PROBE_ANY=1`` lets the probes act in any Python process (e.g. the load generator itself, with
+``PYTHONPATH=benchmarks/engine_probe FD_PROBE_ANY=1 FD_ROUND_PROBE=... python -m benchmarks.load``).
+
 None of this is for production: it measures what a change to the engine would bring before
 anyone makes it.
 """

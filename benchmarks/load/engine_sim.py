@@ -37,6 +37,7 @@ from .wsio import close_code, expect, open_ws, send_json
 HTTP_TIMEOUT_S = 10.0
 HTTP_CONNECTIONS = 64
 SIGN_IN_CONCURRENCY = 16
+JSON_HEADERS = {"content-type": "application/json"}
 ERROR_PAUSE_S = 1.0          # a conversation that failed to start waits this long before the next
 
 
@@ -54,6 +55,7 @@ class EngineWorld:
     def __init__(self, base: str, plan: Plan, rec: Recorder, rng: random.Random, text_bytes: int):
         self.base = base
         self.ws_url = base.replace("http", "ws", 1) + "/ws"
+        self._chats_url = httpx.URL(base + "/api/chats")
         self.plan = plan
         self.rec = rec
         self.rng = rng
@@ -223,7 +225,9 @@ class EngineWorld:
                 "question": message_text(q, self.text_bytes)}
         try:
             async with self.chat_posts.client() as http:   # the wait for a connection counts
-                r = await http.post("/api/chats", json=body)
+                # a prepared request: httpx's post() merges the URL and encodes the JSON again each time
+                r = await http.send(httpx.Request("POST", self._chats_url, content=orjson.dumps(body),
+                                                  headers=JSON_HEADERS))
         except httpx.HTTPError as exc:
             self.rec.error(f"POST /api/chats: {type(exc).__name__}")
             return False

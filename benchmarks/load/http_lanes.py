@@ -10,18 +10,35 @@ Keep-alive: the engine closes a connection idle for 5 s. A client that sent on i
 got "server disconnected" (httpx's own expiry is 5 s too). So the generator's connections expire
 after ``KEEPALIVE_EXPIRY_S``, and the lanes hand out the client freed last (a stack): the
 connections in use stay warm, the others expire on the client's side.
+
+Cookies: the engine sets none, but httpx files every response's headers into its cookie jar
+(2.5 % of the generator's time in a burst of chats); the lanes' clients get a jar that keeps
+nothing (``NoCookies``, through httpx's public ``cookies=`` argument): 85 → 60 µs per response
+(``timeit``; the rest is httpx wrapping the response for the jar).
 """
 
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from http.cookiejar import CookieJar
 from types import TracebackType
+from typing import Any
 
 import httpx
 import trio
 
 KEEPALIVE_EXPIRY_S = 4.0    # below the engine's 5-s keep-alive: the client closes first
+
+
+class NoCookies(CookieJar):
+    """A cookie jar that neither stores nor sends a cookie."""
+
+    def extract_cookies(self, response: Any, request: Any) -> None:
+        return None
+
+    def add_cookie_header(self, request: Any) -> None:
+        return None
 
 
 def limits(connections: int) -> httpx.Limits:
@@ -38,7 +55,8 @@ class HttpLanes:
 
     async def __aenter__(self) -> HttpLanes:
         for _ in range(self._n):
-            client = httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout_s, limits=limits(1))
+            client = httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout_s, limits=limits(1),
+                                       cookies=NoCookies())
             self._idle.append(await self._stack.enter_async_context(client))
         return self
 

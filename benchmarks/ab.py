@@ -11,7 +11,9 @@ another day (benchmarks/README.md, "Deciding a change")::
 Each ``--variant NAME=PATH`` is an engine: PATH goes first on the engine's ``PYTHONPATH`` (a
 checkout or worktree of another commit; several joined by ``:``, e.g. with
 ``benchmarks/engine_probe``), empty for this checkout. ``--variant-env NAME:KEY=VALUE``
-adds engine environment to one variant (e.g. the ``engine_probe`` switches). Every run is a whole
+adds engine environment to one variant (e.g. the ``engine_probe`` switches), and
+``--generator-from NAME:DIR`` runs that variant's load generator from another checkout (to judge
+a change to the generator itself, run both variants' engines from this one). Every run is a whole
 ``python -m benchmarks.load`` (its own PostgreSQL and engine); the arguments after ``--`` go to
 each. A pair runs every variant once, the order reversed every other pair (ABBA), so a machine
 that gets busier biases no variant.
@@ -158,6 +160,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
                    help="an engine: PATH first on its PYTHONPATH (empty: this checkout); two or more")
     p.add_argument("--variant-env", action="append", default=[], metavar="NAME:KEY=VALUE",
                    help="engine environment for one variant (repeatable)")
+    p.add_argument("--generator-from", action="append", default=[], metavar="NAME:DIR",
+                   help="run this variant's load generator from the checkout DIR")
     p.add_argument("--pairs", type=int, default=3, help="runs of every variant [3]")
     p.add_argument("--name", default="ab", help="a word for the result files")
     p.add_argument("--out-dir", default=str(RESULTS_DIR), help="where the summary goes [benchmarks/results]")
@@ -171,6 +175,10 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         name, _, setting = item.partition(":")
         if name not in names or "=" not in setting:
             p.error(f"--variant-env {item!r}: want NAME:KEY=VALUE with a NAME of a --variant")
+    for item in args.generator_from:
+        name, _, directory = item.partition(":")
+        if name not in names or not (Path(directory) / "benchmarks" / "load").is_dir():
+            p.error(f"--generator-from {item!r}: want NAME:DIR with a NAME of a --variant and a checkout DIR")
     if args.pairs < 1:
         p.error("--pairs must be at least 1")
     return args, load_args
@@ -184,6 +192,10 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.variant_env:
         name, _, setting = item.partition(":")
         extra_env[name].append(setting)
+    generator_dir = {v: ROOT for v in variants}
+    for item in args.generator_from:
+        name, _, directory = item.partition(":")
+        generator_dir[name] = Path(directory).resolve()
     runs: list[dict[str, Any]] = []
     failed = 0
     with tempfile.TemporaryDirectory(prefix="fd-ab-") as tmp:
@@ -197,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
             for setting in extra_env[variant]:
                 cmd += ["--engine-env", setting]
             started = time.perf_counter()
-            proc = subprocess.run(cmd, cwd=ROOT, capture_output=True, text=True)
+            proc = subprocess.run(cmd, cwd=generator_dir[variant], capture_output=True, text=True)
             reports = sorted(out.glob("load-*.json"))
             status = f"exit {proc.returncode}, {time.perf_counter() - started:.0f} s"
             if not reports:
@@ -215,7 +227,8 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"ab-{args.name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
-    stem.write_text(json.dumps({"variants": paths, "variant_env": extra_env, "load_args": load_args,
+    stem.write_text(json.dumps({"variants": paths, "variant_env": extra_env,
+                                "generator_from": {v: str(d) for v, d in generator_dir.items()}, "load_args": load_args,
                                 "pairs": args.pairs, "load_average_after": os.getloadavg()[0],
                                 "runs": runs, "summary": summary}, indent=1, ensure_ascii=False))
     print(f"wrote {stem}")

@@ -55,7 +55,8 @@ def test_smoke_scenario_writes_a_report_with_samples_and_no_errors(tmp_path: Pat
 @pytest.mark.timeout(2 * RUN_TIMEOUT_S + 20)
 def test_ab_runs_each_variant_in_turn_and_compares_them_pair_by_pair(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "benchmarks.ab", "--variant", "before=", "--variant", "after=",
-           "--variant-env", "after:FD_NOTHING=1", "--pairs", "1", "--name", "t", "--out-dir", str(tmp_path),
+           "--variant-env", "after:FD_NOTHING=1", "--generator-from", f"after:{ROOT}",
+           "--pairs", "1", "--name", "t", "--out-dir", str(tmp_path),
            "--", "--scenario", "smoke", "--duration", "2", "--warmup", "1"]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=2 * RUN_TIMEOUT_S)
@@ -66,6 +67,7 @@ def test_ab_runs_each_variant_in_turn_and_compares_them_pair_by_pair(tmp_path: P
     summary = json.loads(summary_file.read_text())
     assert [(r["pair"], r["variant"]) for r in summary["runs"]] == [(1, "before"), (1, "after")]
     assert summary["variant_env"] == {"before": [], "after": ["FD_NOTHING=1"]}
+    assert summary["generator_from"] == {"before": str(ROOT), "after": str(ROOT)}
     c2a = summary["summary"]["c2a p50 ms"]
     assert c2a["before"]["median"] > 0 and c2a["after"]["median"] > 0
     assert c2a["after"]["ratio"] == pytest.approx(c2a["after"]["median"] / c2a["before"]["median"])

@@ -121,8 +121,8 @@ def summarize(variants: list[str], runs: list[dict[str, Any]]) -> dict[str, dict
             cell: dict[str, Any] = {"median": statistics.median(values), "min": min(values), "max": max(values),
                                     "runs": len(values)}
             if v != base and by[base]:
-                cell["ratio"] = cell["median"] / statistics.median(by[base].values()) \
-                    if statistics.median(by[base].values()) else None
+                base_median = statistics.median(by[base].values())
+                cell["ratio"] = cell["median"] / base_median if base_median else None
                 paired = [p for p in by[v] if p in by[base]]
                 cell["lower_in_pairs"] = [sum(by[v][p] < by[base][p] for p in paired), len(paired)]
             row[v] = cell

@@ -160,7 +160,8 @@ def _probe_rounds(path: str) -> None:
         while True:
             time.sleep(_WRITE_EVERY_S)
             with open(f"{path}.{os.getpid()}.json", "w") as f:
-                json.dump({"rounds": rounds, "waits": waits}, f)
+                # copies taken in one step each: the event loop's thread adds bins meanwhile
+                json.dump({"rounds": dict(rounds), "waits": dict(waits)}, f)
 
     threading.Thread(target=loop, name="round-probe", daemon=True).start()
 

@@ -85,3 +85,14 @@ async def test_every_bulk_form_writes_what_its_one_row_statements_write(database
             await db.execute(f"TRUNCATE {table} CASCADE")
         bulk = await run(db, [queries.BULK[stage[0][0]].statement([args for _, args in stage]) for stage in plan])
         assert bulk == one_by_one
+
+
+async def test_the_routers_agent_status_rows_go_in_one_statement_with_the_same_result(database_url: str) -> None:
+    async with open_database(database_url) as db:
+        agents = [str(r["id"]) for r in await db.fetch("SELECT id FROM staff WHERE role = 'agent' ORDER BY email")][:3]
+        first = [(a, "available", i, 1, 0, 5) for i, a in enumerate(agents)]
+        second = [(a, "away", 2, 0, 1, 3) for a in agents[:2]]      # the update path
+        one_by_one = await run(db, [queries.upsert_agent_status(*r) for r in (*first, *second)])
+        assert len(one_by_one["agent_status"]) == 3
+        together = await run(db, [queries.upsert_agent_statuses(first), queries.upsert_agent_statuses(second)])
+        assert together == one_by_one

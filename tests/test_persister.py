@@ -166,3 +166,47 @@ async def test_a_full_inbox_holds_the_writer_back_until_the_loop_takes_a_batch(d
         nursery.cancel_scope.cancel()
     assert committed[:2] == [1, 2]
     assert await numbers(db) == [1, 2, 3, 4]
+
+
+async def test_a_batch_takes_one_item_per_key_and_a_keys_next_items_follow_in_order(db: Database) -> None:
+    """Items of one key never share a batch (they would need a transaction of statements one after
+    the other); they commit in order, and items of other keys behind them are not held back."""
+    batches: list[list[int]] = []
+    all_in = trio.Event()
+
+    def done(batch: list[tuple[str | None, int]], error: DatabaseError | None, _seconds: float) -> None:
+        assert error is None
+        batches.append([n for _, n in batch])
+        if sum(map(len, batches)) == 7:
+            all_in.set()
+
+    loop = db.commit_loop(lambda batch: [(INSERT, [(n,) for _, n in batch])], done, max_batch=10, bound=100,
+                          key=lambda item: item[0])
+    for item in (("a", 1), ("a", 2), ("b", 3), (None, 4), ("a", 5), (None, 6), ("c", 7)):
+        await loop.put(item)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(loop.run)
+        await all_in.wait()
+        nursery.cancel_scope.cancel()
+    assert batches == [[1, 3, 4, 6, 7], [2], [5]]
+    assert await numbers(db) == [1, 2, 3, 4, 5, 6, 7]
+
+
+async def test_a_batch_of_one_key_per_write_keeps_max_batch(db: Database) -> None:
+    batches: list[list[int]] = []
+    all_in = trio.Event()
+
+    def done(batch: list[tuple[str, int]], error: DatabaseError | None, _seconds: float) -> None:
+        batches.append([n for _, n in batch])
+        if sum(map(len, batches)) == 5:
+            all_in.set()
+
+    loop = db.commit_loop(lambda batch: [(INSERT, [(n,) for _, n in batch])], done, max_batch=2, bound=100,
+                          key=lambda item: item[0])
+    for item in (("a", 1), ("a", 2), ("b", 3), ("c", 4), ("a", 5)):
+        await loop.put(item)
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(loop.run)
+        await all_in.wait()
+        nursery.cancel_scope.cancel()
+    assert batches == [[1, 3], [2, 4], [5]]

@@ -51,13 +51,16 @@ class FakePersister:
 
 
 class FakeConversation:
-    """Records what the Router tells a Conversation actor."""
+    """Records what the Router tells a Conversation actor; stores what an assignment carries, as the
+    Conversation does in the assignment's write."""
 
-    def __init__(self) -> None:
+    def __init__(self, persister: FakePersister) -> None:
         self.calls: list[tuple[Any, ...]] = []
+        self._persister = persister
 
-    def post_assign(self, agent_id: str, name: str) -> None:
+    def post_assign(self, agent_id: str, name: str, also: Sequence[tuple[str, tuple[Any, ...]]] = ()) -> None:
         self.calls.append(("assign", agent_id, name))
+        self._persister.statements.extend(also)
 
     def post_requeue(self, agent_id: str, queue_key: int, position: int) -> None:
         self.calls.append(("requeue", agent_id, position))
@@ -130,7 +133,7 @@ async def online(router: Router, agent_id: str, capacity: int = 1, presence: str
 
 async def new_chat(router: Router, directory: FakeDirectory) -> str:
     cid = str(uuid.uuid4())
-    directory.conversations[cid] = FakeConversation()
+    directory.conversations[cid] = FakeConversation(directory.persister)
     info = {"customer": {"name": "Cora", "email": "cora@example.com", "verified": []}, "question": "Hello?"}
     position: int = await router.call(lambda reply: Enqueue(cid, QUEUE, info, None, reply))
     assert position >= 1

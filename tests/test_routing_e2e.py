@@ -9,6 +9,7 @@ from __future__ import annotations
 from typing import Any
 
 import httpx
+import psycopg
 import trio
 from conftest import Client, Engine, accept_next, agent, connect
 
@@ -69,6 +70,27 @@ async def test_rejected_offer_goes_to_the_other_agent_and_never_back_to_the_reje
                 assert conv["messages"][0]["text"] == "Where is my order?"
             seen1, seen2 = await quiet(0.2, a1, a2)
             assert offers(seen1, cid) == [] and offers(seen2, cid) == []
+
+
+def stored_offers(database_url: str, conversation_id: str) -> list[tuple[str, str | None, str | None]]:
+    with psycopg.connect(database_url, autocommit=True) as conn:
+        rows = conn.execute("SELECT o.outcome, o.agent_id::text, c.owner_id::text FROM offers o "
+                            "JOIN conversations c ON c.id = o.conversation_id WHERE o.conversation_id = %s "
+                            "ORDER BY o.created_at", (conversation_id,)).fetchall()
+    return [(r[0], r[1], r[2]) for r in rows]
+
+
+async def test_an_accepted_offer_is_stored_closed_with_the_assignment(engine: Engine) -> None:
+    """The Router hands the accepted offer's close to the Conversation, which stores it in the
+    assignment's write: by the time the agent has its ``conversation``, both are committed."""
+    async with agent(engine, 1) as a1:
+        cid = (await engine.start_chat())["conversation_id"]
+        offer = await a1.expect("offer", conversation_id=cid)
+        await a1.send({"type": "accept", "offer_id": offer["offer_id"]})
+        await a1.expect("conversation", conversation_id=cid)
+        owner = a1.info["agent"]["id"]
+        assert await trio.to_thread.run_sync(stored_offers, engine.config.database_url, cid) == [
+            ("accepted", owner, owner)]
 
 
 async def test_unanswered_offer_expires_and_goes_to_the_next_agent_at_once(engine: Engine) -> None:

@@ -105,8 +105,9 @@ class Conversation:
             return False
         return True
 
-    def post_assign(self, agent_id: str, name: str) -> None:
-        self.post(Assign(agent_id, name))
+    def post_assign(self, agent_id: str, name: str, also: Sequence[Statement] = ()) -> None:
+        """Take the agent as owner; ``also`` is stored in the same write (the accepted offer's close)."""
+        self.post(Assign(agent_id, name, also))
 
     def post_join(self, agent_id: str, name: str) -> None:
         self.post(Join(agent_id, name))
@@ -139,9 +140,21 @@ class Conversation:
             task_status.started()
             async with self.inbox:
                 await self._serve_inbox()
+                await self._store_leftovers()
         finally:
             self._stop_timers()
             self._dir.forget_conversation(self)
+
+    async def _store_leftovers(self) -> None:
+        """The writes carried by commands still in the inbox after the end (an accepted offer's close,
+        which the Router hands to the assignment) are stored all the same."""
+        while True:
+            try:
+                command = self.inbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return
+            if isinstance(command, Assign) and command.also:
+                await self._dir.persister.post(command.also, self.id)
 
     async def _serve_inbox(self) -> None:
         """Commands in arrival order; sends that wait back to back are stored in one write."""
@@ -305,9 +318,11 @@ class Conversation:
 
     async def _assign(self, c: Assign) -> None:
         if self.status == "ended":
+            if c.also:
+                await self._dir.persister.post(c.also, self.id)
             return
         at = utc_now()
-        await self._dir.persister.write(queries.assign_conversation(self.id, c.agent_id, at), self.id)
+        await self._dir.persister.write([*c.also, *queries.assign_conversation(self.id, c.agent_id, at)], self.id)
         self.status = "active"
         self._position = None
         self._stop_max_wait()

@@ -6,6 +6,7 @@ Plain data, no behaviour beyond small derived properties; ``engine/conversation.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, NamedTuple, Protocol
@@ -14,6 +15,7 @@ import orjson
 import trio
 
 from . import protocol
+from .db import Statement
 from .wire import iso
 
 
@@ -109,6 +111,8 @@ class ClientFrame:
 class Assign:
     agent_id: str
     name: str
+    # stored in the same write as the assignment: the accepted offer's close (one write per chat, not two)
+    also: Sequence[Statement] = ()
 
 
 @dataclass(eq=False)

@@ -3,9 +3,14 @@
 Whatever writes are waiting in a lane's inbox when a transaction starts go into that one
 transaction (up to ``MAX_BATCH_WRITES``), in arrival order, so 1,000 concurrent senders cost a
 few commits instead of 1,000; ``commit_plan.py`` makes the batch as few statements as the order
-of its writes allows, most often one. The loop itself runs on the asyncio side of the bridge
-(``db.CommitLoop``): it wakes when a write is queued and wakes the writers as soon as the commit
-returns, without a hop through a trio task of its own. A writer that needs to know its write is
+of its writes allows, most often one. A batch holds one write per key: a key's next write waits
+at the head of the inbox for the next commit. Two writes of one key in one batch would need two
+statements one after the other in a transaction (BEGIN, each statement, COMMIT), which under load
+took about three times as long as a one-statement commit (benchmarks/README.md, seventh round).
+
+The loop itself runs on the asyncio side of the bridge (``db.CommitLoop``): it wakes when a write
+is queued and wakes the writers as soon as the commit returns, without a hop through a trio task
+of its own. A writer that needs to know its write is
 durable awaits ``write()``: it returns only after COMMIT. Fire-and-forget writes (``post``) keep
 their order relative to every other write with the same key.
 
@@ -54,12 +59,16 @@ class Write:
     error: DatabaseError | None = None
 
 
+def _key_of(w: Write) -> str | None:
+    return w.key
+
+
 class Persister:
     def __init__(self, db: Database, bulk: Mapping[str, Bulk] | None = None, lanes: int = LANES):
         """``bulk``: the statements that have a form for many rows (``queries.BULK``)."""
         self._bulk = bulk or {}
-        self._lanes = [db.commit_loop(self._plan, self._done, MAX_BATCH_WRITES, PERSISTER_INBOX_SIZE)
-                       for _ in range(lanes)]
+        self._lanes = [db.commit_loop(self._plan, self._done, MAX_BATCH_WRITES, PERSISTER_INBOX_SIZE,
+                                      key=_key_of) for _ in range(lanes)]
 
     def _lane(self, key: str | None) -> CommitLoop[Write]:
         return self._lanes[hash(key) % len(self._lanes) if key is not None else 0]

@@ -473,6 +473,12 @@ def upsert_agent_status(agent_id: str, presence: str, open_conversations: int, p
             (uuid.UUID(agent_id), presence, open_conversations, pending_offers, pending_invitations, capacity))
 
 
+def upsert_agent_statuses(rows: Sequence[tuple[str, str, int, int, int, int]]) -> Statement:
+    """Many agents' rows (each as ``upsert_agent_status`` takes it, one row per agent) in ONE statement:
+    a write of several upserts into one table would have to run them one by one (commit_plan.ordered)."""
+    return BULK[_UPSERT_AGENT_STATUS].statement([(uuid.UUID(r[0]), *r[1:]) for r in rows])
+
+
 async def reset_agent_status(db: Database) -> None:
     """At start nobody is connected yet."""
     await db.execute("UPDATE agent_status SET presence = 'offline', pending_offers = 0, pending_invitations = 0, "

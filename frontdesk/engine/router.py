@@ -28,6 +28,7 @@ import trio
 
 from . import hours, metrics, queries
 from .config import ACTOR_INBOX_SIZE
+from .db import Statement
 from .errors import EngineError
 from .invitations import InvitationClosed, InvitationDesk, InvitationEffect, InvitationOffered, Joined
 from .protocol import encode
@@ -289,17 +290,24 @@ class Router:
     # ---- effects ---------------------------------------------------------------------------
 
     async def _apply(self, effects: Sequence[InvitationEffect], invite: Invite | None = None) -> None:
+        # an accepted offer's close goes into the assignment's write (one write per chat, not two)
+        assigned = {e.conversation_id for e in effects if isinstance(e, Assigned)}
+        closes: dict[str, Statement] = {}
         for e in effects:
             if isinstance(e, OfferMade):
                 await self._offer_made(e)
             elif isinstance(e, OfferClosed):
-                await self._offer_closed(e)
+                await self._offer_closed(e, closes if e.conversation_id in assigned else None)
             elif isinstance(e, Assigned):
                 self._measure_wait(e.conversation_id)
                 conv = self._dir.conversations.get(e.conversation_id)
                 agent = self.state.agents[e.agent_id]
+                close = closes.pop(e.conversation_id, None)
+                also = [close] if close is not None else []
                 if conv is not None:
-                    conv.post_assign(e.agent_id, agent.name)
+                    conv.post_assign(e.agent_id, agent.name, also)
+                elif also:
+                    await self._dir.persister.post(also, e.conversation_id)
             elif isinstance(e, Requeued):
                 position = self.state.position(e.conversation_id) or 1
                 self._entered[e.conversation_id] = (trio.current_time(), position)
@@ -371,12 +379,17 @@ class Router:
         pending.timer = self._timers.after(self._offer_timeout_s, lambda: self._post(OfferTimedOut(offer_id)))
         metrics.OFFERS.labels("made").inc()
 
-    async def _offer_closed(self, e: OfferClosed) -> None:
+    async def _offer_closed(self, e: OfferClosed, closes: dict[str, Statement] | None = None) -> None:
+        """``closes``: where to leave the close's statement for the assignment's write, instead of
+        posting it."""
         pending = self._pending.pop(e.offer_id, None)
         if pending is not None and pending.timer is not None:
             pending.timer.cancel()
-        await self._dir.persister.post([queries.close_offer(e.offer_id, e.outcome, e.reason, utc_now())],
-                                       e.conversation_id)
+        close = queries.close_offer(e.offer_id, e.outcome, e.reason, utc_now())
+        if closes is not None:
+            closes[e.conversation_id] = close
+        else:
+            await self._dir.persister.post([close], e.conversation_id)
         metrics.OFFERS.labels(e.outcome).inc()
         if e.outcome in ("expired", "revoked"):
             reason = "expired" if e.outcome == "expired" else (e.reason or "agent_unavailable")
@@ -393,15 +406,15 @@ class Router:
 
     async def _write_agent_status(self) -> None:
         """Keep ``agent_status`` current for the dashboard: rows that changed since last time."""
-        statements = []
+        rows = []
         for a in self.state.agents.values():
             row = (a.presence if a.connected else OFFLINE, len(a.open) + len(a.joined), len(a.offers),
                    a.invitations, a.capacity)
             if self._status_written.get(a.id) != row:
                 self._status_written[a.id] = row
-                statements.append(queries.upsert_agent_status(a.id, *row))
-        if statements:
-            await self._dir.persister.post(statements, "agent_status")
+                rows.append((a.id, *row))
+        if rows:
+            await self._dir.persister.post([queries.upsert_agent_statuses(rows)], "agent_status")
 
     def _measure_wait(self, conversation_id: str) -> None:
         entered = self._entered.pop(conversation_id, None)

@@ -1,18 +1,24 @@
-"""A Conversation that ends with commands still in its inbox (engine/conversation.py): the writes
-they carry are stored all the same. The Router hands an accepted offer's close to the assignment
-(one write per chat); when the customer left just before, the assignment never runs, and the
-close must not be lost. Real PostgreSQL, Persister and Directory; the Router is a recorder."""
+"""A Conversation that ends with commands still in its inbox, or on their way to it
+(engine/conversation.py). The writes they carry are stored all the same: the Router hands an
+accepted offer's close to the assignment (one write per chat), and when the customer left just
+before, the assignment never runs. A post that waits for room meets a closed inbox and is
+dropped, as a post to an ended actor is. Real PostgreSQL, Persister and Directory; the Router is
+a recorder."""
 
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 import trio
+import trio.testing
 from conftest import make_config
 
+from frontdesk.engine import conversation as conversation_module
 from frontdesk.engine import queries
 from frontdesk.engine.conversation import Conversation
 from frontdesk.engine.conversation_model import ConversationRecord, CustomerGone
@@ -25,9 +31,12 @@ from frontdesk.engine.router_commands import ConversationClosed
 class RecordingRouter:
     def __init__(self) -> None:
         self.closed = trio.Event()
+        self.on_closed: list[Callable[[], None]] = []
 
     async def send(self, command: Any) -> None:
         if isinstance(command, ConversationClosed):
+            for fn in self.on_closed:
+                fn()
             self.closed.set()
 
 
@@ -58,3 +67,32 @@ async def test_an_assignment_left_in_the_inbox_of_an_ended_conversation_still_st
         nursery.cancel_scope.cancel()
     assert row is not None
     assert (row["status"], row["owner_id"], row["outcome"]) == ("ended", None, "accepted")
+
+
+async def test_a_post_waiting_for_room_when_the_conversation_ends_is_dropped_without_harm(
+        database_url: str, data_dir: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A post to a full inbox is sent by a helper task; when that task first runs after the
+    Conversation has ended, its send meets a closed inbox. That must not take the actor nursery
+    (every actor of the engine) down."""
+    monkeypatch.setattr(conversation_module, "ACTOR_INBOX_SIZE", 1)
+    now = datetime.now(UTC)
+    cid = str(uuid.uuid4())
+    async with open_database(database_url) as db, trio.open_nursery() as nursery:
+        persister = Persister(db, queries.BULK)
+        await nursery.start(persister.run)
+        directory = Directory(make_config(database_url, data_dir), db, persister, nursery)
+        await nursery.start(directory.timers.run)
+        router = RecordingRouter()
+        directory.router = router  # type: ignore[assignment]
+        await persister.write([queries.insert_conversation(cid, "support", "Cora", "cora@example.com", [], {}, 1,
+                                                           now)], cid)
+        conv = Conversation(directory, ConversationRecord(cid, "support", "queued", "Cora", "cora@example.com", [],
+                                                          now))
+        # while the chat ends, the Router tells it two positions: the second finds the inbox full
+        router.on_closed.append(lambda: (conv.post_position(2), conv.post_position(1)))
+        conv.post(CustomerGone())
+        directory.spawn_conversation(conv)
+        await router.closed.wait()
+        await trio.testing.wait_all_tasks_blocked()     # the helper task has run its send
+        assert cid not in directory.conversations
+        nursery.cancel_scope.cancel()

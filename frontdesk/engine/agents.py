@@ -138,7 +138,7 @@ class AgentActor:
         try:
             self._post(DetachSocket(session))
         except trio.WouldBlock:
-            self._dir.start_soon(self._send_waiting, DetachSocket(session))
+            self._dir.send_later(self._send_waiting, DetachSocket(session))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
 

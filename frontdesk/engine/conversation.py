@@ -93,7 +93,7 @@ class Conversation:
             self._send.send_nowait(command)
         except trio.WouldBlock:
             # the inbox is full: deliver later rather than block the caller
-            self._dir.start_soon(self._send.send, command)
+            self._dir.send_later(self._send.send, command)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the conversation has ended
 

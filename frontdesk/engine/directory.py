@@ -11,7 +11,7 @@ and use).
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING, Any
 
 import trio
@@ -76,5 +76,18 @@ class Directory:
             ack[0].deliver(ack[1])
 
     def start_soon(self, fn: Callable[..., Any], *args: Any) -> None:
-        """Run a helper task in the actor nursery (e.g. a send that must not block an actor)."""
+        """Run a helper task in the actor nursery."""
         self._nursery.start_soon(fn, *args)
+
+    def send_later(self, send: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``send`` (into an actor's full inbox) in a helper task, so the caller does not block.
+        If the actor ends meanwhile, the command is dropped, as a post to an ended actor is: its
+        closed inbox must not take the actor nursery, and every actor with it, down."""
+        self._nursery.start_soon(_send_or_drop, send, *args)
+
+
+async def _send_or_drop(send: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    try:
+        await send(*args)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass

@@ -10,9 +10,9 @@ took about three times as long as a one-statement commit (benchmarks/README.md, 
 
 The loop itself runs on the asyncio side of the bridge (``db.CommitLoop``): it wakes when a write
 is queued and wakes the writers as soon as the commit returns, without a hop through a trio task
-of its own. A writer that needs to know its write is
-durable awaits ``write()``: it returns only after COMMIT. Fire-and-forget writes (``post``) keep
-their order relative to every other write with the same key.
+of its own. A writer that needs to know its write is durable awaits ``write()``: it returns only
+after COMMIT. Fire-and-forget writes (``post``) keep their order relative to every other write
+with the same key.
 
 Lanes: a commit waits for the disk (fsync), and while one transaction is being flushed the
 next batch can already be on its way. ``LANES`` group-commit loops run side by side, each on

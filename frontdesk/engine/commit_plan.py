@@ -8,7 +8,8 @@ without BEGIN and COMMIT:
 - **Rounds.** Only a write's ``key`` orders it against the others (a key names what the write is
   about: a conversation, an agent; a write without a key depends on no other write of the
   batch). The n-th write of each key goes to round n; the rounds run in order. (The Persister's
-  batches hold one write per key, so they are one round; more rounds come from other callers.)
+  batches hold one write per key, so they are one round; the rounds keep ``plan`` right for any
+  list of writes.)
 - **Bulk forms.** A statement registered with a ``Bulk`` form writes every row of its round in
   one statement: its ``$k`` is an array of each row's k-th argument (``unnest``), so the text
   stays the same whatever the number of rows, and PostgreSQL keeps one prepared plan for it.

@@ -12,8 +12,10 @@ Each ``--variant NAME=PATH`` is an engine: PATH goes first on the engine's ``PYT
 checkout or worktree of another commit; several joined by ``:``, e.g. with
 ``benchmarks/engine_probe``), empty for this checkout. ``--variant-env NAME:KEY=VALUE``
 adds engine environment to one variant (e.g. the ``engine_probe`` switches), and
-``--generator-from NAME:DIR`` runs that variant's load generator from another checkout (to judge
-a change to the generator itself, run both variants' engines from this one). Every run is a whole
+``--variant-args NAME:ARGS`` adds load-generator arguments to one variant (a setting of the
+harness, e.g. ``--pg-sched-normal``), and ``--generator-from NAME:DIR`` runs that variant's load
+generator from another checkout (to judge a change to the generator itself, run both variants'
+engines from this one). Every run is a whole
 ``python -m benchmarks.load`` (its own PostgreSQL and engine); the arguments after ``--`` go to
 each. A pair runs every variant once, the order reversed every other pair (ABBA), so a machine
 that gets busier biases no variant.
@@ -29,6 +31,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import shlex
 import statistics
 import subprocess
 import sys
@@ -160,6 +163,8 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
                    help="an engine: PATH first on its PYTHONPATH (empty: this checkout); two or more")
     p.add_argument("--variant-env", action="append", default=[], metavar="NAME:KEY=VALUE",
                    help="engine environment for one variant (repeatable)")
+    p.add_argument("--variant-args", action="append", default=[], metavar="NAME:ARGS",
+                   help="load-generator arguments for one variant, e.g. two:'--pg-sched-normal' (repeatable)")
     p.add_argument("--generator-from", action="append", default=[], metavar="NAME:DIR",
                    help="run this variant's load generator from the checkout DIR")
     p.add_argument("--pairs", type=int, default=3, help="runs of every variant [3]")
@@ -175,6 +180,9 @@ def parse_args(argv: list[str] | None) -> tuple[argparse.Namespace, list[str]]:
         name, _, setting = item.partition(":")
         if name not in names or "=" not in setting:
             p.error(f"--variant-env {item!r}: want NAME:KEY=VALUE with a NAME of a --variant")
+    for item in args.variant_args:
+        if item.partition(":")[0] not in names:
+            p.error(f"--variant-args {item!r}: want NAME:ARGS with a NAME of a --variant")
     for item in args.generator_from:
         name, _, directory = item.partition(":")
         if name not in names or not (Path(directory) / "benchmarks" / "load").is_dir():
@@ -192,6 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     for item in args.variant_env:
         name, _, setting = item.partition(":")
         extra_env[name].append(setting)
+    extra_args: dict[str, list[str]] = {v: [] for v in variants}
+    for item in args.variant_args:
+        name, _, words = item.partition(":")
+        extra_args[name] += shlex.split(words)
     generator_dir = {v: ROOT for v in variants}
     for item in args.generator_from:
         name, _, directory = item.partition(":")
@@ -208,6 +220,7 @@ def main(argv: list[str] | None = None) -> int:
                 cmd += ["--engine-env", f"PYTHONPATH={resolved}"]
             for setting in extra_env[variant]:
                 cmd += ["--engine-env", setting]
+            cmd += extra_args[variant]
             started = time.perf_counter()
             proc = subprocess.run(cmd, cwd=generator_dir[variant], capture_output=True, text=True)
             reports = sorted(out.glob("load-*.json"))
@@ -227,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = Path(args.out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     stem = out_dir / f"ab-{args.name}-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}.json"
-    stem.write_text(json.dumps({"variants": paths, "variant_env": extra_env,
+    stem.write_text(json.dumps({"variants": paths, "variant_env": extra_env, "variant_args": extra_args,
                                 "generator_from": {v: str(d) for v, d in generator_dir.items()}, "load_args": load_args,
                                 "pairs": args.pairs, "load_average_after": os.getloadavg()[0],
                                 "runs": runs, "summary": summary}, indent=1, ensure_ascii=False))

@@ -46,6 +46,7 @@ def test_smoke_scenario_writes_a_report_with_samples_and_no_errors(tmp_path: Pat
     assert engine["errors"] == {} and relay["errors"] == {}
     assert isinstance(engine["generator_bound"], bool) and isinstance(relay["generator_bound"], bool)
     assert "durable_ack_throughput" in report["ratios"]
+    assert report["cpu_placement"]["postgres_policy"] == "SCHED_BATCH"     # as the engine's embedded one
     segments = report["segment_figures"]       # each measured segment on its own: relay, then engine
     assert [s["target"] for s in segments] == ["relay", "engine"], segments
     assert all(s["msgs_per_s"] > 0 and s["c2a_p50_ms"] > 0 for s in segments), segments
@@ -55,7 +56,8 @@ def test_smoke_scenario_writes_a_report_with_samples_and_no_errors(tmp_path: Pat
 @pytest.mark.timeout(2 * RUN_TIMEOUT_S + 20)
 def test_ab_runs_each_variant_in_turn_and_compares_them_pair_by_pair(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "benchmarks.ab", "--variant", "before=", "--variant", "after=",
-           "--variant-env", "after:FD_NOTHING=1", "--generator-from", f"after:{ROOT}",
+           "--variant-env", "after:FD_NOTHING=1", "--variant-args", "after:--pg-sched-normal --no-warm-wal",
+           "--generator-from", f"after:{ROOT}",
            "--pairs", "1", "--name", "t", "--out-dir", str(tmp_path),
            "--", "--scenario", "smoke", "--duration", "2", "--warmup", "1"]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
@@ -67,6 +69,7 @@ def test_ab_runs_each_variant_in_turn_and_compares_them_pair_by_pair(tmp_path: P
     summary = json.loads(summary_file.read_text())
     assert [(r["pair"], r["variant"]) for r in summary["runs"]] == [(1, "before"), (1, "after")]
     assert summary["variant_env"] == {"before": [], "after": ["FD_NOTHING=1"]}
+    assert summary["variant_args"] == {"before": [], "after": ["--pg-sched-normal", "--no-warm-wal"]}
     assert summary["generator_from"] == {"before": str(ROOT), "after": str(ROOT)}
     c2a = summary["summary"]["c2a p50 ms"]
     assert c2a["before"]["median"] > 0 and c2a["after"]["median"] > 0

@@ -82,11 +82,14 @@ def parse_args(argv: list[str] | None) -> LoadConfig:
     p.add_argument("--no-pin", dest="pin", action="store_false", default=None, help="do not pin CPUs")
     p.add_argument("--no-warm-wal", dest="warm_wal", action="store_false", default=None,
                    help="measure on a fresh cluster's WAL (each new segment written full of zeros first)")
+    p.add_argument("--pg-sched-normal", dest="pg_batch", action="store_false", default=None,
+                   help="the throw-away PostgreSQL at the default CPU policy instead of SCHED_BATCH")
     p.add_argument("--engine-env", action="append", default=[], metavar="NAME=VALUE",
                    help="extra environment for the engine (repeatable)")
     args = p.parse_args(argv)
     overrides: dict[str, Any] = {f: getattr(args, flag[2:].replace("-", "_")) for flag, f, _k, _h in FLAGS}
-    overrides.update(vs_baseline=args.vs_baseline, plots=args.plots, pin=args.pin, warm_wal=args.warm_wal)
+    overrides.update(vs_baseline=args.vs_baseline, plots=args.plots, pin=args.pin, warm_wal=args.warm_wal,
+                     pg_batch=args.pg_batch)
     overrides = {k: v for k, v in overrides.items() if v is not None}
     env = dict(item.split("=", 1) for item in args.engine_env if "=" in item)
     if env:
@@ -185,7 +188,8 @@ def main(argv: list[str] | None = None) -> int:
                 ctx.recorder("engine").error(f"the engine exited during the run (status {died})")
                 print(servers.engine_log_tail(), file=sys.stderr)
             cpus = {"available": servers.cpus, "servers_cpu": servers.server_cpu,
-                    "generator_cpu": servers.generator_cpu, "postgres": "unpinned"}
+                    "generator_cpu": servers.generator_cpu, "postgres": "unpinned",
+                    "postgres_policy": servers.pg_policy}
             server_info = {"engine_pid": servers.engine_pid, "relay_pid": servers.relay_pid,
                            "database": "external" if cfg.database_url else "embedded pgserver (throw-away)"}
             log("load done; stopping the servers")

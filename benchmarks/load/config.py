@@ -58,6 +58,7 @@ class LoadConfig:
     progress: str = "auto"               # auto | on | off
     pin: bool = True
     warm_wal: bool = True                # the throw-away PostgreSQL: WAL segments ready to recycle first
+    pg_batch: bool = True                # ... and SCHED_BATCH, as the engine's embedded one (embedded_db.py)
     engine_env: dict[str, str] = field(default_factory=dict)
 
     @property

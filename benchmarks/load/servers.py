@@ -3,7 +3,9 @@
 Start-up order matters for CPU placement: PostgreSQL is started first, while this process may
 still run on every CPU, so the cluster stays unpinned; the engine and the relay are pinned to
 the first CPU; then this process (the load generator) pins itself to the second. With fewer
-than two CPUs (or ``--no-pin``) nothing is pinned.
+than two CPUs (or ``--no-pin``) nothing is pinned. The cluster runs as ``SCHED_BATCH``, as the
+engine's own embedded database does (``frontdesk/engine/embedded_db.py``; ``--pg-sched-normal``:
+the default policy).
 
 Resource handling: ``Servers`` is a context manager; leaving it stops the relay, the engine
 (SIGTERM, SIGKILL after 10 s) and PostgreSQL, and removes the temporary directory, whatever
@@ -20,6 +22,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
+
+from frontdesk.engine.embedded_db import schedule_as_batch
 
 from ..baseline_relay import relay_process
 from ..latency import ENGINE_START_TIMEOUT_S, EmbeddedPostgres, EngineProcess, free_port
@@ -41,6 +45,7 @@ class Servers:
         self.cpus, self.server_cpu, self.generator_cpu = cpu_plan(cfg.pin)
         self.tmp = Path(tempfile.mkdtemp(prefix="fdload-"))
         self.pg: EmbeddedPostgres | None = None
+        self.pg_policy = "default CPU policy"         # SCHED_BATCH unless --pg-sched-normal
         self.pgdata: Path | None = None
         self.database_url = ""
         self.engine: EngineProcess | None = None
@@ -65,11 +70,13 @@ class Servers:
             self.pgdata = self.tmp / "pg"
             self.pg = EmbeddedPostgres(self.pgdata)
             self.database_url = self.pg.url
+            if cfg.pg_batch and schedule_as_batch(self.pgdata):
+                self.pg_policy = "SCHED_BATCH"
             if cfg.warm_wal:
                 started = time.perf_counter()
                 self.pg.warm_wal()
                 self.log(f"database: WAL segments made ready to recycle ({time.perf_counter() - started:.1f} s)")
-            self.log("database: throw-away embedded PostgreSQL (pgserver), unpinned")
+            self.log(f"database: throw-away embedded PostgreSQL (pgserver), unpinned, {self.pg_policy}")
         os.environ.update(cfg.engine_env)
         self.engine = EngineProcess(free_port(), self.tmp / "engine", self.database_url, self.server_cpu,
                                     self.tmp / "engine.log")

@@ -16,10 +16,10 @@ import trio
 from .config import Config
 from .db import open_database
 from .demo import DEMO_PASSWORD
+from .embedded_db import EmbeddedPostgres
 from .errors import DatabaseError
 from .supervisor import (
     BadConfiguration,
-    EmbeddedPostgres,
     configure_logging,
     database_url,
     prepare_database,

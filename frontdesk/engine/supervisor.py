@@ -22,7 +22,6 @@ from collections import defaultdict
 from collections.abc import Callable
 from datetime import UTC, timedelta
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 import trio
@@ -37,6 +36,7 @@ from .conversation_model import ConversationRecord, Participant, message_from_ro
 from .db import Database, open_database
 from .demo import load_demo
 from .directory import Directory
+from .embedded_db import EmbeddedPostgres
 from .errors import DatabaseError
 from .mailer import Mailer
 from .persister import Persister
@@ -54,26 +54,6 @@ UPLOAD_SWEEP_EVERY_S = 3600
 
 def schema_sql() -> str:
     return resources.files("frontdesk").joinpath("schema.sql").read_text(encoding="utf-8")
-
-
-class EmbeddedPostgres:
-    """The ``pgserver`` PostgreSQL in ``<data dir>/pgdata``, started on demand, stopped on close."""
-
-    def __init__(self, data_dir: Path):
-        self.pgdata = data_dir.resolve() / "pgdata"
-        self._server: Any = None
-
-    def start(self) -> str:
-        import pgserver
-
-        self.pgdata.parent.mkdir(parents=True, exist_ok=True)
-        self._server = pgserver.get_server(self.pgdata, cleanup_mode="stop")
-        return str(self._server.get_uri())
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.cleanup()
-            self._server = None
 
 
 async def database_url(config: Config, embedded: EmbeddedPostgres) -> str:

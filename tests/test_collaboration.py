@@ -319,6 +319,33 @@ async def test_canned_messages_are_the_agents_queues_and_the_global_ones(engine:
         assert (await http.get("/api/canned", headers=bearer(chat["customer_token"]))).status_code == 403
 
 
+async def test_agents_list_their_colleagues_with_presence_for_a_named_invitation(engine: Engine) -> None:
+    """``GET /api/agents``: every agent by name, with queues, load and presence as the Router last
+    wrote it (``agent_status``); no e-mail addresses. Agents and supervisors only."""
+    async with engine.http() as http, agent(engine, 1) as a1:
+        supervisor = await engine.login("supervisor@demo.test", "supervisors")
+        listed: list[dict[str, Any]] = []
+        with trio.fail_after(10):       # until the Router's next tick has written agent one's status
+            while not any(a["name"] == "Agent One" and a["presence"] == "available" for a in listed):
+                r = await http.get("/api/agents", headers=bearer(a1.token))
+                assert r.status_code == 200
+                listed = r.json()["agents"]
+                await trio.sleep(0.05)
+        assert [a["name"] for a in listed] == ["Agent Four", "Agent One", "Agent Three", "Agent Two"]
+        by_name = {a["name"]: a for a in listed}
+        assert by_name["Agent One"]["id"] == a1.info["id"]
+        assert by_name["Agent One"]["queues"] == ["after-hours", "support"]
+        assert by_name["Agent Two"]["presence"] == "offline"      # never connected
+        assert by_name["Agent One"]["open_conversations"] == 0 and by_name["Agent One"]["capacity"] > 0
+        assert all(set(a) == {"id", "name", "presence", "queues", "open_conversations", "capacity"} for a in listed)
+
+        r = await http.get("/api/agents", headers=bearer(supervisor["token"]))
+        assert r.status_code == 200 and len(r.json()["agents"]) == 4
+        assert (await http.get("/api/agents")).status_code == 401
+        chat = await engine.start_chat()
+        assert (await http.get("/api/agents", headers=bearer(chat["customer_token"]))).status_code == 403
+
+
 async def test_verified_customer_is_marked_in_offer_and_conversation(engine: Engine) -> None:
     mac = hmac.new(b"demo-identity-secret", b"vera@example.com", hashlib.sha256).hexdigest()
     async with agent(engine, 1) as a1:

@@ -572,9 +572,11 @@ def test_an_agent_invites_a_colleague(browser: Browser, web_engine: WebEngine) -
     conv.get_by_role("button", name="Send invitation").click()
     expect(conv.locator(".invite__result")).to_contain_text("The invitation failed")
 
-    # agent two by id
+    # agent two by id, which the form's list offers by name (GET /api/agents)
     conv.get_by_role("button", name="Invite").click()
     conv.get_by_role("radio", name="Agent (id)").check()
+    expect(conv.locator(f"datalist option[value='{two_id}']")).to_have_attribute("label", re.compile("^Agent Two · "))
+    expect(conv.locator("datalist option")).to_have_count(3)         # everyone but agent one
     conv.get_by_role("combobox", name="Agent id or queue").fill(two_id)
     shoot(one, "agent-invite-form")
     conv.get_by_role("button", name="Send invitation").click()

@@ -298,6 +298,14 @@ def create_app(directory: Directory) -> QuartTrio:
             return who.subject_id == conversation_id and not row["message_private"]
         return await queries.was_participant(db, conversation_id, who.subject_id)
 
+    @app.get("/api/agents")
+    async def list_agents() -> Response:
+        await caller("agent", "supervisor")
+        return json_response({"agents": [
+            {"id": str(r["id"]), "name": r["name"], "presence": r["presence"], "queues": list(r["queues"]),
+             "open_conversations": r["open_conversations"], "capacity": r["capacity"]}
+            for r in await queries.colleagues(db)]})
+
     @app.get("/api/canned")
     async def canned() -> Response:
         who = await caller("agent")

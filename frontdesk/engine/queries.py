@@ -62,6 +62,17 @@ async def all_agents(db: Database) -> list[Row]:
         "FROM staff s LEFT JOIN queue_members m ON m.staff_id = s.id WHERE s.role = 'agent' GROUP BY s.id")
 
 
+async def colleagues(db: Database) -> list[Row]:
+    """Every agent with presence and load as the Router last wrote them (``agent_status``; offline
+    without a row), by name: what the agent console offers for a named invitation."""
+    return await db.fetch(
+        "SELECT s.id, s.name, coalesce(st.presence, 'offline') AS presence, "
+        "coalesce(st.open_conversations, 0) AS open_conversations, s.capacity, "
+        "coalesce(array_agg(m.queue ORDER BY m.queue) FILTER (WHERE m.queue IS NOT NULL), '{}') AS queues "
+        "FROM staff s LEFT JOIN agent_status st ON st.agent_id = s.id LEFT JOIN queue_members m ON m.staff_id = s.id "
+        "WHERE s.role = 'agent' GROUP BY s.id, st.agent_id ORDER BY lower(s.name), s.id")
+
+
 _INSERT_TOKEN = _with_bulk(
     "INSERT INTO tokens (token_hash, kind, subject_id, expires_at) VALUES ($1, $2, $3, $4)",
     "INSERT INTO tokens (token_hash, kind, subject_id, expires_at) "

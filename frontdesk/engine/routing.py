@@ -73,7 +73,8 @@ class RoutingState:
     # ---- setup ---------------------------------------------------------------------------
 
     def add_queue(self, name: str) -> None:
-        self.queues.setdefault(name, Queue(name))
+        if name not in self.queues:     # not setdefault: a Queue (two sorted containers) per call
+            self.queues[name] = Queue(name)
 
     def upsert_agent(self, agent_id: str, name: str, queues: frozenset[str], capacity: int) -> Agent:
         """Add an agent or update its queues and capacity (e.g. changed by a supervisor)."""

@@ -30,6 +30,8 @@ const convs = new Map();             // conversation_id -> Conv
 const offers = new Map();            // offer_id -> card
 const invitations = new Map();       // invitation_id -> card
 const knownAgents = new Map();       // agent id -> name, for the invite field
+let colleagues = null;               // cached GET /api/agents: { at, list }
+const COLLEAGUES_TTL_MS = 10_000;    // presence in the list is at most this old (plus the engine's tick)
 let requestsTimer = null;
 let countdownTimer = null;
 
@@ -104,6 +106,7 @@ function signOut(info) {
   clearInterval(countdownTimer);
   token = null;
   me = null;
+  colleagues = null;
   showLogin(info);
 }
 
@@ -588,15 +591,30 @@ class Conv {
     const list = el('datalist', { id: `${cssId(this.id)}-invite-list` });
     form.append(list);
     target.setAttribute('list', list.id);
+    const agentOptions = (listed) => {
+      const here = new Set(this.participants.map((p) => p.id));
+      const options = [];
+      const seen = new Set();
+      // colleagues who can take the chat first, then the rest (by name, as listed)
+      for (const a of [...listed].sort((x, y) => (x.presence !== 'available') - (y.presence !== 'available'))) {
+        seen.add(a.id);
+        if (a.id === me.id || here.has(a.id)) continue;
+        options.push(el('option', { value: a.id, label: `${a.name} · ${t(`presence.${a.presence}`)}` }));
+      }
+      for (const [id, name] of knownAgents) {
+        if (!seen.has(id) && id !== me.id && !here.has(id)) options.push(el('option', { value: id, label: name }));
+      }
+      list.replaceChildren(...options);
+    };
     const refresh = () => {
       const kind = form.querySelector('input[type=radio]:checked').value;
       list.replaceChildren();
       if (kind === 'agent') {
-        const here = new Set(this.participants.map((p) => p.id));
-        for (const [id, name] of knownAgents) {
-          if (id !== me.id && !here.has(id)) list.append(el('option', { value: id, label: name }));
-        }
+        agentOptions(colleagues ? colleagues.list : []);
         setText(hint, t('invite.agentHint', { id: me.id }));
+        loadColleagues().then((listed) => {
+          if (form.querySelector('input[type=radio]:checked').value === 'agent') agentOptions(listed);
+        }, () => {});                 // the ids seen in chats stay offered
       } else {
         for (const q of me.queues || []) list.append(el('option', { value: q }));
         setText(hint, t('invite.queueHint'));
@@ -908,6 +926,14 @@ async function openCanned(conv) {
     }
   }
   renderCanned();
+}
+
+async function loadColleagues() {
+  if (colleagues && Date.now() - colleagues.at < COLLEAGUES_TTL_MS) return colleagues.list;
+  const { data } = await api('GET', '/api/agents', { token });
+  colleagues = { at: Date.now(), list: data.agents || [] };
+  for (const a of colleagues.list) knownAgents.set(a.id, a.name);
+  return colleagues.list;
 }
 
 function renderCanned() {

@@ -154,6 +154,7 @@ const TEXT = {
 
     'presence.available': 'Available',
     'presence.away': 'Away',
+    'presence.offline': 'Offline',
     'presence.availableHint': 'You are available: new chats pop up here.',
     'presence.awayHint': 'You are away: you get no new chats.',
     'presence.setAway': 'You were set to away because offers went unanswered.',
@@ -191,7 +192,7 @@ const TEXT = {
     'invite.queue': 'Queue',
     'invite.target': 'Agent id or queue',
     'invite.send': 'Send invitation',
-    'invite.agentHint': 'Enter the agent id of a colleague (yours is {id}).',
+    'invite.agentHint': 'Pick a colleague from the list, or enter an agent id (yours is {id}).',
     'invite.queueHint': 'The next free agent of that queue is asked.',
     'invite.sent': 'Invitation sent…',
     'invite.pending': 'An invitation is already pending for this chat.',
@@ -389,6 +390,7 @@ const TEXT = {
 
     'presence.available': 'Verfügbar',
     'presence.away': 'Abwesend',
+    'presence.offline': 'Offline',
     'presence.availableHint': 'Sie sind verfügbar: neue Chats erscheinen hier.',
     'presence.awayHint': 'Sie sind abwesend: Sie bekommen keine neuen Chats.',
     'presence.setAway': 'Sie wurden auf abwesend gesetzt, weil Angebote unbeantwortet blieben.',
@@ -426,7 +428,7 @@ const TEXT = {
     'invite.queue': 'Warteschlange',
     'invite.target': 'Mitarbeiter-ID oder Warteschlange',
     'invite.send': 'Einladung senden',
-    'invite.agentHint': 'Geben Sie die Mitarbeiter-ID eines Kollegen ein (Ihre ist {id}).',
+    'invite.agentHint': 'Wählen Sie einen Kollegen aus der Liste oder geben Sie eine Mitarbeiter-ID ein (Ihre ist {id}).',
     'invite.queueHint': 'Der nächste freie Mitarbeiter dieser Warteschlange wird gefragt.',
     'invite.sent': 'Einladung gesendet …',
     'invite.pending': 'Für diesen Chat läuft schon eine Einladung.',

@@ -83,6 +83,8 @@ FIGURES: list[tuple[str, Callable[[Report], float | None]]] = [
     ("chat start ms", _engine_side("chat_start_ms_mean")),
     ("burst: all offered after s", lambda t: t.get("extra", {}).get("all_offered_after_last_arrival_s")),
     ("burst: chats/s", lambda t: t.get("extra", {}).get("chats_per_s_achieved")),
+    ("burst: engine CPU ms/chat", lambda t: t.get("throughput", {}).get("server_cpu_ms_per_chat")),
+    ("burst: generator CPU ms/chat", lambda t: t.get("throughput", {}).get("generator_cpu_ms_per_chat")),
 ]
 
 

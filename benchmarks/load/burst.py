@@ -40,11 +40,17 @@ async def run_burst(ctx: RunContext) -> None:
         ctx.phase.label = f"engine: {n} chats in {window_s:g} s"
         with trio.move_on_at(last_arrival + cfg.timeout_s):
             async with trio.open_nursery() as creators:
-                for i, at in enumerate(times):
-                    await trio.sleep_until(at)
-                    conv = Conv(i)
-                    convs.append(conv)
-                    creators.start_soon(world.create_chat, conv, at)
+                i = 0
+                while i < n:
+                    await trio.sleep_until(times[i])
+                    # every chat due by now, in one wake-up: a sleep per chat (one a millisecond)
+                    # cost the generator 4.6 % of its CPU in the burst (py-spy)
+                    now = trio.current_time()
+                    while i < n and times[i] <= now:
+                        conv = Conv(i)
+                        convs.append(conv)
+                        creators.start_soon(world.create_chat, conv, times[i])
+                        i += 1
         posts_done = trio.current_time()
         created = [c.cid for c in convs if c.cid]
         ctx.phase.label = "engine: waiting for every offer and accept"
@@ -64,6 +70,8 @@ async def run_burst(ctx: RunContext) -> None:
             rec.error("burst: chat never accepted", missing_accepts)
         world.closing = True
         agents.cancel_scope.cancel()
+        finished = max([posts_done, *offered, *accepted])
+        rec.close_window(finished)      # CPU and rates over the time the burst took, not its deadline
     ctx.extra["engine"] = {
         "chats_scheduled": n, "window_s": window_s, "chats_created": len(created),
         "posts_done_after_last_arrival_s": round(posts_done - last_arrival, 3),
@@ -74,4 +82,4 @@ async def run_burst(ctx: RunContext) -> None:
         else None,
         "chats_per_s_achieved": round(len(created) / max(1e-9, posts_done - start), 1),
     }
-    ctx.add_segment("engine", start, (start, last_arrival + cfg.timeout_s), trio.current_time(), label="burst")
+    ctx.add_segment("engine", start, rec.windows[-1], trio.current_time(), label="burst")

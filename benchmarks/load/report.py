@@ -63,6 +63,13 @@ def target_summary(ctx: RunContext, target: str) -> dict[str, Any]:
         # what one dedicated core would carry at this cost: robust against a machine shared with other work
         throughput["msgs_per_server_cpu_s"] = round(done / (server["cpu_pct_mean"] / 100 * measured), 1)
     generator_cpu = resources.get("generator", {}).get("cpu_pct_mean") or 0.0
+    chats = arrivals["chat"]
+    if target == "engine" and chats and not msgs:
+        # chats and nothing else (burst): what one chat's creation, offer and accept cost each side
+        for key, process in (("server_cpu_ms_per_chat", server), ("generator_cpu_ms_per_chat",
+                                                                  resources.get("generator", {}))):
+            if process.get("cpu_pct_mean"):
+                throughput[key] = round(process["cpu_pct_mean"] / 100 * measured / chats * 1e3, 3)
     return {"paths": paths, "throughput": throughput, "resources": resources,
             "generator_bound": generator_cpu >= GENERATOR_BOUND_PCT,
             "errors": dict(sorted(rec.errors.items())), "errors_total": sum(rec.errors.values()),
@@ -198,6 +205,11 @@ def render(report: dict[str, Any]) -> None:
     for target, t in report["targets"].items():
         if t["extra"]:
             console.print(f"[bold]{target}[/bold]: " + ", ".join(f"{k} {_f(v)}" for k, v in t["extra"].items()))
+        per_chat = {k: t["throughput"][k] for k in ("server_cpu_ms_per_chat", "generator_cpu_ms_per_chat")
+                    if k in t["throughput"]}
+        if per_chat:
+            shown = ", ".join(f"{k.split('_cpu')[0]} {_f(v, 3)}" for k, v in per_chat.items())
+            console.print(f"[bold]{target}[/bold] CPU per chat (ms): {shown}")
     if "ratios" in report:
         r = report["ratios"]
         rt = Table(title="engine ÷ bare relay (same generator, interleaved)")

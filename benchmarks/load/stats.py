@@ -115,6 +115,14 @@ class Recorder:
         self._window = (start, end)
         self.windows.append((start, end))
 
+    def close_window(self, end: float) -> None:
+        """The work of the current window was over at ``end``: it ends there if that is sooner
+        (a burst that finished early is measured over the time it took, not its deadline)."""
+        start, old_end = self._window
+        if start <= end < old_end:
+            self._window = (start, end)
+            self.windows[-1] = self._window
+
     def in_window(self, t: float) -> bool:
         return self._window[0] <= t < self._window[1]
 

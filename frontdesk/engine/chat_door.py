@@ -16,6 +16,7 @@ connection is closed (its body is not read).
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable
 from email.utils import formatdate
 
@@ -35,6 +36,18 @@ RECEIVE_BYTES = 65536
 
 ChatHandler = Callable[[bytes], Awaitable[tuple[int, bytes]]]   # body -> (status, JSON reply)
 HandOver = Callable[[bytes], Awaitable[None]]                    # bytes already read -> serve the rest
+
+_date_cache: tuple[int, bytes] = (0, b"")
+
+
+def http_date() -> bytes:
+    """The ``Date`` header's value (RFC 9110 §5.6.7), made once a second rather than per response
+    (``formatdate`` was 0.6 % of the engine's CPU in a burst of chats, py-spy)."""
+    global _date_cache
+    now = int(time.time())
+    if _date_cache[0] != now:
+        _date_cache = (now, formatdate(now, usegmt=True).encode())
+    return _date_cache[1]
 
 
 def could_be_chat(data: bytes) -> bool:
@@ -134,7 +147,7 @@ class ChatDoor:
 
     async def _respond(self, status: int, body: bytes, *, close: bool = False) -> None:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   (b"date", formatdate(usegmt=True).encode())]
+                   (b"date", http_date())]
         if close:
             headers.append((b"connection", b"close"))
         data = self._conn.send(h11.Response(status_code=status, headers=headers))

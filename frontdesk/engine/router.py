@@ -50,6 +50,7 @@ from .router_commands import (
     QueueView,
     RejectOffer,
     ReloadQueues,
+    Reply,
     RouterCommand,
     SetPresence,
     TakeSnapshot,
@@ -121,10 +122,10 @@ class Router:
             self._nursery.start_soon(self._send.send, command)
 
     async def call(self, make: Any) -> Any:
-        """Send the command built by ``make(reply_channel)`` and wait for its one reply."""
-        reply_send, reply_recv = trio.open_memory_channel[Any](1)
-        await self._send.send(make(reply_send))
-        return await reply_recv.receive()
+        """Send the command built by ``make(reply)`` (a ``Reply``) and wait for its one answer."""
+        reply: Reply[Any] = Reply()
+        await self._send.send(make(reply))
+        return await reply.receive()
 
     # ---- before run(): state rebuilt from the database (PROTOCOL.md §5.10) -------------------
 

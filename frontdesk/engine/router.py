@@ -291,14 +291,14 @@ class Router:
     # ---- effects ---------------------------------------------------------------------------
 
     async def _apply(self, effects: Sequence[InvitationEffect], invite: Invite | None = None) -> None:
-        # an accepted offer's close goes into the assignment's write (one write per chat, not two)
-        assigned = {e.conversation_id for e in effects if isinstance(e, Assigned)}
+        # an accepted offer's close goes into the assignment's write (one write per chat, not two);
+        # routing.accept puts the close before the Assigned effect
         closes: dict[str, Statement] = {}
         for e in effects:
             if isinstance(e, OfferMade):
                 await self._offer_made(e)
             elif isinstance(e, OfferClosed):
-                await self._offer_closed(e, closes if e.conversation_id in assigned else None)
+                await self._offer_closed(e, closes if e.outcome == "accepted" else None)
             elif isinstance(e, Assigned):
                 self._measure_wait(e.conversation_id)
                 conv = self._dir.conversations.get(e.conversation_id)
@@ -329,6 +329,8 @@ class Router:
                 conv = self._dir.conversations.get(e.conversation_id)
                 if conv is not None:
                     conv.post_join(e.agent_id, self.state.agents[e.agent_id].name)
+        for conversation_id, close in closes.items():   # none expected (an accept always assigns); never lost
+            await self._dir.persister.post([close], conversation_id)
 
     async def _invitation_offered(self, e: InvitationOffered, invite: Invite | None) -> None:
         created = utc_now()

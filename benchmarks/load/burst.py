@@ -14,8 +14,8 @@ import trio
 
 from .context import RunContext
 from .converse import SIGN_IN_TIMEOUT_S
-from .engine_sim import HTTP_CONNECTIONS, EngineWorld
-from .http_lanes import HttpLanes, limits
+from .engine_sim import HTTP_CONNECTIONS, EngineWorld, limits
+from .http_lanes import HttpLanes
 from .traffic import Conv, Plan
 
 

@@ -23,8 +23,8 @@ import trio
 
 from . import engine_metrics
 from .context import RunContext
-from .engine_sim import HTTP_CONNECTIONS, HTTP_TIMEOUT_S, EngineWorld
-from .http_lanes import HttpLanes, limits
+from .engine_sim import HTTP_CONNECTIONS, HTTP_TIMEOUT_S, EngineWorld, limits
+from .http_lanes import HttpLanes
 from .relay_sim import RelayWorld
 from .traffic import Plan, StartGate, first_limit
 

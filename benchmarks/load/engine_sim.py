@@ -29,7 +29,7 @@ from trio_websocket import ConnectionClosed, HandshakeError, WebSocketConnection
 
 from ..latency import BENCH_PASSWORD, QUEUE
 from .engine_metrics import scrape
-from .http_lanes import HttpLanes
+from .http_lanes import KEEPALIVE_EXPIRY_S, HttpLanes, LaneError
 from .stats import Recorder
 from .traffic import Conv, Plan, StartGate, answer, message_text, talk, token_of
 from .wsio import close_code, expect, open_ws, send_json
@@ -37,9 +37,15 @@ from .wsio import close_code, expect, open_ws, send_json
 HTTP_TIMEOUT_S = 10.0
 HTTP_CONNECTIONS = 64
 SIGN_IN_CONCURRENCY = 16
-JSON_HEADERS = {"content-type": "application/json"}
 ERROR_PAUSE_S = 1.0          # a conversation that failed to start waits this long before the next
 
+
+
+def limits(connections: int) -> httpx.Limits:
+    """The shared httpx client's pool (sign-in, metrics); its connections expire before the
+    engine's 5-s keep-alive closes them (``http_lanes.KEEPALIVE_EXPIRY_S``)."""
+    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
+                        keepalive_expiry=KEEPALIVE_EXPIRY_S)
 
 @dataclass(eq=False)
 class SimAgent:
@@ -55,7 +61,6 @@ class EngineWorld:
     def __init__(self, base: str, plan: Plan, rec: Recorder, rng: random.Random, text_bytes: int):
         self.base = base
         self.ws_url = base.replace("http", "ws", 1) + "/ws"
-        self._chats_url = httpx.URL(base + "/api/chats")
         self.plan = plan
         self.rec = rec
         self.rng = rng
@@ -224,12 +229,9 @@ class EngineWorld:
         body = {"queue": QUEUE, "name": f"Load Customer {conv.serial}", "email": f"c{conv.serial}@example.com",
                 "question": message_text(q, self.text_bytes)}
         try:
-            async with self.chat_posts.client() as http:   # the wait for a connection counts
-                # a prepared request: httpx's post() merges the URL and encodes the JSON again each time
-                r = await http.send(httpx.Request("POST", self._chats_url, content=orjson.dumps(body),
-                                                  headers=JSON_HEADERS))
-        except httpx.HTTPError as exc:
-            self.rec.error(f"POST /api/chats: {type(exc).__name__}")
+            r = await self.chat_posts.post("/api/chats", orjson.dumps(body))   # the wait for a lane counts
+        except LaneError as exc:
+            self.rec.error(f"POST /api/chats: {exc.kind}")
             return False
         self.rec.setup("create", self._created_at[q], trio.current_time())
         if r.status_code != 201:

@@ -1,81 +1,145 @@
-"""Keep-alive HTTP connections for the generator's POSTs, each its own one-connection httpx client.
+"""Keep-alive HTTP connections for the generator's POSTs, one request at a time on each.
 
-One shared ``httpx.AsyncClient`` re-examines every queued request against every pooled
-connection whenever a connection frees up (httpcore's ``_assign_requests_to_connections``): with
-64 connections and a burst of chats, that alone took the generator's whole core at ~70 chats/s
-(py-spy, benchmarks/README.md). Here a request first waits for a free client of its own (O(1)),
-so each client's pool only ever sees one request.
+The hot request of the load generator is ``POST /api/chats``: one per simulated customer, up to
+1,000 a second in the ``burst``. Sent through httpx (one one-connection ``AsyncClient`` per lane,
+the earlier form of this module), it cost the generator ≈ 1 ms of CPU per request: httpx's
+client, auth, redirect and cookie layers, then httpcore's pool and connection, around h11 that
+does the HTTP itself. In the burst the generator was the first to run out of CPU (91.7 % of its
+core, the engine's core at 74 %), so the generator, not the engine, set the time.
 
-Keep-alive: the engine closes a connection idle for 5 s. A client that sent on it at that moment
-got "server disconnected" (httpx's own expiry is 5 s too). So the generator's connections expire
-after ``KEEPALIVE_EXPIRY_S``, and the lanes hand out the client freed last (a stack): the
-connections in use stay warm, the others expire on the client's side.
+Here each lane is one keep-alive connection spoken with h11 directly (the same HTTP/1.1 library
+httpx uses underneath, and the engine's chat door): a request waits for a free lane (O(1)), is
+written in one ``send_all`` and its response read to the end. Everything else the generator
+says over HTTP (sign-in, metrics) still goes through httpx.
 
-Cookies: the engine sets none, but httpx files every response's headers into its cookie jar
-(2.5 % of the generator's time in a burst of chats); the lanes' clients get a jar that keeps
-nothing (``NoCookies``, through httpx's public ``cookies=`` argument): 85 → 60 µs per response
-(``timeit``; the rest is httpx wrapping the response for the jar).
-
-TLS: every ``httpx.AsyncClient`` builds its own SSL context, loading the system's CA bundle
-(74 ms of CPU here), even for plain ``http://``; 64 lanes took 4.7 s of the generator's CPU
-before every run. The lanes share one context (0.25 ms per client, ``timeit``).
+Keep-alive: the engine closes a connection idle for 5 s. A request sent on it at that moment
+would find it closed, so a lane idle for ``KEEPALIVE_EXPIRY_S`` reconnects first, and the lanes
+hand out the one freed last (a stack): the connections in use stay warm, the others expire.
+A connection the server ends (``Connection: close``) or that fails is closed and made again
+for the next request; the failed request is reported, not retried.
 """
 
 from __future__ import annotations
 
-import ssl
-from collections.abc import AsyncIterator
-from contextlib import AsyncExitStack, asynccontextmanager
-from http.cookiejar import CookieJar
+from dataclasses import dataclass
 from types import TracebackType
 from typing import Any
+from urllib.parse import urlsplit
 
-import httpx
+import h11
+import orjson
 import trio
 
 KEEPALIVE_EXPIRY_S = 4.0    # below the engine's 5-s keep-alive: the client closes first
+RECEIVE_BYTES = 65536
 
 
-class NoCookies(CookieJar):
-    """A cookie jar that neither stores nor sends a cookie."""
+class LaneError(Exception):
+    """A request that got no complete response; ``kind`` names why (as httpx's class names did)."""
 
-    def extract_cookies(self, response: Any, request: Any) -> None:
-        return None
-
-    def add_cookie_header(self, request: Any) -> None:
-        return None
+    def __init__(self, kind: str, detail: str = ""):
+        super().__init__(f"{kind}: {detail}" if detail else kind)
+        self.kind = kind
 
 
-def limits(connections: int) -> httpx.Limits:
-    return httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
-                        keepalive_expiry=KEEPALIVE_EXPIRY_S)
+@dataclass(frozen=True, slots=True)
+class Response:
+    status_code: int
+    content: bytes
+
+    def json(self) -> Any:
+        return orjson.loads(self.content)
+
+
+class Lane:
+    """One keep-alive HTTP/1.1 connection; one request at a time."""
+
+    def __init__(self, host: str, port: int, headers: list[tuple[bytes, bytes]]):
+        self._host, self._port, self._headers = host, port, headers
+        self._stream: trio.SocketStream | None = None
+        self._http = h11.Connection(h11.CLIENT)
+        self._idle_since = 0.0
+
+    async def request(self, method: bytes, target: bytes, body: bytes, timeout_s: float) -> Response:
+        try:
+            with trio.fail_after(timeout_s):
+                return await self._exchange(method, target, body)
+        except trio.TooSlowError:
+            await self.close()
+            raise LaneError("Timeout", f"no response within {timeout_s:g} s") from None
+        except (OSError, trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+            kind = "ConnectError" if self._stream is None else "NetworkError"
+            await self.close()
+            raise LaneError(kind, str(exc)) from None
+        except h11.ProtocolError as exc:
+            await self.close()
+            raise LaneError("RemoteProtocolError", str(exc)) from None
+
+    async def _exchange(self, method: bytes, target: bytes, body: bytes) -> Response:
+        if self._stream is not None and trio.current_time() - self._idle_since > KEEPALIVE_EXPIRY_S:
+            await self.close()
+        if self._stream is None:
+            self._stream = await trio.open_tcp_stream(self._host, self._port)
+        http = self._http
+        head = h11.Request(method=method, target=target,
+                           headers=[*self._headers, (b"content-length", str(len(body)).encode())])
+        await self._stream.send_all(http.send(head) + http.send(h11.Data(data=body)) + http.send(h11.EndOfMessage()))
+        status, chunks = 0, []
+        while True:
+            event = http.next_event()
+            if event is h11.NEED_DATA:
+                http.receive_data(await self._stream.receive_some(RECEIVE_BYTES))   # b"" = EOF
+            elif isinstance(event, h11.Response):
+                status = event.status_code
+            elif isinstance(event, h11.Data):
+                chunks.append(bytes(event.data))
+            elif isinstance(event, h11.EndOfMessage):
+                break
+            elif isinstance(event, h11.ConnectionClosed):
+                raise h11.RemoteProtocolError("server disconnected mid-response")
+        if http.our_state is h11.DONE and http.their_state is h11.DONE:
+            http.start_next_cycle()
+            self._idle_since = trio.current_time()
+        else:                                   # Connection: close, or HTTP/1.0
+            await self.close()
+        return Response(status, b"".join(chunks))
+
+    async def close(self) -> None:
+        stream, self._stream = self._stream, None
+        self._http = h11.Connection(h11.CLIENT)
+        if stream is not None:
+            await stream.aclose()
 
 
 class HttpLanes:
+    """``connections`` lanes to ``base_url``; ``post`` waits for a free one."""
+
     def __init__(self, base_url: str, timeout_s: float, connections: int):
-        self._base_url, self._timeout_s, self._n = base_url, timeout_s, connections
-        self._idle: list[httpx.AsyncClient] = []
+        url = urlsplit(base_url)
+        if url.scheme != "http" or not url.hostname:
+            raise ValueError(f"HttpLanes speaks plain http:// only, not {base_url!r}")
+        host, port = url.hostname, url.port or 80
+        headers = [(b"host", url.netloc.encode()), (b"content-type", b"application/json"),
+                   (b"accept", b"application/json"), (b"user-agent", b"frontdesk-load")]
+        self._prefix = url.path.rstrip("/").encode()
+        self._timeout_s = timeout_s
+        self._idle = [Lane(host, port, headers) for _ in range(connections)]
         self._available = trio.Semaphore(connections)
-        self._stack = AsyncExitStack()
 
     async def __aenter__(self) -> HttpLanes:
-        tls = ssl.create_default_context()      # one for all lanes (the module's docstring)
-        for _ in range(self._n):
-            client = httpx.AsyncClient(base_url=self._base_url, timeout=self._timeout_s, limits=limits(1),
-                                       cookies=NoCookies(), verify=tls)
-            self._idle.append(await self._stack.enter_async_context(client))
         return self
 
     async def __aexit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
                         tb: TracebackType | None) -> None:
-        await self._stack.aclose()
+        with trio.CancelScope(shield=True):
+            for lane in self._idle:
+                await lane.close()
 
-    @asynccontextmanager
-    async def client(self) -> AsyncIterator[httpx.AsyncClient]:
-        """A client nobody else uses until the block ends (waits for one when all are busy)."""
+    async def post(self, path: str, body: bytes) -> Response:
+        """``POST path`` with a JSON ``body`` on a lane nobody else uses meanwhile (the wait counts)."""
         async with self._available:
-            client = self._idle.pop()
+            lane = self._idle.pop()
             try:
-                yield client
+                return await lane.request(b"POST", self._prefix + path.encode(), body, self._timeout_s)
             finally:
-                self._idle.append(client)
+                self._idle.append(lane)

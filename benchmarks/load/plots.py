@@ -30,6 +30,12 @@ def _cdf(encoded: str) -> tuple[list[float], list[float]]:
     return xs, ys
 
 
+def _series(ax: Any, ts: list[int], ys: list[float], style: str, label: str) -> None:
+    """One line per second, drawn only when it has anything to show (a burst has no messages)."""
+    if any(ys):
+        ax.plot(ts, ys, style, label=label)
+
+
 def plot(report: dict[str, Any], stem: Path) -> list[Path]:
     import matplotlib
 
@@ -64,14 +70,18 @@ def plot(report: dict[str, Any], stem: Path) -> list[Path]:
         if not rows:
             continue
         ts = [r["t"] for r in rows]
-        top.plot(ts, [r["msgs"] for r in rows], STYLE.get(target, "-"), label=f"{target} msgs/s delivered")
+        style = STYLE.get(target, "-")
+        _series(top, ts, [r["msgs"] for r in rows], style, f"{target} msgs/s delivered")
         if target == "engine":
-            top.plot(ts, [r["acks"] for r in rows], ":", label="engine acks/s")
-        mid.plot(ts, [r["connects"] for r in rows], STYLE.get(target, "-"), label=f"{target} connects/s")
-        for path in ("c2a", "a2c"):
+            _series(top, ts, [r["acks"] for r in rows], ":", "engine acks/s")
+            _series(top, ts, [r.get("chats", 0) for r in rows], "-.", "engine chats created/s")
+            _series(top, ts, [r.get("offers", 0) for r in rows], "--", "engine offers/s")
+            _series(top, ts, [r.get("accepts", 0) for r in rows], ":", "engine accepts/s")
+        _series(mid, ts, [r["connects"] for r in rows], style, f"{target} connects/s")
+        for path in ("c2a", "a2c", "offer"):
             ys = [math.nan if r.get(f"p99_{path}_ms") is None else r[f"p99_{path}_ms"] for r in rows]
             if any(not math.isnan(y) for y in ys):   # NaN breaks the line where that second had no arrival
-                bottom.plot(ts, ys, STYLE.get(target, "-"), label=f"{target} p99 {path}")
+                bottom.plot(ts, ys, style, label=f"{target} p99 {path}")
     for seg in report["segments"]:
         for ax_ in (top, mid, bottom):
             ax_.axvspan(seg["measure_from_s"], seg["measure_to_s"], alpha=0.06,
@@ -83,7 +93,11 @@ def plot(report: dict[str, Any], stem: Path) -> list[Path]:
     bottom.set_xlabel("time since the start of the run (s); shaded: measured windows (blue engine, orange relay)")
     for ax_ in (top, mid, bottom):
         ax_.grid(True, alpha=0.3)
-        ax_.legend(fontsize=7, loc="upper left")
+        if ax_.get_legend_handles_labels()[1]:
+            ax_.legend(fontsize=7, loc="upper left")
+        else:                               # e.g. no messages in a burst: say so rather than show an empty legend
+            ax_.text(0.5, 0.5, "nothing of this kind in this scenario", transform=ax_.transAxes,
+                     ha="center", va="center", fontsize=8, alpha=0.6)
     top.set_title(f"throughput and p99 over time — {report['scenario']}")
     out = stem.with_name(stem.name + "-timeline.png")
     fig.tight_layout()

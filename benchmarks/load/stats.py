@@ -164,7 +164,9 @@ class Recorder:
         """A set-up step (connect, offer, ...) from ``t0`` to ``now``: counted, and its latency recorded
         when it started inside the window (or ``always``: agents signing in before any window)."""
         if always or self.in_window(t0):
-            self.sample(path, (now - t0) * 1000)
+            ms = (now - t0) * 1000
+            self.sample(path, ms)
+            self.timeline[int(now - self.origin)].latencies_ms[path].append(ms)
         self.event(path, now)
 
     def sample(self, path: str, ms: float) -> None:
@@ -207,8 +209,9 @@ class Recorder:
             second = self.timeline.get(index) or Second()
             row: dict[str, Any] = {"t": index, "msgs": second.arrivals["c2a"] + second.arrivals["a2c"],
                                    "acks": second.arrivals["ack"] + second.arrivals["agent_ack"],
-                                   "connects": second.arrivals["connect"], "chats": second.arrivals["chat"]}
-            for path in ("c2a", "a2c", "ack"):
+                                   "connects": second.arrivals["connect"], "chats": second.arrivals["chat"],
+                                   "offers": second.arrivals["offer"], "accepts": second.arrivals["accept"]}
+            for path in ("c2a", "a2c", "ack", "offer"):
                 values = sorted(second.latencies_ms.get(path, []))
                 row[f"p99_{path}_ms"] = _r(percentile(values, 99)) if values else None
             rows.append(row)

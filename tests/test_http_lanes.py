@@ -126,6 +126,16 @@ async def test_a_server_that_never_answers_times_out(autojump_clock: trio.testin
         assert trio.current_time() - started == pytest.approx(3.0, abs=0.1)
 
 
+async def test_a_request_cancelled_midway_leaves_a_lane_that_works(autojump_clock: trio.testing.MockClock) -> None:
+    server = Server(behaviour=lambda n: "hang" if n == 1 else "answer")
+    async with serving(server) as base, HttpLanes(base, 30.0, 1) as lanes:
+        with trio.move_on_after(1.0) as scope:
+            await lanes.post("/x", b"1")
+        assert scope.cancelled_caught
+        assert (await lanes.post("/x", b"2")).json() == {"path": "/base/x", "body": "2", "n": 2}
+    assert server.connections == 2
+
+
 async def test_a_lane_idle_past_its_expiry_reconnects_before_sending(autojump_clock: trio.testing.MockClock) -> None:
     server = Server()
     async with serving(server) as base, HttpLanes(base, 5.0, 1) as lanes:

@@ -11,6 +11,8 @@ Modules, each with one job:
 - ``traffic.py``    the conversation script both targets share (closed / open loop, replies, end)
 - ``engine_sim.py`` agents and customers speaking protocol v1 to the engine
 - ``relay_sim.py``  the same conversations as socket pairs on the bare relay
+- ``http_lanes.py`` keep-alive HTTP/1.1 lanes (h11) for the chats' POSTs
+- ``wsio.py``       opening websockets, sending and expecting JSON frames
 - ``converse.py``   segments of conversations, engine and relay interleaved (smoke, steady, saturate)
 - ``idle.py``       many idle authenticated sockets (idle)
 - ``burst.py``      many chats at once (burst)
@@ -20,5 +22,5 @@ Modules, each with one job:
 - ``context.py``    what the parts of one run share
 - ``progress.py``   the live progress bar
 - ``report.py``     the JSON report, ratios to the baseline, the printed tables
-- ``plots.py``      PNG plots (latency CDF; throughput, p99 and resources over time)
+- ``plots.py``      PNG plots (latency CDF; throughput, chats, p99 and resources over time)
 """

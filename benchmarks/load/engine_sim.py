@@ -40,12 +40,12 @@ SIGN_IN_CONCURRENCY = 16
 ERROR_PAUSE_S = 1.0          # a conversation that failed to start waits this long before the next
 
 
-
 def limits(connections: int) -> httpx.Limits:
     """The shared httpx client's pool (sign-in, metrics); its connections expire before the
     engine's 5-s keep-alive closes them (``http_lanes.KEEPALIVE_EXPIRY_S``)."""
     return httpx.Limits(max_connections=connections, max_keepalive_connections=connections,
                         keepalive_expiry=KEEPALIVE_EXPIRY_S)
+
 
 @dataclass(eq=False)
 class SimAgent:

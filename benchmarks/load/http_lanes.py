@@ -73,7 +73,11 @@ class Lane:
             raise LaneError(kind, str(exc)) from None
         except h11.ProtocolError as exc:
             await self.close()
-            raise LaneError("RemoteProtocolError", str(exc)) from None
+            raise LaneError(type(exc).__name__, str(exc)) from None
+        except BaseException:                   # cancelled mid-exchange: the connection's state is unknown
+            with trio.CancelScope(shield=True):
+                await self.close()
+            raise
 
     async def _exchange(self, method: bytes, target: bytes, body: bytes) -> Response:
         if self._stream is not None and trio.current_time() - self._idle_since > KEEPALIVE_EXPIRY_S:

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from functools import partial
 
 import h11
@@ -26,7 +26,6 @@ class Server:
     requests: int = 0
     busy: int = 0
     most_busy: int = 0
-    release: trio.Event = field(default_factory=trio.Event)
 
     async def handle(self, stream: trio.SocketStream) -> None:
         self.connections += 1

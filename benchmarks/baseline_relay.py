@@ -7,7 +7,8 @@ uses (hypercorn's websocket stack aside).
 
 Run standalone with ``python -m benchmarks.baseline_relay --port P`` (prints ``listening on P``
 when ready), start it as a pinned subprocess with ``relay_subprocess()``, or in-process with
-``serve_relay()`` inside a trio nursery.
+``serve_relay()`` inside a trio nursery. With ``--database-url`` it is the durable relay of
+``baseline_durable.py`` instead: every message committed before it is forwarded.
 """
 
 from __future__ import annotations
@@ -97,11 +98,15 @@ def relay_subprocess(port: int, cpu: int | None = None, ready_timeout_s: float =
 
 
 @contextmanager
-def relay_process(port: int, cpu: int | None = None, ready_timeout_s: float = 10.0) -> Iterator[tuple[int, int]]:
-    """``relay_subprocess`` that also yields the relay's pid (the load generator samples its CPU and RSS)."""
+def relay_process(port: int, cpu: int | None = None, ready_timeout_s: float = 10.0,
+                  database_url: str | None = None) -> Iterator[tuple[int, int]]:
+    """``relay_subprocess`` that also yields the relay's pid (the load generator samples its CPU and RSS);
+    with ``database_url`` the durable relay (``baseline_durable.py``)."""
     cmd = [sys.executable, "-m", "benchmarks.baseline_relay", "--host", "127.0.0.1", "--port", str(port)]
     if cpu is not None:
         cmd += ["--cpu", str(cpu)]
+    if database_url:
+        cmd += ["--database-url", database_url]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
     try:
         deadline = time.monotonic() + ready_timeout_s
@@ -129,13 +134,19 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--cpu", type=int, default=None, help="pin this process to one CPU")
+    parser.add_argument("--database-url", default=None,
+                        help="commit every message to this PostgreSQL before forwarding it (baseline_durable.py)")
     args = parser.parse_args(argv)
     if args.cpu is not None and hasattr(os, "sched_setaffinity"):
         os.sched_setaffinity(0, {args.cpu})
 
     async def run() -> None:
         async with trio.open_nursery() as nursery:
-            port = await nursery.start(serve_relay, args.host, args.port)
+            if args.database_url:
+                from .baseline_durable import serve_durable_relay  # only this relay needs the engine's bridge
+                port = await nursery.start(serve_durable_relay, args.database_url, args.host, args.port)
+            else:
+                port = await nursery.start(serve_relay, args.host, args.port)
             tune_gc()
             print(f"{READY_PREFIX} {port}", flush=True)
 

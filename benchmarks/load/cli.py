@@ -78,6 +78,9 @@ def parse_args(argv: list[str] | None) -> LoadConfig:
     p.add_argument("--vs-baseline", dest="vs_baseline", action="store_true", default=None,
                    help="also drive the bare relay, interleaved, and print ratios")
     p.add_argument("--no-baseline", dest="vs_baseline", action="store_false")
+    p.add_argument("--durable-relay", dest="durable_relay", action="store_true", default=None,
+                   help="the baseline relay commits every message to PostgreSQL (group commit) before "
+                        "forwarding it, as the engine does (implies --vs-baseline)")
     p.add_argument("--no-plots", dest="plots", action="store_false", default=None)
     p.add_argument("--no-pin", dest="pin", action="store_false", default=None, help="do not pin CPUs")
     p.add_argument("--no-warm-wal", dest="warm_wal", action="store_false", default=None,
@@ -89,7 +92,9 @@ def parse_args(argv: list[str] | None) -> LoadConfig:
     args = p.parse_args(argv)
     overrides: dict[str, Any] = {f: getattr(args, flag[2:].replace("-", "_")) for flag, f, _k, _h in FLAGS}
     overrides.update(vs_baseline=args.vs_baseline, plots=args.plots, pin=args.pin, warm_wal=args.warm_wal,
-                     pg_batch=args.pg_batch)
+                     pg_batch=args.pg_batch, durable_relay=args.durable_relay)
+    if args.durable_relay:
+        overrides["vs_baseline"] = True
     overrides = {k: v for k, v in overrides.items() if v is not None}
     env = dict(item.split("=", 1) for item in args.engine_env if "=" in item)
     if env:
@@ -167,7 +172,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"[{time.monotonic() - started:5.1f} s] {message}", flush=True)
 
     log(f"scenario {cfg.scenario}: {cfg.kind}, {cfg.agent_count} agents, "
-        f"{'with' if cfg.vs_baseline else 'without'} the bare relay baseline")
+        f"{'with' if cfg.vs_baseline else 'without'} the {'durable' if cfg.durable_relay else 'bare'} relay baseline")
     try:
         with Servers(cfg, log=log) as servers:
             tokens_for = cfg.agent_count if cfg.kind == "idle" else max(0, cfg.agent_count - cfg.http_logins)

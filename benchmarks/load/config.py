@@ -51,6 +51,7 @@ class LoadConfig:
     timeout_s: float = 10.0              # a message, offer or accept not seen by then is a timeout
     # ---- what else
     vs_baseline: bool = False
+    durable_relay: bool = False          # the baseline commits every message before forwarding it (baseline_durable.py)
     database_url: str | None = None
     out_dir: str | None = None
     tag: str = ""

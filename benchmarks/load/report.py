@@ -177,15 +177,17 @@ def render(report: dict[str, Any]) -> None:
                            "CPU µs/msg", "server RSS MiB", "PG CPU %", "PG PSS MiB", "gen. CPU %", "gen. waits %",
                            "errors"]):
         res.add_column(h, justify="left" if i == 0 else "right")
+    durable = bool(cfg.get("durable_relay"))
     for target, t in report["targets"].items():
         tp, rs = t["throughput"], t["resources"]
         server, pg, gen = rs.get(target, {}), rs.get("postgres", {}), rs.get("generator", {})
+        uses_pg = target == "engine" or durable
         res.add_row(target, _f(tp["msgs_per_s"], 1), _f(tp["acks_per_s"], 1), _f(tp["connects_per_s"], 1),
                     _f(tp["chats_per_s"], 1), _f(server.get("cpu_pct_mean"), 1),
                     _f(server.get("runq_wait_pct_mean"), 1),
                     _f(tp.get("server_cpu_us_per_msg"), 1), _f(server.get("rss_mib_max"), 1),
-                    _f(pg.get("cpu_pct_mean"), 1) if target == "engine" else "-",
-                    _f(pg.get("pss_mib_max"), 1) if target == "engine" else "-",
+                    _f(pg.get("cpu_pct_mean"), 1) if uses_pg else "-",
+                    _f(pg.get("pss_mib_max"), 1) if uses_pg else "-",
                     _f(gen.get("cpu_pct_mean"), 1), _f(gen.get("runq_wait_pct_mean"), 1), _f(t["errors_total"]))
     console.print(res)
     for target, t in report["targets"].items():
@@ -212,7 +214,7 @@ def render(report: dict[str, Any]) -> None:
             console.print(f"[bold]{target}[/bold] CPU per chat (ms): {shown}")
     if "ratios" in report:
         r = report["ratios"]
-        rt = Table(title="engine ÷ bare relay (same generator, interleaved)")
+        rt = Table(title=f"engine ÷ {'durable' if durable else 'bare'} relay (same generator, interleaved)")
         for i, h in enumerate(["figure", "p50", "p90", "p99", "p99.9", "max", "mean"]):
             rt.add_column(h, justify="left" if i == 0 else "right")
         for path in ("c2a", "a2c", "connect"):
@@ -222,6 +224,9 @@ def render(report: dict[str, Any]) -> None:
         console.print(rt)
         singles = {k: v for k, v in r.items() if not isinstance(v, dict) and v is not None}
         console.print("ratios: " + ", ".join(f"{k} ×{_f(v, 2)}" for k, v in singles.items()))
+    if durable:
+        console.print("relay = the durable relay: every message committed to PostgreSQL (group commit) before "
+                      "it is forwarded (benchmarks/baseline_durable.py)")
     console.print("waits % = time the process's threads were runnable but waited for a CPU taken by other "
                   "work (/proc schedstat)")
     load = report["load_average"]

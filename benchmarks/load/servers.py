@@ -84,9 +84,11 @@ class Servers:
         self.engine.wait_healthy(ENGINE_START_TIMEOUT_S)
         self.log(f"engine up at {self.engine.base} (pid {self.engine_pid}, CPU {self._cpu(self.server_cpu)})")
         if cfg.vs_baseline:
-            self.relay_port, self.relay_pid = self._stack.enter_context(relay_process(free_port(), self.server_cpu))
-            self.log(f"bare relay up on port {self.relay_port} (pid {self.relay_pid}, CPU "
-                     f"{self._cpu(self.server_cpu)})")
+            durable = self.database_url if cfg.durable_relay else None
+            self.relay_port, self.relay_pid = self._stack.enter_context(
+                relay_process(free_port(), self.server_cpu, database_url=durable))
+            kind = "durable relay (every message committed before it is forwarded)" if durable else "bare relay"
+            self.log(f"{kind} up on port {self.relay_port} (pid {self.relay_pid}, CPU {self._cpu(self.server_cpu)})")
         if self.generator_cpu is not None:
             os.sched_setaffinity(0, {self.generator_cpu})
         self.log(f"load generator: pid {os.getpid()}, CPU {self._cpu(self.generator_cpu)}")

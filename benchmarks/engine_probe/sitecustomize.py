@@ -16,7 +16,7 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
 - ``FD_LANES=N``: the Persister's number of group-commit lanes.
 - ``FD_NO_RESET=1``: asyncpg skips its reset query when a pooled connection is released.
 - ``FD_COMMIT_PROBE=PATH``: every group commit's steps (count, statements, time, the first words
-  of each step's SQL), written to ``PATH.<pid>.json`` every 2 s.
+  of each step's SQL, the tables each step writes), written to ``PATH.<pid>.json`` every 2 s.
 - ``FD_ROUND_PROBE=PATH``: trio's scheduler rounds (a ``trio.abc.Instrument``): for each round
   of task steps between two waits for I/O, its length and its number of task steps; and each
   wait for I/O; as histograms of 0.1-ms bins, written to ``PATH.<pid>.json`` every 2 s. A task
@@ -35,6 +35,7 @@ from __future__ import annotations
 import gc
 import json
 import os
+import re
 import sys
 import threading
 import time
@@ -91,19 +92,24 @@ if _IN_ENGINE and os.environ.get("FD_LANES"):
     _persister.Persister.__init__.__defaults__ = (None, int(os.environ["FD_LANES"]))
 
 
+_WRITES = re.compile(r"(INSERT INTO|UPDATE|DELETE FROM) \w+")
+
+
 def _probe_commits(path: str) -> None:
-    """Every commit's shape: groups, statements, seconds from the first asyncio step to its end, and
-    each group as "<count>x <first three words of its SQL>"."""
+    """Every commit's shape: groups, statements, seconds from the first asyncio step to its end,
+    each group as "<count>x <first three words of its SQL>", and each group's writes ("INSERT INTO
+    messages + UPDATE conversations": the parts of a joined statement)."""
     import frontdesk.engine.db as _db
 
-    records: list[tuple[int, int, float, list[str]]] = []
+    records: list[tuple[int, int, float, list[str], list[str]]] = []
     run_steps = _db._run_steps
 
     async def probed(conn: Any, steps: Any) -> None:
         started = time.perf_counter()
         await run_steps(conn, steps)
         records.append((len(steps), sum(len(a) for _, a in steps), time.perf_counter() - started,
-                        [f"{len(a)}x {' '.join(sql.split()[:3])}" for sql, a in steps]))
+                        [f"{len(a)}x {' '.join(sql.split()[:3])}" for sql, a in steps],
+                        [" + ".join(m.group(0).split(" (")[0] for m in _WRITES.finditer(sql)) for sql, _a in steps]))
 
     _db._run_steps = probed
 

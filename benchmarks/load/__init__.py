@@ -6,11 +6,11 @@ Modules, each with one job:
 
 - ``config.py``     settings of a run and the named scenarios
 - ``cli.py``        flags → settings → servers → one trio run → report, JSON, plots; exit status
-- ``servers.py``    throw-away PostgreSQL, the engine and the relay as pinned subprocesses
+- ``servers.py``    throw-away PostgreSQL, the engine and the relay (bare or durable) as pinned subprocesses
 - ``agents_db.py``  bench agents (and their tokens) written straight into the database
 - ``traffic.py``    the conversation script both targets share (closed / open loop, replies, end)
 - ``engine_sim.py`` agents and customers speaking protocol v1 to the engine
-- ``relay_sim.py``  the same conversations as socket pairs on the bare relay
+- ``relay_sim.py``  the same conversations as socket pairs on the bare (or durable) relay
 - ``http_lanes.py`` keep-alive HTTP/1.1 lanes (h11) for the chats' POSTs
 - ``wsio.py``       opening websockets, sending and expecting JSON frames
 - ``converse.py``   segments of conversations, engine and relay interleaved (smoke, steady, saturate)

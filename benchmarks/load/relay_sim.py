@@ -3,8 +3,11 @@
 The minimal subset of the protocol: a conversation is a pair of sockets, ``/pair/<n>/a`` (the
 customer) and ``/pair/<n>/b`` (the agent). Both send ``send`` frames exactly as they do to the
 engine; the relay forwards them unchanged, so the receiver reads the token from the text as it
-does with the engine's ``message`` events. There is no chat creation, offer, accept or ack, and
-no persistence: what is measured is trio + trio-websocket + loopback, with the same generator.
+does with the engine's ``message`` events. There is no chat creation, offer or accept, and on the
+bare relay no ack and no persistence: what is measured is trio + trio-websocket + loopback, with
+the same generator. The durable relay (``--durable-relay``) commits each message first and sends
+the sender an ack and its message back, frames the readers below read and pass over as they do
+the engine's.
 "After ``exchanges`` replies the chat ends" becomes: the customer closes the pair after its last
 reply, and a new pair connects (the connection set-up the engine pays for a new chat, minus
 HTTP).

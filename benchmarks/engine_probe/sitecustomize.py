@@ -6,10 +6,10 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
     python -m benchmarks.load --scenario saturate --engine-env PYTHONPATH=benchmarks/engine_probe \\
         --engine-env FD_GC_PROBE=/tmp/gc [--engine-env FD_GC_MODE=default] [--engine-env FD_LANES=1] \\
         [--engine-env FD_NO_RESET=1] [--engine-env FD_COMMIT_PROBE=/tmp/commits] \\
-        [--engine-env FD_ROUND_PROBE=/tmp/rounds]
+        [--engine-env FD_ROUND_PROBE=/tmp/rounds] [--engine-env FD_STEP_PROBE=/tmp/steps]
 
-- ``FD_GC_PROBE=PATH``: every collection's pause, per generation, written to
-  ``PATH.<pid>.json`` every 2 s (``gc.callbacks``).
+- ``FD_GC_PROBE=PATH``: every collection's pause and the objects it freed, per generation, written to
+  ``PATH.<pid>.json`` every 2 s and at exit, as every probe (``gc.callbacks``).
 - ``FD_GC_MODE``: ``default`` undoes the engine's GC tuning 6 s after start (``gc.unfreeze()``,
   thresholds 700/10/10: the "before" of benchmarks/README.md); ``T0,T1,T2`` freezes and sets
   those thresholds instead.
@@ -23,6 +23,10 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
   woken in a round runs in the next one at the earliest, so a round's length is what every hop
   between actors may wait.
 
+- ``FD_STEP_PROBE=PATH``: every task step timed per task name (steps, seconds, the longest, how
+  many over 1 and over 5 ms), written to ``PATH.<pid>.json`` every 2 s: which actor's steps hold
+  the others up.
+
 ``FD_PROBE_ANY=1`` lets the probes act in any Python process (e.g. the load generator itself, with
 ``PYTHONPATH=benchmarks/engine_probe FD_PROBE_ANY=1 FD_ROUND_PROBE=... python -m benchmarks.load``).
 
@@ -32,6 +36,7 @@ anyone makes it.
 
 from __future__ import annotations
 
+import atexit
 import gc
 import json
 import os
@@ -39,6 +44,7 @@ import re
 import sys
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 _IN_ENGINE = "frontdesk" in " ".join(sys.argv) or bool(os.environ.get("FD_PROBE_ANY"))
@@ -46,8 +52,29 @@ _AFTER_START_S = 6.0
 _WRITE_EVERY_S = 2.0
 
 
+def _write_every(path: str, name: str, snapshot: Callable[[], Any], first_wait_s: float = 0.0,
+                 before: Callable[[], None] | None = None) -> None:
+    """Write ``snapshot()`` as JSON to ``PATH.<pid>.json`` every 2 s from a thread, and once more at
+    exit (the last figures of a process that ends are not lost)."""
+    def write() -> None:
+        with open(f"{path}.{os.getpid()}.json", "w") as f:
+            json.dump(snapshot(), f)
+
+    def loop() -> None:
+        if before is not None:
+            time.sleep(first_wait_s)
+            before()
+        while True:
+            time.sleep(_WRITE_EVERY_S)
+            write()
+
+    atexit.register(write)
+    threading.Thread(target=loop, name=name, daemon=True).start()
+
+
 def _probe_gc(path: str, mode: str) -> None:
     pauses: dict[int, list[float]] = {0: [], 1: [], 2: []}
+    collected: dict[int, list[int]] = {0: [], 1: [], 2: []}    # objects freed by each collection
     started = [0.0]
 
     def callback(phase: str, info: dict[str, Any]) -> None:
@@ -55,27 +82,24 @@ def _probe_gc(path: str, mode: str) -> None:
             started[0] = time.perf_counter()
         else:
             pauses[info["generation"]].append(time.perf_counter() - started[0])
+            collected[info["generation"]].append(info["collected"])
 
     gc.callbacks.append(callback)
 
-    def loop() -> None:
-        if mode:
-            time.sleep(_AFTER_START_S)
-            if mode == "default":
-                gc.unfreeze()
-                gc.set_threshold(700, 10, 10)
-            else:
-                gc.collect()
-                gc.freeze()
-                t0, t1, t2 = (int(x) for x in mode.split(","))
-                gc.set_threshold(t0, t1, t2)
-        while True:
-            time.sleep(_WRITE_EVERY_S)
-            with open(f"{path}.{os.getpid()}.json", "w") as f:
-                json.dump({"mode": mode, "threshold": gc.get_threshold(), "frozen": gc.get_freeze_count(),
-                           "pauses": pauses}, f)
+    def set_mode() -> None:
+        if mode == "default":
+            gc.unfreeze()
+            gc.set_threshold(700, 10, 10)
+        else:
+            gc.collect()
+            gc.freeze()
+            t0, t1, t2 = (int(x) for x in mode.split(","))
+            gc.set_threshold(t0, t1, t2)
 
-    threading.Thread(target=loop, name="gc-probe", daemon=True).start()
+    _write_every(path, "gc-probe", lambda: {"mode": mode, "threshold": gc.get_threshold(),
+                                            "frozen": gc.get_freeze_count(), "pauses": pauses,
+                                            "collected": collected},
+                 _AFTER_START_S, set_mode if mode else None)
 
 
 if _IN_ENGINE and os.environ.get("FD_GC_PROBE"):
@@ -113,13 +137,7 @@ def _probe_commits(path: str) -> None:
 
     _db._run_steps = probed
 
-    def loop() -> None:
-        while True:
-            time.sleep(_WRITE_EVERY_S)
-            with open(f"{path}.{os.getpid()}.json", "w") as f:
-                json.dump(records, f)
-
-    threading.Thread(target=loop, name="commit-probe", daemon=True).start()
+    _write_every(path, "commit-probe", lambda: records)
 
 
 if _IN_ENGINE and os.environ.get("FD_COMMIT_PROBE"):
@@ -162,15 +180,51 @@ def _probe_rounds(path: str) -> None:
 
     trio.run = run_with_probe
 
-    def loop() -> None:
-        while True:
-            time.sleep(_WRITE_EVERY_S)
-            with open(f"{path}.{os.getpid()}.json", "w") as f:
-                # copies taken in one step each: the event loop's thread adds bins meanwhile
-                json.dump({"rounds": dict(rounds), "waits": dict(waits)}, f)
-
-    threading.Thread(target=loop, name="round-probe", daemon=True).start()
+    # copies taken in one step each: the event loop's thread adds bins meanwhile
+    _write_every(path, "round-probe", lambda: {"rounds": dict(rounds), "waits": dict(waits)})
 
 
 if _IN_ENGINE and os.environ.get("FD_ROUND_PROBE"):
     _probe_rounds(os.environ["FD_ROUND_PROBE"])
+
+
+def _probe_steps(path: str) -> None:
+    """Wrap ``trio.run`` so every task step is timed, per task name (the function a task runs):
+    steps, seconds, the longest, and how many took over 1 and over 5 ms. A long step holds every
+    other task of the engine (and every message behind them) for its whole length."""
+    import trio
+
+    per_task: dict[str, list[float]] = {}     # name -> [steps, seconds, longest, > 1 ms, > 5 ms]
+    state = {"started": 0.0}
+
+    class Steps(trio.abc.Instrument):
+        def before_task_step(self, task: Any) -> None:
+            state["started"] = time.perf_counter()
+
+        def after_task_step(self, task: Any) -> None:
+            took = time.perf_counter() - state["started"]
+            entry = per_task.get(task.name)
+            if entry is None:
+                entry = per_task[task.name] = [0, 0.0, 0.0, 0, 0]
+            entry[0] += 1
+            entry[1] += took
+            if took > entry[2]:
+                entry[2] = took
+            if took > 0.001:
+                entry[3] += 1
+                if took > 0.005:
+                    entry[4] += 1
+
+    run = trio.run
+
+    def run_with_probe(*args: Any, **kwargs: Any) -> Any:
+        kwargs["instruments"] = [*kwargs.get("instruments", ()), Steps()]
+        return run(*args, **kwargs)
+
+    trio.run = run_with_probe
+
+    _write_every(path, "step-probe", lambda: {name: list(entry) for name, entry in list(per_task.items())})
+
+
+if _IN_ENGINE and os.environ.get("FD_STEP_PROBE"):
+    _probe_steps(os.environ["FD_STEP_PROBE"])

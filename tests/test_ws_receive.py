@@ -5,8 +5,10 @@ wsproto alone would give it, in order; bad frames close with the right code."""
 
 from __future__ import annotations
 
+import os
 import struct
 
+import pytest
 import trio
 import trio.testing
 from hypothesis import HealthCheck, given, settings
@@ -132,6 +134,47 @@ async def test_a_frame_longer_than_the_limit_closes_with_1009_before_it_arrives(
 
 async def test_rsv_bits_without_an_extension_close_with_1002() -> None:
     assert await closed_with(masked_frame(0xC1, b"{}")) == 1002     # wsproto judges it: not a simple frame
+
+
+async def test_a_reader_waiting_when_its_socket_is_closed_ends_with_socket_closed() -> None:
+    client, server_stream = await socket_pair()
+    server = ServerSocket(server_stream, WsprotoConnection(ConnectionType.SERVER), MAX)
+    outcome: list[BaseException] = []
+
+    async def reader(task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        task_status.started()
+        try:
+            await server.receive()
+        except SocketClosed as exc:
+            outcome.append(exc)
+
+    with trio.fail_after(5):
+        async with trio.open_nursery() as nursery:
+            await nursery.start(reader)
+            await trio.testing.wait_all_tasks_blocked()     # the reader waits for the socket
+            await server_stream.aclose()
+    assert len(outcome) == 1
+    await client.aclose()
+
+
+async def test_a_closed_socket_is_never_read_even_when_its_number_is_reused() -> None:
+    """The reader reads the descriptor directly; once its socket is closed the number may belong to
+    a newer connection, whose bytes must never reach this reader."""
+    client, server_stream = await socket_pair()
+    server = ServerSocket(server_stream, WsprotoConnection(ConnectionType.SERVER), MAX)
+    number = server_stream.socket.fileno()
+    newer_client, newer_server = await socket_pair()
+    await server_stream.aclose()
+    os.dup2(newer_server.socket.fileno(), number)       # the freed number now reaches the newer connection
+    try:
+        await newer_client.send_all(masked_frame(0x81, b"not yours"))
+        with trio.fail_after(5), pytest.raises(SocketClosed):
+            await server.receive()
+        assert await newer_server.receive_some(100)      # the newer connection's bytes are all still there
+    finally:
+        os.close(number)
+        for stream in (client, newer_client, newer_server):
+            await stream.aclose()
 
 
 def test_frame_length_reads_every_header_form() -> None:

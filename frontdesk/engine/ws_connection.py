@@ -180,8 +180,8 @@ class ServerSocket:
             if taken:
                 continue        # wsproto was given a frame: its events first
             try:
-                data = await self._stream.receive_some(RECEIVE_BYTES)
-            except (trio.BrokenResourceError, trio.ClosedResourceError) as exc:
+                data = await self._read()
+            except (OSError, trio.ClosedResourceError) as exc:
                 self._closed = True
                 raise SocketClosed from exc
             if data:
@@ -192,6 +192,31 @@ class ServerSocket:
             except RemoteProtocolError:   # pragma: no cover - wsproto turns frame errors into events
                 await self.close(CLOSE_PROTOCOL_ERROR)
                 raise SocketClosed from None
+
+    async def _read(self) -> bytes:
+        """What the socket holds (b"" at its end), read with one system call, as ``send_now`` writes.
+
+        trio's ``SocketStream.receive_some`` does the same read through its stream, socket and
+        error-translation layers, each a coroutine or a context manager made per call and kept
+        alive while the reader waits (benchmarks/README.md, tenth round). Like it, this checkpoints
+        once per read: a read that found bytes still lets every other task run, and a cancelled
+        reader stops. The descriptor is only read while the stream's socket still holds it (a
+        closed socket reports -1, so a number reused by a newer connection is never read).
+        """
+        await trio.lowlevel.checkpoint_if_cancelled()
+        waited = False
+        while True:
+            if self._stream.socket.fileno() != self._fd:
+                raise trio.ClosedResourceError("the socket was closed")
+            try:
+                data = os.read(self._fd, RECEIVE_BYTES)
+            except BlockingIOError:
+                await trio.lowlevel.wait_readable(self._fd)     # ClosedResourceError if it is closed meanwhile
+                waited = True
+                continue
+            if not waited:
+                await trio.lowlevel.cancel_shielded_checkpoint()
+            return data
 
     async def _take_frame(self) -> str | bool:
         """The text of a simple text frame; or True once another whole frame went to wsproto; or

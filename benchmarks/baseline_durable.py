@@ -38,6 +38,8 @@ from frontdesk.engine.config import MAX_BATCH_WRITES
 from frontdesk.engine.db import Database, Step, open_database
 from frontdesk.engine.errors import DatabaseError
 
+from .baseline_relay import pair_path
+
 TABLE = "bench_relay_message"
 CREATE_TABLE = f"""
 CREATE TABLE IF NOT EXISTS {TABLE} (
@@ -87,15 +89,12 @@ def plan(batch: list[_Message]) -> Sequence[Step]:
 class DurableRelay:
     def __init__(self, db: Database):
         self.pairs: dict[str, _Pair] = {}
-        self.forwarded = 0
-        self.lost = 0
         self.commits = db.commit_loop(plan, self._committed, MAX_BATCH_WRITES, INBOX_BOUND)
 
     def _committed(self, batch: list[_Message], error: DatabaseError | None, _seconds: float) -> None:
         """Called by the commit loop as each batch is committed: the messages go on to their peers."""
         if error is not None:
-            self.lost += len(batch)     # not forwarded: the sender's peer never sees an unstored message
-            return
+            return      # not forwarded: the sender's peer never sees an unstored message
         for m in batch:
             with suppress(trio.BrokenResourceError, trio.ClosedResourceError):
                 m.to.send_nowait(m.body)
@@ -104,12 +103,11 @@ class DurableRelay:
                 m.back.send_nowait(m.body)
 
     async def handle(self, request: WebSocketRequest) -> None:
-        parts = request.path.strip("/").split("/")
-        if len(parts) != 3 or parts[0] != "pair" or parts[2] not in ("a", "b"):
+        where = pair_path(request.path)
+        if where is None:
             await request.reject(404)
             return
-        pair_id, side = parts[1], parts[2]
-        other = "b" if side == "a" else "a"
+        pair_id, side, other = where
         ws = await request.accept()
         pair = self.pairs.setdefault(pair_id, _Pair())
         pair.connected += 1
@@ -134,7 +132,6 @@ class DurableRelay:
             try:
                 async for body in outbox:
                     await ws.send_message(body)
-                    self.forwarded += 1
             except ConnectionClosed:
                 scope.cancel()
 

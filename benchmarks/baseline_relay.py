@@ -37,18 +37,25 @@ class _Pair:
     joined: dict[str, trio.Event] = field(default_factory=lambda: {"a": trio.Event(), "b": trio.Event()})
 
 
+def pair_path(path: str) -> tuple[str, str, str] | None:
+    """``/pair/<pair id>/<side>`` → (pair id, side, the other side); None for any other path."""
+    parts = path.strip("/").split("/")
+    if len(parts) != 3 or parts[0] != "pair" or parts[2] not in ("a", "b"):
+        return None
+    return parts[1], parts[2], "b" if parts[2] == "a" else "a"
+
+
 class Relay:
     def __init__(self) -> None:
         self.pairs: dict[str, _Pair] = {}
         self.forwarded = 0
 
     async def handle(self, request: WebSocketRequest) -> None:
-        parts = request.path.strip("/").split("/")
-        if len(parts) != 3 or parts[0] != "pair" or parts[2] not in ("a", "b"):
+        where = pair_path(request.path)
+        if where is None:
             await request.reject(404)
             return
-        pair_id, side = parts[1], parts[2]
-        other = "b" if side == "a" else "a"
+        pair_id, side, other = where
         ws = await request.accept()
         pair = self.pairs.setdefault(pair_id, _Pair())
         pair.peers[side] = ws

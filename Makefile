@@ -20,7 +20,7 @@ run: $(STAMP)
 	BIN=$(BIN) scripts/run.sh
 
 lint: $(STAMP)
-	$(BIN)/ruff check frontdesk tests benchmarks
+	$(BIN)/ruff check engine core dashboard tests benchmarks
 
 typecheck: $(STAMP)
 	$(BIN)/mypy

@@ -34,9 +34,9 @@ import orjson
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 
-from frontdesk.engine.config import MAX_BATCH_WRITES
-from frontdesk.engine.db import Database, Step, open_database
-from frontdesk.engine.errors import DatabaseError
+from frontdesk.core.errors import DatabaseError
+from frontdesk.engine.runtime.config import MAX_BATCH_WRITES
+from frontdesk.engine.storage.db import Database, Step, open_database
 
 from .baseline_relay import pair_path
 

@@ -852,7 +852,7 @@ def main(argv: list[str] | None = None) -> int:
         if generator_cpu is not None:
             os.sched_setaffinity(0, {generator_cpu})
 
-        from frontdesk.engine.auth import hash_password
+        from frontdesk.core.auth import hash_password
 
         emails = asyncio.run(add_bench_agents(url, cfg.agents, hash_password(BENCH_PASSWORD)))
         print(f"{len(emails)} bench agents of capacity {AGENT_CAPACITY} in queue {QUEUE!r}; "

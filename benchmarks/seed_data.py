@@ -32,7 +32,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from importlib import resources
+from pathlib import Path
 from typing import Any, ClassVar
 
 import psycopg
@@ -40,6 +40,8 @@ from psycopg import sql
 from psycopg.rows import dict_row
 
 from frontdesk.dashboard import db
+
+SCHEMA = Path(__file__).resolve().parent.parent / "schema.sql"
 
 QUEUES = [("support", "Support"), ("sales", "Sales"), ("billing", "Billing"), ("after-hours", "After hours")]
 TARGET_MS = 200.0
@@ -79,7 +81,7 @@ class Generated:
 
 
 def _schema() -> str:
-    return resources.files("frontdesk").joinpath("schema.sql").read_text(encoding="utf-8")
+    return SCHEMA.read_text(encoding="utf-8")
 
 
 def _setup(conn: psycopg.Connection[Any], agents_n: int, rng: random.Random) -> dict[str, list[uuid.UUID]]:

@@ -20,8 +20,8 @@ import pytest
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, open_websocket_url
 
-from frontdesk.engine.config import Config
-from frontdesk.engine.supervisor import run_engine
+from frontdesk.engine.runtime.config import Config
+from frontdesk.engine.supervisor.run import run_engine
 
 PASSWORD = "demo-password"
 TEMPLATE = "fd_template"

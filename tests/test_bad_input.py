@@ -16,8 +16,8 @@ import trio
 from conftest import Client, Engine, accept_next, agent, connect, make_config, running_engine
 from trio_websocket import ConnectionClosed
 
-from frontdesk.engine import config as engine_config
-from frontdesk.engine import session as engine_session
+from frontdesk.engine.edge import session as engine_session
+from frontdesk.engine.runtime import config as engine_config
 
 
 @asynccontextmanager

@@ -8,8 +8,8 @@ from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from frontdesk.engine import queries
-from frontdesk.engine.db import Database, Statement, open_database
+from frontdesk.engine.storage import queries
+from frontdesk.engine.storage.db import Database, Statement, open_database
 
 T0 = datetime(2026, 11, 30, 9, 0, tzinfo=UTC)
 # columns that PostgreSQL fills with now(): they differ between two transactions by nature

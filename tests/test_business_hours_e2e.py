@@ -28,7 +28,8 @@ from conftest import (
     running_engine,
 )
 
-from frontdesk.engine import demo, hours
+from frontdesk.core import hours
+from frontdesk.engine.storage import demo
 
 BERLIN = ZoneInfo("Europe/Berlin")
 CHAT = {"name": "Cora Customer", "email": "cora@example.com", "question": "Can I still order today?"}

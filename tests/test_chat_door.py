@@ -16,9 +16,9 @@ import pytest
 import trio
 from conftest import Engine, agent
 
-from frontdesk.engine import chat_door
-from frontdesk.engine.chat_door import could_be_chat, is_chat_request
-from frontdesk.engine.config import MAX_JSON_BODY_BYTES
+from frontdesk.engine.edge import chat_door
+from frontdesk.engine.edge.chat_door import could_be_chat, is_chat_request
+from frontdesk.engine.runtime.config import MAX_JSON_BODY_BYTES
 
 FORM = {"queue": "support", "name": "Cora Customer", "email": "cora@example.com", "question": "Where is my order?"}
 

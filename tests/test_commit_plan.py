@@ -8,10 +8,10 @@ from collections.abc import AsyncIterator
 import pytest
 import trio
 
-from frontdesk.engine.commit_plan import Bulk, ordered, plan
-from frontdesk.engine.db import Database, open_database
-from frontdesk.engine.errors import DatabaseError
-from frontdesk.engine.persister import Persister
+from frontdesk.core.errors import DatabaseError
+from frontdesk.engine.storage.commit_plan import Bulk, ordered, plan
+from frontdesk.engine.storage.db import Database, open_database
+from frontdesk.engine.storage.persister import Persister
 
 A = "INSERT INTO a (n) VALUES ($1)"
 A_MANY = "INSERT INTO a (n) SELECT * FROM unnest($1::int[])"

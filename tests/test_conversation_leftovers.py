@@ -18,14 +18,14 @@ import trio
 import trio.testing
 from conftest import make_config
 
-from frontdesk.engine import conversation as conversation_module
-from frontdesk.engine import queries
-from frontdesk.engine.conversation import Conversation
-from frontdesk.engine.conversation_model import ConversationRecord, CustomerGone
-from frontdesk.engine.db import open_database
-from frontdesk.engine.directory import Directory
-from frontdesk.engine.persister import Persister
-from frontdesk.engine.router_commands import ConversationClosed
+from frontdesk.engine.conversations import conversation as conversation_module
+from frontdesk.engine.conversations.conversation import Conversation
+from frontdesk.engine.conversations.model import ConversationRecord, CustomerGone
+from frontdesk.engine.routing.commands import ConversationClosed
+from frontdesk.engine.runtime.directory import Directory
+from frontdesk.engine.storage import queries
+from frontdesk.engine.storage.db import open_database
+from frontdesk.engine.storage.persister import Persister
 
 
 class RecordingRouter:

@@ -14,7 +14,7 @@ from trio_websocket import ConnectionRejected, WebSocketConnection, open_websock
 from benchmarks.baseline_durable import TABLE, serve_durable_relay
 from benchmarks.baseline_relay import relay_process
 from benchmarks.latency import free_port
-from frontdesk.engine.db import open_database
+from frontdesk.engine.storage.db import open_database
 from tests.conftest import Postgres
 
 

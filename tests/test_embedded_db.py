@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from frontdesk.engine.embedded_db import children_of, postmaster_pid, schedule_as_batch
+from frontdesk.engine.storage.embedded import children_of, postmaster_pid, schedule_as_batch
 
 pytestmark = pytest.mark.skipif(not hasattr(os, "SCHED_BATCH"), reason="Linux scheduling policies")
 

@@ -28,8 +28,8 @@ from wsproto.events import (
     TextMessage,
 )
 
-from frontdesk.engine.front_door import is_websocket_upgrade, read_head
-from frontdesk.engine.ws_connection import NOT_SENT, PARTLY_SENT, SENT, ServerSocket, text_frame
+from frontdesk.engine.edge.listener import is_websocket_upgrade, read_head
+from frontdesk.engine.edge.websocket import NOT_SENT, PARTLY_SENT, SENT, ServerSocket, text_frame
 
 
 class RawClient:

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from frontdesk.engine.hours import (
+from frontdesk.core.hours import (
     DAY_NAMES,
     HORIZON,
     Schedule,

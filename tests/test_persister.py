@@ -9,10 +9,10 @@ import pytest
 import trio
 import trio.testing
 
-from frontdesk.engine.commit_plan import join
-from frontdesk.engine.db import Database, open_database
-from frontdesk.engine.errors import DatabaseError
-from frontdesk.engine.persister import Persister
+from frontdesk.core.errors import DatabaseError
+from frontdesk.engine.storage.commit_plan import join
+from frontdesk.engine.storage.db import Database, open_database
+from frontdesk.engine.storage.persister import Persister
 
 INSERT = "INSERT INTO persister_probe (n) VALUES ($1)"
 

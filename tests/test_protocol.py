@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from frontdesk.engine.errors import ProtocolError
-from frontdesk.engine.protocol import (
+from frontdesk.core.errors import ProtocolError
+from frontdesk.engine.protocol.frames import (
     FRAME_TYPES,
     MAX_ATTACHMENTS,
     MAX_FRAME_BYTES,

@@ -18,10 +18,7 @@ import orjson
 import trio
 from trio.testing import MockClock, wait_all_tasks_blocked
 
-from frontdesk.engine import metrics
-from frontdesk.engine.config import Config
-from frontdesk.engine.router import POSITION_TICK_S, Router
-from frontdesk.engine.router_commands import (
+from frontdesk.engine.routing.commands import (
     AcceptOffer,
     AgentDisconnected,
     AgentOffline,
@@ -33,7 +30,10 @@ from frontdesk.engine.router_commands import (
     RejectOffer,
     TakeSnapshot,
 )
-from frontdesk.engine.routing import AVAILABLE, AWAY
+from frontdesk.engine.routing.decisions import AVAILABLE, AWAY
+from frontdesk.engine.routing.router import POSITION_TICK_S, Router
+from frontdesk.engine.runtime import metrics
+from frontdesk.engine.runtime.config import Config
 
 OFFER_TIMEOUT_MS = 2000
 OFFER_TIMEOUT_S = OFFER_TIMEOUT_MS / 1000

@@ -15,8 +15,8 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from frontdesk.engine.errors import EngineError
-from frontdesk.engine.routing import (
+from frontdesk.core.errors import EngineError
+from frontdesk.engine.routing.decisions import (
     AVAILABLE,
     AWAY,
     OFFLINE,

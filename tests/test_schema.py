@@ -3,8 +3,8 @@ hot tables were measured with (benchmarks/README.md)."""
 
 from __future__ import annotations
 
-from frontdesk.engine.db import open_database
-from frontdesk.engine.supervisor import schema_sql
+from frontdesk.engine.storage.db import open_database
+from frontdesk.engine.storage.queries import schema_sql
 
 
 async def test_message_search_index_merges_small_pending_lists_also_after_a_second_start(database_url: str) -> None:

@@ -9,8 +9,8 @@ import orjson
 from hypothesis import given
 from hypothesis import strategies as st
 
-from frontdesk.engine.conversation_model import StoredMessage
-from frontdesk.engine.protocol import encode
+from frontdesk.engine.conversations.model import StoredMessage
+from frontdesk.engine.protocol.frames import encode
 
 texts = st.text(max_size=40)
 options = st.none() | st.lists(st.fixed_dictionaries({"id": texts, "label": texts}), min_size=2, max_size=4)

@@ -7,7 +7,7 @@ import pytest
 import trio
 import trio.testing
 
-from frontdesk.engine.timers import COMPACT_MIN, Timers
+from frontdesk.engine.runtime.timers import COMPACT_MIN, Timers
 
 
 @pytest.fixture

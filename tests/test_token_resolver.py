@@ -12,11 +12,12 @@ import pytest
 import trio
 import trio.testing
 
-from frontdesk.engine import auth, queries
-from frontdesk.engine.db import Database, Row, open_database
-from frontdesk.engine.errors import DatabaseError
-from frontdesk.engine.token_resolver import TokenResolver
-from frontdesk.engine.wire import utc_now
+from frontdesk.core import auth
+from frontdesk.core.errors import DatabaseError
+from frontdesk.core.wire import utc_now
+from frontdesk.engine.edge.token_resolver import TokenResolver
+from frontdesk.engine.storage import queries
+from frontdesk.engine.storage.db import Database, Row, open_database
 
 
 class CountingDatabase(Database):

@@ -15,7 +15,7 @@ from pathlib import Path
 import olefile
 import pytest
 
-from frontdesk.engine.uploads import (
+from frontdesk.engine.edge.uploads import (
     DOCX,
     GIF,
     JPEG,

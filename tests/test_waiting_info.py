@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from conftest import Client, Engine, accept_next, agent, connect
 
-from frontdesk.engine.waiting import MAX_AGE_S, MIN_SAMPLES, SAMPLES, WaitEstimator, at_position
+from frontdesk.engine.routing.waiting import MAX_AGE_S, MIN_SAMPLES, SAMPLES, WaitEstimator, at_position
 
 # ---- WaitEstimator, no server --------------------------------------------------------------------
 

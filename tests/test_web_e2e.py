@@ -263,7 +263,7 @@ def test_pages_are_served_with_csp_and_nosniff(web_engine: WebEngine) -> None:
                     "/chat/nothing.js", "/agent/../schema.sql", "/web/shared/", "/chat/index.py"]:
             assert http.get(bad).status_code == 404, bad
 
-    web = Path(__file__).resolve().parent.parent / "frontdesk" / "web"
+    web = Path(__file__).resolve().parent.parent / "engine" / "web"
     for html in web.rglob("*.html"):
         text = html.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), f"inline script in {html}"

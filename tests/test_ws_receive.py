@@ -17,7 +17,7 @@ from wsproto import ConnectionType
 from wsproto.connection import Connection as WsprotoConnection
 from wsproto.events import CloseConnection, Message, Ping, Pong
 
-from frontdesk.engine.ws_connection import ServerSocket, SocketClosed, frame_length, unmask
+from frontdesk.engine.edge.websocket import ServerSocket, SocketClosed, frame_length, unmask
 
 MAX = 1 << 16
 

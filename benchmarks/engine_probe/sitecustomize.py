@@ -111,7 +111,7 @@ if _IN_ENGINE and os.environ.get("FD_NO_RESET"):
     asyncpg.connection.Connection.get_reset_query = lambda self: ""
 
 if _IN_ENGINE and os.environ.get("FD_LANES"):
-    import frontdesk.engine.persister as _persister
+    import frontdesk.engine.storage.persister as _persister
 
     _persister.Persister.__init__.__defaults__ = (None, int(os.environ["FD_LANES"]))
 
@@ -123,7 +123,7 @@ def _probe_commits(path: str) -> None:
     """Every commit's shape: groups, statements, seconds from the first asyncio step to its end,
     each group as "<count>x <first three words of its SQL>", and each group's writes ("INSERT INTO
     messages + UPDATE conversations": the parts of a joined statement)."""
-    import frontdesk.engine.db as _db
+    import frontdesk.engine.storage.db as _db
 
     records: list[tuple[int, int, float, list[str], list[str]]] = []
     run_steps = _db._run_steps

@@ -39,7 +39,7 @@ async def _tokens(database_url: str, emails: list[str]) -> dict[str, str]:
 
 def prepare_agents(database_url: str, count: int, token_count: int) -> tuple[list[str], dict[str, str]]:
     """Upsert ``count`` bench agents; tokens for the last ``token_count`` of them. Returns (e-mails, tokens)."""
-    from frontdesk.engine.auth import hash_password
+    from frontdesk.core.auth import hash_password
 
     emails = asyncio.run(add_bench_agents(database_url, count, hash_password(BENCH_PASSWORD)))
     with_tokens = emails[len(emails) - token_count:] if token_count > 0 else []

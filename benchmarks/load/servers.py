@@ -23,7 +23,7 @@ from collections.abc import Callable
 from pathlib import Path
 from types import TracebackType
 
-from frontdesk.engine.embedded_db import schedule_as_batch
+from frontdesk.engine.storage.embedded import schedule_as_batch
 
 from ..baseline_relay import relay_process
 from ..latency import ENGINE_START_TIMEOUT_S, EmbeddedPostgres, EngineProcess, free_port

@@ -26,7 +26,7 @@ import streamlit as st
 from psycopg.types.json import Jsonb
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[2] / "frontdesk" / "dashboard" / "app.py"
+APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
 AT_TIMEOUT_S = 60
 
 

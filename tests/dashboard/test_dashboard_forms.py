@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from frontdesk.core import hours
 from frontdesk.dashboard import forms
-from frontdesk.engine import hours
 
 
 @pytest.mark.parametrize(("text", "expected"), [

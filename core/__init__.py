@@ -1,0 +1,5 @@
+"""Pure parts shared by the engine and the dashboard: opening hours, passwords and tokens, the error
+tree, the wire form of times.
+
+Imports nothing of Frontdesk; no I/O, no event loop.
+"""

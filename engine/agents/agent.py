@@ -1,0 +1,278 @@
+"""AgentActor: one per signed-in agent — its sockets, its welcome and its reconnect grace.
+
+Every event for an agent (offers from the Router, messages from Conversations) comes through
+its AgentActor, which hands it to each of the agent's sockets. While the actor is idle with
+nothing in its inbox, ``deliver`` does that at once in the caller's task (what the actor would
+do next anyway); otherwise the event waits in the inbox behind what came before it. When the last socket closes,
+the agent keeps its conversations and offers for ``FRONTDESK_RECONNECT_GRACE_MS``; when the
+grace runs out the Router is told the agent is offline (offers revoked, conversations back
+to the head of their queues) and the actor stops.
+
+Resume (PROTOCOL.md §5.3): for each conversation named in ``hello.resume`` the actor asks the
+Conversation to replay what came after the given seq to that one socket. Until that replay
+arrives, live events of the conversation are withheld from the socket: the replay holds
+everything the conversation had sent before it, so nothing is lost and nothing comes twice
+or out of order.
+
+Resource handling: a socket whose outbox overflows is closed by its Session (1013); if this
+actor's own inbox overflows, it closes every socket of the agent (they resume).
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Protocol
+
+import trio
+
+from frontdesk.engine.conversations.model import ReplayToAgent, Summarize
+from frontdesk.engine.protocol.frames import encode
+from frontdesk.engine.routing.commands import (
+    AgentDisconnected,
+    AgentOffline,
+    AgentOnline,
+    AgentProfile,
+    AgentSnapshot,
+    TakeSnapshot,
+)
+from frontdesk.engine.runtime.config import ACTOR_INBOX_SIZE
+
+if TYPE_CHECKING:
+    from frontdesk.engine.runtime.directory import Directory
+
+log = logging.getLogger(__name__)
+
+
+class AgentSocket(Protocol):
+    def deliver(self, frame: str) -> None: ...
+
+    def deliver_together(self, *frames: str) -> None: ...
+
+    def overflow(self) -> None: ...
+
+
+@dataclass(eq=False)
+class Attach:
+    session: AgentSocket
+    resume: dict[str, int]
+    reply: trio.MemorySendChannel[bool]   # False: this actor is stopping, ask the Directory again
+
+
+@dataclass(eq=False)
+class DetachSocket:
+    session: AgentSocket
+
+
+@dataclass(eq=False)
+class Deliver:
+    frame: str
+    conversation_id: str | None
+    ack: tuple[AgentSocket, str] | None = None      # the sender's socket and its ack, written first
+
+
+@dataclass(eq=False)
+class Replay:
+    session: AgentSocket
+    conversation_id: str
+    frames: list[str]
+
+
+@dataclass(eq=False)
+class GraceOver:
+    pass
+
+
+AgentCommand = Attach | DetachSocket | Deliver | Replay | GraceOver
+
+
+class AgentActor:
+    def __init__(self, directory: Directory, profile: AgentProfile, chosen_presence: str):
+        self._dir = directory
+        self.agent_id = profile.agent_id
+        self.profile = profile
+        self._chosen_presence = chosen_presence
+        self._online = False                                  # told the Router we are connected
+        self._sockets: dict[AgentSocket, set[str]] = {}       # socket -> conversations awaiting replay
+        self._grace = trio.CancelScope()
+        self._send, self.inbox = trio.open_memory_channel[AgentCommand](ACTOR_INBOX_SIZE)
+        self._overflowed = False
+        # ``deliver`` may act at once only while the actor is idle and its inbox holds nothing
+        self._busy = False
+        self._pending = 0       # commands sent (or being sent) and not yet taken by the actor
+
+    # ---- API (never blocks) ------------------------------------------------------------------
+
+    def deliver(self, frame: str, conversation_id: str | None = None,
+                ack: tuple[AgentSocket, str] | None = None) -> None:
+        """``frame`` to every socket of the agent; with ``ack`` = (socket, frame), the agent's own
+        message: that socket gets its ack and the message in one write."""
+        if not self._busy and self._pending == 0:
+            # the actor is idle with nothing queued: handling the frame here is exactly what it would
+            # do next, minus a task switch per frame (benchmarks/README.md)
+            self._deliver_now(frame, conversation_id, ack)
+        else:
+            self._post_or_flag(Deliver(frame, conversation_id, ack))
+
+    def post_replay(self, session: AgentSocket, conversation_id: str, frames: list[str]) -> None:
+        self._post_or_flag(Replay(session, conversation_id, frames))
+
+    def _post(self, command: AgentCommand) -> None:
+        self._pending += 1      # counted before sending: a waiting actor gets it without the buffer
+        try:
+            self._send.send_nowait(command)
+        except BaseException:
+            self._pending -= 1
+            raise
+
+    def _post_or_flag(self, command: AgentCommand) -> None:
+        try:
+            self._post(command)
+        except trio.WouldBlock:
+            self._overflowed = True   # handled by the actor: its sockets close and resume
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the agent went offline
+
+    async def attach(self, session: AgentSocket, resume: dict[str, int]) -> bool:
+        reply_send, reply_recv = trio.open_memory_channel[bool](1)
+        try:
+            await self._send_waiting(Attach(session, resume, reply_send))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return await reply_recv.receive()
+
+    def detach(self, session: AgentSocket) -> None:
+        try:
+            self._post(DetachSocket(session))
+        except trio.WouldBlock:
+            self._dir.send_later(self._send_waiting, DetachSocket(session))
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+
+    async def _send_waiting(self, command: AgentCommand) -> None:
+        self._pending += 1
+        try:
+            await self._send.send(command)
+        except BaseException:
+            self._pending -= 1
+            raise
+
+    # ---- the actor -------------------------------------------------------------------------
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self._start_grace()  # started with no socket (e.g. at engine start) it runs out
+                task_status.started()
+                async for command in self.inbox:
+                    self._pending -= 1
+                    self._busy = True
+                    try:
+                        if await self._handle(command):
+                            break
+                    finally:
+                        self._busy = False
+                    if self._overflowed:
+                        self._overflowed = False
+                        for s in list(self._sockets):
+                            s.overflow()
+                nursery.cancel_scope.cancel()
+        finally:
+            self._busy = True       # for good: deliver() now posts, and a closed inbox drops it
+            self._dir.forget_agent(self)
+            self.inbox.close()
+            # anyone who queued an Attach after we decided to stop: ask the Directory again
+            while True:
+                try:
+                    command = self.inbox.receive_nowait()
+                except (trio.WouldBlock, trio.ClosedResourceError, trio.EndOfChannel):
+                    break
+                if isinstance(command, Attach):
+                    command.reply.send_nowait(False)
+
+    def _start_grace(self) -> None:
+        self._grace.cancel()
+        self._grace = trio.CancelScope()
+        self._nursery.start_soon(self._grace_timer, self._grace, self._dir.config.reconnect_grace_s)
+
+    async def _grace_timer(self, scope: trio.CancelScope, seconds: float) -> None:
+        with scope:
+            await trio.sleep(seconds)
+            self._post_or_flag(GraceOver())
+
+    async def _handle(self, c: AgentCommand) -> bool:
+        """Handle one command; True when the actor should stop."""
+        if isinstance(c, Deliver):
+            self._deliver_now(c.frame, c.conversation_id, c.ack)
+        elif isinstance(c, Replay):
+            waiting_for = self._sockets.get(c.session)
+            if waiting_for is not None and c.conversation_id in waiting_for:
+                for frame in c.frames:
+                    c.session.deliver(frame)
+                waiting_for.discard(c.conversation_id)
+        elif isinstance(c, Attach):
+            await self._attach(c)
+        elif isinstance(c, DetachSocket):
+            self._sockets.pop(c.session, None)
+            if not self._sockets and self._online:
+                await self._dir.router.send(AgentDisconnected(self.agent_id))
+                self._start_grace()
+        elif isinstance(c, GraceOver):
+            if not self._sockets:
+                self._dir.forget_agent(self)   # new sockets now start a new actor
+                await self._dir.router.send(AgentOffline(self.agent_id))
+                return True
+        return False
+
+    def _deliver_now(self, frame: str, conversation_id: str | None,
+                     ack: tuple[AgentSocket, str] | None = None) -> None:
+        acked = ack is None
+        for s, awaiting in self._sockets.items():
+            wanted = conversation_id is None or conversation_id not in awaiting   # not while it replays
+            if ack is not None and s is ack[0]:
+                if wanted:
+                    s.deliver_together(ack[1], frame)
+                else:
+                    s.deliver(ack[1])
+                acked = True
+            elif wanted:
+                s.deliver(frame)
+        if not acked:
+            assert ack is not None
+            ack[0].deliver(ack[1])      # the socket has gone from the actor meanwhile: its ack still counts
+
+    async def _attach(self, c: Attach) -> None:
+        self._grace.cancel()
+        snapshot: AgentSnapshot
+        if not self._online:
+            snapshot = await self._dir.router.call(
+                lambda reply: AgentOnline(self.profile, self._chosen_presence, reply))
+            self._online = True
+        else:
+            snapshot = await self._dir.router.call(lambda reply: TakeSnapshot(self.agent_id, reply))
+        conversations: list[dict[str, Any]] = []
+        for conversation_id in snapshot.conversations:
+            conv = self._dir.conversations.get(conversation_id)
+            if conv is None:
+                continue
+            reply_send, reply_recv = trio.open_memory_channel[dict[str, Any]](1)
+            if await conv.send(Summarize(reply_send)):
+                conversations.append(await reply_recv.receive())
+        c.session.deliver(encode({"type": "welcome", "role": "agent", "agent": self._agent_wire(),
+                                  "presence": snapshot.presence, "conversations": conversations,
+                                  "offers": snapshot.offers, "invitations": snapshot.invitations}))
+        awaiting: set[str] = set()
+        open_ids = {conv["conversation_id"] for conv in conversations}
+        for conversation_id, after_seq in c.resume.items():
+            conv = self._dir.conversations.get(conversation_id)
+            if conversation_id in open_ids and conv is not None:
+                awaiting.add(conversation_id)
+                conv.post(ReplayToAgent(self.agent_id, c.session, after_seq))
+        self._sockets[c.session] = awaiting
+        c.reply.send_nowait(True)
+
+    def _agent_wire(self) -> dict[str, Any]:
+        p = self.profile
+        return {"id": p.agent_id, "name": p.name, "email": p.email, "capacity": p.capacity,
+                "queues": sorted(p.queues)}

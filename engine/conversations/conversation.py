@@ -1,0 +1,571 @@
+"""Conversation: one actor per open conversation — sequence numbers, participants, fan-out.
+
+The actor owns the conversation's messages (seq 1, 2, 3, ... without gaps), who takes part,
+the customer's sockets and the customer's grace timer. A ``send`` is stored through the
+Persister and only after COMMIT does the sender get its ``ack`` and the others the
+``message`` (PROTOCOL.md §5.2). The actor waits for each commit before the next command: one
+conversation's messages are therefore stored and delivered strictly in seq order, while the
+Persister still batches many conversations into one transaction.
+
+Visibility (PROTOCOL.md §5.8): a private message goes to agent participants only; customer
+sockets, customer resumes and the customer's welcome never see it.
+
+Delivery never waits: customer sockets are Sessions (bounded outbox), agents are reached
+through their AgentActor. Resource handling: the actor removes itself from the Directory
+when the conversation ends; the customer's sessions stay open and only get ``ended``.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import orjson
+import trio
+
+from frontdesk.core.errors import DatabaseError, EngineError
+from frontdesk.core.wire import iso, utc_now
+from frontdesk.engine.conversations.model import (
+    AgentGone,
+    Assign,
+    AttachCustomer,
+    ClientFrame,
+    ConversationCommand,
+    ConversationRecord,
+    CustomerGone,
+    Detach,
+    Join,
+    Outlet,
+    Participant,
+    Position,
+    ReplayToAgent,
+    Requeue,
+    Sender,
+    StoredMessage,
+    Summarize,
+    WaitedTooLong,
+)
+from frontdesk.engine.mail import compose as mails
+from frontdesk.engine.protocol import frames as protocol
+from frontdesk.engine.protocol.frames import encode
+from frontdesk.engine.routing.commands import AgentLeft, ConversationClosed
+from frontdesk.engine.runtime import metrics
+from frontdesk.engine.runtime.config import ACTOR_INBOX_SIZE
+from frontdesk.engine.runtime.timers import Timer
+from frontdesk.engine.storage import queries
+from frontdesk.engine.storage.db import Statement
+
+if TYPE_CHECKING:
+    from frontdesk.engine.runtime.directory import Directory
+
+log = logging.getLogger(__name__)
+
+MAX_SENDS_PER_WRITE = 64   # sends waiting back to back in the inbox, stored in one write
+
+
+def is_send(command: ConversationCommand) -> bool:
+    return isinstance(command, ClientFrame) and isinstance(command.command, protocol.Send)
+
+
+class Conversation:
+    def __init__(self, directory: Directory, record: ConversationRecord):
+        self._dir = directory
+        self.id = record.id
+        self.queue = record.queue
+        self.status = record.status
+        self._rec = record
+        self._messages = record.messages
+        self._participants = record.participants
+        self._position = record.position
+        self._estimate: int | None = None
+        self._max_wait: Timer | None = None
+        self._customer_read_seq = record.customer_read_seq
+        self._client_ids = {(m.sender_key, m.client_id): m for m in self._messages if m.client_id}
+        self._customers: set[Outlet] = set()
+        self._grace: Timer | None = None
+        self._send, self.inbox = trio.open_memory_channel[ConversationCommand](ACTOR_INBOX_SIZE)
+
+    # ---- API for other actors (never blocks) -------------------------------------------------
+
+    def post(self, command: ConversationCommand) -> None:
+        try:
+            self._send.send_nowait(command)
+        except trio.WouldBlock:
+            # the inbox is full: deliver later rather than block the caller
+            self._dir.send_later(self._send.send, command)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass  # the conversation has ended
+
+    async def send(self, command: ConversationCommand) -> bool:
+        """Wait for room in the inbox (a client's backpressure). False once it has ended."""
+        try:
+            await self._send.send(command)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            return False
+        return True
+
+    def post_assign(self, agent_id: str, name: str, also: Sequence[Statement] = ()) -> None:
+        """Take the agent as owner; ``also`` is stored in the same write (the accepted offer's close)."""
+        self.post(Assign(agent_id, name, also))
+
+    def post_join(self, agent_id: str, name: str) -> None:
+        self.post(Join(agent_id, name))
+
+    def post_agent_gone(self, agent_id: str) -> None:
+        self.post(AgentGone(agent_id))
+
+    def post_requeue(self, agent_id: str, queue_key: int, position: int) -> None:
+        self.post(Requeue(agent_id, queue_key, position))
+
+    def post_position(self, position: int, estimated_wait_s: int | None = None) -> None:
+        self.post(Position(position, estimated_wait_s))
+
+    # ---- the actor -------------------------------------------------------------------------
+
+    @property
+    def customer_info(self) -> dict[str, Any]:
+        r = self._rec
+        return {"name": r.customer_name, "email": r.customer_email, "verified": list(r.customer_verified)}
+
+    @property
+    def last_seq(self) -> int:
+        return self._messages[-1].seq if self._messages else 0
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        try:
+            self._start_grace()
+            if self.status == "queued":
+                self._start_max_wait(self._rec.created_at)
+            task_status.started()
+            async with self.inbox:
+                await self._serve_inbox()
+                await self._store_leftovers()
+        finally:
+            self._stop_timers()
+            self._dir.forget_conversation(self)
+
+    async def _store_leftovers(self) -> None:
+        """The writes carried by commands still in the inbox after the end (an accepted offer's close,
+        which the Router hands to the assignment) are stored all the same."""
+        while True:
+            try:
+                command = self.inbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return
+            if isinstance(command, Assign) and command.also:
+                await self._dir.persister.post(command.also, self.id)
+
+    async def _serve_inbox(self) -> None:
+        """Commands in arrival order; sends that wait back to back are stored in one write."""
+        carry: ConversationCommand | None = None
+        while self.status != "ended":
+            if carry is not None:
+                command, carry = carry, None
+            else:
+                try:
+                    command = await self.inbox.receive()
+                except trio.EndOfChannel:
+                    return
+            if is_send(command):
+                assert isinstance(command, ClientFrame)
+                sends = [command]
+                carry = self._more_sends(sends)
+                await self._send_messages(sends)
+                continue
+            try:
+                await self._handle(command)
+            except EngineError as exc:
+                self._refuse(command, exc)
+
+    def _more_sends(self, sends: list[ClientFrame]) -> ConversationCommand | None:
+        """Append the sends already waiting in the inbox; return the first other command, if any."""
+        while len(sends) < MAX_SENDS_PER_WRITE:
+            try:
+                command = self.inbox.receive_nowait()
+            except (trio.WouldBlock, trio.EndOfChannel):
+                return None
+            if not is_send(command):
+                return command
+            assert isinstance(command, ClientFrame)
+            sends.append(command)
+        return None
+
+    def _refuse(self, command: ConversationCommand, exc: EngineError) -> None:
+        if isinstance(command, ClientFrame):
+            exc.ref = exc.ref if exc.ref is not None else protocol.command_ref(command.command)
+            command.session.deliver(encode(exc.to_event()))
+        else:
+            log.warning("conversation %s refused %r: %s", self.id, command, exc)
+
+    def _start_max_wait(self, since: datetime) -> None:
+        """A chat that waits longer than FRONTDESK_MAX_WAIT_S becomes an offline request."""
+        self._stop_max_wait()
+        remaining = self._dir.config.max_wait_s - (utc_now() - since).total_seconds()
+        self._max_wait = self._dir.timers.after(max(0.0, remaining), lambda: self.post(WaitedTooLong()))
+
+    def _stop_max_wait(self) -> None:
+        if self._max_wait is not None:
+            self._max_wait.cancel()
+            self._max_wait = None
+
+    def _start_grace(self) -> None:
+        """No customer socket: after FRONTDESK_CUSTOMER_GRACE_MS the customer has left."""
+        self._stop_grace()
+        self._grace = self._dir.timers.after(self._dir.config.customer_grace_s, lambda: self.post(CustomerGone()))
+
+    def _stop_grace(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
+
+    def _stop_timers(self) -> None:
+        self._stop_grace()
+        self._stop_max_wait()
+
+    async def _handle(self, c: ConversationCommand) -> None:
+        if isinstance(c, ClientFrame):
+            await self._client_frame(c)
+        elif isinstance(c, AttachCustomer):
+            self._attach_customer(c)
+        elif isinstance(c, Detach):
+            self._customers.discard(c.session)
+            if not self._customers:
+                self._start_grace()
+        elif isinstance(c, Assign):
+            await self._assign(c)
+        elif isinstance(c, Join):
+            await self._join(c)
+        elif isinstance(c, AgentGone):
+            await self._remove_invited(c.agent_id)
+        elif isinstance(c, Requeue):
+            await self._requeue(c)
+        elif isinstance(c, Position):
+            if self.status == "queued" and (c.position, c.estimated_wait_s) != (self._position, self._estimate):
+                self._position, self._estimate = c.position, c.estimated_wait_s
+                self._to_customers(self._queued_frame())
+        elif isinstance(c, WaitedTooLong):
+            if self.status == "queued":
+                await self._fall_back()
+        elif isinstance(c, ReplayToAgent):
+            self._replay_to_agent(c)
+        elif isinstance(c, Summarize):
+            c.reply.send_nowait(self.summary())
+        elif isinstance(c, CustomerGone):
+            if not self._customers:
+                await self._end(Sender("customer", None, self._rec.customer_name), "left")
+
+    # ---- views -----------------------------------------------------------------------------
+
+    def _participants_wire(self) -> list[dict[str, Any]]:
+        return [{"id": p.agent_id, "name": p.name, "role": p.role, "read_seq": p.read_seq}
+                for p in self._participants.values()]
+
+    def summary(self) -> dict[str, Any]:
+        """The agent's view in ``welcome.conversations``."""
+        return {"conversation_id": self.id, "queue": self.queue, "status": self.status,
+                "customer": self.customer_info, "participants": self._participants_wire(),
+                "last_seq": self.last_seq, "customer_read_seq": self._customer_read_seq}
+
+    def _queued_frame(self) -> str:
+        return encode({"type": "queued", "conversation_id": self.id, "position": self._position,
+                       "estimated_wait_s": self._estimate})
+
+    # ---- customers -------------------------------------------------------------------------
+
+    def _attach_customer(self, c: AttachCustomer) -> None:
+        self._stop_grace()
+        public = [m for m in self._messages if not m.private]
+        welcome: dict[str, object] = {"type": "welcome", "role": "customer", "conversation": {
+            "conversation_id": self.id, "status": self.status, "queue": self.queue,
+            "participants": self._participants_wire(),
+            "last_seq": public[-1].seq if public else 0, "customer_read_seq": self._customer_read_seq}}
+        c.session.deliver(encode(welcome))
+        if c.resume_after is not None:
+            for m in public:
+                if m.seq > c.resume_after:
+                    c.session.deliver(m.frame(m.sender_key == "customer"))
+        if self.status == "queued" and self._position is not None:
+            c.session.deliver(self._queued_frame())
+        self._customers.add(c.session)
+
+    def _to_customers(self, frame: str) -> None:
+        for s in self._customers:
+            s.deliver(frame)
+
+    def _to_agents(self, frame: str, *, skip: str | None = None) -> None:
+        for agent_id in self._participants:
+            if agent_id != skip:
+                self._dir.deliver_to_agent(agent_id, frame, self.id)
+
+    def _to_everyone(self, frame: str) -> None:
+        self._to_customers(frame)
+        self._to_agents(frame)
+
+    # ---- agents ----------------------------------------------------------------------------
+
+    def _replay_to_agent(self, c: ReplayToAgent) -> None:
+        frames = [m.frame(m.sender_key == c.agent_id) for m in self._messages if m.seq > c.after_seq]
+        actor = self._dir.agents.get(c.agent_id)
+        if actor is not None:
+            actor.post_replay(c.session, self.id, frames)
+
+    def _conversation_frame(self, agent_id: str) -> str:
+        return encode({"type": "conversation", "conversation_id": self.id, "queue": self.queue,
+                       "status": self.status, "customer": self.customer_info,
+                       "participants": self._participants_wire(), "customer_read_seq": self._customer_read_seq,
+                       "messages": [orjson.Fragment(m.json(m.sender_key == agent_id)) for m in self._messages]})
+
+    async def _assign(self, c: Assign) -> None:
+        if self.status == "ended":
+            if c.also:
+                await self._dir.persister.post(c.also, self.id)
+            return
+        at = utc_now()
+        await self._dir.persister.write([*c.also, *queries.assign_conversation(self.id, c.agent_id, at)], self.id)
+        self.status = "active"
+        self._position = None
+        self._stop_max_wait()
+        self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner")
+        self._dir.deliver_to_agent(c.agent_id, self._conversation_frame(c.agent_id), self.id)
+        self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
+                                  "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"}))
+
+    async def _join(self, c: Join) -> None:
+        if self.status != "active":
+            return
+        await self._dir.persister.write([queries.join_conversation(self.id, c.agent_id, utc_now())], self.id)
+        self._participants[c.agent_id] = Participant(c.agent_id, c.name, "invited")
+        self._dir.deliver_to_agent(c.agent_id, self._conversation_frame(c.agent_id), self.id)
+        self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
+                                  "agent": {"id": c.agent_id, "name": c.name}, "role": "invited"}))
+
+    async def _remove_invited(self, agent_id: str) -> None:
+        p = self._participants.get(agent_id)
+        if p is None or p.role != "invited":
+            return
+        await self._dir.persister.write([queries.leave_conversation(self.id, agent_id, utc_now())], self.id)
+        self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
+                                  "agent": {"id": p.agent_id, "name": p.name}, "role": p.role}))
+        del self._participants[agent_id]
+
+    async def _requeue(self, c: Requeue) -> None:
+        if self.status == "ended":
+            return
+        await self._dir.persister.write(queries.requeue_conversation(self.id, c.agent_id, c.queue_key, utc_now()),
+                                        self.id)
+        p = self._participants.pop(c.agent_id, None)
+        self.status = "queued"
+        self._position = c.position
+        self._start_max_wait(utc_now())
+        if p is not None:
+            self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
+                                      "agent": {"id": p.agent_id, "name": p.name}, "role": p.role}))
+        self._to_customers(encode({"type": "requeued", "conversation_id": self.id, "position": c.position}))
+
+    # ---- client frames ---------------------------------------------------------------------
+
+    async def _client_frame(self, c: ClientFrame) -> None:
+        cmd, sender = c.command, c.sender
+        self._check_participant(sender)
+        if isinstance(cmd, protocol.Read):     # a Send never comes here: _serve_inbox batches them
+            await self._read(sender, cmd)
+        elif isinstance(cmd, protocol.Typing):
+            frame = encode({"type": "typing", "conversation_id": self.id, "sender": sender.wire()})
+            if sender.kind == "customer":
+                self._to_agents(frame)
+            else:
+                self._to_customers(frame)
+                self._to_agents(frame, skip=sender.id)
+        elif isinstance(cmd, protocol.Leave):
+            if sender.kind != "agent" or self._participants[sender.id or ""].role != "invited":
+                raise EngineError("forbidden", "only an invited agent can leave; the owner ends the chat")
+            await self._remove_invited(sender.id or "")
+            await self._dir.router.send(AgentLeft(self.id, sender.id or ""))
+        elif isinstance(cmd, protocol.End):
+            if sender.kind == "agent" and self._participants[sender.id or ""].role != "owner":
+                raise EngineError("forbidden", "only the owning agent or the customer can end a chat")
+            await self._end(sender, "ended")
+            if sender.kind == "customer" and cmd.transcript_email:
+                self._dir.start_soon(mails.queue_transcript, self._dir, self.id)
+        else:
+            raise EngineError("unknown_type", f"{type(cmd).__name__} is not available in a conversation")
+
+    def _check_participant(self, sender: Sender) -> None:
+        if sender.kind == "agent" and sender.id not in self._participants:
+            raise EngineError("not_found", "no such conversation", field="conversation_id")
+
+    async def _send_messages(self, sends: list[ClientFrame]) -> None:
+        """Store the sends in ONE write (all or none: seqs stay gapless), then ack and fan out each.
+
+        A frame that fails validation gets its error and takes no seq; a retry of a stored
+        client_id (or one repeated within the batch) is acked with the stored message.
+        """
+        started = time.perf_counter()
+        batch: list[tuple[ClientFrame, tuple[str, str], StoredMessage]] = []
+        fresh: dict[tuple[str, str], StoredMessage] = {}
+        statements: list[Statement] = []
+        for c in sends:
+            try:
+                self._check_participant(c.sender)
+                assert isinstance(c.command, protocol.Send)
+                key = (c.sender.key, c.command.client_id)
+                m = self._client_ids.get(key) or fresh.get(key)
+                if m is None:
+                    m, stored = await self._new_message(c.sender, c.command, self.last_seq + 1 + len(fresh))
+                    fresh[key] = m
+                    statements.extend(stored)
+            except EngineError as exc:
+                self._refuse(c, exc)
+                continue
+            batch.append((c, key, m))
+        if statements:
+            try:
+                await self._dir.persister.write(statements, self.id)
+            except DatabaseError:
+                for c, key, m in batch:
+                    if key in fresh:
+                        self._refuse(c, EngineError("unavailable", "the message could not be stored; "
+                                                    "retry with the same client_id", field=None))
+                    else:   # a retry of a message stored before: its ack stands
+                        c.session.deliver(self._ack(m))
+                return
+        self._messages.extend(fresh.values())
+        self._client_ids.update(fresh)
+        for c, key, m in batch:
+            if fresh.pop(key, None) is not None:    # a new message (not a retry): announce it once
+                self._fan_out(m, c.sender, (c.session, self._ack(m)))
+                metrics.MESSAGES.labels(c.sender.kind).inc()
+                metrics.MESSAGE_LATENCY.observe(time.perf_counter() - started)
+            else:
+                c.session.deliver(self._ack(m))
+
+    async def _new_message(self, sender: Sender, cmd: protocol.Send, seq: int) -> tuple[StoredMessage, list[Statement]]:
+        """Validate a send and build its message (number ``seq``) and the statements that store it."""
+        if sender.kind == "customer":
+            if cmd.private:
+                raise EngineError("forbidden", "customers cannot send private messages", field="private")
+            if cmd.options:
+                raise EngineError("forbidden", "customers cannot send option menus", field="options")
+        elif cmd.option_id is not None:
+            raise EngineError("forbidden", "option_id answers an option menu and is for customers",
+                              field="option_id")
+        attachments = await self._attachments_of(sender, cmd.attachments) if cmd.attachments else []
+        text = cmd.text
+        option_id = None
+        if cmd.option_id is not None:
+            label = self._option_label(cmd.option_id)
+            if label is None:
+                raise EngineError("invalid_value", "option_id is not an option of the newest menu",
+                                  field="option_id")
+            text, option_id = label, cmd.option_id
+        at = utc_now()
+        wire = {"conversation_id": self.id, "seq": seq, "id": str(uuid.uuid4()),
+                "sender": sender.wire(), "text": text, "private": cmd.private, "attachments": attachments,
+                "options": [{"id": o.id, "label": o.label} for o in cmd.options] if cmd.options else None,
+                "option_id": option_id, "at": iso(at)}
+        m = StoredMessage.of(wire, sender.key, cmd.client_id)
+        statements = [queries.insert_message({**wire, "client_id": cmd.client_id, "_at": at}, sender.key)]
+        if attachments:
+            statements.append(queries.bind_attachments([a["id"] for a in attachments], self.id, m.id))
+        return m, statements
+
+    async def _attachments_of(self, sender: Sender, ids: list[str]) -> list[dict[str, Any]]:
+        """The wire form of the attachments of a send: each an unsent upload of this sender."""
+        uploader = sender.id if sender.kind == "agent" and sender.id else self.id
+        if len(set(ids)) != len(ids):
+            raise EngineError("invalid_value", "an attachment is listed twice", field="attachments")
+        rows = {str(r["id"]): r for r in await queries.unsent_attachments(self._dir.db, ids, sender.kind, uploader)}
+        if len(rows) != len(ids):
+            raise EngineError("not_found", "no such attachment (or it was sent already)", field="attachments")
+        return [{"id": i, "filename": rows[i]["filename"], "content_type": rows[i]["content_type"],
+                 "size": rows[i]["size"]} for i in ids]
+
+    def _ack(self, m: StoredMessage) -> str:
+        return encode({"type": "ack", "client_id": m.client_id, "conversation_id": self.id,
+                       "seq": m.seq, "id": m.id})
+
+    def _fan_out(self, m: StoredMessage, sender: Sender, ack: tuple[Outlet, str]) -> None:
+        """``m`` to everyone who may see it; ``ack`` = (the sender's socket, its ack) goes out with the
+        sender's own copy in one write (one segment for the client to read, not two)."""
+        plain = m.frame(False)
+        own = m.frame(True)
+        acked = False
+        if sender.kind == "customer":
+            for s in self._customers:       # a customer's message is never private
+                if s is ack[0]:
+                    s.deliver_together(ack[1], own)
+                    acked = True
+                else:
+                    s.deliver(own)
+        elif not m.private:
+            self._to_customers(plain)
+        for agent_id in self._participants:
+            if agent_id == sender.id:
+                self._dir.deliver_to_agent(agent_id, own, self.id, ack)
+                acked = True
+            else:
+                self._dir.deliver_to_agent(agent_id, plain, self.id)
+        if not acked:           # the sender's socket is no longer among the recipients: the ack still counts
+            ack[0].deliver(ack[1])
+
+    def _option_label(self, option_id: str) -> str | None:
+        for m in reversed(self._messages):
+            if m.options and not m.private:
+                return next((label for id_, label in m.options if id_ == option_id), None)
+        return None
+
+    async def _read(self, sender: Sender, cmd: protocol.Read) -> None:
+        if cmd.seq > self.last_seq:
+            raise EngineError("invalid_value", f"seq {cmd.seq} is after the last message ({self.last_seq})",
+                              field="seq")
+        if sender.kind == "customer":
+            if cmd.seq <= self._customer_read_seq:
+                return
+            self._customer_read_seq = cmd.seq
+        else:
+            p = self._participants[sender.id or ""]
+            if cmd.seq <= p.read_seq:
+                return
+            p.read_seq = cmd.seq
+        await self._dir.persister.post([queries.set_read(self.id, sender.kind, sender.id, cmd.seq)], self.id)
+        frame = encode({"type": "read", "conversation_id": self.id,
+                        "reader": {"kind": sender.kind, "id": sender.id}, "seq": cmd.seq})
+        if sender.kind == "customer":
+            self._to_agents(frame)
+        else:
+            self._to_customers(frame)
+            self._to_agents(frame, skip=sender.id)
+
+    async def _end(self, by: Sender, reason: str, also: Sequence[Statement] = (),
+                   before_ended: str | None = None) -> None:
+        """End the conversation (stored with ``also`` in one transaction), tell everyone, free the Router."""
+        await self._dir.persister.write([*also, *queries.end_conversation(self.id, by.kind, reason, utc_now())],
+                                        self.id)
+        self.status = "ended"
+        self._stop_grace()
+        self._stop_max_wait()
+        if before_ended is not None:
+            self._to_customers(before_ended)
+        self._to_everyone(encode({"type": "ended", "conversation_id": self.id, "by": by.kind, "reason": reason}))
+        await self._dir.router.send(ConversationClosed(self.id))
+
+    async def _fall_back(self) -> None:
+        """Waited too long: the chat becomes an offline request holding its messages (PROTOCOL.md §5.6)."""
+        r = self._rec
+        number = await queries.next_request_number(self._dir.db)
+        request_number = queries.format_request_number(number)
+        question = "\n\n".join(m.text for m in self._messages if m.sender_key == "customer")
+        frame = encode({"type": "fallback", "conversation_id": self.id, "reason": "max_wait",
+                        "request_number": request_number})
+        await self._end(Sender("system", None, "Frontdesk"), "max_wait", also=[
+            queries.insert_offline_request(str(uuid.uuid4()), number, self.queue, r.customer_name, r.customer_email,
+                                           question, self.id),
+            mails.offline_confirmation(r.customer_email, request_number, r.customer_name, question)],
+            before_ended=frame)
+        if self._dir.mailer is not None:
+            self._dir.mailer.nudge()
+

@@ -1,0 +1,350 @@
+"""Session: one websocket — hello and authentication, a reader task and a writer task.
+
+The reader validates each frame through ``protocol.parse_frame`` (errors are answered with
+an ``error`` event and the socket stays open), applies the rate limit and passes commands to
+the actor that owns their state (Router, Conversation, AgentActor). Actors hand events to
+``deliver`` without waiting: when nothing is queued before it and the socket's buffer takes it,
+the frame is written at once (a non-blocking write, no task switch); otherwise it goes into the
+bounded outbox, and the writer sends every frame waiting there in one write. When a client
+reads too slowly and the outbox is full, the socket is closed with 1013 and the client resumes
+from its last seq (DESIGN.md: actors never wait on a client).
+
+The socket is a ``ws_connection.Socket``: normally a ``ServerSocket`` straight from the front
+door, or Quart's websocket for an upgrade that came through hypercorn (always queued).
+
+Close codes: 1008 for a missing or bad hello and for a client that stays over its rate limit
+for 10 s; 1009 for a frame over 64 KiB (``ServerSocket``; hypercorn's websocket_max_message_size
+on the Quart path); 1013 for an overflowing outbox.
+"""
+
+from __future__ import annotations
+
+import logging
+from contextlib import suppress
+from typing import TYPE_CHECKING, Any
+
+import trio
+
+from frontdesk.core import auth
+from frontdesk.core.errors import EngineError, ProtocolError
+from frontdesk.engine.agents.agent import AgentActor
+from frontdesk.engine.conversations.model import AttachCustomer, ClientFrame, Detach, Sender, message_from_row
+from frontdesk.engine.edge.websocket import PARTLY_SENT, SENT, Socket, SocketClosed
+from frontdesk.engine.protocol import frames as protocol
+from frontdesk.engine.protocol.frames import command_ref, command_type, encode
+from frontdesk.engine.routing.commands import (
+    AcceptOffer,
+    AgentProfile,
+    AnswerInvitation,
+    Invite,
+    RejectOffer,
+    SetPresence,
+)
+from frontdesk.engine.runtime import metrics
+from frontdesk.engine.runtime.config import HELLO_TIMEOUT_S, RATE_LIMIT_CLOSE_AFTER_S, SESSION_OUTBOX_SIZE
+from frontdesk.engine.storage import queries
+
+if TYPE_CHECKING:
+    from frontdesk.engine.conversations.conversation import Conversation
+    from frontdesk.engine.runtime.directory import Directory
+
+log = logging.getLogger(__name__)
+
+CLOSE_POLICY = 1008
+CLOSE_TRY_AGAIN = 1013
+WRITE_BATCH = 64        # frames joined into one socket write at most
+
+
+class RateLimiter:
+    """Token bucket: ``rate`` frames per second with bursts of ``burst``; rate 0 = off."""
+
+    def __init__(self, rate: float, burst: float):
+        self.rate, self.burst = rate, burst
+        self.tokens = burst
+        self.stamp = trio.current_time()
+        self.over_since: float | None = None
+        self.last_refused = 0.0
+
+    def allow(self, now: float) -> bool:
+        if self.rate <= 0:
+            return True
+        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
+        self.stamp = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            # a frame let through by the refill does not end the overload; a second without refusals does
+            if self.over_since is not None and now - self.last_refused >= 1.0:
+                self.over_since = None
+            return True
+        if self.over_since is None:
+            self.over_since = now
+        self.last_refused = now
+        return False
+
+    def over_for(self, now: float) -> float:
+        return 0.0 if self.over_since is None else now - self.over_since
+
+
+class Session:
+    def __init__(self, directory: Directory, ws: Socket):
+        self._dir = directory
+        self._ws = ws
+        # the outbox; None asks the writer to finish a frame the socket took only in part
+        self._out_send, self._out_recv = trio.open_memory_channel[str | None](SESSION_OUTBOX_SIZE)
+        self._queued = 0    # frames in the outbox or in the writer's hands, not yet written
+        self._close_code: int | None = None
+        self._cancel = trio.CancelScope()
+        self.role = "anonymous"
+        self._sender: Sender | None = None
+        self._conversation: Conversation | None = None   # customers: their one conversation
+        self._agent: AgentActor | None = None
+
+    # ---- for actors (never blocks) -----------------------------------------------------------
+
+    def deliver(self, frame: str) -> None:
+        self.deliver_together(frame)
+
+    def deliver_together(self, *frames: str) -> None:
+        """Write ``frames`` at once, in one socket write, when nothing is queued before them and the
+        socket takes them (no task switch, no scheduler round); otherwise queue them for the writer.
+        A message's ``ack`` and its echo to the sender go out together this way: one write and one
+        segment instead of two (benchmarks/README.md, "Changes of the fourth round")."""
+        if self._queued == 0 and self._close_code is None:
+            done = self._ws.send_now(*frames)
+            if done == SENT:
+                return
+            if done == PARTLY_SENT:
+                self._queue(None)
+                return
+        for frame in frames:
+            self._queue(frame)
+
+    def _queue(self, frame: str | None) -> None:
+        try:
+            self._out_send.send_nowait(frame)
+        except trio.WouldBlock:
+            self.close(CLOSE_TRY_AGAIN)
+        except (trio.BrokenResourceError, trio.ClosedResourceError):
+            pass
+        else:
+            self._queued += 1
+
+    def overflow(self) -> None:
+        self.close(CLOSE_TRY_AGAIN)
+
+    def close(self, code: int) -> None:
+        if self._close_code is None:
+            self._close_code = code
+        self._cancel.cancel()
+
+    # ---- the socket ------------------------------------------------------------------------
+
+    async def run(self) -> None:
+        try:
+            with self._cancel:
+                await self._serve()
+        finally:
+            self._detach()
+        if self._close_code is not None:
+            with trio.CancelScope(shield=True), trio.move_on_after(2):
+                try:
+                    await self._flush()
+                    await self._ws.close(self._close_code)
+                except SocketClosed:
+                    pass
+
+    async def _serve(self) -> None:
+        """Hello, then the reader and the writer until either ends; a closed socket ends both."""
+        try:
+            if not await self._hello():
+                return
+        except SocketClosed:
+            return
+        metrics.SOCKETS.labels(self.role).inc()
+        try:
+            async with trio.open_nursery() as nursery:
+                nursery.start_soon(self._writer, nursery.cancel_scope)
+                with suppress(SocketClosed):
+                    await self._reader()
+                nursery.cancel_scope.cancel()
+        finally:
+            metrics.SOCKETS.labels(self.role).dec()
+
+    async def _flush(self) -> None:
+        """Send what is still in the outbox (e.g. the error before a 1008 close)."""
+        if self._close_code != CLOSE_TRY_AGAIN:
+            while frames := self._waiting([]):
+                await self._write(frames)
+
+    def _waiting(self, frames: list[str | None]) -> list[str | None]:
+        """``frames`` plus what waits in the outbox, up to WRITE_BATCH."""
+        while len(frames) < WRITE_BATCH:
+            try:
+                frames.append(self._out_recv.receive_nowait())
+            except (trio.WouldBlock, trio.EndOfChannel):
+                break
+        return frames
+
+    async def _write(self, frames: list[str | None]) -> None:
+        await self._ws.send_frames([f for f in frames if f is not None])
+        self._queued -= len(frames)
+
+    async def _writer(self, session: trio.CancelScope) -> None:
+        with suppress(SocketClosed):
+            async for frame in self._out_recv:
+                await self._write(self._waiting([frame]))
+        session.cancel()
+
+    def _refuse(self, exc: ProtocolError | EngineError) -> None:
+        metrics.FRAME_ERRORS.labels(exc.code).inc()
+        self.deliver(encode(exc.to_event()))
+
+    async def _hello(self) -> bool:
+        """Authenticate the first frame; False (and a 1008 close) when it is not a good hello."""
+        raw: str | bytes | None = None
+        with trio.move_on_after(HELLO_TIMEOUT_S):
+            raw = await self._ws.receive()
+        if raw is None:
+            return self._unauthenticated("no hello within 10 s", None)
+        try:
+            cmd = protocol.parse_frame(raw)
+        except ProtocolError as exc:
+            return self._unauthenticated(f"the first frame must be hello ({exc.message})", exc.ref)
+        if not isinstance(cmd, protocol.Hello):
+            return self._unauthenticated("the first frame must be hello", None)
+        subject = await self._dir.tokens.resolve(auth.token_hash(cmd.token))
+        if subject is None or subject["kind"] == "supervisor":
+            return self._unauthenticated("bad or expired token", None)
+        resume = dict(cmd.resume or {})
+        if subject["kind"] == "customer":
+            return await self._hello_customer(str(subject["subject_id"]), resume)
+        return await self._hello_agent(str(subject["subject_id"]), resume, subject)
+
+    def _unauthenticated(self, message: str, ref: str | None) -> bool:
+        self._refuse(ProtocolError("unauthenticated", message, ref=ref))
+        self.close(CLOSE_POLICY)
+        return False
+
+    async def _hello_customer(self, conversation_id: str, resume: dict[str, int]) -> bool:
+        self.role = "customer"
+        conv = self._dir.conversations.get(conversation_id)
+        if conv is None:
+            await self._welcome_ended(conversation_id, resume)
+            return True
+        self._conversation = conv
+        self._sender = Sender("customer", None, conv.customer_info["name"])
+        after = resume.get(conversation_id)
+        if not await conv.send(AttachCustomer(self, after)):
+            await self._welcome_ended(conversation_id, resume)
+        return True
+
+    async def _welcome_ended(self, conversation_id: str, resume: dict[str, int]) -> None:
+        """A customer of a conversation that has ended: its view and history, from the database."""
+        row = await queries.conversation(self._dir.db, conversation_id)
+        if row is None:
+            self._unauthenticated("unknown conversation", None)
+            return
+        public = [message_from_row(r) for r in await queries.messages_of(self._dir.db, [conversation_id])
+                  if not r["private"]]
+        self.deliver(encode({"type": "welcome", "role": "customer", "conversation": {
+            "conversation_id": conversation_id, "status": row["status"], "queue": row["queue"],
+            "participants": [], "last_seq": public[-1].seq if public else 0}}))
+        after = resume.get(conversation_id)
+        if after is not None:
+            for m in public:
+                if m.seq > after:
+                    self.deliver(m.frame(False))
+
+    async def _hello_agent(self, agent_id: str, resume: dict[str, int], profile_row: Any) -> bool:
+        """``profile_row``: the staff columns of ``queries.hello_subjects`` (role None: no such staff)."""
+        if profile_row["role"] != "agent":
+            return self._unauthenticated("bad or expired token", None)
+        self.role = "agent"
+        profile = AgentProfile(agent_id, profile_row["name"], frozenset(profile_row["queues"]),
+                               profile_row["capacity"], profile_row["email"])
+        self._sender = Sender("agent", agent_id, profile.name)
+        while True:
+            actor = await self._dir.agent_actor(
+                agent_id, lambda: AgentActor(self._dir, profile, profile_row["presence"]))
+            if await actor.attach(self, resume):
+                self._agent = actor
+                return True
+
+    def _detach(self) -> None:
+        if self._conversation is not None:
+            self._conversation.post(Detach(self))
+        if self._agent is not None:
+            self._agent.detach(self)
+
+    # ---- frames after hello ----------------------------------------------------------------
+
+    async def _reader(self) -> None:
+        cfg = self._dir.config
+        limiter = RateLimiter(cfg.rate_limit_per_s, cfg.rate_limit_burst)
+        while True:
+            raw = await self._ws.receive()
+            now = trio.current_time()
+            if not limiter.allow(now):
+                if limiter.over_for(now) >= RATE_LIMIT_CLOSE_AFTER_S:
+                    self._refuse(ProtocolError("rate_limited", "over the rate limit for 10 s: closing"))
+                    self.close(CLOSE_POLICY)
+                    return
+                self._refuse(ProtocolError("rate_limited", "too many frames; slow down"))
+                continue
+            try:
+                cmd = protocol.parse_frame(raw)
+                await self._dispatch(cmd)
+            except (ProtocolError, EngineError) as exc:
+                self._refuse(exc)
+
+    async def _dispatch(self, cmd: protocol.Command) -> None:
+        if isinstance(cmd, protocol.Ping):
+            self.deliver('{"type":"pong"}')
+            return
+        if isinstance(cmd, protocol.Hello):
+            raise ProtocolError("invalid_value", "already authenticated", field="type")
+        assert self._sender is not None
+        if self.role == "agent":
+            await self._dispatch_agent(cmd, self._sender)
+        else:
+            await self._dispatch_customer(cmd, self._sender)
+
+    async def _dispatch_agent(self, cmd: protocol.Command, sender: Sender) -> None:
+        router = self._dir.router
+        agent_id = sender.id or ""
+        if isinstance(cmd, protocol.Presence):
+            await router.send(SetPresence(agent_id, cmd.state, self))
+        elif isinstance(cmd, protocol.Accept):
+            await router.send(AcceptOffer(agent_id, cmd.offer_id, self))
+        elif isinstance(cmd, protocol.Reject):
+            await router.send(RejectOffer(agent_id, cmd.offer_id, cmd.reason, self))
+        elif isinstance(cmd, protocol.Invite):
+            await router.send(Invite(cmd.conversation_id, agent_id, cmd.agent_id, cmd.queue, self))
+        elif isinstance(cmd, protocol.AcceptInvitation | protocol.DeclineInvitation):
+            await router.send(AnswerInvitation(agent_id, cmd.invitation_id,
+                                               isinstance(cmd, protocol.AcceptInvitation), self))
+        elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End | protocol.Leave):
+            conversation_id = cmd.conversation_id
+            if conversation_id is None:
+                raise EngineError("missing_field", "agents name the conversation", field="conversation_id",
+                                  ref=command_ref(cmd))
+            await self._to_conversation(conversation_id, cmd, sender)
+        else:
+            raise EngineError("unknown_type", f"{command_type(cmd)} is not available yet", field="type",
+                              ref=command_ref(cmd))
+
+    async def _dispatch_customer(self, cmd: protocol.Command, sender: Sender) -> None:
+        if isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End):
+            own = self._conversation.id if self._conversation is not None else None
+            conversation_id = cmd.conversation_id or own
+            if conversation_id is None or conversation_id != own:
+                raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
+            await self._to_conversation(conversation_id, cmd, sender)
+        else:
+            raise EngineError("forbidden", f"{command_type(cmd)} is for agents", field="type", ref=command_ref(cmd))
+
+    async def _to_conversation(self, conversation_id: str, cmd: protocol.Command, sender: Sender) -> None:
+        conv = self._dir.conversations.get(conversation_id)
+        if conv is None or not await conv.send(ClientFrame(self, sender, cmd)):
+            raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
+

@@ -1,0 +1,100 @@
+"""Mails to customers: the chat transcript and the confirmation of an offline request.
+
+``compose_transcript`` is pure: it takes the messages (private ones are dropped, whatever the
+caller passes) and the queue's time zone, and returns subject, text and HTML.
+``queue_transcript`` / ``queue_offline_confirmation`` compose a mail and put it into the outbox
+through the Persister (durable before they return), then nudge the Mailer.
+"""
+
+from __future__ import annotations
+
+import html
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from frontdesk.core import hours
+from frontdesk.engine.storage import queries
+from frontdesk.engine.storage.db import Statement
+
+if TYPE_CHECKING:
+    from frontdesk.engine.runtime.directory import Directory
+
+
+def _local(at: datetime, tz: ZoneInfo) -> str:
+    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+
+
+def compose_transcript(conversation: Any, messages: Sequence[Any], tz: ZoneInfo) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of the transcript of ``conversation``; times in ``tz``."""
+    public = [m for m in messages if not m["private"]]
+    started = _local(conversation["created_at"], tz)
+    subject = f"Your chat transcript ({started})"
+    zone = tz.key
+    lines = [f"Hello {conversation['customer_name']},", "",
+             f"here is the transcript of your chat of {started} ({zone}).", ""]
+    rows = []
+    for m in public:
+        when = _local(m["created_at"], tz)
+        names = ", ".join(a["filename"] for a in (m["attachments"] or []))
+        lines.append(f"[{when}] {m['sender_name']}: {m['text']}")
+        if names:
+            lines.append(f"    attachments: {names}")
+        rows.append(
+            f"<tr><td style=\"color:#666;white-space:nowrap;vertical-align:top\">{html.escape(when)}</td>"
+            f"<td style=\"vertical-align:top\"><strong>{html.escape(m['sender_name'])}</strong></td>"
+            f"<td style=\"white-space:pre-wrap\">{html.escape(m['text'])}"
+            + (f"<br><em>attachments: {html.escape(names)}</em>" if names else "")
+            + "</td></tr>")
+    lines += ["", "Thank you for contacting us."]
+    body_html = (
+        "<!doctype html><html><body style=\"font-family:sans-serif\">"
+        f"<p>Hello {html.escape(conversation['customer_name'])},</p>"
+        f"<p>here is the transcript of your chat of {html.escape(started)} ({html.escape(zone)}).</p>"
+        f"<table cellpadding=\"4\">{''.join(rows)}</table>"
+        "<p>Thank you for contacting us.</p></body></html>")
+    return subject, "\n".join(lines), body_html
+
+
+async def queue_transcript(directory: Directory, conversation_id: str) -> bool:
+    """Put the transcript mail of ``conversation_id`` into the outbox. False if it does not exist."""
+    db = directory.db
+    conversation = await queries.conversation(db, conversation_id)
+    if conversation is None:
+        return False
+    queue = await queries.queue(db, conversation["queue"])
+    tz = ZoneInfo("UTC")
+    if queue is not None:
+        try:
+            tz = ZoneInfo(hours.parse_schedule(queue["opening_hours"]).timezone)
+        except hours.ScheduleError:
+            pass
+    messages = await queries.messages_of(db, [conversation_id])
+    subject, text, body_html = compose_transcript(conversation, messages, tz)
+    await _queue(directory, conversation["customer_email"], subject, text, body_html)
+    return True
+
+
+def compose_offline_confirmation(request_number: str, name: str, question: str) -> tuple[str, str, str]:
+    subject = f"We received your request {request_number}"
+    text = (f"Hello {name},\n\nthank you for your message. Your request number is {request_number}; "
+            f"we will get back to you as soon as we can.\n\nYour message:\n{question}\n")
+    body_html = ("<!doctype html><html><body style=\"font-family:sans-serif\">"
+                 f"<p>Hello {html.escape(name)},</p><p>thank you for your message. Your request number is "
+                 f"<strong>{html.escape(request_number)}</strong>; we will get back to you as soon as we can.</p>"
+                 f"<p>Your message:</p><blockquote style=\"white-space:pre-wrap\">{html.escape(question)}</blockquote>"
+                 "</body></html>")
+    return subject, text, body_html
+
+
+def offline_confirmation(email: str, request_number: str, name: str, question: str) -> Statement:
+    """The outbox row confirming an offline request (to commit with the request itself)."""
+    return queries.insert_mail(str(uuid.uuid4()), email, *compose_offline_confirmation(request_number, name, question))
+
+
+async def _queue(directory: Directory, recipient: str, subject: str, text: str, body_html: str) -> None:
+    await directory.persister.write([queries.insert_mail(str(uuid.uuid4()), recipient, subject, text, body_html)])
+    if directory.mailer is not None:
+        directory.mailer.nudge()

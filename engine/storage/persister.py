@@ -1,0 +1,113 @@
+"""Persister: the group-commit actor. Every durable write of the engine goes through it.
+
+Whatever writes are waiting in a lane's inbox when a transaction starts go into that one
+transaction (up to ``MAX_BATCH_WRITES``), in arrival order, so 1,000 concurrent senders cost a
+few commits instead of 1,000; ``commit_plan.py`` makes the batch as few statements as the order
+of its writes allows, most often one. A batch holds one write per key: a key's next write waits
+at the head of the inbox for the next commit. Two writes of one key in one batch would need two
+statements one after the other in a transaction (BEGIN, each statement, COMMIT), which under load
+took about three times as long as a one-statement commit (benchmarks/README.md, seventh round).
+
+The loop itself runs on the asyncio side of the bridge (``db.CommitLoop``): it wakes when a write
+is queued and wakes the writers as soon as the commit returns, without a hop through a trio task
+of its own. A writer that needs to know its write is durable awaits ``write()``: it returns only
+after COMMIT. Fire-and-forget writes (``post``) keep their order relative to every other write
+with the same key.
+
+Lanes: a commit waits for the disk (fsync), and while one transaction is being flushed the
+next batch can already be on its way. ``LANES`` group-commit loops run side by side, each on
+its own connection; a write goes to the lane of its ``key`` (a conversation id, an agent id),
+so writes about the same thing stay in order while different conversations overlap their
+flushes (PostgreSQL then shares one fsync among the commits that arrive together).
+
+Error handling: when a batch fails, each of its writes is retried alone, so one bad write
+cannot take its neighbours down; a write that still fails raises ``DatabaseError`` in its
+waiter (or is logged, for ``post``). Nothing is retried forever here: a client whose send
+was not acked retries with the same client_id, and the unique key stores it once.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+
+import trio
+
+from frontdesk.core.errors import DatabaseError
+from frontdesk.engine.runtime import metrics
+from frontdesk.engine.runtime.config import MAX_BATCH_WRITES
+from frontdesk.engine.storage.commit_plan import Bulk, plan
+from frontdesk.engine.storage.db import CommitLoop, Database, Statement, Step
+
+log = logging.getLogger(__name__)
+
+# Fire-and-forget writes from the Router must not block it; a large bound costs nothing until used
+# and still shows backpressure when the database stalls.
+PERSISTER_INBOX_SIZE = 65_536
+# One lane by default: measured at 500 msgs/s (benchmarks/README.md), one lane made bigger batches
+# and cost less CPU (engine 75 % instead of 83-87 %, p50 7.4 ms instead of 11 ms); at 100 msgs/s
+# the lanes made no measurable difference. Writes still name their key, so more lanes stay correct.
+LANES = 1
+
+
+@dataclass(eq=False)
+class Write:
+    statements: Sequence[Statement]
+    done: trio.Event | None     # set once committed (or failed: then ``error``); None for ``post``
+    key: str | None = None      # what the write is about; writes with one key commit in order
+    error: DatabaseError | None = None
+
+
+def _key_of(w: Write) -> str | None:
+    return w.key
+
+
+class Persister:
+    def __init__(self, db: Database, bulk: Mapping[str, Bulk] | None = None, lanes: int = LANES):
+        """``bulk``: the statements that have a form for many rows (``queries.BULK``)."""
+        self._bulk = bulk or {}
+        self._lanes = [db.commit_loop(self._plan, self._done, MAX_BATCH_WRITES, PERSISTER_INBOX_SIZE,
+                                      key=_key_of) for _ in range(lanes)]
+
+    def _lane(self, key: str | None) -> CommitLoop[Write]:
+        return self._lanes[hash(key) % len(self._lanes) if key is not None else 0]
+
+    async def write(self, statements: Sequence[Statement], key: str | None = None) -> None:
+        """Commit ``statements`` (in one transaction with whatever else is waiting in their lane).
+
+        Returns after COMMIT; raises ``DatabaseError`` if they could not be stored.
+        """
+        w = Write(statements, trio.Event(), key)   # an Event, not a reply channel: a fifth of the cost per write
+        await self._lane(key).put(w)
+        assert w.done is not None
+        await w.done.wait()
+        if w.error is not None:
+            raise w.error
+
+    async def post(self, statements: Sequence[Statement], key: str | None = None) -> None:
+        """Queue ``statements`` for a coming commit without waiting; in order with ``key``'s writes."""
+        await self._lane(key).put(Write(statements, None, key))
+
+    async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        async with trio.open_nursery() as nursery:
+            for lane in self._lanes:
+                nursery.start_soon(lane.run)
+            task_status.started()
+
+    def _plan(self, batch: list[Write]) -> Sequence[Step]:
+        return plan([(w.key, w.statements) for w in batch], self._bulk)
+
+    @staticmethod
+    def _done(batch: list[Write], error: DatabaseError | None, seconds: float) -> None:
+        """Called by the commit loop as soon as ``batch`` is committed (or failed: ``error``)."""
+        if error is None:
+            metrics.COMMIT_LATENCY.observe(seconds)
+            metrics.COMMIT_BATCH.observe(len(batch))
+        for w in batch:
+            if w.done is not None:
+                w.error = error
+                w.done.set()    # never blocks; a cancelled waiter simply does not look
+            elif error is not None:
+                log.error("write lost: %s (%d statements: %s)", error, len(w.statements),
+                          [s[0].split()[0:3] for s in w.statements])

@@ -1,0 +1,512 @@
+"""SQL of the engine as plain functions.
+
+Two kinds: functions named for a write return a ``Statement`` (SQL + arguments) for the
+Persister to put into a group commit; ``async`` functions read through ``Database`` and
+return rows. No other module of the engine writes SQL.
+
+The writes a busy engine makes many of at once also have a form for many rows (``BULK``, see
+``commit_plan.py``): the same change for every row of arrays passed as ``$1``, ``$2``, … (one
+array per argument of the one-row statement, in its order), so one commit is one statement.
+``tests/test_bulk_forms.py`` checks that each leaves the tables as its one-row statements do.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+from datetime import datetime
+from importlib import resources
+from typing import Any
+
+from frontdesk.engine.storage.commit_plan import Bulk
+from frontdesk.engine.storage.db import Database, Row, Statement
+
+BULK: dict[str, Bulk] = {}
+
+
+def schema_sql() -> str:
+    """The whole schema (``schema.sql`` at the top of the repository), idempotent."""
+    return resources.files(__package__).joinpath("schema.sql").read_text(encoding="utf-8")
+
+
+def _with_bulk(sql: str, many: str, json: tuple[int, ...] = ()) -> str:
+    """Register ``many`` as the form of ``sql`` for many rows; returns ``sql``."""
+    BULK[sql] = Bulk(many, json)
+    return sql
+
+
+def _uuid(value: str) -> uuid.UUID | None:
+    """A UUID from a client-supplied id, or None when it cannot be one (then it matches nothing)."""
+    try:
+        return uuid.UUID(value)
+    except (ValueError, AttributeError, TypeError):
+        return None
+
+
+# ---- staff and tokens -----------------------------------------------------------------------
+
+async def staff_by_email(db: Database, email: str, role: str) -> Row | None:
+    return await db.fetchrow(
+        "SELECT id, role, email, name, password_hash, capacity, presence FROM staff "
+        "WHERE lower(email) = lower($1) AND role = $2", email, role)
+
+
+async def staff_profile(db: Database, staff_id: str) -> Row | None:
+    sid = _uuid(staff_id)
+    if sid is None:
+        return None
+    return await db.fetchrow(
+        "SELECT s.id, s.role, s.email, s.name, s.capacity, s.presence, "
+        "coalesce(array_agg(m.queue ORDER BY m.queue) FILTER (WHERE m.queue IS NOT NULL), '{}') AS queues "
+        "FROM staff s LEFT JOIN queue_members m ON m.staff_id = s.id WHERE s.id = $1 GROUP BY s.id", sid)
+
+
+async def all_agents(db: Database) -> list[Row]:
+    return await db.fetch(
+        "SELECT s.id, s.name, s.email, s.capacity, s.presence, "
+        "coalesce(array_agg(m.queue) FILTER (WHERE m.queue IS NOT NULL), '{}') AS queues "
+        "FROM staff s LEFT JOIN queue_members m ON m.staff_id = s.id WHERE s.role = 'agent' GROUP BY s.id")
+
+
+async def colleagues(db: Database) -> list[Row]:
+    """Every agent with presence and load as the Router last wrote them (``agent_status``; offline
+    without a row), by name: what the agent console offers for a named invitation."""
+    return await db.fetch(
+        "SELECT s.id, s.name, coalesce(st.presence, 'offline') AS presence, "
+        "coalesce(st.open_conversations, 0) AS open_conversations, s.capacity, "
+        "coalesce(array_agg(m.queue ORDER BY m.queue) FILTER (WHERE m.queue IS NOT NULL), '{}') AS queues "
+        "FROM staff s LEFT JOIN agent_status st ON st.agent_id = s.id LEFT JOIN queue_members m ON m.staff_id = s.id "
+        "WHERE s.role = 'agent' GROUP BY s.id, st.agent_id ORDER BY lower(s.name), s.id")
+
+
+_INSERT_TOKEN = _with_bulk(
+    "INSERT INTO tokens (token_hash, kind, subject_id, expires_at) VALUES ($1, $2, $3, $4)",
+    "INSERT INTO tokens (token_hash, kind, subject_id, expires_at) "
+    "SELECT * FROM unnest($1::bytea[], $2::text[], $3::uuid[], $4::timestamptz[])")
+
+
+def insert_token(token_hash: bytes, kind: str, subject_id: str, expires_at: datetime) -> Statement:
+    return _INSERT_TOKEN, (token_hash, kind, uuid.UUID(subject_id), expires_at)
+
+
+async def hello_subjects(db: Database, token_hashes: list[bytes]) -> list[Row]:
+    """Who websocket ``hello`` tokens name (one row per live token, with its ``token_hash``), with
+    the staff profile when a token names staff: one query for a whole batch of hellos
+    (``token_resolver.py``); an agent's hello once made two round trips (token, then profile)."""
+    return await db.fetch(
+        "SELECT t.token_hash, t.kind, t.subject_id, s.role, s.email, s.name, s.capacity, s.presence, "
+        "coalesce((SELECT array_agg(m.queue ORDER BY m.queue) FROM queue_members m WHERE m.staff_id = s.id), "
+        "'{}') AS queues "
+        "FROM tokens t LEFT JOIN staff s ON t.kind <> 'customer' AND s.id = t.subject_id "
+        "WHERE t.token_hash = ANY($1::bytea[]) AND t.expires_at > now()", token_hashes)
+
+
+async def token_subject(db: Database, token_hash: bytes) -> Row | None:
+    return await db.fetchrow(
+        "SELECT kind, subject_id FROM tokens WHERE token_hash = $1 AND expires_at > now()", token_hash)
+
+
+def set_chosen_presence(agent_id: str, state: str) -> Statement:
+    return ("UPDATE staff SET presence = $2 WHERE id = $1", (uuid.UUID(agent_id), state))
+
+
+def log_presence(agent_id: str, state: str, by: str) -> Statement:
+    return ("INSERT INTO presence_log (agent_id, state, by) VALUES ($1, $2, $3)",
+            (uuid.UUID(agent_id), state, by))
+
+
+# ---- queues ---------------------------------------------------------------------------------
+
+async def queue(db: Database, name: str) -> Row | None:
+    return await db.fetchrow(
+        "SELECT name, opening_hours, closed_message, faq_suggestions, identity_secret, required_fields, "
+        "language FROM queues WHERE name = $1", name)
+
+
+async def all_queues(db: Database) -> list[Row]:
+    return await db.fetch(
+        "SELECT name, opening_hours, closed_message, faq_suggestions, identity_secret, required_fields "
+        "FROM queues ORDER BY name")
+
+
+# ---- conversations and messages -------------------------------------------------------------
+
+_INSERT_CONVERSATION = _with_bulk(
+    "INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
+    "fields, queue_key, created_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)",
+    "INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
+    "fields, queue_key, created_at) "
+    "SELECT r.id, r.queue, 'queued', r.name, r.email, "
+    "ARRAY(SELECT jsonb_array_elements_text(r.verified::jsonb)), r.fields::jsonb, r.queue_key, r.created_at "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], "
+    "$8::timestamptz[]) AS r(id, queue, name, email, verified, fields, queue_key, created_at)",
+    json=(4, 5))
+
+
+def insert_conversation(conversation_id: str, queue: str, name: str, email: str, verified: Sequence[str],
+                        fields: dict[str, Any], queue_key: int, created_at: datetime) -> Statement:
+    return (_INSERT_CONVERSATION,
+            (uuid.UUID(conversation_id), queue, name, email, list(verified), fields, queue_key, created_at))
+
+
+_INSERT_MESSAGE = _with_bulk(
+    "INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, "
+    "client_id, text, private, attachments, options, option_id, created_at) "
+    "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14) "
+    "ON CONFLICT DO NOTHING",
+    "INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, "
+    "client_id, text, private, attachments, options, option_id, created_at) "
+    "SELECT r.id, r.conversation_id, r.seq, r.sender_kind, r.sender_id, r.sender_name, r.sender_key, "
+    "r.client_id, r.text, r.private, r.attachments::jsonb, r.options::jsonb, r.option_id, r.created_at "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::int[], $4::text[], $5::uuid[], $6::text[], $7::text[], "
+    "$8::text[], $9::text[], $10::bool[], $11::text[], $12::text[], $13::text[], $14::timestamptz[]) "
+    "AS r(id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, client_id, text, "
+    "private, attachments, options, option_id, created_at) "
+    "ON CONFLICT DO NOTHING",
+    json=(10, 11))
+
+
+def insert_message(m: dict[str, Any], sender_key: str) -> Statement:
+    """``m`` is the wire form of a message (see conversation.py). Its ids are the engine's own, so they
+    go as text: asyncpg encodes a ``str`` for a uuid column itself (no ``uuid.UUID`` per message)."""
+    sender = m["sender"]
+    return (_INSERT_MESSAGE,
+            (m["id"], m["conversation_id"], m["seq"], sender["kind"],
+             sender["id"], sender["name"], sender_key, m.get("client_id"),
+             m["text"], m["private"], m["attachments"], m["options"], m["option_id"], m["_at"]))
+
+
+# accepted_at keeps the first acceptance: a requeued chat's wait is measured to when it was first taken
+_ASSIGN = _with_bulk(
+    "UPDATE conversations SET status = 'active', owner_id = $2, accepted_at = coalesce(accepted_at, $3) "
+    "WHERE id = $1",
+    "UPDATE conversations c SET status = 'active', owner_id = r.owner_id, "
+    "accepted_at = coalesce(c.accepted_at, r.at) "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS r(id, owner_id, at) WHERE c.id = r.id")
+_JOIN_AS_OWNER = _with_bulk(
+    "INSERT INTO participants (conversation_id, agent_id, role, joined_at) VALUES ($1, $2, 'owner', $3) "
+    "ON CONFLICT (conversation_id, agent_id) DO UPDATE SET role = 'owner', left_at = NULL, joined_at = $3",
+    "INSERT INTO participants (conversation_id, agent_id, role, joined_at) "
+    "SELECT r.conversation_id, r.agent_id, 'owner', r.at "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::timestamptz[]) AS r(conversation_id, agent_id, at) "
+    "ON CONFLICT (conversation_id, agent_id) DO UPDATE SET role = 'owner', left_at = NULL, "
+    "joined_at = excluded.joined_at")
+
+
+def assign_conversation(conversation_id: str, agent_id: str, at: datetime) -> list[Statement]:
+    cid, aid = uuid.UUID(conversation_id), uuid.UUID(agent_id)
+    return [(_ASSIGN, (cid, aid, at)), (_JOIN_AS_OWNER, (cid, aid, at))]
+
+
+def requeue_conversation(conversation_id: str, agent_id: str, queue_key: int, at: datetime) -> list[Statement]:
+    cid, aid = uuid.UUID(conversation_id), uuid.UUID(agent_id)
+    return [("UPDATE conversations SET status = 'queued', owner_id = NULL, queue_key = $2 WHERE id = $1",
+             (cid, queue_key)),
+            ("UPDATE participants SET left_at = $3 WHERE conversation_id = $1 AND agent_id = $2", (cid, aid, at))]
+
+
+_END = _with_bulk(
+    "UPDATE conversations SET status = 'ended', ended_at = $2, ended_by = $3, end_reason = $4 WHERE id = $1",
+    "UPDATE conversations c SET status = 'ended', ended_at = r.at, ended_by = r.by, end_reason = r.reason "
+    "FROM unnest($1::uuid[], $2::timestamptz[], $3::text[], $4::text[]) AS r(id, at, by, reason) "
+    "WHERE c.id = r.id")
+_ALL_LEAVE = _with_bulk(
+    "UPDATE participants SET left_at = $2 WHERE conversation_id = $1 AND left_at IS NULL",
+    "UPDATE participants p SET left_at = r.at FROM unnest($1::uuid[], $2::timestamptz[]) AS r(id, at) "
+    "WHERE p.conversation_id = r.id AND p.left_at IS NULL")
+
+
+def end_conversation(conversation_id: str, by: str, reason: str, at: datetime) -> list[Statement]:
+    cid = uuid.UUID(conversation_id)
+    return [(_END, (cid, at, by, reason)), (_ALL_LEAVE, (cid, at))]
+
+
+_CUSTOMER_READ = _with_bulk(
+    "UPDATE conversations SET customer_read_seq = greatest(customer_read_seq, $2) WHERE id = $1",
+    "UPDATE conversations c SET customer_read_seq = greatest(c.customer_read_seq, r.seq) "
+    "FROM unnest($1::uuid[], $2::int[]) AS r(id, seq) WHERE c.id = r.id")
+_AGENT_READ = _with_bulk(
+    "UPDATE participants SET last_read_seq = greatest(last_read_seq, $3) WHERE conversation_id = $1 AND agent_id = $2",
+    "UPDATE participants p SET last_read_seq = greatest(p.last_read_seq, r.seq) "
+    "FROM unnest($1::uuid[], $2::uuid[], $3::int[]) AS r(id, agent_id, seq) "
+    "WHERE p.conversation_id = r.id AND p.agent_id = r.agent_id")
+
+
+def set_read(conversation_id: str, reader_kind: str, reader_id: str | None, seq: int) -> Statement:
+    cid = uuid.UUID(conversation_id)
+    if reader_kind == "customer":
+        return _CUSTOMER_READ, (cid, seq)
+    return _AGENT_READ, (cid, uuid.UUID(reader_id or ""), seq)
+
+
+async def conversation(db: Database, conversation_id: str) -> Row | None:
+    cid = _uuid(conversation_id)
+    if cid is None:
+        return None
+    return await db.fetchrow("SELECT * FROM conversations WHERE id = $1", cid)
+
+
+async def open_conversations(db: Database) -> list[Row]:
+    """Every conversation not ended, waiting ones in their queue order."""
+    return await db.fetch("SELECT * FROM conversations WHERE status <> 'ended' ORDER BY queue, queue_key")
+
+
+async def messages_of(db: Database, conversation_ids: Sequence[str]) -> list[Row]:
+    return await db.fetch("SELECT * FROM messages WHERE conversation_id = ANY($1::uuid[]) "
+                          "ORDER BY conversation_id, seq", [uuid.UUID(c) for c in conversation_ids])
+
+
+async def participants_of(db: Database, conversation_ids: Sequence[str]) -> list[Row]:
+    return await db.fetch(
+        "SELECT p.conversation_id, p.agent_id, p.role, p.last_read_seq, s.name FROM participants p "
+        "JOIN staff s ON s.id = p.agent_id WHERE p.conversation_id = ANY($1::uuid[]) AND p.left_at IS NULL",
+        [uuid.UUID(c) for c in conversation_ids])
+
+
+async def was_participant(db: Database, conversation_id: str, agent_id: str) -> bool:
+    cid, aid = _uuid(conversation_id), _uuid(agent_id)
+    if cid is None or aid is None:
+        return False
+    return bool(await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND agent_id = $2)", cid, aid))
+
+
+# ---- offers ---------------------------------------------------------------------------------
+
+_INSERT_OFFER = _with_bulk(
+    "INSERT INTO offers (id, conversation_id, agent_id, created_at, expires_at) VALUES ($1, $2, $3, $4, $5)",
+    "INSERT INTO offers (id, conversation_id, agent_id, created_at, expires_at) "
+    "SELECT * FROM unnest($1::uuid[], $2::uuid[], $3::uuid[], $4::timestamptz[], $5::timestamptz[])")
+_CLOSE_OFFER = _with_bulk(
+    "UPDATE offers SET outcome = $2, reason = $3, decided_at = $4 WHERE id = $1 AND outcome IS NULL",
+    "UPDATE offers o SET outcome = r.outcome, reason = r.reason, decided_at = r.at "
+    "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::timestamptz[]) AS r(id, outcome, reason, at) "
+    "WHERE o.id = r.id AND o.outcome IS NULL")
+
+
+def insert_offer(offer_id: str, conversation_id: str, agent_id: str, created_at: datetime,
+                 expires_at: datetime) -> Statement:
+    return (_INSERT_OFFER,
+            (uuid.UUID(offer_id), uuid.UUID(conversation_id), uuid.UUID(agent_id), created_at, expires_at))
+
+
+def close_offer(offer_id: str, outcome: str, reason: str | None, at: datetime) -> Statement:
+    return _CLOSE_OFFER, (uuid.UUID(offer_id), outcome, reason, at)
+
+
+async def void_pending_offers(db: Database) -> None:
+    """At start: offers of a previous run are void (PROTOCOL.md §5.10)."""
+    await db.execute("UPDATE offers SET outcome = 'void', decided_at = now() WHERE outcome IS NULL")
+
+
+# ---- offline requests -----------------------------------------------------------------------
+
+async def next_request_number(db: Database) -> int:
+    """A fresh request number (a rolled-back use leaves a gap: numbers are unique, not dense)."""
+    number: int = await db.fetchval("SELECT nextval('offline_request_number_seq')")
+    return number
+
+
+def format_request_number(number: int) -> str:
+    return f"REQ-{number:06d}"
+
+
+def insert_offline_request(request_id: str, number: int, queue: str, name: str, email: str, question: str,
+                           conversation_id: str | None = None) -> Statement:
+    return ("INSERT INTO offline_requests (id, request_number, queue, name, email, question, conversation_id) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            (uuid.UUID(request_id), number, queue, name, email, question,
+             uuid.UUID(conversation_id) if conversation_id else None))
+
+
+# ---- attachments ----------------------------------------------------------------------------
+
+def insert_attachment(attachment_id: str, uploader_kind: str, uploader_id: str, filename: str,
+                      content_type: str, size: int, sha256: str) -> Statement:
+    return ("INSERT INTO attachments (id, uploader_kind, uploader_id, filename, content_type, size, sha256) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            (uuid.UUID(attachment_id), uploader_kind, uuid.UUID(uploader_id), filename, content_type, size, sha256))
+
+
+async def unsent_attachments(db: Database, ids: Sequence[str], uploader_kind: str, uploader_id: str) -> list[Row]:
+    """The uploader's attachments among ``ids`` that no message carries yet."""
+    uuids = [u for u in (_uuid(i) for i in ids) if u is not None]
+    if not uuids:
+        return []
+    return await db.fetch(
+        "SELECT id, filename, content_type, size FROM attachments WHERE id = ANY($1::uuid[]) "
+        "AND uploader_kind = $2 AND uploader_id = $3 AND message_id IS NULL", uuids, uploader_kind,
+        uuid.UUID(uploader_id))
+
+
+def bind_attachments(ids: Sequence[str], conversation_id: str, message_id: str) -> Statement:
+    return ("UPDATE attachments SET conversation_id = $2, message_id = $3 WHERE id = ANY($1::uuid[]) "
+            "AND message_id IS NULL",
+            ([uuid.UUID(i) for i in ids], uuid.UUID(conversation_id), uuid.UUID(message_id)))
+
+
+async def attachment(db: Database, attachment_id: str) -> Row | None:
+    """An attachment with the privacy of the message that carries it (None while unsent)."""
+    aid = _uuid(attachment_id)
+    if aid is None:
+        return None
+    return await db.fetchrow(
+        "SELECT a.*, m.private AS message_private FROM attachments a "
+        "LEFT JOIN messages m ON m.id = a.message_id WHERE a.id = $1", aid)
+
+
+async def expired_unsent_attachments(db: Database, older_than: datetime) -> list[str]:
+    rows = await db.fetch("DELETE FROM attachments WHERE message_id IS NULL AND created_at < $1 RETURNING id",
+                          older_than)
+    return [str(r["id"]) for r in rows]
+
+
+# ---- canned messages ------------------------------------------------------------------------
+
+async def canned_for_agent(db: Database, agent_id: str) -> list[Row]:
+    return await db.fetch(
+        "SELECT id, title, text, queue FROM canned_messages c WHERE c.queue IS NULL OR c.queue IN "
+        "(SELECT queue FROM queue_members WHERE staff_id = $1) ORDER BY c.queue NULLS FIRST, c.title",
+        uuid.UUID(agent_id))
+
+
+# ---- outbox ---------------------------------------------------------------------------------
+
+def insert_mail(mail_id: str, recipient: str, subject: str, body_text: str, body_html: str | None) -> Statement:
+    return ("INSERT INTO outbox (id, recipient, subject, body_text, body_html) VALUES ($1, $2, $3, $4, $5)",
+            (uuid.UUID(mail_id), recipient, subject, body_text, body_html))
+
+
+async def due_mails(db: Database, limit: int) -> list[Row]:
+    return await db.fetch("SELECT * FROM outbox WHERE status = 'queued' AND next_try_at <= now() "
+                          "ORDER BY next_try_at LIMIT $1", limit)
+
+
+async def seconds_until_next_mail(db: Database) -> float | None:
+    value = await db.fetchval("SELECT extract(epoch FROM min(next_try_at) - now()) FROM outbox "
+                              "WHERE status = 'queued'")
+    return None if value is None else float(value)
+
+
+async def mark_mail(db: Database, mail_id: Any, status: str, attempts: int, error: str | None,
+                    next_try_at: datetime | None = None) -> None:
+    """status 'sent', 'failed', or 'queued' (a retry at ``next_try_at``)."""
+    await db.execute(
+        "UPDATE outbox SET status = $2, attempts = $3, last_error = $4, "
+        "next_try_at = coalesce($5, next_try_at), sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1",
+        mail_id, status, attempts, error, next_try_at)
+
+
+async def unannounced_queued_mails(db: Database, limit: int) -> list[Row]:
+    """Queued mails never tried (no SMTP configured); marked tried so each is logged once."""
+    return await db.fetch(
+        "UPDATE outbox SET attempts = 1 WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' "
+        "AND attempts = 0 ORDER BY created_at LIMIT $1) RETURNING recipient, subject", limit)
+
+
+# ---- invitations ----------------------------------------------------------------------------
+
+def insert_invitation(invitation_id: str, conversation_id: str, inviter_id: str, target_agent_id: str | None,
+                      target_queue: str | None, at: datetime) -> Statement:
+    return ("INSERT INTO invitations (id, conversation_id, inviter_id, target_agent_id, target_queue, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (id) DO NOTHING",
+            (uuid.UUID(invitation_id), uuid.UUID(conversation_id), uuid.UUID(inviter_id),
+             uuid.UUID(target_agent_id) if target_agent_id else None, target_queue, at))
+
+
+def invitation_asked(invitation_id: str, invitee_id: str) -> Statement:
+    return ("UPDATE invitations SET invitee_id = $2 WHERE id = $1", (uuid.UUID(invitation_id), uuid.UUID(invitee_id)))
+
+
+def close_invitation(invitation_id: str, status: str, at: datetime) -> Statement:
+    return ("UPDATE invitations SET status = $2, decided_at = $3 WHERE id = $1 AND status = 'pending'",
+            (uuid.UUID(invitation_id), status, at))
+
+
+def join_conversation(conversation_id: str, agent_id: str, at: datetime) -> Statement:
+    return ("INSERT INTO participants (conversation_id, agent_id, role, joined_at) VALUES ($1, $2, 'invited', $3) "
+            "ON CONFLICT (conversation_id, agent_id) DO UPDATE SET left_at = NULL, joined_at = $3",
+            (uuid.UUID(conversation_id), uuid.UUID(agent_id), at))
+
+
+def leave_conversation(conversation_id: str, agent_id: str, at: datetime) -> Statement:
+    return ("UPDATE participants SET left_at = $3 WHERE conversation_id = $1 AND agent_id = $2",
+            (uuid.UUID(conversation_id), uuid.UUID(agent_id), at))
+
+
+# ---- offline requests (lists) and FAQ -------------------------------------------------------
+
+_OFFLINE_COLUMNS = ("o.id, o.request_number, o.queue, o.name, o.email, o.question, o.conversation_id, o.status, "
+                    "o.handled_by, o.handled_at, o.created_at")
+
+
+async def offline_requests_for_agent(db: Database, agent_id: str, status: str | None) -> list[Row]:
+    """The requests of the agent's queues, oldest first."""
+    return await db.fetch(
+        f"SELECT {_OFFLINE_COLUMNS} FROM offline_requests o WHERE o.queue IN "
+        "(SELECT queue FROM queue_members WHERE staff_id = $1) AND ($2::text IS NULL OR o.status = $2) "
+        "ORDER BY o.created_at, o.request_number LIMIT 500", uuid.UUID(agent_id), status)
+
+
+async def handle_offline_request(db: Database, request_id: str, agent_id: str) -> Row | None:
+    """Mark handled by ``agent_id`` if it is in one of the agent's queues; None if not visible."""
+    rid = _uuid(request_id)
+    if rid is None:
+        return None
+    return await db.fetchrow(
+        "UPDATE offline_requests o SET status = 'handled', handled_by = coalesce(o.handled_by, $2), "
+        "handled_at = coalesce(o.handled_at, now()) WHERE o.id = $1 AND o.queue IN "
+        f"(SELECT queue FROM queue_members WHERE staff_id = $2) RETURNING {_OFFLINE_COLUMNS}",
+        rid, uuid.UUID(agent_id))
+
+
+async def faq_search(db: Database, queue: str, prefix_query: str, limit: int) -> list[Row]:
+    """FAQ entries of ``queue`` matching a prefix tsquery (``word:* | word:*``), best first."""
+    return await db.fetch(
+        "WITH q AS (SELECT to_tsquery(language::regconfig, $2) AS query FROM queues WHERE name = $1) "
+        "SELECT f.id, f.question, f.answer, ts_rank(f.search, q.query) AS score FROM faq_entries f, q "
+        "WHERE f.queue = $1 AND f.search @@ q.query ORDER BY score DESC, f.question LIMIT $3",
+        queue, prefix_query, limit)
+
+
+# ---- live agent status (for the dashboard) --------------------------------------------------
+
+_UPSERT_AGENT_STATUS = _with_bulk(
+    "INSERT INTO agent_status (agent_id, presence, open_conversations, pending_offers, pending_invitations, "
+    "capacity, updated_at) VALUES ($1, $2, $3, $4, $5, $6, now()) ON CONFLICT (agent_id) DO UPDATE SET "
+    "presence = $2, open_conversations = $3, pending_offers = $4, pending_invitations = $5, capacity = $6, "
+    "updated_at = now()",
+    "INSERT INTO agent_status (agent_id, presence, open_conversations, pending_offers, pending_invitations, "
+    "capacity, updated_at) "
+    "SELECT *, now() FROM unnest($1::uuid[], $2::text[], $3::int[], $4::int[], $5::int[], $6::int[]) "
+    "ON CONFLICT (agent_id) DO UPDATE SET presence = excluded.presence, "
+    "open_conversations = excluded.open_conversations, pending_offers = excluded.pending_offers, "
+    "pending_invitations = excluded.pending_invitations, capacity = excluded.capacity, updated_at = now()")
+
+
+def upsert_agent_status(agent_id: str, presence: str, open_conversations: int, pending_offers: int,
+                        pending_invitations: int, capacity: int) -> Statement:
+    return (_UPSERT_AGENT_STATUS,
+            (uuid.UUID(agent_id), presence, open_conversations, pending_offers, pending_invitations, capacity))
+
+
+def upsert_agent_statuses(rows: Sequence[tuple[str, str, int, int, int, int]]) -> Statement:
+    """Many agents' rows (each as ``upsert_agent_status`` takes it, one row per agent) in ONE statement:
+    a write of several upserts into one table would have to run them one by one (commit_plan.ordered)."""
+    return BULK[_UPSERT_AGENT_STATUS].statement([(uuid.UUID(r[0]), *r[1:]) for r in rows])
+
+
+async def reset_agent_status(db: Database) -> None:
+    """At start nobody is connected yet."""
+    await db.execute("UPDATE agent_status SET presence = 'offline', pending_offers = 0, pending_invitations = 0, "
+                     "updated_at = now()")
+
+
+async def refusals_of(db: Database, conversation_ids: Sequence[str]) -> dict[str, set[str]]:
+    """Agents who rejected or let expire an offer of each conversation (never offered it again)."""
+    rows = await db.fetch("SELECT conversation_id, agent_id FROM offers WHERE conversation_id = ANY($1::uuid[]) "
+                          "AND outcome IN ('rejected', 'expired')", [uuid.UUID(c) for c in conversation_ids])
+    refusals: dict[str, set[str]] = {}
+    for r in rows:
+        refusals.setdefault(str(r["conversation_id"]), set()).add(str(r["agent_id"]))
+    return refusals

@@ -2,7 +2,7 @@
 -- so an existing database is left as it is and a new one is made whole. Every id is a UUID made
 -- by the engine; times are timestamptz (UTC on the wire).
 
--- Queues: where customers start chats. `opening_hours` is the schedule of engine/hours.py
+-- Queues: where customers start chats. `opening_hours` is the schedule of core/hours.py
 -- ({"always": true} when absent); `identity_secret` keys the HMAC of verified customers.
 CREATE TABLE IF NOT EXISTS queues (
     name             text PRIMARY KEY,
@@ -243,12 +243,12 @@ CREATE TABLE IF NOT EXISTS outbox (
 );
 CREATE INDEX IF NOT EXISTS outbox_queued_idx ON outbox (next_try_at) WHERE status = 'queued';
 
--- Indexes of the supervisor dashboard (frontdesk/dashboard/db.py; timings and plans in its README).
+-- Indexes of the supervisor dashboard (dashboard/db.py; timings and plans in its README).
 -- Full-text search of message text: 'simple' (no stemming), since messages come in any language.
 -- New rows wait in the index's pending list until it is merged; the merge runs inside the commit
--- that fills the list. With the default 4 MB list, one commit in about 60,000 messages stalled for
--- ~130 ms; with 256 kB the merges are small (worst commit ~50 ms, the same CPU per message;
--- benchmarks/README.md, sixth round). A smaller list also makes searches read less of it.
+-- that fills the list, so a large list stalls that one commit for as long as its merge takes; a
+-- list of 256 kB keeps every merge small at the same CPU per message. A smaller list also makes
+-- searches read less of it.
 CREATE INDEX IF NOT EXISTS messages_text_search_idx ON messages USING gin (to_tsvector('simple', text))
     WITH (gin_pending_list_limit = 256);
 ALTER INDEX IF EXISTS messages_text_search_idx SET (gin_pending_list_limit = 256);

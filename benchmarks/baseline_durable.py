@@ -3,7 +3,7 @@
 ``python -m benchmarks.baseline_relay --database-url URL`` serves this relay instead of the bare
 one. The pairs and frames are the bare relay's (``/pair/<pair id>/<side>``, text frames forwarded
 unchanged); in between, each message is stored in PostgreSQL through the engine's own group-commit
-loop (``frontdesk.engine.db.CommitLoop``, asyncpg through trio-asyncio), and a message goes to
+loop (``frontdesk.engine.storage.db.CommitLoop``, asyncpg through trio-asyncio), and a message goes to
 the other peer only after its COMMIT, as the engine's ``ack`` and ``message`` do. Whatever waits
 when a commit starts goes into that commit, as one ``INSERT … SELECT FROM unnest(…)`` statement.
 After the commit the sender gets what the engine sends it too: an ``ack`` frame (with the frame's

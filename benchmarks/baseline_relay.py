@@ -28,7 +28,7 @@ import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 
 READY_PREFIX = "listening on"
-GC_THRESHOLDS = (5_000, 2, 100)   # as GC_THRESHOLDS in frontdesk/engine/supervisor.py
+GC_THRESHOLDS = (5_000, 2, 100)   # as GC_THRESHOLDS in engine/supervisor/run.py
 
 
 @dataclass
@@ -87,7 +87,7 @@ async def serve_relay(host: str = "127.0.0.1", port: int = 0,
 
 
 def tune_gc() -> None:
-    """The same garbage-collector settings as ``frontdesk serve`` (engine/supervisor.py), so the floor is a floor.
+    """The same garbage-collector settings as ``frontdesk serve`` (engine/supervisor/run.py), so the floor is a floor.
 
     With CPython's defaults a full collection over thousands of sockets pauses the relay for
     hundreds of milliseconds, which would make the baseline's tail look worse than the engine's.

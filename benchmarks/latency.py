@@ -238,7 +238,7 @@ class EmbeddedPostgres:
         A fresh cluster creates each new 16-MB WAL segment by writing it full of zeros first, and
         the commit that needs it waits (~45 ms here, once every few seconds at 1,000 msgs/s);
         a cluster in service renames an old segment instead. Writing ~300 MB of WAL and two
-        checkpoints leave enough old segments for a run (benchmarks/README.md, sixth round).
+        checkpoints leaves enough old segments for a run.
         """
         self._server.psql(f"CREATE TABLE fd_wal_warmup AS SELECT g, repeat('x', 200) AS t "
                           f"FROM generate_series(1, {rows}) g; DROP TABLE fd_wal_warmup; CHECKPOINT; CHECKPOINT;")

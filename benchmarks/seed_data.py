@@ -2,10 +2,10 @@
 
     python -m benchmarks.seed_data URL                     # 100,000 conversations, ~2,000,000 messages
     python -m benchmarks.seed_data URL --conversations 5000
-    python -m benchmarks.seed_data URL --measure           # time each query of frontdesk/dashboard/db.py
+    python -m benchmarks.seed_data URL --measure           # time each query of dashboard/db.py
     python -m benchmarks.seed_data URL --measure --explain # ... and print the plans of the heavy ones
 
-Generation applies ``frontdesk/schema.sql``, adds benchmark queues and agents, and loads
+Generation applies ``schema.sql``, adds benchmark queues and agents, and loads
 conversations spread over the last ``--days`` days (more on weekdays and in office hours), each
 with about ``--messages`` messages (some of them private notes), its offers (some rejected or
 expired first), participants, a few invitations, and offline requests. Rows go in with COPY;

@@ -1,8 +1,8 @@
 """Passwords and bearer tokens.
 
 Passwords are hashed with argon2id (argon2-cffi, the reference implementation's binding);
-hashing and verifying take tens of milliseconds of CPU on purpose, so they run in a worker
-thread and never stall the event loop. Tokens are 256 random bits (``secrets``), shown to the
+hashing and verifying take tens of milliseconds of CPU on purpose and block: the engine calls
+them in a worker thread so they never stall its event loop. Tokens are 256 random bits (``secrets``), shown to the
 client once; the database keeps only their SHA-256, so a leaked table grants nothing.
 """
 
@@ -12,7 +12,6 @@ import hashlib
 import hmac
 import secrets
 
-import trio
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
@@ -28,25 +27,12 @@ def hash_password(password: str) -> str:
     return _HASHER.hash(password)
 
 
-async def hash_password_async(password: str) -> str:
-    return await trio.to_thread.run_sync(_HASHER.hash, password)
-
-
-def _verify(stored_hash: str | None, password: str) -> bool:
+def verify_password(stored_hash: str | None, password: str) -> bool:
+    """True when ``password`` matches; an unknown account (None) costs the same time."""
     try:
         return _HASHER.verify(stored_hash or _DUMMY_HASH, password) and stored_hash is not None
     except (VerificationError, InvalidHashError):
         return False
-
-
-def verify_password_sync(stored_hash: str | None, password: str) -> bool:
-    """``verify_password`` for synchronous callers (the Streamlit dashboard): blocks for the hash."""
-    return _verify(stored_hash, password)
-
-
-async def verify_password(stored_hash: str | None, password: str) -> bool:
-    """True when ``password`` matches; an unknown account (None) costs the same time."""
-    return await trio.to_thread.run_sync(_verify, stored_hash, password)
 
 
 def new_token() -> tuple[str, bytes]:

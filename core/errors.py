@@ -9,7 +9,7 @@
     │                      offer_expired, ...); raised inside actors, turned into a refusal
     │                      to the requester, never a crash of the actor
     └── DatabaseError      the database could not be reached or refused a statement;
-                           raised only by ``engine/db.py``
+                           raised only by ``engine/storage/db.py``
 
 Every error carries a machine-readable ``code`` (the codes of PROTOCOL.md), a human
 ``message`` and optionally the ``field`` that was wrong and the ``ref`` (client_id,

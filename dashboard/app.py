@@ -1,4 +1,4 @@
-"""The supervisor dashboard: ``streamlit run frontdesk/dashboard/app.py`` (``frontdesk dashboard``).
+"""The supervisor dashboard: ``streamlit run dashboard/app.py`` (``frontdesk dashboard``).
 
 Sign-in gates everything: until a supervisor has signed in, the navigation holds the sign-in
 page only, so no other page (and no query) runs, whatever URL is opened. Each page also checks

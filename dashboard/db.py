@@ -3,7 +3,7 @@
 Connections come from ``common.connection()`` (autocommit, rows as dicts, UTC session time
 zone). Every value is a bound parameter; optional filters are left out of the statement instead
 of being written as ``(%s IS NULL OR ...)``, so each query the planner sees can use its index.
-The indexes these queries rely on are in ``frontdesk/schema.sql`` (the "dashboard" section);
+The indexes these queries rely on are in ``schema.sql`` (the "dashboard" section);
 ``benchmarks/seed_data.py --measure`` times each function here on 100,000 conversations.
 
 Errors: psycopg exceptions propagate (a page shows them); writes report "nothing changed" by

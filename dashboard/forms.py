@@ -3,7 +3,7 @@
 Every refusal is a ``FormError`` (a ``ValueError``) whose ``field`` names the input, so a page
 can say exactly what to fix. Opening hours are written in a compact text form — one line of
 intervals per weekday (``09:00-12:00, 13:00-17:00``), holidays one date per line, special days
-``2026-12-24: 09:00-12:00`` — turned into the JSON schedule of ``engine/hours.py`` and
+``2026-12-24: 09:00-12:00`` — turned into the JSON schedule of ``core/hours.py`` and
 validated by ``hours.parse_schedule``, whose ``ScheduleError.field`` (``weekly.mon[1]``,
 ``timezone``, ``holidays[0]``, ...) names the offending part; ``describe_field`` says it in words.
 """

@@ -22,7 +22,7 @@ def check(email: str, password: str) -> tuple[dict[str, str] | None, str | None]
         return None, "Enter your e-mail address and password."
     with common.connection() as conn:
         row = db.staff_by_email(conn, email)
-    if not auth.verify_password_sync(row["password_hash"] if row else None, password) or row is None:
+    if not auth.verify_password(row["password_hash"] if row else None, password) or row is None:
         return None, WRONG_CREDENTIALS
     if row["role"] != "supervisor":
         return None, NOT_A_SUPERVISOR

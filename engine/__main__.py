@@ -1,6 +1,6 @@
 """Command line: ``frontdesk serve | dashboard | demo`` (PROTOCOL.md §1).
 
-Flags override the environment (``FRONTDESK_*``); see ``engine/config.py`` for every setting.
+Flags override the environment (``FRONTDESK_*``); see ``engine/runtime/config.py`` for every setting.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from frontdesk.engine.runtime.config import Config
 from frontdesk.engine.storage.db import open_database
 from frontdesk.engine.storage.demo import DEMO_PASSWORD
 from frontdesk.engine.storage.embedded import EmbeddedPostgres
+from frontdesk.engine.supervisor.restore import BadConfiguration
 from frontdesk.engine.supervisor.run import (
-    BadConfiguration,
     configure_logging,
     database_url,
     prepare_database,

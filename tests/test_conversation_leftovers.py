@@ -2,8 +2,8 @@
 (engine/conversation.py). The writes they carry are stored all the same: the Router hands an
 accepted offer's close to the assignment (one write per chat), and when the customer left just
 before, the assignment never runs. A post that waits for room meets a closed inbox and is
-dropped, as a post to an ended actor is. Real PostgreSQL, Persister and Directory; the Router is
-a recorder."""
+dropped, as a post to an ended actor is. Real PostgreSQL, Persister, timers and actor map; the
+Router is a recorder."""
 
 from __future__ import annotations
 
@@ -19,10 +19,12 @@ import trio.testing
 from conftest import make_config
 
 from frontdesk.engine.conversations import conversation as conversation_module
-from frontdesk.engine.conversations.conversation import Conversation
+from frontdesk.engine.conversations.conversation import Conversation, ConversationContext
 from frontdesk.engine.conversations.model import ConversationRecord, CustomerGone
+from frontdesk.engine.mail.outbox import Outbox
 from frontdesk.engine.routing.commands import ConversationClosed
-from frontdesk.engine.runtime.directory import Directory
+from frontdesk.engine.runtime.registry import ActorMap
+from frontdesk.engine.runtime.timers import Timers
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import open_database
 from frontdesk.engine.storage.persister import Persister
@@ -40,6 +42,20 @@ class RecordingRouter:
             self.closed.set()
 
 
+async def conversation_handles(nursery: trio.Nursery, db: Any, persister: Persister, router: RecordingRouter,
+                               config: Any) -> tuple[ActorMap[Conversation], ConversationContext]:
+    """A Conversation's handles as the supervisor makes them, with ``router`` recording."""
+    timers = Timers()
+    await nursery.start(timers.run)
+    actors: ActorMap[Conversation] = ActorMap(nursery)
+    agents: ActorMap[Any] = ActorMap(nursery)
+    context = ConversationContext(db=db, persister=persister, timers=timers,
+                                  router=router,  # type: ignore[arg-type]  # records what the Conversation tells it
+                                  agents=agents, outbox=Outbox(db, persister, lambda: None), spill=actors.send_later,
+                                  max_wait_s=config.max_wait_s, customer_grace_s=config.customer_grace_s)
+    return actors, context
+
+
 async def test_an_assignment_left_in_the_inbox_of_an_ended_conversation_still_stores_the_offer_close(
         database_url: str, data_dir: Path) -> None:
     now = datetime.now(UTC)
@@ -48,17 +64,16 @@ async def test_an_assignment_left_in_the_inbox_of_an_ended_conversation_still_st
         agent_id = str(await db.fetchval("SELECT id FROM staff WHERE email = 'agent1@demo.test'"))
         persister = Persister(db, queries.BULK)
         await nursery.start(persister.run)
-        directory = Directory(make_config(database_url, data_dir), db, persister, nursery)
-        await nursery.start(directory.timers.run)
         router = RecordingRouter()
-        directory.router = router  # type: ignore[assignment]  # records what the Conversation tells it
+        config = make_config(database_url, data_dir)
+        actors, context = await conversation_handles(nursery, db, persister, router, config)
         await persister.write([queries.insert_conversation(cid, "support", "Cora", "cora@example.com", [], {}, 1, now),
                                queries.insert_offer(offer_id, cid, agent_id, now, now + timedelta(seconds=30))], cid)
-        conv = Conversation(directory, ConversationRecord(cid, "support", "queued", "Cora", "cora@example.com", [],
+        conv = Conversation(context, ConversationRecord(cid, "support", "queued", "Cora", "cora@example.com", [],
                                                           now))
         conv.post(CustomerGone())       # the customer left (no socket) ...
         conv.post_assign(agent_id, "Agent One", [queries.close_offer(offer_id, "accepted", None, now)])  # ... first
-        directory.spawn_conversation(conv)
+        actors.spawn(cid, conv)
         await router.closed.wait()
         # a write of the same conversation commits after every one queued before it
         await persister.write([queries.set_read(cid, "customer", None, 0)], cid)
@@ -80,19 +95,18 @@ async def test_a_post_waiting_for_room_when_the_conversation_ends_is_dropped_wit
     async with open_database(database_url) as db, trio.open_nursery() as nursery:
         persister = Persister(db, queries.BULK)
         await nursery.start(persister.run)
-        directory = Directory(make_config(database_url, data_dir), db, persister, nursery)
-        await nursery.start(directory.timers.run)
         router = RecordingRouter()
-        directory.router = router  # type: ignore[assignment]
+        config = make_config(database_url, data_dir)
+        actors, context = await conversation_handles(nursery, db, persister, router, config)
         await persister.write([queries.insert_conversation(cid, "support", "Cora", "cora@example.com", [], {}, 1,
                                                            now)], cid)
-        conv = Conversation(directory, ConversationRecord(cid, "support", "queued", "Cora", "cora@example.com", [],
+        conv = Conversation(context, ConversationRecord(cid, "support", "queued", "Cora", "cora@example.com", [],
                                                           now))
         # while the chat ends, the Router tells it two positions: the second finds the inbox full
         router.on_closed.append(lambda: (conv.post_position(2), conv.post_position(1)))
         conv.post(CustomerGone())
-        directory.spawn_conversation(conv)
+        actors.spawn(cid, conv)
         await router.closed.wait()
         await trio.testing.wait_all_tasks_blocked()     # the helper task has run its send
-        assert cid not in directory.conversations
+        assert cid not in actors
         nursery.cancel_scope.cancel()

@@ -1,8 +1,8 @@
 """The Router actor (engine/router.py) under trio's MockClock: offer timers, expiry, auto-away.
 
-A unit test of one actor: the Directory is replaced by a small double holding exactly what the
-Router uses (``config``, ``persister.post``, ``deliver_to_agent``, ``conversations``), so the
-frames an agent would get and the statements the Persister would commit can be read directly.
+A unit test of one actor: its handles are small doubles (``persister.post``, the conversations
+and the agents it reaches) beside the engine's real timer service, so the frames an agent would
+get and the statements the Persister would commit can be read directly.
 Time moves only when a test jumps the clock; ``settle()`` lets every task run until blocked.
 """
 
@@ -34,6 +34,7 @@ from frontdesk.engine.routing.decisions import AVAILABLE, AWAY
 from frontdesk.engine.routing.router import POSITION_TICK_S, Router
 from frontdesk.engine.runtime import metrics
 from frontdesk.engine.runtime.config import Config
+from frontdesk.engine.runtime.timers import Timers
 
 OFFER_TIMEOUT_MS = 2000
 OFFER_TIMEOUT_S = OFFER_TIMEOUT_MS / 1000
@@ -83,15 +84,24 @@ class FakeSession:
         self.frames.append(orjson.loads(frame))
 
 
-class FakeDirectory:
-    def __init__(self, config: Config):
-        self.config = config
+class FakeAgent:
+    def __init__(self, frames: list[dict[str, Any]]) -> None:
+        self._frames = frames
+
+    def deliver(self, frame: str, conversation_id: str | None = None, ack: Any = None) -> None:
+        self._frames.append(orjson.loads(frame))
+
+
+class Surroundings:
+    """What the Router reaches: the Persister, the Conversations, every agent (signed in or not)."""
+
+    def __init__(self) -> None:
         self.persister = FakePersister()
         self.conversations: dict[str, FakeConversation] = {}
         self.frames: dict[str, list[dict[str, Any]]] = defaultdict(list)
 
-    def deliver_to_agent(self, agent_id: str, frame: str, conversation_id: str | None = None) -> None:
-        self.frames[agent_id].append(orjson.loads(frame))
+    def get(self, agent_id: str) -> FakeAgent:
+        return FakeAgent(self.frames[agent_id])
 
     def of(self, agent_id: str, type_: str) -> list[dict[str, Any]]:
         return [f for f in self.frames[agent_id] if f["type"] == type_]
@@ -110,11 +120,15 @@ class FakeDirectory:
 
 
 @asynccontextmanager
-async def running_router(**overrides: Any) -> AsyncIterator[tuple[Router, FakeDirectory]]:
+async def running_router(**overrides: Any) -> AsyncIterator[tuple[Router, Surroundings]]:
     config = Config(offer_timeout_ms=OFFER_TIMEOUT_MS, missed_offers_away=2).with_overrides(**overrides)
-    directory = FakeDirectory(config)
-    router = Router(directory)  # type: ignore[arg-type]  # the double has what the Router uses
+    directory = Surroundings()
+    timers = Timers()
+    router = Router(offer_timeout_s=config.offer_timeout_s, missed_offers_away=config.missed_offers_away,
+                    persister=directory.persister,  # type: ignore[arg-type]  # the doubles have what it uses
+                    timers=timers, conversations=directory.conversations, agents=directory)
     async with trio.open_nursery() as nursery:
+        await nursery.start(timers.run)
         await nursery.start(router.run)
         yield router, directory
         nursery.cancel_scope.cancel()
@@ -131,7 +145,7 @@ async def online(router: Router, agent_id: str, capacity: int = 1, presence: str
     return snapshot
 
 
-async def new_chat(router: Router, directory: FakeDirectory) -> str:
+async def new_chat(router: Router, directory: Surroundings) -> str:
     cid = str(uuid.uuid4())
     directory.conversations[cid] = FakeConversation(directory.persister)
     info = {"customer": {"name": "Cora", "email": "cora@example.com", "verified": []}, "question": "Hello?"}

@@ -4,17 +4,15 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
 ``frontdesk`` process and only for the variables that are set, so it is inert everywhere else::
 
     python -m benchmarks.load --scenario saturate --engine-env PYTHONPATH=benchmarks/engine_probe \\
-        --engine-env FD_GC_PROBE=/tmp/gc [--engine-env FD_GC_MODE=default] [--engine-env FD_LANES=1] \\
-        [--engine-env FD_NO_RESET=1] [--engine-env FD_COMMIT_PROBE=/tmp/commits] \\
+        --engine-env FD_GC_PROBE=/tmp/gc [--engine-env FD_GC_MODE=default] \\
+        [--engine-env FD_COMMIT_PROBE=/tmp/commits] \\
         [--engine-env FD_ROUND_PROBE=/tmp/rounds] [--engine-env FD_STEP_PROBE=/tmp/steps]
 
 - ``FD_GC_PROBE=PATH``: every collection's pause and the objects it freed, per generation, written to
   ``PATH.<pid>.json`` every 2 s and at exit, as every probe (``gc.callbacks``).
 - ``FD_GC_MODE``: ``default`` undoes the engine's GC tuning 6 s after start (``gc.unfreeze()``,
-  thresholds 700/10/10: the "before" of benchmarks/README.md); ``T0,T1,T2`` freezes and sets
+  thresholds 700/10/10: CPython's defaults); ``T0,T1,T2`` freezes and sets
   those thresholds instead.
-- ``FD_LANES=N``: the Persister's number of group-commit lanes.
-- ``FD_NO_RESET=1``: asyncpg skips its reset query when a pooled connection is released.
 - ``FD_COMMIT_PROBE=PATH``: every group commit's steps (count, statements, time, the first words
   of each step's SQL, the tables each step writes), written to ``PATH.<pid>.json`` every 2 s.
 - ``FD_ROUND_PROBE=PATH``: trio's scheduler rounds (a ``trio.abc.Instrument``): for each round
@@ -104,16 +102,6 @@ def _probe_gc(path: str, mode: str) -> None:
 
 if _IN_ENGINE and os.environ.get("FD_GC_PROBE"):
     _probe_gc(os.environ["FD_GC_PROBE"], os.environ.get("FD_GC_MODE", ""))
-
-if _IN_ENGINE and os.environ.get("FD_NO_RESET"):
-    import asyncpg.connection
-
-    asyncpg.connection.Connection.get_reset_query = lambda self: ""
-
-if _IN_ENGINE and os.environ.get("FD_LANES"):
-    import frontdesk.engine.storage.persister as _persister
-
-    _persister.Persister.__init__.__defaults__ = (None, int(os.environ["FD_LANES"]))
 
 
 _WRITES = re.compile(r"(INSERT INTO|UPDATE|DELETE FROM) \w+")

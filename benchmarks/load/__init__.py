@@ -1,4 +1,4 @@
-"""Load generator for frontdesk, with the bare websocket relay as its baseline (issue 6).
+"""Load generator for frontdesk, with the bare websocket relay as its baseline.
 
     .venv/bin/python -m benchmarks.load --scenario smoke|steady|saturate|idle|burst [flags]
 

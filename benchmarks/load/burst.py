@@ -43,8 +43,8 @@ async def run_burst(ctx: RunContext) -> None:
                 i = 0
                 while i < n:
                     await trio.sleep_until(times[i])
-                    # every chat due by now, in one wake-up: a sleep per chat (one a millisecond)
-                    # cost the generator 4.6 % of its CPU in the burst (py-spy)
+                    # every chat due by now starts in one wake-up: a sleep per chat would wake the
+                    # generator once a millisecond, and each wake-up costs it CPU the burst needs
                     now = trio.current_time()
                     while i < n and times[i] <= now:
                         conv = Conv(i)

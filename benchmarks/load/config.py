@@ -1,4 +1,4 @@
-"""The settings of one load run, and the named scenarios of issue 6 as presets of them.
+"""The settings of one load run, and the named scenarios as presets of them.
 
 A scenario fills in defaults; every flag given on the command line wins over them. Three kinds
 of workload exist: ``converse`` (agents and customers exchanging messages), ``idle`` (many
@@ -59,7 +59,7 @@ class LoadConfig:
     progress: str = "auto"               # auto | on | off
     pin: bool = True
     warm_wal: bool = True                # the throw-away PostgreSQL: WAL segments ready to recycle first
-    pg_batch: bool = True                # ... and SCHED_BATCH, as the engine's embedded one (embedded_db.py)
+    pg_batch: bool = True                # ... and SCHED_BATCH, as engine/storage/embedded.py runs the engine's own
     engine_env: dict[str, str] = field(default_factory=dict)
 
     @property
@@ -83,7 +83,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "smoke": dict(kind="converse", duration_s=10.0, warmup_s=2.0, mode="open", conversations=10, rate=20.0,
                   warm_wal=False,
                   exchanges=5, timeout_s=10.0),
-    # 1,000 conversations on 2,000 sockets... 200 agents; 1,000 msgs/s = 500 customer sends + 500 replies
+    # 1,000 conversations and 200 agents (1,200 sockets); 1,000 msgs/s = 500 customer sends + 500 replies
     "steady": dict(kind="converse", duration_s=60.0, warmup_s=10.0, mode="open", conversations=1000, agents=200,
                    rate=500.0, exchanges=30, ramp_rate=200.0, timeout_s=10.0),
     # closed loop, no think time, chats that never end: the throughput ceiling (run at 100 and 1,000)

@@ -1,11 +1,9 @@
 """Keep-alive HTTP connections for the generator's POSTs, one request at a time on each.
 
 The hot request of the load generator is ``POST /api/chats``: one per simulated customer, up to
-1,000 a second in the ``burst``. Sent through httpx (one one-connection ``AsyncClient`` per lane,
-the earlier form of this module), it cost the generator ≈ 1 ms of CPU per request: httpx's
-client, auth, redirect and cookie layers, then httpcore's pool and connection, around h11 that
-does the HTTP itself. In the burst the generator was the first to run out of CPU (91.7 % of its
-core, the engine's core at 74 %), so the generator, not the engine, set the time.
+1,000 a second in the ``burst``. httpx wraps the h11 that does the HTTP in client, auth, redirect,
+cookie, pool and connection layers whose CPU per request makes the generator, not the engine,
+the limit of a burst.
 
 Here each lane is one keep-alive connection spoken with h11 directly (the same HTTP/1.1 library
 httpx uses underneath, and the engine's chat door): a request waits for a free lane (O(1)), is
@@ -35,7 +33,7 @@ RECEIVE_BYTES = 65536
 
 
 class LaneError(Exception):
-    """A request that got no complete response; ``kind`` names why (as httpx's class names did)."""
+    """A request that got no complete response; ``kind`` names why, with httpx's exception class names."""
 
     def __init__(self, kind: str, detail: str = ""):
         super().__init__(f"{kind}: {detail}" if detail else kind)

@@ -14,12 +14,11 @@ it says how much of a latency is someone else's.
 A process that ends between two samples loses its last partial second of CPU; a group whose
 pid is gone simply stops being sampled.
 
-The reading runs in a worker thread: finding PostgreSQL's children scans every process of the
-machine (≈ 5 ms on this host), which in the generator's own event loop delayed, once a second,
-every frame it was timing. Even there it held the interpreter lock for ~2.5 % of the generator's
-time (py-spy, steady), so the children are looked for every 5 s (or when one has gone; a new
-backend's first seconds are missed, an ended one's last second always was), and files are read
-with ``os.read`` rather than ``pathlib``.
+The reading runs in a worker thread, because finding PostgreSQL's children scans every process of
+the machine (≈ 5 ms on this host) and in the generator's own event loop would delay every frame it
+is timing. The scan still holds the interpreter lock, so the children are looked for every 5 s (or
+when one has gone; a new backend's first seconds are missed, an ended one's last second always
+is), and files are read with ``os.read`` rather than ``pathlib``.
 """
 
 from __future__ import annotations

@@ -4,7 +4,7 @@ Start-up order matters for CPU placement: PostgreSQL is started first, while thi
 still run on every CPU, so the cluster stays unpinned; the engine and the relay are pinned to
 the first CPU; then this process (the load generator) pins itself to the second. With fewer
 than two CPUs (or ``--no-pin``) nothing is pinned. The cluster runs as ``SCHED_BATCH``, as the
-engine's own embedded database does (``frontdesk/engine/embedded_db.py``; ``--pg-sched-normal``:
+engine's own embedded database does (``engine/storage/embedded.py``; ``--pg-sched-normal``:
 the default policy).
 
 Resource handling: ``Servers`` is a context manager; leaving it stops the relay, the engine

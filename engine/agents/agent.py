@@ -21,11 +21,13 @@ actor's own inbox overflows, it closes every socket of the agent (they resume).
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any
 
 import trio
 
+from frontdesk.engine.conversations.conversation import Conversation
 from frontdesk.engine.conversations.model import ReplayToAgent, Summarize
 from frontdesk.engine.protocol.frames import encode
 from frontdesk.engine.routing.commands import (
@@ -36,44 +38,37 @@ from frontdesk.engine.routing.commands import (
     AgentSnapshot,
     TakeSnapshot,
 )
+from frontdesk.engine.routing.router import Router
 from frontdesk.engine.runtime.config import ACTOR_INBOX_SIZE
-
-if TYPE_CHECKING:
-    from frontdesk.engine.runtime.directory import Directory
+from frontdesk.engine.runtime.outlet import Ack, Outlet
+from frontdesk.engine.runtime.registry import Lookup
+from frontdesk.engine.runtime.timers import Timer, Timers
 
 log = logging.getLogger(__name__)
 
 
-class AgentSocket(Protocol):
-    def deliver(self, frame: str) -> None: ...
-
-    def deliver_together(self, *frames: str) -> None: ...
-
-    def overflow(self) -> None: ...
-
-
 @dataclass(eq=False)
 class Attach:
-    session: AgentSocket
+    session: Outlet
     resume: dict[str, int]
-    reply: trio.MemorySendChannel[bool]   # False: this actor is stopping, ask the Directory again
+    reply: trio.MemorySendChannel[bool]   # False: this actor is stopping, start a new one
 
 
 @dataclass(eq=False)
 class DetachSocket:
-    session: AgentSocket
+    session: Outlet
 
 
 @dataclass(eq=False)
 class Deliver:
     frame: str
     conversation_id: str | None
-    ack: tuple[AgentSocket, str] | None = None      # the sender's socket and its ack, written first
+    ack: Ack | None = None      # the sender's socket and its ack, written first
 
 
 @dataclass(eq=False)
 class Replay:
-    session: AgentSocket
+    session: Outlet
     conversation_id: str
     frames: list[str]
 
@@ -86,15 +81,26 @@ class GraceOver:
 AgentCommand = Attach | DetachSocket | Deliver | Replay | GraceOver
 
 
+@dataclass(frozen=True, slots=True, eq=False)
+class AgentContext:
+    """What every AgentActor works with, made once by the supervisor and shared."""
+
+    router: Router
+    conversations: Lookup[Conversation]
+    timers: Timers
+    spill: Callable[..., None]     # sends a command to a full inbox from a helper task (ActorMap.send_later)
+    reconnect_grace_s: float
+
+
 class AgentActor:
-    def __init__(self, directory: Directory, profile: AgentProfile, chosen_presence: str):
-        self._dir = directory
+    def __init__(self, context: AgentContext, profile: AgentProfile, chosen_presence: str):
+        self._ctx = context
         self.agent_id = profile.agent_id
         self.profile = profile
         self._chosen_presence = chosen_presence
         self._online = False                                  # told the Router we are connected
-        self._sockets: dict[AgentSocket, set[str]] = {}       # socket -> conversations awaiting replay
-        self._grace = trio.CancelScope()
+        self._sockets: dict[Outlet, set[str]] = {}       # socket -> conversations awaiting replay
+        self._grace: Timer | None = None
         self._send, self.inbox = trio.open_memory_channel[AgentCommand](ACTOR_INBOX_SIZE)
         self._overflowed = False
         # ``deliver`` may act at once only while the actor is idle and its inbox holds nothing
@@ -104,17 +110,17 @@ class AgentActor:
     # ---- API (never blocks) ------------------------------------------------------------------
 
     def deliver(self, frame: str, conversation_id: str | None = None,
-                ack: tuple[AgentSocket, str] | None = None) -> None:
+                ack: Ack | None = None) -> None:
         """``frame`` to every socket of the agent; with ``ack`` = (socket, frame), the agent's own
         message: that socket gets its ack and the message in one write."""
         if not self._busy and self._pending == 0:
             # the actor is idle with nothing queued: handling the frame here is exactly what it would
-            # do next, minus a task switch per frame (benchmarks/README.md)
+            # do next, minus a task switch per frame
             self._deliver_now(frame, conversation_id, ack)
         else:
             self._post_or_flag(Deliver(frame, conversation_id, ack))
 
-    def post_replay(self, session: AgentSocket, conversation_id: str, frames: list[str]) -> None:
+    def post_replay(self, session: Outlet, conversation_id: str, frames: list[str]) -> None:
         self._post_or_flag(Replay(session, conversation_id, frames))
 
     def _post(self, command: AgentCommand) -> None:
@@ -133,7 +139,7 @@ class AgentActor:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the agent went offline
 
-    async def attach(self, session: AgentSocket, resume: dict[str, int]) -> bool:
+    async def attach(self, session: Outlet, resume: dict[str, int]) -> bool:
         reply_send, reply_recv = trio.open_memory_channel[bool](1)
         try:
             await self._send_waiting(Attach(session, resume, reply_send))
@@ -141,11 +147,11 @@ class AgentActor:
             return False
         return await reply_recv.receive()
 
-    def detach(self, session: AgentSocket) -> None:
+    def detach(self, session: Outlet) -> None:
         try:
             self._post(DetachSocket(session))
         except trio.WouldBlock:
-            self._dir.send_later(self._send_waiting, DetachSocket(session))
+            self._ctx.spill(self._send_waiting, DetachSocket(session))
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
 
@@ -161,28 +167,25 @@ class AgentActor:
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
-            async with trio.open_nursery() as nursery:
-                self._nursery = nursery
-                self._start_grace()  # started with no socket (e.g. at engine start) it runs out
-                task_status.started()
-                async for command in self.inbox:
-                    self._pending -= 1
-                    self._busy = True
-                    try:
-                        if await self._handle(command):
-                            break
-                    finally:
-                        self._busy = False
-                    if self._overflowed:
-                        self._overflowed = False
-                        for s in list(self._sockets):
-                            s.overflow()
-                nursery.cancel_scope.cancel()
+            self._start_grace()  # started with no socket (e.g. at engine start) it runs out
+            task_status.started()
+            async for command in self.inbox:
+                self._pending -= 1
+                self._busy = True
+                try:
+                    if await self._handle(command):
+                        break
+                finally:
+                    self._busy = False
+                if self._overflowed:
+                    self._overflowed = False
+                    for s in list(self._sockets):
+                        s.overflow()
         finally:
             self._busy = True       # for good: deliver() now posts, and a closed inbox drops it
-            self._dir.forget_agent(self)
+            self._stop_grace()
             self.inbox.close()
-            # anyone who queued an Attach after we decided to stop: ask the Directory again
+            # anyone who queued an Attach after we decided to stop starts a new actor
             while True:
                 try:
                     command = self.inbox.receive_nowait()
@@ -192,14 +195,13 @@ class AgentActor:
                     command.reply.send_nowait(False)
 
     def _start_grace(self) -> None:
-        self._grace.cancel()
-        self._grace = trio.CancelScope()
-        self._nursery.start_soon(self._grace_timer, self._grace, self._dir.config.reconnect_grace_s)
+        self._stop_grace()
+        self._grace = self._ctx.timers.after(self._ctx.reconnect_grace_s, lambda: self._post_or_flag(GraceOver()))
 
-    async def _grace_timer(self, scope: trio.CancelScope, seconds: float) -> None:
-        with scope:
-            await trio.sleep(seconds)
-            self._post_or_flag(GraceOver())
+    def _stop_grace(self) -> None:
+        if self._grace is not None:
+            self._grace.cancel()
+            self._grace = None
 
     async def _handle(self, c: AgentCommand) -> bool:
         """Handle one command; True when the actor should stop."""
@@ -216,17 +218,16 @@ class AgentActor:
         elif isinstance(c, DetachSocket):
             self._sockets.pop(c.session, None)
             if not self._sockets and self._online:
-                await self._dir.router.send(AgentDisconnected(self.agent_id))
+                await self._ctx.router.send(AgentDisconnected(self.agent_id))
                 self._start_grace()
         elif isinstance(c, GraceOver):
             if not self._sockets:
-                self._dir.forget_agent(self)   # new sockets now start a new actor
-                await self._dir.router.send(AgentOffline(self.agent_id))
+                await self._ctx.router.send(AgentOffline(self.agent_id))
                 return True
         return False
 
     def _deliver_now(self, frame: str, conversation_id: str | None,
-                     ack: tuple[AgentSocket, str] | None = None) -> None:
+                     ack: Ack | None = None) -> None:
         acked = ack is None
         for s, awaiting in self._sockets.items():
             wanted = conversation_id is None or conversation_id not in awaiting   # not while it replays
@@ -243,17 +244,17 @@ class AgentActor:
             ack[0].deliver(ack[1])      # the socket has gone from the actor meanwhile: its ack still counts
 
     async def _attach(self, c: Attach) -> None:
-        self._grace.cancel()
+        self._stop_grace()
         snapshot: AgentSnapshot
         if not self._online:
-            snapshot = await self._dir.router.call(
+            snapshot = await self._ctx.router.call(
                 lambda reply: AgentOnline(self.profile, self._chosen_presence, reply))
             self._online = True
         else:
-            snapshot = await self._dir.router.call(lambda reply: TakeSnapshot(self.agent_id, reply))
+            snapshot = await self._ctx.router.call(lambda reply: TakeSnapshot(self.agent_id, reply))
         conversations: list[dict[str, Any]] = []
         for conversation_id in snapshot.conversations:
-            conv = self._dir.conversations.get(conversation_id)
+            conv = self._ctx.conversations.get(conversation_id)
             if conv is None:
                 continue
             reply_send, reply_recv = trio.open_memory_channel[dict[str, Any]](1)
@@ -265,10 +266,10 @@ class AgentActor:
         awaiting: set[str] = set()
         open_ids = {conv["conversation_id"] for conv in conversations}
         for conversation_id, after_seq in c.resume.items():
-            conv = self._dir.conversations.get(conversation_id)
+            conv = self._ctx.conversations.get(conversation_id)
             if conversation_id in open_ids and conv is not None:
                 awaiting.add(conversation_id)
-                conv.post(ReplayToAgent(self.agent_id, c.session, after_seq))
+                conv.post(ReplayToAgent(self.agent_id, c.session, after_seq, self))
         self._sockets[c.session] = awaiting
         c.reply.send_nowait(True)
 

@@ -11,8 +11,8 @@ Visibility (PROTOCOL.md §5.8): a private message goes to agent participants onl
 sockets, customer resumes and the customer's welcome never see it.
 
 Delivery never waits: customer sockets are Sessions (bounded outbox), agents are reached
-through their AgentActor. Resource handling: the actor removes itself from the Directory
-when the conversation ends; the customer's sessions stay open and only get ``ended``.
+through their AgentActor. Resource handling: the actor's task returns when the conversation
+ends (its ``ActorMap`` then forgets it); the customer's sessions stay open and only get ``ended``.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import orjson
 import trio
@@ -39,7 +40,6 @@ from frontdesk.engine.conversations.model import (
     CustomerGone,
     Detach,
     Join,
-    Outlet,
     Participant,
     Position,
     ReplayToAgent,
@@ -49,22 +49,39 @@ from frontdesk.engine.conversations.model import (
     Summarize,
     WaitedTooLong,
 )
-from frontdesk.engine.mail import compose as mails
+from frontdesk.engine.mail.outbox import Outbox, offline_confirmation
 from frontdesk.engine.protocol import frames as protocol
 from frontdesk.engine.protocol.frames import encode
 from frontdesk.engine.routing.commands import AgentLeft, ConversationClosed
+from frontdesk.engine.routing.router import Router
 from frontdesk.engine.runtime import metrics
 from frontdesk.engine.runtime.config import ACTOR_INBOX_SIZE
-from frontdesk.engine.runtime.timers import Timer
+from frontdesk.engine.runtime.outlet import Ack, AgentInbox, Outlet, deliver_to_agent
+from frontdesk.engine.runtime.registry import Lookup
+from frontdesk.engine.runtime.timers import Timer, Timers
 from frontdesk.engine.storage import queries
-from frontdesk.engine.storage.db import Statement
-
-if TYPE_CHECKING:
-    from frontdesk.engine.runtime.directory import Directory
+from frontdesk.engine.storage.db import Database, Statement
+from frontdesk.engine.storage.persister import Persister
 
 log = logging.getLogger(__name__)
 
 MAX_SENDS_PER_WRITE = 64   # sends waiting back to back in the inbox, stored in one write
+
+
+@dataclass(frozen=True, slots=True, eq=False)
+class ConversationContext:
+    """What every Conversation works with, made once by the supervisor and shared: an open
+    conversation holds one reference, not one per service (10,000 waiting chats are 10,000 actors)."""
+
+    db: Database
+    persister: Persister
+    timers: Timers
+    router: Router
+    agents: Lookup[AgentInbox]
+    outbox: Outbox
+    spill: Callable[..., None]     # sends a command to a full inbox from a helper task (ActorMap.send_later)
+    max_wait_s: float
+    customer_grace_s: float
 
 
 def is_send(command: ConversationCommand) -> bool:
@@ -72,8 +89,8 @@ def is_send(command: ConversationCommand) -> bool:
 
 
 class Conversation:
-    def __init__(self, directory: Directory, record: ConversationRecord):
-        self._dir = directory
+    def __init__(self, context: ConversationContext, record: ConversationRecord):
+        self._ctx = context
         self.id = record.id
         self.queue = record.queue
         self.status = record.status
@@ -96,7 +113,7 @@ class Conversation:
             self._send.send_nowait(command)
         except trio.WouldBlock:
             # the inbox is full: deliver later rather than block the caller
-            self._dir.send_later(self._send.send, command)
+            self._ctx.spill(self._send.send, command)
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass  # the conversation has ended
 
@@ -128,8 +145,7 @@ class Conversation:
 
     @property
     def customer_info(self) -> dict[str, Any]:
-        r = self._rec
-        return {"name": r.customer_name, "email": r.customer_email, "verified": list(r.customer_verified)}
+        return self._rec.customer_info
 
     @property
     def last_seq(self) -> int:
@@ -146,7 +162,6 @@ class Conversation:
                 await self._store_leftovers()
         finally:
             self._stop_timers()
-            self._dir.forget_conversation(self)
 
     async def _store_leftovers(self) -> None:
         """The writes carried by commands still in the inbox after the end (an accepted offer's close,
@@ -157,7 +172,7 @@ class Conversation:
             except (trio.WouldBlock, trio.EndOfChannel):
                 return
             if isinstance(command, Assign) and command.also:
-                await self._dir.persister.post(command.also, self.id)
+                await self._ctx.persister.post(command.also, self.id)
 
     async def _serve_inbox(self) -> None:
         """Commands in arrival order; sends that wait back to back are stored in one write."""
@@ -204,8 +219,8 @@ class Conversation:
     def _start_max_wait(self, since: datetime) -> None:
         """A chat that waits longer than FRONTDESK_MAX_WAIT_S becomes an offline request."""
         self._stop_max_wait()
-        remaining = self._dir.config.max_wait_s - (utc_now() - since).total_seconds()
-        self._max_wait = self._dir.timers.after(max(0.0, remaining), lambda: self.post(WaitedTooLong()))
+        remaining = self._ctx.max_wait_s - (utc_now() - since).total_seconds()
+        self._max_wait = self._ctx.timers.after(max(0.0, remaining), lambda: self.post(WaitedTooLong()))
 
     def _stop_max_wait(self) -> None:
         if self._max_wait is not None:
@@ -215,7 +230,7 @@ class Conversation:
     def _start_grace(self) -> None:
         """No customer socket: after FRONTDESK_CUSTOMER_GRACE_MS the customer has left."""
         self._stop_grace()
-        self._grace = self._dir.timers.after(self._dir.config.customer_grace_s, lambda: self.post(CustomerGone()))
+        self._grace = self._ctx.timers.after(self._ctx.customer_grace_s, lambda: self.post(CustomerGone()))
 
     def _stop_grace(self) -> None:
         if self._grace is not None:
@@ -299,7 +314,7 @@ class Conversation:
     def _to_agents(self, frame: str, *, skip: str | None = None) -> None:
         for agent_id in self._participants:
             if agent_id != skip:
-                self._dir.deliver_to_agent(agent_id, frame, self.id)
+                deliver_to_agent(self._ctx.agents, agent_id, frame, self.id)
 
     def _to_everyone(self, frame: str) -> None:
         self._to_customers(frame)
@@ -309,9 +324,7 @@ class Conversation:
 
     def _replay_to_agent(self, c: ReplayToAgent) -> None:
         frames = [m.frame(m.sender_key == c.agent_id) for m in self._messages if m.seq > c.after_seq]
-        actor = self._dir.agents.get(c.agent_id)
-        if actor is not None:
-            actor.post_replay(c.session, self.id, frames)
+        c.reply_to.post_replay(c.session, self.id, frames)
 
     def _conversation_frame(self, agent_id: str) -> str:
         return encode({"type": "conversation", "conversation_id": self.id, "queue": self.queue,
@@ -322,24 +335,24 @@ class Conversation:
     async def _assign(self, c: Assign) -> None:
         if self.status == "ended":
             if c.also:
-                await self._dir.persister.post(c.also, self.id)
+                await self._ctx.persister.post(c.also, self.id)
             return
         at = utc_now()
-        await self._dir.persister.write([*c.also, *queries.assign_conversation(self.id, c.agent_id, at)], self.id)
+        await self._ctx.persister.write([*c.also, *queries.assign_conversation(self.id, c.agent_id, at)], self.id)
         self.status = "active"
         self._position = None
         self._stop_max_wait()
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner")
-        self._dir.deliver_to_agent(c.agent_id, self._conversation_frame(c.agent_id), self.id)
+        deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
                                   "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"}))
 
     async def _join(self, c: Join) -> None:
         if self.status != "active":
             return
-        await self._dir.persister.write([queries.join_conversation(self.id, c.agent_id, utc_now())], self.id)
+        await self._ctx.persister.write([queries.join_conversation(self.id, c.agent_id, utc_now())], self.id)
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "invited")
-        self._dir.deliver_to_agent(c.agent_id, self._conversation_frame(c.agent_id), self.id)
+        deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
                                   "agent": {"id": c.agent_id, "name": c.name}, "role": "invited"}))
 
@@ -347,7 +360,7 @@ class Conversation:
         p = self._participants.get(agent_id)
         if p is None or p.role != "invited":
             return
-        await self._dir.persister.write([queries.leave_conversation(self.id, agent_id, utc_now())], self.id)
+        await self._ctx.persister.write([queries.leave_conversation(self.id, agent_id, utc_now())], self.id)
         self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
                                   "agent": {"id": p.agent_id, "name": p.name}, "role": p.role}))
         del self._participants[agent_id]
@@ -355,7 +368,7 @@ class Conversation:
     async def _requeue(self, c: Requeue) -> None:
         if self.status == "ended":
             return
-        await self._dir.persister.write(queries.requeue_conversation(self.id, c.agent_id, c.queue_key, utc_now()),
+        await self._ctx.persister.write(queries.requeue_conversation(self.id, c.agent_id, c.queue_key, utc_now()),
                                         self.id)
         p = self._participants.pop(c.agent_id, None)
         self.status = "queued"
@@ -384,13 +397,13 @@ class Conversation:
             if sender.kind != "agent" or self._participants[sender.id or ""].role != "invited":
                 raise EngineError("forbidden", "only an invited agent can leave; the owner ends the chat")
             await self._remove_invited(sender.id or "")
-            await self._dir.router.send(AgentLeft(self.id, sender.id or ""))
+            await self._ctx.router.send(AgentLeft(self.id, sender.id or ""))
         elif isinstance(cmd, protocol.End):
             if sender.kind == "agent" and self._participants[sender.id or ""].role != "owner":
                 raise EngineError("forbidden", "only the owning agent or the customer can end a chat")
             await self._end(sender, "ended")
             if sender.kind == "customer" and cmd.transcript_email:
-                self._dir.start_soon(mails.queue_transcript, self._dir, self.id)
+                await self._mail_transcript()
         else:
             raise EngineError("unknown_type", f"{type(cmd).__name__} is not available in a conversation")
 
@@ -424,7 +437,7 @@ class Conversation:
             batch.append((c, key, m))
         if statements:
             try:
-                await self._dir.persister.write(statements, self.id)
+                await self._ctx.persister.write(statements, self.id)
             except DatabaseError:
                 for c, key, m in batch:
                     if key in fresh:
@@ -478,7 +491,7 @@ class Conversation:
         uploader = sender.id if sender.kind == "agent" and sender.id else self.id
         if len(set(ids)) != len(ids):
             raise EngineError("invalid_value", "an attachment is listed twice", field="attachments")
-        rows = {str(r["id"]): r for r in await queries.unsent_attachments(self._dir.db, ids, sender.kind, uploader)}
+        rows = {str(r["id"]): r for r in await queries.unsent_attachments(self._ctx.db, ids, sender.kind, uploader)}
         if len(rows) != len(ids):
             raise EngineError("not_found", "no such attachment (or it was sent already)", field="attachments")
         return [{"id": i, "filename": rows[i]["filename"], "content_type": rows[i]["content_type"],
@@ -488,7 +501,7 @@ class Conversation:
         return encode({"type": "ack", "client_id": m.client_id, "conversation_id": self.id,
                        "seq": m.seq, "id": m.id})
 
-    def _fan_out(self, m: StoredMessage, sender: Sender, ack: tuple[Outlet, str]) -> None:
+    def _fan_out(self, m: StoredMessage, sender: Sender, ack: Ack) -> None:
         """``m`` to everyone who may see it; ``ack`` = (the sender's socket, its ack) goes out with the
         sender's own copy in one write (one segment for the client to read, not two)."""
         plain = m.frame(False)
@@ -505,10 +518,10 @@ class Conversation:
             self._to_customers(plain)
         for agent_id in self._participants:
             if agent_id == sender.id:
-                self._dir.deliver_to_agent(agent_id, own, self.id, ack)
+                deliver_to_agent(self._ctx.agents, agent_id, own, self.id, ack)
                 acked = True
             else:
-                self._dir.deliver_to_agent(agent_id, plain, self.id)
+                deliver_to_agent(self._ctx.agents, agent_id, plain, self.id)
         if not acked:           # the sender's socket is no longer among the recipients: the ack still counts
             ack[0].deliver(ack[1])
 
@@ -531,7 +544,7 @@ class Conversation:
             if cmd.seq <= p.read_seq:
                 return
             p.read_seq = cmd.seq
-        await self._dir.persister.post([queries.set_read(self.id, sender.kind, sender.id, cmd.seq)], self.id)
+        await self._ctx.persister.post([queries.set_read(self.id, sender.kind, sender.id, cmd.seq)], self.id)
         frame = encode({"type": "read", "conversation_id": self.id,
                         "reader": {"kind": sender.kind, "id": sender.id}, "seq": cmd.seq})
         if sender.kind == "customer":
@@ -543,7 +556,7 @@ class Conversation:
     async def _end(self, by: Sender, reason: str, also: Sequence[Statement] = (),
                    before_ended: str | None = None) -> None:
         """End the conversation (stored with ``also`` in one transaction), tell everyone, free the Router."""
-        await self._dir.persister.write([*also, *queries.end_conversation(self.id, by.kind, reason, utc_now())],
+        await self._ctx.persister.write([*also, *queries.end_conversation(self.id, by.kind, reason, utc_now())],
                                         self.id)
         self.status = "ended"
         self._stop_grace()
@@ -551,12 +564,12 @@ class Conversation:
         if before_ended is not None:
             self._to_customers(before_ended)
         self._to_everyone(encode({"type": "ended", "conversation_id": self.id, "by": by.kind, "reason": reason}))
-        await self._dir.router.send(ConversationClosed(self.id))
+        await self._ctx.router.send(ConversationClosed(self.id))
 
     async def _fall_back(self) -> None:
         """Waited too long: the chat becomes an offline request holding its messages (PROTOCOL.md §5.6)."""
         r = self._rec
-        number = await queries.next_request_number(self._dir.db)
+        number = await queries.next_request_number(self._ctx.db)
         request_number = queries.format_request_number(number)
         question = "\n\n".join(m.text for m in self._messages if m.sender_key == "customer")
         frame = encode({"type": "fallback", "conversation_id": self.id, "reason": "max_wait",
@@ -564,8 +577,14 @@ class Conversation:
         await self._end(Sender("system", None, "Frontdesk"), "max_wait", also=[
             queries.insert_offline_request(str(uuid.uuid4()), number, self.queue, r.customer_name, r.customer_email,
                                            question, self.id),
-            mails.offline_confirmation(r.customer_email, request_number, r.customer_name, question)],
+            offline_confirmation(r.customer_email, request_number, r.customer_name, question)],
             before_ended=frame)
-        if self._dir.mailer is not None:
-            self._dir.mailer.nudge()
+        self._ctx.outbox.nudge()
+
+    async def _mail_transcript(self) -> None:
+        """The customer asked for the transcript with ``end``; the chat has ended either way."""
+        try:
+            await self._ctx.outbox.transcript(self.id)
+        except DatabaseError as exc:
+            log.error("conversation %s: transcript mail not queued: %s", self.id, exc)
 

@@ -1,7 +1,7 @@
 """What a Conversation actor works with: its senders, participants, stored messages, the
 commands it accepts, and the record it starts from.
 
-Plain data, no behaviour beyond small derived properties; ``engine/conversation.py`` is the actor.
+Plain data, no behaviour beyond small derived properties; ``conversation.py`` is the actor.
 """
 
 from __future__ import annotations
@@ -16,17 +16,14 @@ import trio
 
 from frontdesk.core.wire import iso
 from frontdesk.engine.protocol import frames as protocol
+from frontdesk.engine.runtime.outlet import Outlet
 from frontdesk.engine.storage.db import Statement
 
 
-class Outlet(Protocol):
-    """A websocket Session as seen from an actor."""
+class ReplayTarget(Protocol):
+    """Who asked for a replay: the agent's actor, which hands the frames to the socket."""
 
-    def deliver(self, frame: str) -> None: ...
-
-    def deliver_together(self, *frames: str) -> None: ...
-
-    def overflow(self) -> None: ...
+    def post_replay(self, session: Outlet, conversation_id: str, frames: list[str]) -> None: ...
 
 
 @dataclass(frozen=True)
@@ -58,8 +55,8 @@ class StoredMessage(NamedTuple):
 
     One object of strings and numbers instead of a dataclass holding nested dicts and lists:
     an open conversation keeps its whole history, and every garbage-collector pass over the
-    heap walked five containers per message (benchmarks/README.md, "Changes of the fourth
-    round"). Frames are spliced from ``body``, so fan-out does not encode the message again.
+    heap would walk five containers per message. Frames are spliced from ``body``, so fan-out
+    does not encode the message again.
     """
     seq: int
     id: str
@@ -150,6 +147,7 @@ class ReplayToAgent:
     agent_id: str
     session: Outlet
     after_seq: int
+    reply_to: ReplayTarget
 
 
 @dataclass(eq=False)
@@ -186,6 +184,11 @@ class ConversationRecord:
     messages: list[StoredMessage] = field(default_factory=list)
     participants: dict[str, Participant] = field(default_factory=dict)
     customer_read_seq: int = 0
+
+    @property
+    def customer_info(self) -> dict[str, Any]:
+        """The customer as offers, invitations and conversation views show them."""
+        return {"name": self.customer_name, "email": self.customer_email, "verified": list(self.customer_verified)}
 
 
 def message_wire(row: Any) -> dict[str, Any]:

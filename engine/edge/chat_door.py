@@ -1,8 +1,8 @@
-"""The front door's lean HTTP/1.1 path for ``POST /api/chats``: h11, no ASGI layer.
+"""The listener's lean HTTP/1.1 path for ``POST /api/chats``: h11, no ASGI layer.
 
-A burst of new chats spent about a third of the engine's CPU in hypercorn and Quart
-(benchmarks/README.md, "Changes of the third round"). A connection whose request is
-``POST /api/chats`` is therefore served here, one request after the other while the client
+New chats arrive in bursts, and the ASGI layers (hypercorn's and Quart's) cost a burst more
+CPU than everything else a new chat does. A connection whose request is ``POST /api/chats``
+is therefore served here, one request after the other while the client
 keeps it alive; the first request that is anything else hands the connection, with every byte
 already read, over to hypercorn (``hand_over``), which serves the rest of it as usual.
 
@@ -41,8 +41,8 @@ _date_cache: tuple[int, bytes] = (0, b"")
 
 
 def http_date() -> bytes:
-    """The ``Date`` header's value (RFC 9110 §5.6.7), made once a second rather than per response
-    (``formatdate`` was 0.6 % of the engine's CPU in a burst of chats, py-spy)."""
+    """The ``Date`` header's value (RFC 9110 §5.6.7), made once a second rather than per response:
+    formatting it shows in a profile of a burst of chats."""
     global _date_cache
     now = int(time.time())
     if _date_cache[0] != now:

@@ -1,6 +1,6 @@
 """Starting a chat from the pre-chat form (``POST /api/chats``), whichever server path carried it.
 
-Quart's route (``app.py``) and the front door's lean HTTP path (``chat_door.py``) both call
+Quart's route (``routes/chats.py``) and the listener's lean HTTP path (``chat_door.py``) both call
 ``start_chat`` with the raw body and send what it returns, so the two cannot drift apart.
 ``start_chat`` validates the form, reads the Router's view of the queue (open? anyone online?), stores
 the conversation, its first message and the customer's token in one statement, spawns the
@@ -18,35 +18,34 @@ from typing import Any
 from frontdesk.core import auth
 from frontdesk.core.errors import FrontdeskError
 from frontdesk.core.wire import iso, utc_now
-from frontdesk.engine.conversations.conversation import Conversation
 from frontdesk.engine.conversations.model import ConversationRecord, StoredMessage
 from frontdesk.engine.edge import forms
+from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.routing.commands import Enqueue, QueueView
 from frontdesk.engine.runtime import metrics
 from frontdesk.engine.runtime.config import CUSTOMER_TOKEN_TTL_S
-from frontdesk.engine.runtime.directory import Directory
 from frontdesk.engine.storage import queries
 
 
-def queue_view(directory: Directory, name: str) -> QueueView:
+def queue_view(edge: EdgeContext, name: str) -> QueueView:
     """The queue as the Router sees it now (settings, open, agents online); 404 when unknown."""
-    view = directory.router.queue_view(name)
+    view = edge.router.queue_view(name)
     if view is None:
         raise FrontdeskError("not_found", f"no queue {name!r}", field="queue")
     return view
 
 
-async def start_chat(directory: Directory, body: bytes) -> tuple[dict[str, Any], int]:
+async def start_chat(edge: EdgeContext, body: bytes) -> tuple[dict[str, Any], int]:
     """The response body and status for a pre-chat form ``body``: queued (201) or closed (200)."""
     started = time.perf_counter()
-    form = await forms.parse_chat(body, check_domain=directory.config.check_email_domain)
-    view = queue_view(directory, form.queue)
+    form = await forms.parse_chat(body, check_domain=edge.config.check_email_domain)
+    view = queue_view(edge, form.queue)
     forms.require_fields(form, view.config.required_fields)
     if not view.open or view.agents_online == 0:
         return {"status": "closed", "reason": "outside_hours" if not view.open else "no_agents",
                 "message": view.config.closed_message, "next_open": iso(view.next_open),
                 "offline_requests": True}, 200
-    queue_key = directory.router.next_queue_key()
+    queue_key = edge.router.next_queue_key()
     name, email, verified = form.name, form.email, []
     if form.identity is not None and auth.identity_hmac_ok(view.config.identity_secret, form.identity.email,
                                                            form.identity.hmac):
@@ -61,7 +60,7 @@ async def start_chat(directory: Directory, body: bytes) -> tuple[dict[str, Any],
     wire = {"conversation_id": conversation_id, "seq": 1, "id": str(uuid.uuid4()),
             "sender": {"kind": "customer", "id": None, "name": name}, "text": form.question,
             "private": False, "attachments": [], "options": None, "option_id": None, "at": iso(created)}
-    await directory.persister.write([   # one statement with the rest of its round (commit_plan.py)
+    await edge.persister.write([   # one statement with the rest of its round (commit_plan.py)
         queries.insert_conversation(conversation_id, form.queue, name, email, verified, form.fields,
                                     queue_key, created),
         queries.insert_message({**wire, "_at": created}, "customer"),
@@ -70,9 +69,8 @@ async def start_chat(directory: Directory, body: bytes) -> tuple[dict[str, Any],
     ], conversation_id)
     record = ConversationRecord(conversation_id, form.queue, "queued", name, email, verified, created,
                                 messages=[StoredMessage.of(wire, "customer", None)])
-    conv = Conversation(directory, record)
-    directory.spawn_conversation(conv)
-    position = await directory.router.call(lambda reply: Enqueue(
+    conv = edge.conversations.open(record)
+    position = await edge.router.call(lambda reply: Enqueue(
         conversation_id, form.queue, {"customer": conv.customer_info, "question": form.question},
         queue_key, reply))
     metrics.CHAT_START_LATENCY.observe(time.perf_counter() - started)

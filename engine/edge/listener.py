@@ -3,12 +3,12 @@
 
 Each accepted connection is read up to the end of its request head (or until it is clearly
 neither ``GET /ws`` nor ``POST /api/chats``). An upgrade to ``/ws`` is handed to
-``on_websocket`` as a ``ws_connection.Handshake``; a chat request to ``chat_door.ChatDoor`` with
+``on_websocket`` as a ``websocket.Handshake``; a chat request to ``chat_door.ChatDoor`` with
 ``on_chat``; any other connection goes to hypercorn's own per-connection server with the bytes
 already read replayed in front of the stream, so hypercorn sees it exactly as it arrived (the
 chat door hands a connection over the same way when a later request on it is not a chat).
-Serving these two without the ASGI layer is what the load figures asked for
-(benchmarks/README.md, "The decision on `/ws`" and "Changes of the third round").
+These two carry nearly all of the load (every socket, every new chat), so they skip the ASGI
+layers, which cost more CPU than the engine's own work on them.
 A websocket that arrives later on a keep-alive connection still works, through Quart's ``/ws``.
 
 This mirrors ``hypercorn.trio.run.worker_serve`` (lifespan, worker context, one TCPServer per
@@ -43,7 +43,7 @@ WebsocketHandler = Callable[[Handshake], Awaitable[None]]
 
 
 class Replay(trio.abc.HalfCloseableStream):
-    """A socket stream that first gives back the bytes the front door already read."""
+    """A socket stream that first gives back the bytes the listener already read."""
 
     def __init__(self, stream: trio.SocketStream, head: bytes):
         self._stream = stream

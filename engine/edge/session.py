@@ -9,7 +9,7 @@ bounded outbox, and the writer sends every frame waiting there in one write. Whe
 reads too slowly and the outbox is full, the socket is closed with 1013 and the client resumes
 from its last seq (DESIGN.md: actors never wait on a client).
 
-The socket is a ``ws_connection.Socket``: normally a ``ServerSocket`` straight from the front
+The socket is a ``websocket.Socket``: normally a ``ServerSocket`` straight from the front
 door, or Quart's websocket for an upgrade that came through hypercorn (always queued).
 
 Close codes: 1008 for a missing or bad hello and for a client that stays over its rate limit
@@ -21,14 +21,16 @@ from __future__ import annotations
 
 import logging
 from contextlib import suppress
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import trio
 
 from frontdesk.core import auth
 from frontdesk.core.errors import EngineError, ProtocolError
 from frontdesk.engine.agents.agent import AgentActor
+from frontdesk.engine.conversations.conversation import Conversation
 from frontdesk.engine.conversations.model import AttachCustomer, ClientFrame, Detach, Sender, message_from_row
+from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.websocket import PARTLY_SENT, SENT, Socket, SocketClosed
 from frontdesk.engine.protocol import frames as protocol
 from frontdesk.engine.protocol.frames import command_ref, command_type, encode
@@ -43,10 +45,6 @@ from frontdesk.engine.routing.commands import (
 from frontdesk.engine.runtime import metrics
 from frontdesk.engine.runtime.config import HELLO_TIMEOUT_S, RATE_LIMIT_CLOSE_AFTER_S, SESSION_OUTBOX_SIZE
 from frontdesk.engine.storage import queries
-
-if TYPE_CHECKING:
-    from frontdesk.engine.conversations.conversation import Conversation
-    from frontdesk.engine.runtime.directory import Directory
 
 log = logging.getLogger(__name__)
 
@@ -86,8 +84,8 @@ class RateLimiter:
 
 
 class Session:
-    def __init__(self, directory: Directory, ws: Socket):
-        self._dir = directory
+    def __init__(self, edge: EdgeContext, ws: Socket):
+        self._edge = edge
         self._ws = ws
         # the outbox; None asks the writer to finish a frame the socket took only in part
         self._out_send, self._out_recv = trio.open_memory_channel[str | None](SESSION_OUTBOX_SIZE)
@@ -108,7 +106,7 @@ class Session:
         """Write ``frames`` at once, in one socket write, when nothing is queued before them and the
         socket takes them (no task switch, no scheduler round); otherwise queue them for the writer.
         A message's ``ack`` and its echo to the sender go out together this way: one write and one
-        segment instead of two (benchmarks/README.md, "Changes of the fourth round")."""
+        segment instead of two."""
         if self._queued == 0 and self._close_code is None:
             done = self._ws.send_now(*frames)
             if done == SENT:
@@ -212,7 +210,7 @@ class Session:
             return self._unauthenticated(f"the first frame must be hello ({exc.message})", exc.ref)
         if not isinstance(cmd, protocol.Hello):
             return self._unauthenticated("the first frame must be hello", None)
-        subject = await self._dir.tokens.resolve(auth.token_hash(cmd.token))
+        subject = await self._edge.tokens.resolve(auth.token_hash(cmd.token))
         if subject is None or subject["kind"] == "supervisor":
             return self._unauthenticated("bad or expired token", None)
         resume = dict(cmd.resume or {})
@@ -227,7 +225,7 @@ class Session:
 
     async def _hello_customer(self, conversation_id: str, resume: dict[str, int]) -> bool:
         self.role = "customer"
-        conv = self._dir.conversations.get(conversation_id)
+        conv = self._edge.conversations.get(conversation_id)
         if conv is None:
             await self._welcome_ended(conversation_id, resume)
             return True
@@ -240,11 +238,11 @@ class Session:
 
     async def _welcome_ended(self, conversation_id: str, resume: dict[str, int]) -> None:
         """A customer of a conversation that has ended: its view and history, from the database."""
-        row = await queries.conversation(self._dir.db, conversation_id)
+        row = await queries.conversation(self._edge.db, conversation_id)
         if row is None:
             self._unauthenticated("unknown conversation", None)
             return
-        public = [message_from_row(r) for r in await queries.messages_of(self._dir.db, [conversation_id])
+        public = [message_from_row(r) for r in await queries.messages_of(self._edge.db, [conversation_id])
                   if not r["private"]]
         self.deliver(encode({"type": "welcome", "role": "customer", "conversation": {
             "conversation_id": conversation_id, "status": row["status"], "queue": row["queue"],
@@ -263,12 +261,8 @@ class Session:
         profile = AgentProfile(agent_id, profile_row["name"], frozenset(profile_row["queues"]),
                                profile_row["capacity"], profile_row["email"])
         self._sender = Sender("agent", agent_id, profile.name)
-        while True:
-            actor = await self._dir.agent_actor(
-                agent_id, lambda: AgentActor(self._dir, profile, profile_row["presence"]))
-            if await actor.attach(self, resume):
-                self._agent = actor
-                return True
+        self._agent = await self._edge.agents.attach(profile, profile_row["presence"], self, resume)
+        return True
 
     def _detach(self) -> None:
         if self._conversation is not None:
@@ -279,7 +273,7 @@ class Session:
     # ---- frames after hello ----------------------------------------------------------------
 
     async def _reader(self) -> None:
-        cfg = self._dir.config
+        cfg = self._edge.config
         limiter = RateLimiter(cfg.rate_limit_per_s, cfg.rate_limit_burst)
         while True:
             raw = await self._ws.receive()
@@ -310,7 +304,7 @@ class Session:
             await self._dispatch_customer(cmd, self._sender)
 
     async def _dispatch_agent(self, cmd: protocol.Command, sender: Sender) -> None:
-        router = self._dir.router
+        router = self._edge.router
         agent_id = sender.id or ""
         if isinstance(cmd, protocol.Presence):
             await router.send(SetPresence(agent_id, cmd.state, self))
@@ -344,7 +338,7 @@ class Session:
             raise EngineError("forbidden", f"{command_type(cmd)} is for agents", field="type", ref=command_ref(cmd))
 
     async def _to_conversation(self, conversation_id: str, cmd: protocol.Command, sender: Sender) -> None:
-        conv = self._dir.conversations.get(conversation_id)
+        conv = self._edge.conversations.get(conversation_id)
         if conv is None or not await conv.send(ClientFrame(self, sender, cmd)):
             raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
 

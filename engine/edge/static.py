@@ -1,7 +1,7 @@
 """The browser clients, served as static files by the engine itself (no build step, no CDN).
 
 Routes: ``/chat`` (customer widget; ``/chat/widget.js`` is the embeddable script), ``/agent``
-(agent console) and ``/web/shared/...`` (modules both use). The files live in ``frontdesk/web/``
+(agent console) and ``/web/shared/...`` (modules both use). The files live in ``engine/web/``
 and speak only the public protocol (PROTOCOL.md): HTTP API plus ``/ws``.
 
 Every answer carries a strict Content-Security-Policy: scripts, styles and everything else only

@@ -4,8 +4,7 @@ Every ``hello`` names its subject by a token. Looked up one by one, a storm of c
 (an engine restart brings every agent and customer back at once) cost a pooled connection, an
 asyncio hop and a round trip each. Like the Persister's group commit, the resolver takes every
 lookup that is waiting when it wakes, asks PostgreSQL once (``token_hash = ANY($1)``) and
-answers each; while that query runs, the next lookups gather for the one after
-(benchmarks/README.md, "Changes of the fourth round").
+answers each; while that query runs, the next lookups gather for the one after.
 
 Error handling: a failed query fails every lookup of its batch with the ``DatabaseError``, as a
 query of their own would have; the resolver goes on with the next batch.

@@ -34,7 +34,6 @@ from python_multipart.multipart import MultipartParser, parse_options_header
 from frontdesk.core.errors import ProtocolError
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
-MAX_ATTACHMENTS_PER_MESSAGE = 5
 # multipart framing around the file: boundaries and part headers
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 SNIFF_BYTES = 8192

@@ -1,6 +1,6 @@
 """One server-side websocket on a trio stream, with wsproto: the socket a Session talks to.
 
-The front door (``front_door.py``) hands every ``GET /ws`` upgrade here, so a websocket costs
+The listener (``listener.py``) hands every ``GET /ws`` upgrade here, so a websocket costs
 one trio stream, one wsproto ``Connection`` and no extra task: the Session's reader task reads
 the socket itself, and its writer sends every frame that is waiting in one ``send_all``
 (``send_frames``). Frames over ``max_message_bytes`` close the socket with 1009, as PROTOCOL.md
@@ -165,8 +165,8 @@ class ServerSocket:
     async def receive(self) -> str | bytes:
         """The next whole message. Complete, unfragmented, masked text frames (nearly every frame a
         client sends) are parsed here; every other frame (fragments, binary, control frames,
-        anything malformed) goes whole to wsproto, which keeps the protocol's rules. wsproto's parser
-        had been about 9 % of the engine's CPU (benchmarks/README.md, "Changes of the third round")."""
+        anything malformed) goes whole to wsproto, which keeps the protocol's rules: its general
+        parser costs the hot path more than the rest of a message's reading."""
         while True:
             for event in self._conn.events():
                 message = await self._on_event(event)
@@ -198,7 +198,7 @@ class ServerSocket:
 
         trio's ``SocketStream.receive_some`` does the same read through its stream, socket and
         error-translation layers, each a coroutine or a context manager made per call and kept
-        alive while the reader waits (benchmarks/README.md, tenth round). Like it, this checkpoints
+        alive while the reader waits, for the garbage collector to walk. Like it, this checkpoints
         once per read: a read that found bytes still lets every other task run, and a cancelled
         reader stops. The descriptor is only read while the stream's socket still holds it (a
         closed socket reports -1, so a number reused by a newer connection is never read).

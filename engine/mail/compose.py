@@ -1,26 +1,16 @@
-"""Mails to customers: the chat transcript and the confirmation of an offline request.
+"""Mails to customers, composed: the chat transcript and the confirmation of an offline request.
 
-``compose_transcript`` is pure: it takes the messages (private ones are dropped, whatever the
-caller passes) and the queue's time zone, and returns subject, text and HTML.
-``queue_transcript`` / ``queue_offline_confirmation`` compose a mail and put it into the outbox
-through the Persister (durable before they return), then nudge the Mailer.
+Pure functions returning (subject, plain text, HTML). ``compose_transcript`` drops private
+messages whatever the caller passes; every user string is escaped in the HTML part.
 """
 
 from __future__ import annotations
 
 import html
-import uuid
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from zoneinfo import ZoneInfo
-
-from frontdesk.core import hours
-from frontdesk.engine.storage import queries
-from frontdesk.engine.storage.db import Statement
-
-if TYPE_CHECKING:
-    from frontdesk.engine.runtime.directory import Directory
 
 
 def _local(at: datetime, tz: ZoneInfo) -> str:
@@ -58,25 +48,6 @@ def compose_transcript(conversation: Any, messages: Sequence[Any], tz: ZoneInfo)
     return subject, "\n".join(lines), body_html
 
 
-async def queue_transcript(directory: Directory, conversation_id: str) -> bool:
-    """Put the transcript mail of ``conversation_id`` into the outbox. False if it does not exist."""
-    db = directory.db
-    conversation = await queries.conversation(db, conversation_id)
-    if conversation is None:
-        return False
-    queue = await queries.queue(db, conversation["queue"])
-    tz = ZoneInfo("UTC")
-    if queue is not None:
-        try:
-            tz = ZoneInfo(hours.parse_schedule(queue["opening_hours"]).timezone)
-        except hours.ScheduleError:
-            pass
-    messages = await queries.messages_of(db, [conversation_id])
-    subject, text, body_html = compose_transcript(conversation, messages, tz)
-    await _queue(directory, conversation["customer_email"], subject, text, body_html)
-    return True
-
-
 def compose_offline_confirmation(request_number: str, name: str, question: str) -> tuple[str, str, str]:
     subject = f"We received your request {request_number}"
     text = (f"Hello {name},\n\nthank you for your message. Your request number is {request_number}; "
@@ -87,14 +58,3 @@ def compose_offline_confirmation(request_number: str, name: str, question: str) 
                  f"<p>Your message:</p><blockquote style=\"white-space:pre-wrap\">{html.escape(question)}</blockquote>"
                  "</body></html>")
     return subject, text, body_html
-
-
-def offline_confirmation(email: str, request_number: str, name: str, question: str) -> Statement:
-    """The outbox row confirming an offline request (to commit with the request itself)."""
-    return queries.insert_mail(str(uuid.uuid4()), email, *compose_offline_confirmation(request_number, name, question))
-
-
-async def _queue(directory: Directory, recipient: str, subject: str, text: str, body_html: str) -> None:
-    await directory.persister.write([queries.insert_mail(str(uuid.uuid4()), recipient, subject, text, body_html)])
-    if directory.mailer is not None:
-        directory.mailer.nudge()

@@ -1,18 +1,19 @@
 """The commands the Router actor accepts, and the snapshot it answers an agent's hello with.
 
 Other actors and the HTTP routes build these and send them to ``Router.send`` / ``Router.call``;
-``engine/router.py`` handles them.
+``router.py`` handles them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Generic, Protocol, TypeVar
+from typing import Any, Generic, TypeVar
 
 import trio
 
 from frontdesk.core import hours
+from frontdesk.engine.runtime.outlet import Outlet
 
 T = TypeVar("T")
 
@@ -21,7 +22,7 @@ class Reply(Generic[T]):
     """The one answer to a ``Router.call``: the Router sets it, the caller waits for it.
 
     An Event and a slot rather than a one-item memory channel, which cost a channel pair (two
-    objects and their shared state) per new chat: ~1 % of the engine's CPU in a burst (py-spy)."""
+    objects and their shared state) per new chat."""
 
     __slots__ = ("_event", "_value")
 
@@ -36,12 +37,6 @@ class Reply(Generic[T]):
     async def receive(self) -> T:
         await self._event.wait()
         return self._value      # type: ignore[return-value]   # set before the event
-
-
-class Replyable(Protocol):
-    """Where a refusal goes: a websocket Session."""
-
-    def deliver(self, frame: str) -> None: ...
 
 
 @dataclass(eq=False)
@@ -127,14 +122,14 @@ class AgentOffline:
 class SetPresence:
     agent_id: str
     state: str
-    session: Replyable
+    session: Outlet
 
 
 @dataclass(eq=False)
 class AcceptOffer:
     agent_id: str
     offer_id: str
-    session: Replyable
+    session: Outlet
 
 
 @dataclass(eq=False)
@@ -142,7 +137,7 @@ class RejectOffer:
     agent_id: str
     offer_id: str
     reason: str | None
-    session: Replyable
+    session: Outlet
 
 
 @dataclass(eq=False)
@@ -163,7 +158,7 @@ class Invite:
     inviter_id: str
     agent_id: str | None
     queue: str | None
-    session: Replyable
+    session: Outlet
 
 
 @dataclass(eq=False)
@@ -171,7 +166,7 @@ class AnswerInvitation:
     agent_id: str
     invitation_id: str
     accept: bool
-    session: Replyable
+    session: Outlet
 
 
 @dataclass(eq=False)

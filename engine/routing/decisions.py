@@ -1,6 +1,6 @@
 """Routing decisions: who is offered which waiting chat. Pure and synchronous, no I/O.
 
-The Router actor (``engine/router.py``) owns one ``RoutingState`` and feeds it every event;
+The Router actor (``router.py``) owns one ``RoutingState`` and feeds it every event;
 each method changes the state and returns the effects the actor must carry out (store an
 offer, tell an agent, start or cancel a timer, tell a conversation it was assigned). Keeping
 the decisions here lets them be tested exhaustively without a server or a clock.

@@ -1,5 +1,5 @@
 """What routing decides about: presence states, the effects of a decision, and the state of
-agents, waiting chats, offers and queues. Plain data; ``engine/routing.py`` makes the decisions.
+agents, waiting chats, offers and queues. Plain data; ``decisions.py`` makes the decisions.
 """
 
 from __future__ import annotations

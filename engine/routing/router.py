@@ -1,6 +1,6 @@
 """Router: the one actor that decides who gets what.
 
-It owns a ``RoutingState`` (engine/routing.py: queues, agent load, pending offers) and turns
+It owns a ``RoutingState`` (decisions.py: queues, agent load, pending offers) and turns
 its effects into actions: offers are stored and sent to the agent with a timer; outcomes are
 stored; an accepted chat is handed to its Conversation actor; presence changes are stored
 and told to the agent. Because this one task decides, a chat cannot be assigned twice.
@@ -9,8 +9,12 @@ The Router never waits on a client or on another actor: events to agents and con
 are posted without waiting, and writes go to the Persister in order (``post``), which only
 blocks if the database has fallen 65,536 writes behind.
 
-Timers (offer expiry, the position tick) are child tasks that only send a message back into
-the inbox; a stale ``OfferTimedOut`` for an answered offer changes nothing.
+Timers (offer and invitation expiry, the position tick) are entries of the engine's one timer
+service that only post a command back into the inbox; a stale ``OfferTimedOut`` for an answered
+offer changes nothing.
+
+Each command has one handler (``_HANDLERS``): it changes the routing state through
+``decisions.py`` or ``invitations.py`` and returns their effects, which ``_apply`` carries out.
 
 Error handling: a refused command (``EngineError``, e.g. ``offer_expired``) is answered to
 the requesting session as an ``error`` event; the Router goes on.
@@ -19,10 +23,10 @@ the requesting session as an ``error`` event; the Router goes on.
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import trio
 
@@ -76,17 +80,34 @@ from frontdesk.engine.routing.invitations import (
 from frontdesk.engine.routing.waiting import WaitEstimator, at_position
 from frontdesk.engine.runtime import metrics
 from frontdesk.engine.runtime.config import ACTOR_INBOX_SIZE
+from frontdesk.engine.runtime.outlet import AgentInbox, deliver_to_agent
+from frontdesk.engine.runtime.registry import Lookup
 from frontdesk.engine.runtime.timers import Timer, Timers
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Statement
-
-if TYPE_CHECKING:
-    from frontdesk.engine.runtime.directory import Directory
+from frontdesk.engine.storage.persister import Persister
 
 log = logging.getLogger(__name__)
 
-# How often waiting customers hear their new position, and gauges are refreshed.
+# How often waiting customers hear their new position, and gauges are refreshed; an idle engine
+# arms no tick at all.
 POSITION_TICK_S = 0.5
+
+Effects = Sequence[InvitationEffect]
+
+
+class RoutedConversation(Protocol):
+    """A Conversation actor as the Router tells it what routing decided (never waits)."""
+
+    def post_assign(self, agent_id: str, name: str, also: Sequence[Statement] = ()) -> None: ...
+
+    def post_join(self, agent_id: str, name: str) -> None: ...
+
+    def post_agent_gone(self, agent_id: str) -> None: ...
+
+    def post_requeue(self, agent_id: str, queue_key: int, position: int) -> None: ...
+
+    def post_position(self, position: int, estimated_wait_s: int | None = None) -> None: ...
 
 
 @dataclass(eq=False)
@@ -96,22 +117,24 @@ class _PendingOffer:
 
 
 class Router:
-    def __init__(self, directory: Directory):
-        self._dir = directory
-        cfg = directory.config
-        self._offer_timeout_s = cfg.offer_timeout_s
-        self.state = RoutingState(missed_offers_away=cfg.missed_offers_away)
+    def __init__(self, *, offer_timeout_s: float, missed_offers_away: int, persister: Persister, timers: Timers,
+                 conversations: Lookup[RoutedConversation], agents: Lookup[AgentInbox]):
+        self._offer_timeout_s = offer_timeout_s
+        self._persister = persister
+        self._timers = timers
+        self._conversations = conversations
+        self._agents = agents
+        self.state = RoutingState(missed_offers_away=missed_offers_away)
         self.desk = InvitationDesk(self.state)
         self.estimator = WaitEstimator()
         self._told_per_place: dict[str, float | None] = {}  # queue -> its pace at the last position tick
         self._entered: dict[str, tuple[float, int]] = {}  # waiting chat -> (since, position then)
         self._status_written: dict[str, tuple[str, int, int, int, int]] = {}  # agent -> last agent_status row
         self._queue_configs: dict[str, QueueConfig] = {}
-        self._timers = Timers()         # offer and invitation expiry (timers.py)
         self._invitation_timers: dict[str, Timer] = {}
         self._invitation_frames: dict[str, tuple[str, dict[str, Any]]] = {}  # pending -> (invitee, event)
         self._send, self.inbox = trio.open_memory_channel[RouterCommand](ACTOR_INBOX_SIZE)
-        self._changed = trio.Event()    # set by every command that may change positions or agent status
+        self._tick: Timer | None = None     # armed by every command that may change positions or agent status
         self._info: dict[str, dict[str, Any]] = {}      # open conversation -> customer, question, queue
         self._pending: dict[str, _PendingOffer] = {}
         self._nursery: trio.Nursery | None = None
@@ -165,13 +188,13 @@ class Router:
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         async with trio.open_nursery() as nursery:
             self._nursery = nursery
-            nursery.start_soon(self._ticker)
-            await nursery.start(self._timers.run)
             self._publish_positions()  # gauges exist from the start, not only after the first tick
             task_status.started()
             async for command in self.inbox:
                 try:
-                    await self._handle(command)
+                    await self._apply(await _HANDLERS[type(command)](self, command))
+                    if not isinstance(command, Tick) and self._tick is None:
+                        self._tick = self._timers.after(POSITION_TICK_S, lambda: self._post(Tick()))
                 except EngineError as exc:
                     session = getattr(command, "session", None)
                     if session is not None:
@@ -180,96 +203,109 @@ class Router:
                     log.exception("router failed on %r", command)
                     raise
 
-    async def _ticker(self) -> None:
-        """A Tick at most every POSITION_TICK_S, and only after a command changed something: an idle
-        engine does no work at all (benchmarks/README.md, idle CPU)."""
-        while True:
-            await self._changed.wait()
-            await trio.sleep(POSITION_TICK_S)
-            self._changed = trio.Event()
-            await self._send.send(Tick())
+    # ---- commands: each changes the state and returns the effects to carry out ---------------
 
-    async def _handle(self, c: RouterCommand) -> None:
+    async def _enqueue(self, c: Enqueue) -> Effects:
         st = self.state
         now = trio.current_time()
-        effects: Sequence[InvitationEffect] = []
-        if isinstance(c, Enqueue):
-            if c.queue not in st.queues:
-                st.add_queue(c.queue)
-            self._info[c.conversation_id] = {**c.info, "queue": c.queue}
-            key = c.queue_key if c.queue_key is not None else st.next_queue_key()
-            effects = st.enqueue(c.conversation_id, c.queue, key, now)
-            position = st.position(c.conversation_id)
-            if position is not None:  # still waiting (not offered and taken at once)
-                self._entered[c.conversation_id] = (now, position)
-                conv = self._dir.conversations.get(c.conversation_id)
-                if conv is not None:
-                    conv.post_position(position, self.estimator.estimate(c.queue, position, now))
-            if c.reply is not None:
-                c.reply.send_nowait(position or 0)
-        elif isinstance(c, ReloadQueues):
-            self._queue_configs = c.configs
-            metrics.QUEUE_SETTINGS_RELOADS.inc()
-            for name in c.configs:
-                st.add_queue(name)
-        elif isinstance(c, AgentOnline):
-            p = c.profile
-            st.upsert_agent(p.agent_id, p.name, p.queues, p.capacity)
-            effects = st.agent_connected(p.agent_id, c.chosen_presence, now)
-            await self._apply(effects)
-            effects = []
-            c.reply.send_nowait(self._snapshot(p.agent_id))
-        elif isinstance(c, TakeSnapshot):
-            agent = st.agents[c.agent_id]
-            if not agent.connected and agent.presence != OFFLINE:
-                # a socket came back within the reconnect grace: connected again, presence kept
-                await self._apply(st.agent_connected(c.agent_id, agent.presence, now))
-            c.reply.send_nowait(self._snapshot(c.agent_id))
-        elif isinstance(c, AgentDisconnected):
-            if c.agent_id in st.agents:
-                effects = st.agent_disconnected(c.agent_id)
-        elif isinstance(c, AgentOffline):
-            if c.agent_id in st.agents:
-                await self._apply(self.desk.agent_offline(c.agent_id, now))
-                effects = st.agent_offline(c.agent_id, now)
-        elif isinstance(c, SetPresence):
-            if st.agents.get(c.agent_id) is None or st.agents[c.agent_id].presence == OFFLINE:
-                raise EngineError("forbidden", "sign in before setting presence", field="state")
-            effects = st.set_presence(c.agent_id, c.state, now, by="agent")
-        elif isinstance(c, AcceptOffer):
-            effects = st.accept(c.agent_id, c.offer_id, now)
-        elif isinstance(c, RejectOffer):
-            effects = st.reject(c.agent_id, c.offer_id, c.reason, now)
-        elif isinstance(c, OfferTimedOut):
-            effects = st.expire(c.offer_id, now)
-        elif isinstance(c, ConversationClosed):
-            await self._apply(self.desk.conversation_closed(c.conversation_id, now))
-            effects = st.customer_left(c.conversation_id, now)
-            self._info.pop(c.conversation_id, None)
-            self._entered.pop(c.conversation_id, None)
-        elif isinstance(c, Invite):
-            await self._apply(self.desk.invite(c.conversation_id, c.inviter_id, agent_id=c.agent_id,
-                                               queue=c.queue, now=now), invite=c)
-        elif isinstance(c, AnswerInvitation):
-            effects = self.desk.answer(c.agent_id, c.invitation_id, c.accept, now)
-        elif isinstance(c, InvitationTimedOut):
-            effects = self.desk.expire(c.invitation_id, c.invitee_id, now)
-        elif isinstance(c, AgentLeft):
-            if c.agent_id in st.agents and c.conversation_id in st.agents[c.agent_id].joined:
-                effects = st.change_load(c.agent_id, now, leave=c.conversation_id)
-        elif isinstance(c, Tick):
-            metrics.ROUTER_TICKS.inc()
-            self._publish_positions()
-            await self._write_agent_status()
-        if not isinstance(c, Tick):
-            self._changed.set()
-        await self._apply(effects)
+        if c.queue not in st.queues:
+            st.add_queue(c.queue)
+        self._info[c.conversation_id] = {**c.info, "queue": c.queue}
+        key = c.queue_key if c.queue_key is not None else st.next_queue_key()
+        effects = st.enqueue(c.conversation_id, c.queue, key, now)
+        position = st.position(c.conversation_id)
+        if position is not None:  # still waiting (not offered and taken at once)
+            self._entered[c.conversation_id] = (now, position)
+            conv = self._conversations.get(c.conversation_id)
+            if conv is not None:
+                conv.post_position(position, self.estimator.estimate(c.queue, position, now))
+        if c.reply is not None:
+            c.reply.send_nowait(position or 0)
+        return effects
+
+    async def _reload_queues(self, c: ReloadQueues) -> Effects:
+        self._queue_configs = c.configs
+        metrics.QUEUE_SETTINGS_RELOADS.inc()
+        for name in c.configs:
+            self.state.add_queue(name)
+        return ()
+
+    async def _agent_online(self, c: AgentOnline) -> Effects:
+        p = c.profile
+        self.state.upsert_agent(p.agent_id, p.name, p.queues, p.capacity)
+        await self._apply(self.state.agent_connected(p.agent_id, c.chosen_presence, trio.current_time()))
+        c.reply.send_nowait(self._snapshot(p.agent_id))
+        return ()
+
+    async def _take_snapshot(self, c: TakeSnapshot) -> Effects:
+        agent = self.state.agents[c.agent_id]
+        if not agent.connected and agent.presence != OFFLINE:
+            # a socket came back within the reconnect grace: connected again, presence kept
+            await self._apply(self.state.agent_connected(c.agent_id, agent.presence, trio.current_time()))
+        c.reply.send_nowait(self._snapshot(c.agent_id))
+        return ()
+
+    async def _agent_disconnected(self, c: AgentDisconnected) -> Effects:
+        return self.state.agent_disconnected(c.agent_id) if c.agent_id in self.state.agents else ()
+
+    async def _agent_offline(self, c: AgentOffline) -> Effects:
+        if c.agent_id not in self.state.agents:
+            return ()
+        now = trio.current_time()
+        await self._apply(self.desk.agent_offline(c.agent_id, now))
+        return self.state.agent_offline(c.agent_id, now)
+
+    async def _set_presence(self, c: SetPresence) -> Effects:
+        agent = self.state.agents.get(c.agent_id)
+        if agent is None or agent.presence == OFFLINE:
+            raise EngineError("forbidden", "sign in before setting presence", field="state")
+        return self.state.set_presence(c.agent_id, c.state, trio.current_time(), by="agent")
+
+    async def _accept_offer(self, c: AcceptOffer) -> Effects:
+        return self.state.accept(c.agent_id, c.offer_id, trio.current_time())
+
+    async def _reject_offer(self, c: RejectOffer) -> Effects:
+        return self.state.reject(c.agent_id, c.offer_id, c.reason, trio.current_time())
+
+    async def _offer_timed_out(self, c: OfferTimedOut) -> Effects:
+        return self.state.expire(c.offer_id, trio.current_time())
+
+    async def _conversation_closed(self, c: ConversationClosed) -> Effects:
+        now = trio.current_time()
+        await self._apply(self.desk.conversation_closed(c.conversation_id, now))
+        self._info.pop(c.conversation_id, None)
+        self._entered.pop(c.conversation_id, None)
+        return self.state.customer_left(c.conversation_id, now)
+
+    async def _invite(self, c: Invite) -> Effects:
+        await self._apply(self.desk.invite(c.conversation_id, c.inviter_id, agent_id=c.agent_id, queue=c.queue,
+                                           now=trio.current_time()), invite=c)
+        return ()
+
+    async def _answer_invitation(self, c: AnswerInvitation) -> Effects:
+        return self.desk.answer(c.agent_id, c.invitation_id, c.accept, trio.current_time())
+
+    async def _invitation_timed_out(self, c: InvitationTimedOut) -> Effects:
+        return self.desk.expire(c.invitation_id, c.invitee_id, trio.current_time())
+
+    async def _agent_left(self, c: AgentLeft) -> Effects:
+        agent = self.state.agents.get(c.agent_id)
+        if agent is None or c.conversation_id not in agent.joined:
+            return ()
+        return self.state.change_load(c.agent_id, trio.current_time(), leave=c.conversation_id)
+
+    async def _on_tick(self, c: Tick) -> Effects:
+        self._tick = None
+        metrics.ROUTER_TICKS.inc()
+        self._publish_positions()
+        await self._write_agent_status()
+        return ()
 
     def queue_view(self, name: str) -> QueueView | None:
         """What a customer's page needs to know of queue ``name`` now; None for an unknown queue.
 
         Called by the HTTP routes directly, not through the inbox: a chat's POST would otherwise
-        wait behind every command queued before it (benchmarks/README.md, sixth round). It is
+        wait behind every command queued before it, in a burst of new chats. It is
         safe because trio runs one task at a time and this method never awaits: it reads the
         routing state between two of the Router's commands and changes nothing.
         """
@@ -298,7 +334,7 @@ class Router:
 
     # ---- effects ---------------------------------------------------------------------------
 
-    async def _apply(self, effects: Sequence[InvitationEffect], invite: Invite | None = None) -> None:
+    async def _apply(self, effects: Effects, invite: Invite | None = None) -> None:
         # an accepted offer's close goes into the assignment's write (one write per chat, not two);
         # routing.accept puts the close before the Assigned effect
         closes: dict[str, Statement] = {}
@@ -309,24 +345,24 @@ class Router:
                 await self._offer_closed(e, closes if e.outcome == "accepted" else None)
             elif isinstance(e, Assigned):
                 self._measure_wait(e.conversation_id)
-                conv = self._dir.conversations.get(e.conversation_id)
+                conv = self._conversations.get(e.conversation_id)
                 agent = self.state.agents[e.agent_id]
                 close = closes.pop(e.conversation_id, None)
                 also = [close] if close is not None else []
                 if conv is not None:
                     conv.post_assign(e.agent_id, agent.name, also)
                 elif also:
-                    await self._dir.persister.post(also, e.conversation_id)
+                    await self._persister.post(also, e.conversation_id)
             elif isinstance(e, Requeued):
                 position = self.state.position(e.conversation_id) or 1
                 self._entered[e.conversation_id] = (trio.current_time(), position)
-                conv = self._dir.conversations.get(e.conversation_id)
+                conv = self._conversations.get(e.conversation_id)
                 if conv is not None:
                     conv.post_requeue(e.agent_id, e.queue_key, position)
             elif isinstance(e, PresenceChanged):
                 await self._presence_changed(e)
             elif isinstance(e, LeftConversation):
-                conv = self._dir.conversations.get(e.conversation_id)
+                conv = self._conversations.get(e.conversation_id)
                 if conv is not None:
                     conv.post_agent_gone(e.agent_id)
             elif isinstance(e, InvitationOffered):
@@ -334,11 +370,11 @@ class Router:
             elif isinstance(e, InvitationClosed):
                 await self._invitation_closed(e)
             elif isinstance(e, Joined):
-                conv = self._dir.conversations.get(e.conversation_id)
+                conv = self._conversations.get(e.conversation_id)
                 if conv is not None:
                     conv.post_join(e.agent_id, self.state.agents[e.agent_id].name)
         for conversation_id, close in closes.items():   # none expected (an accept always assigns); never lost
-            await self._dir.persister.post([close], conversation_id)
+            await self._persister.post([close], conversation_id)
 
     async def _invitation_offered(self, e: InvitationOffered, invite: Invite | None) -> None:
         created = utc_now()
@@ -347,14 +383,14 @@ class Router:
             statements.append(queries.insert_invitation(e.invitation_id, e.conversation_id, e.inviter_id,
                                                         invite.agent_id, invite.queue, created))
         statements.append(queries.invitation_asked(e.invitation_id, e.invitee_id))
-        await self._dir.persister.post(statements, e.conversation_id)
+        await self._persister.post(statements, e.conversation_id)
         inviter = self.state.agents[e.inviter_id]
         info = self._info.get(e.conversation_id, {})
         frame = {"type": "invitation", "invitation_id": e.invitation_id, "conversation_id": e.conversation_id,
                  "from": {"id": inviter.id, "name": inviter.name}, "customer": info.get("customer"),
                  "queue": info.get("queue"), "expires_at": iso(created + timedelta(seconds=self._offer_timeout_s))}
         self._invitation_frames[e.invitation_id] = (e.invitee_id, frame)
-        self._dir.deliver_to_agent(e.invitee_id, encode(frame))
+        deliver_to_agent(self._agents, e.invitee_id, encode(frame))
         self._invitation_timers[e.invitation_id] = self._timers.after(
             self._offer_timeout_s, lambda: self._post(InvitationTimedOut(e.invitation_id, e.invitee_id)))
 
@@ -365,11 +401,11 @@ class Router:
             timer.cancel()
         if not e.final:
             return
-        await self._dir.persister.post([queries.close_invitation(e.invitation_id, e.status, utc_now())],
+        await self._persister.post([queries.close_invitation(e.invitation_id, e.status, utc_now())],
                                        e.conversation_id)
         # the protocol knows accepted | declined | expired; a cancelled invitation did not happen
         status = "expired" if e.status == "cancelled" else e.status
-        self._dir.deliver_to_agent(e.inviter_id, encode({"type": "invitation_result",
+        deliver_to_agent(self._agents, e.inviter_id, encode({"type": "invitation_result",
                                                          "invitation_id": e.invitation_id, "status": status,
                                                          "conversation_id": e.conversation_id}))
 
@@ -382,10 +418,10 @@ class Router:
                  "question": info.get("question"), "expires_at": iso(expires)}
         pending = _PendingOffer(frame)
         self._pending[e.offer_id] = pending
-        await self._dir.persister.post([queries.insert_offer(e.offer_id, e.conversation_id, e.agent_id,
+        await self._persister.post([queries.insert_offer(e.offer_id, e.conversation_id, e.agent_id,
                                                              created, expires)],
                                        e.conversation_id)
-        self._dir.deliver_to_agent(e.agent_id, encode(frame))
+        deliver_to_agent(self._agents, e.agent_id, encode(frame))
         offer_id = e.offer_id
         pending.timer = self._timers.after(self._offer_timeout_s, lambda: self._post(OfferTimedOut(offer_id)))
         metrics.OFFERS.labels("made").inc()
@@ -400,11 +436,11 @@ class Router:
         if closes is not None:
             closes[e.conversation_id] = close
         else:
-            await self._dir.persister.post([close], e.conversation_id)
+            await self._persister.post([close], e.conversation_id)
         metrics.OFFERS.labels(e.outcome).inc()
         if e.outcome in ("expired", "revoked"):
             reason = "expired" if e.outcome == "expired" else (e.reason or "agent_unavailable")
-            self._dir.deliver_to_agent(e.agent_id, encode(
+            deliver_to_agent(self._agents, e.agent_id, encode(
                 {"type": "offer_revoked", "offer_id": e.offer_id, "conversation_id": e.conversation_id,
                  "reason": reason}))
 
@@ -412,8 +448,8 @@ class Router:
         statements = [queries.log_presence(e.agent_id, e.state, e.by)]
         if e.by == "agent":
             statements.append(queries.set_chosen_presence(e.agent_id, e.state))
-        await self._dir.persister.post(statements, e.agent_id)
-        self._dir.deliver_to_agent(e.agent_id, encode({"type": "presence", "state": e.state}))
+        await self._persister.post(statements, e.agent_id)
+        deliver_to_agent(self._agents, e.agent_id, encode({"type": "presence", "state": e.state}))
 
     async def _write_agent_status(self) -> None:
         """Keep ``agent_status`` current for the dashboard: rows that changed since last time."""
@@ -425,7 +461,7 @@ class Router:
                 self._status_written[a.id] = row
                 rows.append((a.id, *row))
         if rows:
-            await self._dir.persister.post([queries.upsert_agent_statuses(rows)], "agent_status")
+            await self._persister.post([queries.upsert_agent_statuses(rows)], "agent_status")
 
     def _measure_wait(self, conversation_id: str) -> None:
         entered = self._entered.pop(conversation_id, None)
@@ -444,7 +480,7 @@ class Router:
             start = st.dirty_from[name] if per_place == self._told_per_place.get(name) else 0
             self._told_per_place[name] = per_place
             for conversation_id, position in st.positions(name, start):
-                conv = self._dir.conversations.get(conversation_id)
+                conv = self._conversations.get(conversation_id)
                 if conv is not None:
                     conv.post_position(position, at_position(per_place, position))
         st.dirty_from.clear()
@@ -455,3 +491,24 @@ class Router:
             counts[a.presence if a.connected else OFFLINE] += 1
         for presence, n in counts.items():
             metrics.AGENTS_BY_PRESENCE.labels(presence).set(n)
+
+
+# One handler per command, each a method taking that command: the Router's whole vocabulary.
+_HANDLERS: dict[type[Any], Callable[[Router, Any], Awaitable[Effects]]] = {
+    Enqueue: Router._enqueue,
+    ReloadQueues: Router._reload_queues,
+    AgentOnline: Router._agent_online,
+    TakeSnapshot: Router._take_snapshot,
+    AgentDisconnected: Router._agent_disconnected,
+    AgentOffline: Router._agent_offline,
+    SetPresence: Router._set_presence,
+    AcceptOffer: Router._accept_offer,
+    RejectOffer: Router._reject_offer,
+    OfferTimedOut: Router._offer_timed_out,
+    ConversationClosed: Router._conversation_closed,
+    Invite: Router._invite,
+    AnswerInvitation: Router._answer_invitation,
+    InvitationTimedOut: Router._invitation_timed_out,
+    AgentLeft: Router._agent_left,
+    Tick: Router._on_tick,
+}

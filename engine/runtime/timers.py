@@ -1,9 +1,10 @@
 """Timers: many deadlines kept in one heap and fired by one task.
 
 An offer's expiry, a waiting chat's maximum wait, a customer's grace: most of these timers are
-cancelled long before they fire. A task per timer (spawn, cancel scope, sleep, cancel) cost
-about a tenth of the engine's CPU when 5,000 chats arrived at once (benchmarks/README.md);
-here a timer is a heap entry and cancelling it sets a flag.
+cancelled long before they fire, so a timer is a heap entry and cancelling it sets a flag: a
+task per timer (spawn, cancel scope, sleep, cancel) costs a burst of new chats a large share of
+the engine's CPU. One ``Timers`` serves the whole engine: the Router, every Conversation and
+every AgentActor.
 
 ``Timers.at(deadline, action)`` calls ``action()`` once ``trio.current_time()`` reaches
 ``deadline`` (so trio's MockClock drives it in tests), in the timers' own task: an action must

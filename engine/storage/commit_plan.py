@@ -1,9 +1,8 @@
 """Commit plan: a group commit's writes as few statements (round trips) as their order allows.
 
 A round trip to PostgreSQL is cheap for PostgreSQL and dear for a busy engine: each one waits a
-scheduler round for the socket and another for trio-asyncio's loop (benchmarks/README.md, "one
-round trip per commit"). So a batch becomes, where it can, ONE statement, atomic on its own
-without BEGIN and COMMIT:
+scheduler round for the socket and another for trio-asyncio's loop. So a batch becomes, where it
+can, ONE statement, atomic on its own without BEGIN and COMMIT:
 
 - **Rounds.** Only a write's ``key`` orders it against the others (a key names what the write is
   about: a conversation, an agent; a write without a key depends on no other write of the

@@ -109,13 +109,11 @@ class CommitLoop(Generic[T]):
     a key's later items stay at the head of the queue, in order, for the next batches. Items of
     one key then never need two statements one after the other in one transaction (BEGIN, each
     statement, COMMIT: a round trip each, three times a one-statement commit under load), and
-    they still commit in order (benchmarks/README.md, "Changes of the seventh round").
+    they still commit in order.
 
     Why asyncio-side: a trio task calling into asyncio for each batch paid two more scheduler
     rounds per commit (the task's start on the asyncio side, and the trio task's wake-up after
-    it) than this loop, which wakes on ``put`` and answers from where the result arrives. Measured
-    at 1,000 msgs/s: 3 % less engine CPU per message; the latency change was within the noise
-    (benchmarks/README.md).
+    it) than this loop, which wakes on ``put`` and answers from where the result arrives.
 
     The connection: taking a pooled connection and giving it back for each commit cost more than
     the statements. A connection that broke (anything but an error PostgreSQL reported) is
@@ -265,21 +263,6 @@ class Database:
         """A ``CommitLoop`` on a connection of this pool (the Persister's); run it with ``run()``."""
         return CommitLoop(self._pool, plan, done, max_batch, bound, key)
 
-    async def fetch_in_transaction(self, statements: Sequence[Statement], query: Statement) -> list[Row]:
-        """Run ``statements`` then ``query`` in one transaction; return the query's rows."""
-
-        async def run() -> list[Row]:
-            async with self._pool.acquire() as conn, conn.transaction():
-                for sql, args in statements:
-                    await conn.execute(sql, *args)
-                rows: list[Row] = await conn.fetch(query[0], *query[1])
-                return rows
-
-        try:
-            return await trio_asyncio.aio_as_trio(run)()
-        except _DB_ERRORS as exc:
-            raise _map_error(exc) from exc
-
     async def apply_schema(self, schema_sql: str) -> None:
         """Apply the idempotent schema under an advisory lock (engines may start together)."""
 
@@ -342,9 +325,9 @@ def redact(url: str) -> str:
 
 # trio-asyncio runs ONE asyncio callback per wake-up of its loop task, and every wake-up waits for a
 # whole round of the trio scheduler. A commit through asyncpg takes several callbacks, so on a busy
-# engine each one cost a round (≈ 10 ms per commit under load against < 1 ms for PostgreSQL itself;
-# benchmarks/README.md, "Changes of the second round"). Like asyncio's own loop, run every callback
-# that is already queued (up to READY_CALLBACKS_PER_ROUND) before giving the turn back to trio.
+# engine each would cost a round, and a commit ten times what PostgreSQL spends on it. Like
+# asyncio's own loop, run every callback that is already queued (up to READY_CALLBACKS_PER_ROUND)
+# before giving the turn back to trio.
 READY_CALLBACKS_PER_ROUND = 1000
 _one_callback = trio_asyncio.TrioEventLoop._main_loop_one
 

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import uuid
 
+import trio
+
 from frontdesk.core import auth
 from frontdesk.engine.storage.db import Database
 
@@ -68,10 +70,11 @@ async def load_demo(db: Database) -> None:
         staff_id = await db.fetchval("SELECT id FROM staff WHERE lower(email) = lower($1)", email)
         if staff_id is None:
             staff_id = uuid.uuid4()
+            password_hash = await trio.to_thread.run_sync(auth.hash_password, DEMO_PASSWORD)
             await db.execute(
                 "INSERT INTO staff (id, role, email, name, password_hash, capacity) VALUES ($1, $2, $3, $4, $5, $6) "
                 "ON CONFLICT DO NOTHING",
-                staff_id, role, email, name, await auth.hash_password_async(DEMO_PASSWORD), DEMO_CAPACITY)
+                staff_id, role, email, name, password_hash, DEMO_CAPACITY)
             staff_id = await db.fetchval("SELECT id FROM staff WHERE lower(email) = lower($1)", email)
         for queue in queues:
             await db.execute("INSERT INTO queue_members (queue, staff_id) VALUES ($1, $2) ON CONFLICT DO NOTHING",

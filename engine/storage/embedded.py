@@ -5,11 +5,10 @@ The embedded server shares the engine's host and, on a small machine, its cores.
 wakes a backend; at the default policy the kernel lets that backend preempt the engine in the
 middle of its scheduler round, and both pay for the switches. ``SCHED_BATCH`` keeps the weight
 of the default policy (a backend gets as much CPU as before) but gives up preemption on wakeup:
-the backend runs when the engine waits or its time slice ends. Measured on two cores at
-1,000 msgs/s: the engine's CPU per message −3.5 %, PostgreSQL's own CPU −10 %, a commit ~1 ms
-longer, the customer → agent p50 unchanged and its p99 ~10 % higher; a burst of 5,000 new chats
-was offered 15 % sooner (benchmarks/README.md, eighth round). Backends forked later inherit the
-policy from the postmaster. A server given by ``--database-url`` is left as it is.
+the backend runs when the engine waits or its time slice ends. On two cores both the engine
+and PostgreSQL spend less CPU per message and a burst of new chats is offered sooner; a commit
+takes about a millisecond longer (docs/benchmark-history.md has the figures). Backends forked later
+inherit the policy from the postmaster. A server given by ``--database-url`` is left as it is.
 """
 
 from __future__ import annotations

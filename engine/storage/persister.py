@@ -6,7 +6,7 @@ few commits instead of 1,000; ``commit_plan.py`` makes the batch as few statemen
 of its writes allows, most often one. A batch holds one write per key: a key's next write waits
 at the head of the inbox for the next commit. Two writes of one key in one batch would need two
 statements one after the other in a transaction (BEGIN, each statement, COMMIT), which under load
-took about three times as long as a one-statement commit (benchmarks/README.md, seventh round).
+takes about three times as long as a one-statement commit under load.
 
 The loop itself runs on the asyncio side of the bridge (``db.CommitLoop``): it wakes when a write
 is queued and wakes the writers as soon as the commit returns, without a hop through a trio task
@@ -14,11 +14,8 @@ of its own. A writer that needs to know its write is durable awaits ``write()``:
 after COMMIT. Fire-and-forget writes (``post``) keep their order relative to every other write
 with the same key.
 
-Lanes: a commit waits for the disk (fsync), and while one transaction is being flushed the
-next batch can already be on its way. ``LANES`` group-commit loops run side by side, each on
-its own connection; a write goes to the lane of its ``key`` (a conversation id, an agent id),
-so writes about the same thing stay in order while different conversations overlap their
-flushes (PostgreSQL then shares one fsync among the commits that arrive together).
+One loop on one connection: a second one, overlapping its flush with the first's, makes smaller
+batches and costs more CPU per message.
 
 Error handling: when a batch fails, each of its writes is retried alone, so one bad write
 cannot take its neighbours down; a write that still fails raises ``DatabaseError`` in its
@@ -45,10 +42,6 @@ log = logging.getLogger(__name__)
 # Fire-and-forget writes from the Router must not block it; a large bound costs nothing until used
 # and still shows backpressure when the database stalls.
 PERSISTER_INBOX_SIZE = 65_536
-# One lane by default: measured at 500 msgs/s (benchmarks/README.md), one lane made bigger batches
-# and cost less CPU (engine 75 % instead of 83-87 %, p50 7.4 ms instead of 11 ms); at 100 msgs/s
-# the lanes made no measurable difference. Writes still name their key, so more lanes stay correct.
-LANES = 1
 
 
 @dataclass(eq=False)
@@ -64,22 +57,19 @@ def _key_of(w: Write) -> str | None:
 
 
 class Persister:
-    def __init__(self, db: Database, bulk: Mapping[str, Bulk] | None = None, lanes: int = LANES):
+    def __init__(self, db: Database, bulk: Mapping[str, Bulk] | None = None):
         """``bulk``: the statements that have a form for many rows (``queries.BULK``)."""
         self._bulk = bulk or {}
-        self._lanes = [db.commit_loop(self._plan, self._done, MAX_BATCH_WRITES, PERSISTER_INBOX_SIZE,
-                                      key=_key_of) for _ in range(lanes)]
-
-    def _lane(self, key: str | None) -> CommitLoop[Write]:
-        return self._lanes[hash(key) % len(self._lanes) if key is not None else 0]
+        self._loop: CommitLoop[Write] = db.commit_loop(self._plan, self._done, MAX_BATCH_WRITES,
+                                                       PERSISTER_INBOX_SIZE, key=_key_of)
 
     async def write(self, statements: Sequence[Statement], key: str | None = None) -> None:
-        """Commit ``statements`` (in one transaction with whatever else is waiting in their lane).
+        """Commit ``statements`` (in one transaction with whatever else is waiting).
 
         Returns after COMMIT; raises ``DatabaseError`` if they could not be stored.
         """
         w = Write(statements, trio.Event(), key)   # an Event, not a reply channel: a fifth of the cost per write
-        await self._lane(key).put(w)
+        await self._loop.put(w)
         assert w.done is not None
         await w.done.wait()
         if w.error is not None:
@@ -87,13 +77,11 @@ class Persister:
 
     async def post(self, statements: Sequence[Statement], key: str | None = None) -> None:
         """Queue ``statements`` for a coming commit without waiting; in order with ``key``'s writes."""
-        await self._lane(key).put(Write(statements, None, key))
+        await self._loop.put(Write(statements, None, key))
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as nursery:
-            for lane in self._lanes:
-                nursery.start_soon(lane.run)
-            task_status.started()
+        task_status.started()
+        await self._loop.run()
 
     def _plan(self, batch: list[Write]) -> Sequence[Step]:
         return plan([(w.key, w.statements) for w in batch], self._bulk)

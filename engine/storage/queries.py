@@ -484,15 +484,10 @@ _UPSERT_AGENT_STATUS = _with_bulk(
     "pending_invitations = excluded.pending_invitations, capacity = excluded.capacity, updated_at = now()")
 
 
-def upsert_agent_status(agent_id: str, presence: str, open_conversations: int, pending_offers: int,
-                        pending_invitations: int, capacity: int) -> Statement:
-    return (_UPSERT_AGENT_STATUS,
-            (uuid.UUID(agent_id), presence, open_conversations, pending_offers, pending_invitations, capacity))
-
-
 def upsert_agent_statuses(rows: Sequence[tuple[str, str, int, int, int, int]]) -> Statement:
-    """Many agents' rows (each as ``upsert_agent_status`` takes it, one row per agent) in ONE statement:
-    a write of several upserts into one table would have to run them one by one (commit_plan.ordered)."""
+    """Agents' rows (id, presence, open conversations, pending offers, pending invitations, capacity),
+    one per agent, in ONE statement: a write of several upserts into one table would have to run
+    them one by one (commit_plan.ordered)."""
     return BULK[_UPSERT_AGENT_STATUS].statement([(uuid.UUID(r[0]), *r[1:]) for r in rows])
 
 

@@ -1,0 +1,39 @@
+"""A conversation's transcript: as JSON for its participants, by mail for its customer."""
+
+from __future__ import annotations
+
+from quart import Response
+from quart_trio import QuartTrio
+
+from frontdesk.core.errors import FrontdeskError
+from frontdesk.engine.conversations.model import message_wire
+from frontdesk.engine.edge.context import EdgeContext
+from frontdesk.engine.edge.http import authenticate, json_response
+from frontdesk.engine.storage import queries
+
+
+def register(app: QuartTrio, edge: EdgeContext) -> None:
+    db = edge.db
+
+    @app.get("/api/conversations/<conversation_id>/transcript")
+    async def transcript(conversation_id: str) -> Response:
+        who = await authenticate(db, "agent", "supervisor", "customer")
+        row = await queries.conversation(db, conversation_id)
+        allowed = row is not None and (
+            who.kind == "supervisor"
+            or (who.kind == "customer" and who.subject_id == str(row["id"]))
+            or (who.kind == "agent" and await queries.was_participant(db, conversation_id, who.subject_id)))
+        if not allowed or row is None:
+            raise FrontdeskError("not_found", "no such conversation")
+        messages = [message_wire(r) for r in await queries.messages_of(db, [conversation_id])]
+        if who.kind == "customer":
+            messages = [m for m in messages if not m["private"]]
+        return json_response({"conversation_id": str(row["id"]), "queue": row["queue"], "status": row["status"],
+                              "messages": messages})
+
+    @app.post("/api/conversations/<conversation_id>/transcript-email")
+    async def transcript_email(conversation_id: str) -> Response:
+        who = await authenticate(db, "customer")
+        if who.subject_id != conversation_id or not await edge.outbox.transcript(conversation_id):
+            raise FrontdeskError("not_found", "no such conversation")
+        return json_response({"status": "queued"}, 202)

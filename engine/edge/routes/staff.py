@@ -1,0 +1,60 @@
+"""Staff: agents' and supervisors' sign-in, the list of colleagues, canned messages."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import trio
+from quart import Response
+from quart_trio import QuartTrio
+
+from frontdesk.core import auth
+from frontdesk.core.errors import FrontdeskError
+from frontdesk.core.wire import utc_now
+from frontdesk.engine.edge import forms
+from frontdesk.engine.edge.context import EdgeContext
+from frontdesk.engine.edge.http import authenticate, json_response, read_body
+from frontdesk.engine.runtime.config import STAFF_TOKEN_TTL_S
+from frontdesk.engine.storage import queries
+
+
+def register(app: QuartTrio, edge: EdgeContext) -> None:
+    db = edge.db
+
+    async def login(role: str) -> Response:
+        form = forms.parse_login(await read_body())
+        row = await queries.staff_by_email(db, form.email, role)
+        stored_hash = row["password_hash"] if row else None
+        if not await trio.to_thread.run_sync(auth.verify_password, stored_hash, form.password) or row is None:
+            raise FrontdeskError("bad_credentials", "wrong e-mail or password")
+        token, token_hash = auth.new_token()
+        await edge.persister.write([queries.insert_token(
+            token_hash, role, str(row["id"]), utc_now() + timedelta(seconds=STAFF_TOKEN_TTL_S))])
+        profile = await queries.staff_profile(db, str(row["id"]))
+        assert profile is not None
+        person = {"id": str(row["id"]), "name": row["name"], "email": row["email"],
+                  "capacity": row["capacity"], "queues": list(profile["queues"])}
+        return json_response({"token": token, role: person})
+
+    @app.post("/api/agents/login")
+    async def agent_login() -> Response:
+        return await login("agent")
+
+    @app.post("/api/supervisors/login")
+    async def supervisor_login() -> Response:
+        return await login("supervisor")
+
+    @app.get("/api/agents")
+    async def list_agents() -> Response:
+        await authenticate(db, "agent", "supervisor")
+        return json_response({"agents": [
+            {"id": str(r["id"]), "name": r["name"], "presence": r["presence"], "queues": list(r["queues"]),
+             "open_conversations": r["open_conversations"], "capacity": r["capacity"]}
+            for r in await queries.colleagues(db)]})
+
+    @app.get("/api/canned")
+    async def canned() -> Response:
+        who = await authenticate(db, "agent")
+        rows = await queries.canned_for_agent(db, who.subject_id)
+        return json_response({"canned": [{"id": str(r["id"]), "title": r["title"], "text": r["text"],
+                                          "queue": r["queue"]} for r in rows]})

@@ -1,0 +1,52 @@
+"""Outbox: mails to customers put into the ``outbox`` table, for the Mailer to send.
+
+A mail is durable before anyone is told it is queued: it goes into ``outbox`` through the
+Persister, in the same transaction as what caused it where there is such a thing (an offline
+request and its confirmation), then the Mailer is nudged to look at once.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from zoneinfo import ZoneInfo
+
+from frontdesk.core import hours
+from frontdesk.engine.mail.compose import compose_offline_confirmation, compose_transcript
+from frontdesk.engine.storage import queries
+from frontdesk.engine.storage.db import Database, Statement
+from frontdesk.engine.storage.persister import Persister
+
+
+def offline_confirmation(email: str, request_number: str, name: str, question: str) -> Statement:
+    """The outbox row confirming an offline request (to commit with the request itself)."""
+    return queries.insert_mail(str(uuid.uuid4()), email, *compose_offline_confirmation(request_number, name, question))
+
+
+class Outbox:
+    def __init__(self, db: Database, persister: Persister, nudge: Callable[[], None]):
+        """``nudge``: tells the Mailer a mail was queued (``Mailer.nudge``)."""
+        self._db = db
+        self._persister = persister
+        self.nudge = nudge
+
+    async def transcript(self, conversation_id: str) -> bool:
+        """Queue the transcript mail of ``conversation_id``. False if it does not exist.
+
+        Raises ``DatabaseError`` when it could not be read or stored."""
+        conversation = await queries.conversation(self._db, conversation_id)
+        if conversation is None:
+            return False
+        queue = await queries.queue(self._db, conversation["queue"])
+        tz = ZoneInfo("UTC")
+        if queue is not None:
+            try:
+                tz = ZoneInfo(hours.parse_schedule(queue["opening_hours"]).timezone)
+            except hours.ScheduleError:
+                pass
+        messages = await queries.messages_of(self._db, [conversation_id])
+        subject, text, body_html = compose_transcript(conversation, messages, tz)
+        await self._persister.write([queries.insert_mail(str(uuid.uuid4()), conversation["customer_email"], subject,
+                                                         text, body_html)])
+        self.nudge()
+        return True

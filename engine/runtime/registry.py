@@ -1,0 +1,80 @@
+"""The maps of live actors: one per open conversation, one per signed-in agent.
+
+An ``ActorMap`` is the only writer of its map. ``spawn`` and ``start`` add an actor and run it in
+the actor nursery the map was given; the entry goes when the actor's task returns, before any
+other task runs, so a lookup never finds an actor that has stopped. Everyone else only looks
+actors up (``get``), which in trio is atomic: nothing can change the map between a lookup and the
+use of what it found, as long as no ``await`` lies between them.
+
+Resource handling: the nursery belongs to the supervisor; cancelling it stops every actor of the
+map.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, Generic, Protocol, TypeVar
+
+import trio
+
+T_co = TypeVar("T_co", covariant=True)
+
+
+class Actor(Protocol):
+    async def run(self, *, task_status: trio.TaskStatus[None] = ...) -> None: ...
+
+
+A = TypeVar("A", bound=Actor)
+
+
+class Lookup(Protocol[T_co]):
+    """Live actors by id, as their peers see them: look up, never add or remove."""
+
+    def get(self, key: str) -> T_co | None: ...
+
+
+class ActorMap(Generic[A]):
+    def __init__(self, nursery: trio.Nursery):
+        self._nursery = nursery
+        self._actors: dict[str, A] = {}
+
+    def get(self, key: str) -> A | None:
+        return self._actors.get(key)
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._actors
+
+    def __len__(self) -> int:
+        return len(self._actors)
+
+    def spawn(self, key: str, actor: A) -> None:
+        """Run ``actor`` without waiting for its start. It is found at once; what is posted to its
+        inbox before its task first runs waits there (a new chat's POST waits no scheduler round)."""
+        self._actors[key] = actor
+        self._nursery.start_soon(self._run, key, actor)
+
+    async def start(self, key: str, actor: A) -> None:
+        """Run ``actor`` and return once it has started."""
+        self._actors[key] = actor
+        await self._nursery.start(self._run, key, actor)
+
+    async def _run(self, key: str, actor: A, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
+                   ) -> None:
+        try:
+            await actor.run(task_status=task_status)
+        finally:
+            if self._actors.get(key) is actor:
+                del self._actors[key]
+
+    def send_later(self, send: Callable[..., Awaitable[Any]], *args: Any) -> None:
+        """Run ``send`` (into an actor's full inbox) in a helper task, so the caller does not block.
+        If the actor ends meanwhile, the command is dropped, as a post to an ended actor is: its
+        closed inbox must not take the actor nursery, and every actor with it, down."""
+        self._nursery.start_soon(_send_or_drop, send, *args)
+
+
+async def _send_or_drop(send: Callable[..., Awaitable[Any]], *args: Any) -> None:
+    try:
+        await send(*args)
+    except (trio.BrokenResourceError, trio.ClosedResourceError):
+        pass

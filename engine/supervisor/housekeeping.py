@@ -1,0 +1,49 @@
+"""Tasks that keep the engine in step with the database: queue settings edited elsewhere (the
+dashboard) reach the Router at once, and uploads that no message carries are removed."""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from pathlib import Path
+
+import trio
+
+from frontdesk.core.errors import DatabaseError
+from frontdesk.core.wire import utc_now
+from frontdesk.engine.routing.commands import ReloadQueues
+from frontdesk.engine.routing.router import Router
+from frontdesk.engine.storage import queries
+from frontdesk.engine.storage.db import Database
+from frontdesk.engine.supervisor.restore import load_queue_configs
+
+log = logging.getLogger(__name__)
+
+UNSENT_UPLOAD_TTL_S = 24 * 3600
+QUEUE_WATCH_RETRY_S = 2.0
+UPLOAD_SWEEP_EVERY_S = 3600
+
+
+async def watch_queues(db: Database, router: Router) -> None:
+    """Reload queue settings into the Router whenever the ``queues`` table changes (NOTIFY)."""
+    while True:
+        try:
+            async with db.listen("frontdesk_queues") as changes:
+                await router.send(ReloadQueues(await load_queue_configs(db, strict=False)))
+                async for _ in changes:
+                    await router.send(ReloadQueues(await load_queue_configs(db, strict=False)))
+        except DatabaseError as exc:
+            log.warning("queue settings watch lost (%s); retrying", exc)
+            await trio.sleep(QUEUE_WATCH_RETRY_S)
+
+
+async def sweep_unsent_uploads(db: Database, uploads_dir: Path) -> None:
+    """Remove uploads that no message carries, a day after they came."""
+    while True:
+        try:
+            for attachment_id in await queries.expired_unsent_attachments(
+                    db, utc_now() - timedelta(seconds=UNSENT_UPLOAD_TTL_S)):
+                (uploads_dir / attachment_id).unlink(missing_ok=True)
+        except DatabaseError as exc:
+            log.warning("upload sweep failed: %s", exc)
+        await trio.sleep(UPLOAD_SWEEP_EVERY_S)

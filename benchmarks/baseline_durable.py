@@ -38,7 +38,7 @@ from frontdesk.core.errors import DatabaseError
 from frontdesk.engine.runtime.config import MAX_BATCH_WRITES
 from frontdesk.engine.storage.db import Database, Step, open_database
 
-from .baseline_relay import pair_path
+from .relay_pairs import pair_path
 
 TABLE = "bench_relay_message"
 CREATE_TABLE = f"""

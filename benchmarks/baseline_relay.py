@@ -27,6 +27,8 @@ from dataclasses import dataclass, field
 import trio
 from trio_websocket import ConnectionClosed, WebSocketConnection, WebSocketRequest, serve_websocket
 
+from .relay_pairs import pair_path
+
 READY_PREFIX = "listening on"
 GC_THRESHOLDS = (5_000, 2, 100)   # as GC_THRESHOLDS in engine/supervisor/run.py
 
@@ -35,14 +37,6 @@ GC_THRESHOLDS = (5_000, 2, 100)   # as GC_THRESHOLDS in engine/supervisor/run.py
 class _Pair:
     peers: dict[str, WebSocketConnection] = field(default_factory=dict)
     joined: dict[str, trio.Event] = field(default_factory=lambda: {"a": trio.Event(), "b": trio.Event()})
-
-
-def pair_path(path: str) -> tuple[str, str, str] | None:
-    """``/pair/<pair id>/<side>`` → (pair id, side, the other side); None for any other path."""
-    parts = path.strip("/").split("/")
-    if len(parts) != 3 or parts[0] != "pair" or parts[2] not in ("a", "b"):
-        return None
-    return parts[1], parts[2], "b" if parts[2] == "a" else "a"
 
 
 class Relay:

@@ -1,5 +1,6 @@
-"""The embedded database's CPU policy (engine/embedded_db.py): the postmaster named in
-``postmaster.pid`` and every process it started run as SCHED_BATCH; anything else is left alone."""
+"""The embedded database's CPU policy (engine/storage/embedded.py) on real processes: the
+postmaster named in ``postmaster.pid`` and every process it started run as SCHED_BATCH; anything
+else is left alone (without a postmaster: tests/unit/engine/storage/test_embedded.py)."""
 
 from __future__ import annotations
 
@@ -41,10 +42,3 @@ def test_the_postmaster_and_its_children_run_as_batch(tmp_path: Path, process_tr
     assert os.sched_getscheduler(parent) == os.SCHED_BATCH
     assert os.sched_getscheduler(child) == os.SCHED_BATCH
     assert os.sched_getscheduler(0) == os.SCHED_OTHER       # the caller keeps its own policy
-
-
-def test_without_a_postmaster_nothing_changes(tmp_path: Path) -> None:
-    assert postmaster_pid(tmp_path) is None
-    assert schedule_as_batch(tmp_path) == 0
-    (tmp_path / "postmaster.pid").write_text("not a pid\n")
-    assert schedule_as_batch(tmp_path) == 0

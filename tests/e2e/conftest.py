@@ -1,6 +1,11 @@
-"""Shared fixtures: a real PostgreSQL (the embedded pgserver), a fresh database per test cloned
-from a template that holds the schema and the demo data, a real engine on an ephemeral port
-(in-process, or as a ``frontdesk serve`` subprocess for crash tests), and protocol clients.
+"""Fixtures of the end-to-end tests (tests/e2e/): a real PostgreSQL (the embedded pgserver), a
+fresh database per test cloned from a template that holds the schema and the demo data, a real
+engine on an ephemeral port (in-process, or as a ``frontdesk serve`` subprocess for crash tests),
+and protocol clients. Test modules import its helpers with ``from conftest import ...``.
+
+The unit tests (tests/unit/) are outside this folder: they never see these fixtures, so they never
+start PostgreSQL (the ``postgres`` session fixture is not autouse either: it starts only for a test
+that asks for it, through ``database_url``, ``engine`` or itself).
 """
 
 from __future__ import annotations

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -34,7 +35,7 @@ from frontdesk.engine.storage import demo
 BERLIN = ZoneInfo("Europe/Berlin")
 CHAT = {"name": "Cora Customer", "email": "cora@example.com", "question": "Can I still order today?"}
 CLOSED_MESSAGE = {name: message for name, _title, _hours, _faq, _secret, message in demo.QUEUES}
-FRONTDESK = Path(__file__).resolve().parent.parent / ".venv" / "bin" / "frontdesk"
+FRONTDESK = Path(sys.executable).with_name("frontdesk")
 
 
 async def psql(postgres: Postgres, database_url: str, sql: str) -> str:

@@ -1,21 +1,19 @@
 """The engine's port: websocket upgrades go to the engine's own websocket server, all else to
-hypercorn (front_door.py, ws_connection.py). Driven with wsproto over raw TCP, so each test can
-do what an ordinary client library never does: fragment frames, send a control ping, split a
-request head across segments, upgrade on a keep-alive connection."""
+hypercorn (engine/edge/listener.py, websocket.py). Driven with wsproto over raw TCP, so each test
+can do what an ordinary client library never does: fragment frames, send a control ping, split a
+request head across segments, upgrade on a keep-alive connection. The request head's check and
+the server socket's writes without an engine: tests/unit/engine/edge/test_listener.py and
+test_websocket_send.py."""
 
 from __future__ import annotations
 
-import socket as std_socket
 from typing import Any
 from urllib.parse import urlsplit
 
 import orjson
-import pytest
 import trio
-import trio.testing
 from conftest import Engine
 from wsproto import ConnectionType, WSConnection
-from wsproto.connection import Connection as WsprotoConnection
 from wsproto.events import (
     AcceptConnection,
     CloseConnection,
@@ -27,9 +25,6 @@ from wsproto.events import (
     Request,
     TextMessage,
 )
-
-from frontdesk.engine.edge.listener import is_websocket_upgrade, read_head
-from frontdesk.engine.edge.websocket import NOT_SENT, PARTLY_SENT, SENT, ServerSocket, text_frame
 
 
 class RawClient:
@@ -102,48 +97,8 @@ async def read_response(stream: trio.SocketStream) -> bytes:
     return head
 
 
-# ---- routing of a connection by its request head --------------------------------------------
-
 UPGRADE = b"GET /ws HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\n"
 
-
-@pytest.mark.parametrize(("head", "websocket"), [
-    (UPGRADE, True),
-    (UPGRADE.replace(b"/ws", b"/ws?lang=de"), True),
-    (UPGRADE.replace(b"Upgrade: websocket", b"upgrade:   WebSocket"), True),
-    (UPGRADE.replace(b"/ws", b"/wsx"), False),
-    (UPGRADE.replace(b"/ws", b"/api/ws"), False),
-    (UPGRADE.replace(b"GET", b"POST"), False),
-    (UPGRADE.replace(b"Upgrade: websocket\r\n", b""), False),
-    (b"GET /ws HTTP/1.1\r\nHost: x\r\n\r\n", False),
-    (b"garbage", False),
-    (b"", False),
-])
-def test_only_a_websocket_upgrade_of_ws_skips_hypercorn(head: bytes, websocket: bool) -> None:
-    assert is_websocket_upgrade(head) is websocket
-
-
-async def test_read_head_stops_as_soon_as_it_cannot_be_a_websocket() -> None:
-    a, b = trio.testing.memory_stream_pair()
-    await a.send_all(b"POST /api/chats HTTP/1.1\r\n")   # no end of head: must not wait for one
-    with trio.fail_after(2):
-        head = await read_head(b)   # type: ignore[arg-type]
-    assert head.startswith(b"POST")
-
-
-async def test_read_head_of_an_upgrade_waits_for_the_whole_head() -> None:
-    a, b = trio.testing.memory_stream_pair()
-    async with trio.open_nursery() as nursery:
-        async def trickle() -> None:
-            for i in range(0, len(UPGRADE), 5):
-                await a.send_all(UPGRADE[i:i + 5])
-                await trio.testing.wait_all_tasks_blocked()
-        nursery.start_soon(trickle)
-        head = await read_head(b)   # type: ignore[arg-type]
-    assert head == UPGRADE
-
-
-# ---- the websocket server --------------------------------------------------------------------
 
 async def test_hello_split_into_fragments_and_a_head_split_into_segments(engine: Engine) -> None:
     info = await engine.login("agent1@demo.test")
@@ -229,59 +184,3 @@ async def test_plain_http_split_into_segments_is_served(engine: Engine) -> None:
     for i in range(0, len(request), 3):
         await stream.send_all(request[i:i + 3])
     assert (await read_response(stream)).startswith(b"HTTP/1.1 200")
-
-
-@pytest.mark.parametrize("size", [0, 1, 125, 126, 127, 65535, 65536, 70000])
-def test_text_frame_is_what_wsproto_would_send(size: int) -> None:
-    text = ("ä" * size)[:size] if size % 2 else "x" * size
-    assert text_frame(text) == WsprotoConnection(ConnectionType.SERVER).send(Message(data=text))
-
-
-async def test_frames_written_at_once_then_in_part_then_queued_arrive_whole_and_in_order() -> None:
-    """ServerSocket.send_now on a socket whose buffers fill: SENT while there is room, then
-    PARTLY_SENT (the rest waits inside) and NOT_SENT; send_frames writes the rest first."""
-    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
-    reader = await trio.testing.open_stream_to_socket_listener(listener)
-    writer = await listener.accept()
-    writer.setsockopt(std_socket.SOL_SOCKET, std_socket.SO_SNDBUF, 8192)
-    reader.setsockopt(std_socket.SOL_SOCKET, std_socket.SO_RCVBUF, 8192)
-    server = ServerSocket(writer, WsprotoConnection(ConnectionType.SERVER), 1 << 20)
-    frames = [f"{n:04d}" + "x" * 3000 for n in range(60)]
-    outcomes, queued = [], []
-    for frame in frames:
-        outcome = server.send_now(frame) if not queued else NOT_SENT
-        outcomes.append(outcome)
-        if outcome == NOT_SENT:
-            queued.append(frame)
-        elif outcome == PARTLY_SENT:
-            queued.append(None)
-    assert outcomes[0] == SENT and PARTLY_SENT in outcomes and outcomes[-1] == NOT_SENT
-
-    client_conn = WsprotoConnection(ConnectionType.CLIENT)   # a connection past its handshake
-    received: list[str] = []
-    part = ""
-    async with trio.open_nursery() as nursery:
-        nursery.start_soon(server.send_frames, [f for f in queued if f is not None])
-        with trio.fail_after(5):
-            while len(received) < len(frames):
-                client_conn.receive_data(await reader.receive_some(65536))
-                for event in client_conn.events():
-                    assert isinstance(event, TextMessage)
-                    part += event.data
-                    if event.message_finished:
-                        received.append(part)
-                        part = ""
-    assert received == frames
-
-
-async def test_frames_sent_together_arrive_in_one_read_in_order() -> None:
-    """ServerSocket.send_now(a, b): one write (a message's ack and its echo to the sender)."""
-    listener = (await trio.open_tcp_listeners(0, host="127.0.0.1"))[0]
-    reader = await trio.testing.open_stream_to_socket_listener(listener)
-    server = ServerSocket(await listener.accept(), WsprotoConnection(ConnectionType.SERVER), 1 << 20)
-    assert server.send_now('{"type":"ack"}', '{"type":"message"}') == SENT
-    client_conn = WsprotoConnection(ConnectionType.CLIENT)
-    with trio.fail_after(5):
-        client_conn.receive_data(await reader.receive_some(65536))
-    assert [e.data for e in client_conn.events() if isinstance(e, TextMessage)] == ['{"type":"ack"}',
-                                                                                    '{"type":"message"}']

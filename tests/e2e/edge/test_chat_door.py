@@ -1,8 +1,9 @@
-"""``POST /api/chats`` on the front door's lean path (chat_door.py): the same answers as Quart's
-route, keep-alive and pipelining, a hand-over to hypercorn for any other request on the same
-connection, chunked bodies, 100-continue, 413 and malformed requests. Driven over raw TCP so
+"""``POST /api/chats`` on the front door's lean path (engine/edge/chat_door.py): the same answers
+as Quart's route, keep-alive and pipelining, a hand-over to hypercorn for any other request on the
+same connection, chunked bodies, 100-continue, 413 and malformed requests. Driven over raw TCP so
 each test controls every byte and which path a request takes (a connection whose first request
-is anything else than a chat stays with hypercorn and Quart)."""
+is anything else than a chat stays with hypercorn and Quart). Which request line is a chat:
+tests/unit/engine/edge/test_chat_door_request_line.py."""
 
 from __future__ import annotations
 
@@ -17,25 +18,9 @@ import trio
 from conftest import Engine, agent
 
 from frontdesk.engine.edge import chat_door
-from frontdesk.engine.edge.chat_door import could_be_chat, is_chat_request
 from frontdesk.engine.runtime.config import MAX_JSON_BODY_BYTES
 
 FORM = {"queue": "support", "name": "Cora Customer", "email": "cora@example.com", "question": "Where is my order?"}
-
-
-@pytest.mark.parametrize(("data", "chat", "maybe"), [
-    (b"POST /api/chats HTTP/1.1\r\n", True, True),
-    (b"POST /api/chats?lang=de HTTP/1.1\r\n", True, True),
-    (b"POST /api/chats/x HTTP/1.1\r\n", False, False),
-    (b"POST /api/chatsx HTTP/1.1\r\n", False, False),
-    (b"GET /api/chats HTTP/1.1\r\n", False, False),
-    (b"POST /api/ch", False, True),
-    (b"", False, True),
-    (b"POST /api/offline-requests HTTP/1.1\r\n", False, False),
-])
-def test_a_chat_request_is_known_by_its_request_line(data: bytes, chat: bool, maybe: bool) -> None:
-    assert is_chat_request(data) is chat
-    assert could_be_chat(data) is maybe
 
 
 def post(body: bytes, *, extra: bytes = b"", target: bytes = b"/api/chats") -> bytes:

@@ -1,12 +1,9 @@
-"""Live overview: queues, waiting chats (longest first), agents and pending offers, from the database."""
+"""Live overview: queues, waiting chats (longest first), agents and pending offers, from the database
+(a queue's opening status alone: tests/unit/dashboard/test_overview.py)."""
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
-
 from dashkit import Seed, dashboard_env_fixture, seed_fixture, signed_in, texts  # noqa: F401  (fixtures)
-
-from frontdesk.dashboard.overview import opening_status
 
 
 def test_overview_shows_queues_waiting_chats_agents_and_offers(dashboard_env: Seed) -> None:
@@ -45,19 +42,3 @@ def test_overview_shows_queues_waiting_chats_agents_and_offers(dashboard_env: Se
     offers = at.dataframe[3].value
     assert list(offers["Agent"]) == ["Agent One"] and list(offers["Customer"]) == ["Quentin Queue"]
     assert "refreshes every" in texts(at)
-
-
-def test_opening_status_says_until_when_and_when_next() -> None:
-    schedule = {"timezone": "Europe/Berlin", "weekly": {"mon": [["09:00", "17:00"]], "tue": [["09:00", "17:00"]]}}
-    monday_noon = datetime(2026, 11, 23, 11, 0, tzinfo=UTC)  # 12:00 in Berlin
-    assert opening_status(schedule, monday_noon) == (True, "open until 17:00 (Europe/Berlin)")
-    is_open, text = opening_status(schedule, monday_noon + timedelta(hours=8))
-    assert not is_open and text == "closed · opens Tue 09:00 (Europe/Berlin)"
-    # a week or more ahead: the date, not a weekday name that could mean this week
-    monday_only = {"timezone": "Europe/Berlin", "weekly": {"mon": [["09:00", "17:00"]]}}
-    assert opening_status(monday_only, monday_noon + timedelta(hours=8))[1] == \
-        "closed · opens 2026-11-30 09:00 (Europe/Berlin)"
-    assert opening_status({"never": True}, monday_noon) == (False, "closed · offline requests only")
-    assert opening_status({"always": True}, monday_noon) == (True, "open · always")
-    broken, text = opening_status({"timezone": "Mars/Olympus"}, monday_noon)
-    assert broken is None and "timezone" in text

@@ -11,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-PROBE_DIR = Path(__file__).resolve().parent.parent / "benchmarks" / "engine_probe"
+PROBE_DIR = Path(__file__).resolve().parents[3] / "benchmarks" / "engine_probe"
 
 PROGRAM = """
 import gc, trio

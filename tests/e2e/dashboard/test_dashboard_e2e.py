@@ -79,7 +79,12 @@ def test_supervisor_signs_in_and_sees_the_live_overview_in_a_browser(dashboard_u
             heading.wait_for(timeout=30_000)
             page.get_by_text("Chats waiting").wait_for(timeout=30_000)
             page.get_by_text("Pending offers").first.wait_for(timeout=30_000)
-            page.wait_for_timeout(1500)  # let the tables draw before the picture
+            # the picture once the tables are drawn: the four tables (queues, waiting chats, agents,
+            # offers) are on the page, each with its grid's canvas
+            tables = page.get_by_test_id("stDataFrame")
+            sync_api.expect(tables).to_have_count(4, timeout=30_000)
+            for i in range(4):
+                tables.nth(i).get_by_test_id("data-grid-canvas").wait_for(timeout=30_000)
             page.screenshot(path=str(screenshot), full_page=True)
         finally:
             browser.close()

@@ -15,7 +15,7 @@ from benchmarks.baseline_durable import TABLE, serve_durable_relay
 from benchmarks.baseline_relay import relay_process
 from benchmarks.latency import free_port
 from frontdesk.engine.storage.db import open_database
-from tests.conftest import Postgres
+from tests.e2e.conftest import Postgres
 
 
 async def _rows(url: str) -> list[tuple[str, str, str]]:

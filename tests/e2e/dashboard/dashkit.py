@@ -1,8 +1,8 @@
 """Fixtures and helpers of the dashboard tests. Test modules import the fixtures they use
 (``seed_fixture`` registers ``seed``, ``dashboard_env_fixture`` registers ``dashboard_env``): this
-folder has no conftest.py, whose module name would shadow tests/conftest.py for the engine tests'
-``from conftest import ...``. What the fixtures give:
-a fresh database with the demo data (``database_url`` from tests/conftest.py) plus known
+folder has no conftest.py, whose module name would shadow tests/e2e/conftest.py for the engine
+tests' ``from conftest import ...``. What the fixtures give:
+a fresh database with the demo data (``database_url`` from tests/e2e/conftest.py) plus known
 conversations, offers, notes and requests, and AppTest helpers.
 
 Every page is driven through the real entry point (``app.py``) with Streamlit's AppTest, signed in
@@ -26,7 +26,7 @@ import streamlit as st
 from psycopg.types.json import Jsonb
 from streamlit.testing.v1 import AppTest
 
-APP = Path(__file__).resolve().parents[2] / "dashboard" / "app.py"
+APP = Path(__file__).resolve().parents[3] / "dashboard" / "app.py"
 AT_TIMEOUT_S = 60
 
 

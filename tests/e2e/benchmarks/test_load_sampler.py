@@ -1,5 +1,6 @@
-"""The load generator's /proc sampler: a cluster's children are found, kept between scans and
-looked for again when one has gone (behaviour only, no timing)."""
+"""The load generator's /proc sampler with real child processes: a cluster's children are found,
+kept between scans and looked for again when one has gone (behaviour only, no timing; reading
+/proc alone: tests/unit/benchmarks/load/test_sampler.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import os
 import subprocess
 import sys
 
-from benchmarks.load.sampler import CHILDREN_EVERY_S, Group, read_proc
+from benchmarks.load.sampler import CHILDREN_EVERY_S, Group
 
 
 def test_a_cluster_counts_its_children_and_notices_one_that_ended() -> None:
@@ -36,8 +37,3 @@ def test_a_cluster_counts_its_children_and_notices_one_that_ended() -> None:
     finally:
         for child in children:
             child.communicate(b"")
-
-
-def test_read_proc_reads_a_file_and_says_none_for_a_gone_process() -> None:
-    assert (read_proc(f"/proc/{os.getpid()}/stat") or "").startswith(f"{os.getpid()} (")
-    assert read_proc("/proc/0/stat") is None

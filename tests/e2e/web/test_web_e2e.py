@@ -175,17 +175,29 @@ def new_page(browser: Browser, watch: Watch, **options: Any) -> Page:
     return watch.attach(context.new_page())
 
 
+# the page's finite transitions and animations (the presence switch's thumb) have finished, and a
+# frame was drawn since: what a screenshot should show
+SETTLED = """() => Promise.all(document.getAnimations()
+        .filter(a => a.effect && a.effect.getComputedTiming().endTime !== Infinity)
+        .map(a => a.finished.catch(() => null)))
+    .then(() => new Promise(done => requestAnimationFrame(() => requestAnimationFrame(() => done(null)))))"""
+
+
+def settle(page: Page) -> None:
+    page.evaluate(SETTLED)
+
+
 def shoot(page: Page, name: str) -> None:
     """A screenshot at desktop and at phone width."""
     SHOTS.mkdir(parents=True, exist_ok=True)
     size = page.viewport_size or DESKTOP
-    page.wait_for_timeout(150)
+    settle(page)
     page.screenshot(path=str(SHOTS / f"{name}-desktop.png"))
     page.set_viewport_size(PHONE)
-    page.wait_for_timeout(250)
+    settle(page)
     page.screenshot(path=str(SHOTS / f"{name}-phone.png"))
     page.set_viewport_size(size)
-    page.wait_for_timeout(100)
+    settle(page)
 
 
 def png_bytes(width: int = 96, height: int = 64) -> bytes:
@@ -263,7 +275,7 @@ def test_pages_are_served_with_csp_and_nosniff(web_engine: WebEngine) -> None:
                     "/chat/nothing.js", "/agent/../schema.sql", "/web/shared/", "/chat/index.py"]:
             assert http.get(bad).status_code == 404, bad
 
-    web = Path(__file__).resolve().parent.parent / "engine" / "web"
+    web = Path(__file__).resolve().parents[3] / "engine" / "web"
     for html in web.rglob("*.html"):
         text = html.read_text()
         assert not re.search(r"<script(?![^>]*\bsrc=)[^>]*>", text), f"inline script in {html}"

@@ -1,12 +1,13 @@
 # Two commands do everything on a fresh machine with Python 3.11 and make:
 #   make run   - engine + dashboard on the embedded PostgreSQL, with demo data
 #   make test  - lint, type check and the whole test suite
+#   make test-fast - the unit tests only (tests/unit: no PostgreSQL, engine, subprocess or browser)
 PYTHON ?= python3
 VENV   ?= .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: run test lint typecheck pytest install clean bench
+.PHONY: run test test-fast lint typecheck pytest install clean bench
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -30,6 +31,9 @@ pytest: $(STAMP)
 	$(BIN)/pytest -q
 
 test: lint typecheck pytest
+
+test-fast: $(STAMP)
+	$(BIN)/pytest -q tests/unit
 
 bench: $(STAMP)
 	$(BIN)/python -m benchmarks.latency

@@ -7,7 +7,7 @@ return rows. No other module of the engine writes SQL.
 The writes a busy engine makes many of at once also have a form for many rows (``BULK``, see
 ``commit_plan.py``): the same change for every row of arrays passed as ``$1``, ``$2``, … (one
 array per argument of the one-row statement, in its order), so one commit is one statement.
-``tests/test_bulk_forms.py`` checks that each leaves the tables as its one-row statements do.
+``tests/e2e/storage/test_bulk_forms.py`` checks that each leaves the tables as its one-row statements do.
 """
 
 from __future__ import annotations

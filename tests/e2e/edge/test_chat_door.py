@@ -1,0 +1,212 @@
+"""``POST /api/chats`` on the listener's lean path (engine/edge/chat_door.py): the same answers
+as Quart's route, keep-alive and pipelining, a hand-over to hypercorn for any other request on the
+same connection, chunked bodies, 100-continue, 413 and malformed requests. Driven over raw TCP so
+each test controls every byte and which path a request takes (a connection whose first request
+is anything else than a chat stays with hypercorn and Quart). Which request line is a chat:
+tests/unit/engine/edge/test_chat_door_request_line.py."""
+
+from __future__ import annotations
+
+import time
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+import orjson
+import pytest
+import trio
+from conftest import Engine, agent
+
+from frontdesk.engine.edge import chat_door
+from frontdesk.engine.runtime.config import MAX_JSON_BODY_BYTES
+
+FORM = {"queue": "support", "name": "Cora Customer", "email": "cora@example.com", "question": "Where is my order?"}
+
+
+def post(body: bytes, *, extra: bytes = b"", target: bytes = b"/api/chats") -> bytes:
+    return (b"POST " + target + b" HTTP/1.1\r\nHost: localhost\r\nContent-Type: application/json\r\n"
+            + extra + b"Content-Length: " + str(len(body)).encode() + b"\r\n\r\n" + body)
+
+
+GET_QUEUE = b"GET /api/queues/support HTTP/1.1\r\nHost: localhost\r\n\r\n"
+HEALTHZ = b"GET /healthz HTTP/1.1\r\nHost: localhost\r\n\r\n"
+
+
+class Raw:
+    """One TCP connection to the engine, with a small HTTP/1.1 response reader."""
+
+    def __init__(self, stream: trio.SocketStream):
+        self.stream = stream
+        self.buffer = b""
+
+    @classmethod
+    async def open(cls, engine: Engine) -> Raw:
+        url = urlsplit(engine.base)
+        return cls(await trio.open_tcp_stream(url.hostname or "127.0.0.1", url.port or 80))
+
+    async def _more(self) -> bool:
+        data = await self.stream.receive_some(65536)
+        self.buffer += data
+        return bool(data)
+
+    async def response(self) -> tuple[int, dict[str, str], bytes]:
+        """The next response (status, headers, body); its body has a content-length."""
+        with trio.fail_after(10):
+            while b"\r\n\r\n" not in self.buffer:
+                assert await self._more(), "closed before a response"
+            head, _, self.buffer = self.buffer.partition(b"\r\n\r\n")
+            lines = head.decode("latin-1").split("\r\n")
+            status = int(lines[0].split(" ")[1])
+            headers = {k.strip().lower(): v.strip() for k, _, v in (line.partition(":") for line in lines[1:])}
+            length = int(headers.get("content-length", "0"))
+            while len(self.buffer) < length:
+                assert await self._more(), "closed in a body"
+            body, self.buffer = self.buffer[:length], self.buffer[length:]
+        return status, headers, body
+
+    async def closed(self) -> bool:
+        with trio.fail_after(10):
+            while await self._more():
+                pass
+        return True
+
+
+async def test_chats_then_another_request_on_one_keep_alive_connection(engine: Engine) -> None:
+    async with agent(engine, 1):
+        raw = await Raw.open(engine)
+        ids = []
+        for _ in range(2):
+            await raw.stream.send_all(post(orjson.dumps(FORM)))
+            status, headers, body = await raw.response()
+            assert status == 201 and headers["content-type"] == "application/json"
+            sent_at = parsedate_to_datetime(headers["date"]).timestamp()     # a real, current HTTP date
+            assert abs(sent_at - time.time()) < 5
+            reply = orjson.loads(body)
+            assert reply["status"] == "queued" and reply["customer_token"]
+            ids.append(reply["conversation_id"])
+        assert len(set(ids)) == 2
+        await raw.stream.send_all(GET_QUEUE)          # not a chat: handed over to hypercorn and Quart
+        status, _, body = await raw.response()
+        assert status == 200 and orjson.loads(body)["queue"] == "support"
+        await raw.stream.send_all(post(orjson.dumps(FORM)))   # and hypercorn serves chats after that
+        status, _, body = await raw.response()
+        assert status == 201 and orjson.loads(body)["conversation_id"] not in ids
+
+
+async def test_pipelined_chats_are_answered_in_order(engine: Engine) -> None:
+    async with agent(engine, 1):
+        raw = await Raw.open(engine)
+        names = [f"Pipelined {i}" for i in range(3)]
+        await raw.stream.send_all(b"".join(post(orjson.dumps({**FORM, "name": n})) for n in names) + HEALTHZ)
+        tokens = set()
+        for _ in names:
+            status, _, body = await raw.response()
+            assert status == 201
+            tokens.add(orjson.loads(body)["customer_token"])
+        assert len(tokens) == 3
+        status, _, body = await raw.response()
+        assert status == 200 and orjson.loads(body)["status"] == "ok"
+
+
+async def test_a_request_head_in_pieces_and_a_chunked_body(engine: Engine) -> None:
+    async with agent(engine, 1):
+        raw = await Raw.open(engine)
+        body = orjson.dumps(FORM)
+        request = (b"POST /api/chats HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n"
+                   + b"".join(b"%x\r\n%s\r\n" % (len(part), part) for part in (body[:10], body[10:])) + b"0\r\n\r\n")
+        for i in range(0, len(request), 9):
+            await raw.stream.send_all(request[i:i + 9])
+        status, _, reply = await raw.response()
+        assert status == 201 and orjson.loads(reply)["status"] == "queued"
+
+
+async def test_expect_100_continue_gets_its_interim_answer(engine: Engine) -> None:
+    async with agent(engine, 1):
+        raw = await Raw.open(engine)
+        body = orjson.dumps(FORM)
+        head = post(body, extra=b"Expect: 100-continue\r\n")[:-len(body)]
+        await raw.stream.send_all(head)
+        status, _, _ = await raw.response()
+        assert status == 100
+        await raw.stream.send_all(body)
+        status, _, reply = await raw.response()
+        assert status == 201 and orjson.loads(reply)["status"] == "queued"
+
+
+async def test_a_body_over_the_limit_is_refused_at_once_and_the_connection_closed(engine: Engine) -> None:
+    raw = await Raw.open(engine)
+    await raw.stream.send_all(b"POST /api/chats HTTP/1.1\r\nHost: localhost\r\nContent-Length: "
+                              + str(MAX_JSON_BODY_BYTES + 1).encode() + b"\r\n\r\n{")
+    status, headers, body = await raw.response()
+    assert status == 413 and orjson.loads(body)["error"]["code"] == "too_large"
+    assert headers["connection"] == "close" and await raw.closed()
+
+
+async def test_a_chunked_body_growing_over_the_limit_is_refused(engine: Engine) -> None:
+    raw = await Raw.open(engine)
+    chunk = b"x" * 65536
+    await raw.stream.send_all(b"POST /api/chats HTTP/1.1\r\nHost: localhost\r\nTransfer-Encoding: chunked\r\n\r\n")
+    with trio.move_on_after(10):
+        for _ in range(MAX_JSON_BODY_BYTES // len(chunk) + 1):
+            await raw.stream.send_all(b"%x\r\n%s\r\n" % (len(chunk), chunk))
+    status, _, body = await raw.response()
+    assert status == 413 and orjson.loads(body)["error"]["code"] == "too_large"
+
+
+async def test_a_malformed_request_gets_400_and_a_close(engine: Engine) -> None:
+    raw = await Raw.open(engine)
+    await raw.stream.send_all(b"POST /api/chats HTTP/1.1\r\nHost: localhost\r\nContent-Length: many\r\n\r\n")
+    status, _, body = await raw.response()
+    assert status == 400 and orjson.loads(body)["error"]["code"] == "bad_request"
+    assert await raw.closed()
+
+
+BAD_FORMS: list[Any] = [
+    b"{not json",
+    b"[1, 2]",
+    {**FORM, "email": "not-an-address"},
+    {k: v for k, v in FORM.items() if k != "question"},
+    {**FORM, "queue": "no-such-queue"},
+    {**FORM, "name": 42},
+    {**FORM, "question": "x" * 10_001},
+]
+
+
+@pytest.mark.parametrize("form", BAD_FORMS)
+async def test_the_chat_path_answers_bad_forms_exactly_as_quart_does(engine: Engine, form: Any) -> None:
+    body = form if isinstance(form, bytes) else orjson.dumps(form)
+    door = await Raw.open(engine)
+    await door.stream.send_all(post(body))
+    via_door = await door.response()
+    quart = await Raw.open(engine)
+    await quart.stream.send_all(HEALTHZ)          # a first request that is not a chat: hypercorn keeps it
+    await quart.response()
+    await quart.stream.send_all(post(body))
+    via_quart = await quart.response()
+    assert via_door[0] == via_quart[0] and via_door[0] in (400, 404, 422)
+    assert orjson.loads(via_door[2]) == orjson.loads(via_quart[2])
+    assert "field" in orjson.loads(via_door[2])["error"] or via_door[0] == 400
+
+
+async def test_closed_queue_is_answered_alike_on_both_paths(engine: Engine) -> None:
+    """With nobody online, the chat is refused as ``closed`` with 200, the same on both paths."""
+    door = await Raw.open(engine)
+    await door.stream.send_all(post(orjson.dumps(FORM)))
+    status, _, body = await door.response()
+    quart = await Raw.open(engine)
+    await quart.stream.send_all(HEALTHZ)
+    await quart.response()
+    await quart.stream.send_all(post(orjson.dumps(FORM)))
+    quart_status, _, quart_body = await quart.response()
+    assert status == quart_status == 200
+    assert orjson.loads(body) == orjson.loads(quart_body)
+    assert orjson.loads(body)["reason"] == "no_agents"
+
+
+async def test_an_idle_keep_alive_connection_is_closed(engine: Engine, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(chat_door, "KEEP_ALIVE_S", 0.2)
+    async with agent(engine, 1):
+        raw = await Raw.open(engine)
+        await raw.stream.send_all(post(orjson.dumps(FORM)))
+        assert (await raw.response())[0] == 201
+        assert await raw.closed()       # nothing more was sent: the server closes the connection

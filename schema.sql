@@ -79,6 +79,8 @@ CREATE TABLE IF NOT EXISTS conversations (
 );
 CREATE INDEX IF NOT EXISTS conversations_open_idx ON conversations (status, queue, queue_key)
     WHERE status <> 'ended';
+-- Set when the conversation's actor kept crashing and was parked: a supervisor looks at it.
+ALTER TABLE conversations ADD COLUMN IF NOT EXISTS parked_at timestamptz;
 CREATE INDEX IF NOT EXISTS conversations_created_idx ON conversations (created_at);
 
 -- Messages: immutable once written. seq is 1, 2, 3, ... per conversation with no gaps; a

@@ -141,6 +141,15 @@ def waiting_chats(conn: Conn, limit: int = 100) -> list[Row]:
         ORDER BY w.waiting_since, w.queue_key""", (limit,))
 
 
+def parked_conversations(conn: Conn) -> list[Row]:
+    """Open conversations whose actor kept crashing and was parked by the engine: a supervisor's case."""
+    return _all(conn, """
+        SELECT c.id, c.queue, c.status, c.customer_name, c.customer_email, c.parked_at, s.name AS owner_name
+        FROM conversations c LEFT JOIN staff s ON s.id = c.owner_id
+        WHERE c.status <> 'ended' AND c.parked_at IS NOT NULL
+        ORDER BY c.parked_at""")
+
+
 def agent_board(conn: Conn) -> list[Row]:
     """Every agent with what the engine last wrote to ``agent_status`` (no row yet = offline)."""
     return _all(conn, """

@@ -73,8 +73,11 @@ def live() -> None:
         waiting = db.waiting_chats(conn, WAITING_SHOWN)
         agents = db.agent_board(conn)
         offers = db.pending_offers(conn)
+        parked = db.parked_conversations(conn)
     tz = common.local_tz()
     st.caption(f"Updated {common.fmt_time(now, tz)} ({common.tz_name(tz)}) · refreshes every {REFRESH_S} s")
+    if parked:
+        _parked(parked, tz)
 
     total_waiting = sum(int(q["waiting"]) for q in queue_rows)
     oldest = min((q["oldest_since"] for q in queue_rows if q["oldest_since"] is not None), default=None)
@@ -102,6 +105,22 @@ def live() -> None:
     _agents(agents, now)
     st.subheader(f"Pending offers ({len(offers)})")
     _offers(offers, now, tz)
+
+
+def _parked(rows: list[dict[str, Any]], tz: Any) -> None:
+    """Conversations the engine stopped serving after repeated errors: nobody answers them until a
+    supervisor steps in (the engine tries them again at its next start)."""
+    st.error(f"⚠ {len(rows)} conversation(s) stopped after repeated engine errors: nobody is answering "
+             "them. Contact the customer, and tell whoever runs the engine (its log names the error).")
+    table = [{
+        "Stopped": common.fmt_time(p["parked_at"], tz),
+        "Queue": p["queue"],
+        "Customer": f"{p['customer_name']} <{p['customer_email']}>",
+        "Agent": p["owner_name"] or "—",
+        "Status": p["status"],
+        "Conversation": str(p["id"]),
+    } for p in rows]
+    st.dataframe(pd.DataFrame(table), hide_index=True, key="overview_parked")
 
 
 def _queues(rows: list[dict[str, Any]], now: datetime) -> None:

@@ -40,6 +40,7 @@ from frontdesk.engine.routing.commands import (
 )
 from frontdesk.engine.routing.router import Router
 from frontdesk.engine.runtime.config import ACTOR_INBOX_SIZE
+from frontdesk.engine.runtime.faults import Faults
 from frontdesk.engine.runtime.outlet import Ack, Outlet
 from frontdesk.engine.runtime.registry import Lookup
 from frontdesk.engine.runtime.timers import Timer, Timers
@@ -90,6 +91,7 @@ class AgentContext:
     timers: Timers
     spill: Callable[..., None]     # sends a command to a full inbox from a helper task (ActorMap.send_later)
     reconnect_grace_s: float
+    faults: Faults | None = None   # tests only (runtime/faults.py)
 
 
 class AgentActor:
@@ -97,7 +99,8 @@ class AgentActor:
         self._ctx = context
         self.agent_id = profile.agent_id
         self.profile = profile
-        self._chosen_presence = chosen_presence
+        self.chosen_presence = chosen_presence
+        self.handling: AgentCommand | None = None      # for the supervisor's log of a crash
         self._online = False                                  # told the Router we are connected
         self._sockets: dict[Outlet, set[str]] = {}       # socket -> conversations awaiting replay
         self._grace: Timer | None = None
@@ -172,15 +175,24 @@ class AgentActor:
             async for command in self.inbox:
                 self._pending -= 1
                 self._busy = True
+                self.handling = command
                 try:
+                    if self._ctx.faults is not None:
+                        self._ctx.faults.check("agent", command)
                     if await self._handle(command):
                         break
                 finally:
                     self._busy = False
+                    self.handling = None
                 if self._overflowed:
                     self._overflowed = False
                     for s in list(self._sockets):
                         s.overflow()
+        except Exception:
+            # a bug: the agent's sockets close (1013) and resume on this actor's successor
+            for s in self._sockets:
+                s.overflow()
+            raise
         finally:
             self._busy = True       # for good: deliver() now posts, and a closed inbox drops it
             self._stop_grace()
@@ -248,7 +260,7 @@ class AgentActor:
         snapshot: AgentSnapshot
         if not self._online:
             snapshot = await self._ctx.router.call(
-                lambda reply: AgentOnline(self.profile, self._chosen_presence, reply))
+                lambda reply: AgentOnline(self.profile, self.chosen_presence, reply))
             self._online = True
         else:
             snapshot = await self._ctx.router.call(lambda reply: TakeSnapshot(self.agent_id, reply))

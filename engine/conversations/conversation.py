@@ -56,6 +56,7 @@ from frontdesk.engine.routing.commands import AgentLeft, ConversationClosed
 from frontdesk.engine.routing.router import Router
 from frontdesk.engine.runtime import metrics
 from frontdesk.engine.runtime.config import ACTOR_INBOX_SIZE
+from frontdesk.engine.runtime.faults import Faults
 from frontdesk.engine.runtime.outlet import Ack, AgentInbox, Outlet, deliver_to_agent
 from frontdesk.engine.runtime.registry import Lookup
 from frontdesk.engine.runtime.timers import Timer, Timers
@@ -66,6 +67,8 @@ from frontdesk.engine.storage.persister import Persister
 log = logging.getLogger(__name__)
 
 MAX_SENDS_PER_WRITE = 64   # sends waiting back to back in the inbox, stored in one write
+# A command whose write found the database unavailable is handled again after this long.
+DATABASE_RETRY_S = 1.0
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -82,6 +85,7 @@ class ConversationContext:
     spill: Callable[..., None]     # sends a command to a full inbox from a helper task (ActorMap.send_later)
     max_wait_s: float
     customer_grace_s: float
+    faults: Faults | None = None   # tests only (runtime/faults.py)
 
 
 def is_send(command: ConversationCommand) -> bool:
@@ -104,6 +108,8 @@ class Conversation:
         self._client_ids = {(m.sender_key, m.client_id): m for m in self._messages if m.client_id}
         self._customers: set[Outlet] = set()
         self._grace: Timer | None = None
+        self.handling: ConversationCommand | None = None     # for the supervisor's log of a crash
+        self._transcript_wanted = False     # the customer's end asked for the transcript by mail
         self._send, self.inbox = trio.open_memory_channel[ConversationCommand](ACTOR_INBOX_SIZE)
 
     # ---- API for other actors (never blocks) -------------------------------------------------
@@ -160,6 +166,13 @@ class Conversation:
             async with self.inbox:
                 await self._serve_inbox()
                 await self._store_leftovers()
+            if self._transcript_wanted:     # after the inbox closed: a late hello reads the database
+                await self._mail_transcript()
+        except Exception:
+            # a bug: the customers' sockets close (1013) and resume from this actor's successor
+            for s in self._customers:
+                s.overflow()
+            raise
         finally:
             self._stop_timers()
 
@@ -173,6 +186,8 @@ class Conversation:
                 return
             if isinstance(command, Assign) and command.also:
                 await self._ctx.persister.post(command.also, self.id)
+            elif isinstance(command, AttachCustomer):
+                self._attach_customer(command)      # a hello that came as the chat ended: its welcome
 
     async def _serve_inbox(self) -> None:
         """Commands in arrival order; sends that wait back to back are stored in one write."""
@@ -185,6 +200,9 @@ class Conversation:
                     command = await self.inbox.receive()
                 except trio.EndOfChannel:
                     return
+            self.handling = command
+            if self._ctx.faults is not None:
+                self._ctx.faults.check("conversation", command)
             if is_send(command):
                 assert isinstance(command, ClientFrame)
                 sends = [command]
@@ -195,6 +213,18 @@ class Conversation:
                 await self._handle(command)
             except EngineError as exc:
                 self._refuse(command, exc)
+            except DatabaseError as exc:
+                self._unavailable(command, exc)
+        self.handling = None
+
+    def _unavailable(self, command: ConversationCommand, exc: DatabaseError) -> None:
+        """The database could not store what ``command`` changes, so nothing changed: a client is told
+        to try again; the engine's own commands are handled again once the database may be back."""
+        if isinstance(command, ClientFrame):
+            self._refuse(command, EngineError("unavailable", "the database is unavailable; try again"))
+        else:
+            log.warning("conversation %s: %s waits for the database (%s)", self.id, type(command).__name__, exc)
+            self._ctx.timers.after(DATABASE_RETRY_S, lambda: self.post(command))
 
     def _more_sends(self, sends: list[ClientFrame]) -> ConversationCommand | None:
         """Append the sends already waiting in the inbox; return the first other command, if any."""
@@ -403,7 +433,7 @@ class Conversation:
                 raise EngineError("forbidden", "only the owning agent or the customer can end a chat")
             await self._end(sender, "ended")
             if sender.kind == "customer" and cmd.transcript_email:
-                await self._mail_transcript()
+                self._transcript_wanted = True
         else:
             raise EngineError("unknown_type", f"{type(cmd).__name__} is not available in a conversation")
 
@@ -433,6 +463,10 @@ class Conversation:
                     statements.extend(stored)
             except EngineError as exc:
                 self._refuse(c, exc)
+                continue
+            except DatabaseError:
+                self._refuse(c, EngineError("unavailable", "the message could not be stored; "
+                                            "retry with the same client_id"))
                 continue
             batch.append((c, key, m))
         if statements:

@@ -1,10 +1,22 @@
-"""The open conversations' actors: found by id, opened for a new chat or at start-up."""
+"""The open conversations' actors: found by id, opened for a new chat or at start-up, and
+restarted from the database when one crashes (``runtime/supervision.py``).
+
+A restarted Conversation starts from its rows, as at start-up: every message it acked is there.
+Its customers' sockets were closed by the crash and resume from the successor; a conversation
+that had ended by the time of the restart is not started again, and the Router hears it closed.
+A conversation whose actor keeps crashing is parked: its row is marked ``parked_at`` for a
+supervisor, the Router forgets it (its agent's room is free again), and the rest of the engine
+goes on; the next start of the engine tries it again.
+"""
 
 from __future__ import annotations
 
 from frontdesk.engine.conversations.conversation import Conversation, ConversationContext
+from frontdesk.engine.conversations.load import records_of
 from frontdesk.engine.conversations.model import ConversationRecord
+from frontdesk.engine.routing.commands import ConversationClosed
 from frontdesk.engine.runtime.registry import ActorMap
+from frontdesk.engine.storage import queries
 
 
 class ConversationRoster:
@@ -18,5 +30,20 @@ class ConversationRoster:
     def open(self, record: ConversationRecord) -> Conversation:
         """Start the conversation's actor: found at once, its inbox takes commands before it runs."""
         conversation = Conversation(self._ctx, record)
-        self._actors.spawn(record.id, conversation)
+        self._actors.spawn(record.id, conversation, self._restart, self._park)
         return conversation
+
+    async def _restart(self, conversation_id: str, crashed: Conversation) -> Conversation | None:
+        row = await queries.conversation(self._ctx.db, conversation_id)
+        if row is None or row["status"] == "ended":
+            await self._ctx.router.send(ConversationClosed(conversation_id))
+            return None
+        record = (await records_of(self._ctx.db, [row]))[0]
+        if record.status == "queued":
+            # read between two of the Router's commands, as at start-up (no await before its use)
+            record.position = self._ctx.router.state.position(conversation_id)
+        return Conversation(self._ctx, record)
+
+    async def _park(self, conversation_id: str, crashed: Conversation) -> None:
+        await self._ctx.persister.post([queries.park_conversation(conversation_id)], conversation_id)
+        await self._ctx.router.send(ConversationClosed(conversation_id))    # its agent's room is free again

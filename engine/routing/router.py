@@ -80,6 +80,7 @@ from frontdesk.engine.routing.invitations import (
 from frontdesk.engine.routing.waiting import WaitEstimator, at_position
 from frontdesk.engine.runtime import metrics
 from frontdesk.engine.runtime.config import ACTOR_INBOX_SIZE
+from frontdesk.engine.runtime.faults import Faults
 from frontdesk.engine.runtime.outlet import AgentInbox, deliver_to_agent
 from frontdesk.engine.runtime.registry import Lookup
 from frontdesk.engine.runtime.timers import Timer, Timers
@@ -118,12 +119,13 @@ class _PendingOffer:
 
 class Router:
     def __init__(self, *, offer_timeout_s: float, missed_offers_away: int, persister: Persister, timers: Timers,
-                 conversations: Lookup[RoutedConversation], agents: Lookup[AgentInbox]):
+                 conversations: Lookup[RoutedConversation], agents: Lookup[AgentInbox], faults: Faults | None = None):
         self._offer_timeout_s = offer_timeout_s
         self._persister = persister
         self._timers = timers
         self._conversations = conversations
         self._agents = agents
+        self._faults = faults
         self.state = RoutingState(missed_offers_away=missed_offers_away)
         self.desk = InvitationDesk(self.state)
         self.estimator = WaitEstimator()
@@ -192,6 +194,8 @@ class Router:
             task_status.started()
             async for command in self.inbox:
                 try:
+                    if self._faults is not None:
+                        self._faults.check("router", command)
                     await self._apply(await _HANDLERS[type(command)](self, command))
                     if not isinstance(command, Tick) and self._tick is None:
                         self._tick = self._timers.after(POSITION_TICK_S, lambda: self._post(Tick()))
@@ -200,7 +204,9 @@ class Router:
                     if session is not None:
                         session.deliver(encode(exc.to_event()))
                 except Exception:
-                    log.exception("router failed on %r", command)
+                    # the routing state may be half changed: the engine stops and the next start
+                    # rebuilds it from the database (supervisor/run.py)
+                    log.exception("the Router crashed handling %r", command)
                     raise
 
     # ---- commands: each changes the state and returns the effects to carry out ---------------

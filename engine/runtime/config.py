@@ -12,6 +12,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
 
+from frontdesk.engine.runtime.faults import Faults
+
 # How long a token stays valid. Agents sign in for a working day; a customer token lives as
 # long as a chat plausibly does, plus time to read the transcript afterwards.
 STAFF_TOKEN_TTL_S = 12 * 3600
@@ -69,6 +71,7 @@ class Config:
     smtp_url: str | None = None
     check_email_domain: bool = False
     demo: bool = False
+    faults: Faults | None = None               # tests only: exceptions injected into actors' handlers
 
     @property
     def offer_timeout_s(self) -> float:

@@ -39,6 +39,10 @@ QUEUE_SETTINGS_RELOADS = Counter("frontdesk_queue_settings_reloads_total",
                                  "Times the queues' settings were (re)loaded into the Router", registry=REGISTRY)
 FRAME_ERRORS = Counter("frontdesk_frame_errors_total", "Refused client frames, by code", ["code"],
                        registry=REGISTRY)
+ACTOR_RESTARTS = Counter("frontdesk_actor_restarts_total", "Actors that crashed on a bug and were restarted "
+                         "from the database, by kind", ["actor"], registry=REGISTRY)
+ACTORS_PARKED = Counter("frontdesk_actors_parked_total", "Actors that kept crashing and were parked (not "
+                        "restarted), by kind", ["actor"], registry=REGISTRY)
 
 
 def render() -> bytes:

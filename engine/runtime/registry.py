@@ -1,8 +1,10 @@
 """The maps of live actors: one per open conversation, one per signed-in agent.
 
 An ``ActorMap`` is the only writer of its map. ``spawn`` and ``start`` add an actor and run it in
-the actor nursery the map was given; the entry goes when the actor's task returns, before any
-other task runs, so a lookup never finds an actor that has stopped. Everyone else only looks
+the actor nursery the map was given, supervised by the map's ``Strategy`` (``supervision.py``):
+a crashed actor leaves the map at once and its successor, restarted from the database, takes
+its place. The entry goes when the actor's task returns, before any other task runs, so a lookup
+never finds an actor that has stopped. Everyone else only looks
 actors up (``get``), which in trio is atomic: nothing can change the map between a lookup and the
 use of what it found, as long as no ``await`` lies between them.
 
@@ -17,14 +19,14 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import trio
 
+from frontdesk.engine.runtime.supervision import Actor, Strategy, supervise
+
 T_co = TypeVar("T_co", covariant=True)
-
-
-class Actor(Protocol):
-    async def run(self, *, task_status: trio.TaskStatus[None] = ...) -> None: ...
-
-
 A = TypeVar("A", bound=Actor)
+
+# Makes the successor of a crashed actor (None: nothing to run), or parks it.
+Restart = Callable[[str, A], Awaitable[A | None]]
+Park = Callable[[str, A], Awaitable[None]]
 
 
 class Lookup(Protocol[T_co]):
@@ -34,8 +36,9 @@ class Lookup(Protocol[T_co]):
 
 
 class ActorMap(Generic[A]):
-    def __init__(self, nursery: trio.Nursery):
+    def __init__(self, nursery: trio.Nursery, strategy: Strategy):
         self._nursery = nursery
+        self._strategy = strategy
         self._actors: dict[str, A] = {}
 
     def get(self, key: str) -> A | None:
@@ -47,24 +50,35 @@ class ActorMap(Generic[A]):
     def __len__(self) -> int:
         return len(self._actors)
 
-    def spawn(self, key: str, actor: A) -> None:
+    def spawn(self, key: str, actor: A, restart: Restart[A] | None = None, park: Park[A] | None = None) -> None:
         """Run ``actor`` without waiting for its start. It is found at once; what is posted to its
         inbox before its task first runs waits there (a new chat's POST waits no scheduler round)."""
         self._actors[key] = actor
-        self._nursery.start_soon(self._run, key, actor)
+        self._nursery.start_soon(self._run, key, actor, restart, park)
 
-    async def start(self, key: str, actor: A) -> None:
+    async def start(self, key: str, actor: A, restart: Restart[A] | None = None, park: Park[A] | None = None
+                    ) -> None:
         """Run ``actor`` and return once it has started."""
         self._actors[key] = actor
-        await self._nursery.start(self._run, key, actor)
+        await self._nursery.start(self._run, key, actor, restart, park)
 
-    async def _run(self, key: str, actor: A, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED
-                   ) -> None:
-        try:
-            await actor.run(task_status=task_status)
-        finally:
-            if self._actors.get(key) is actor:
+    async def _run(self, key: str, actor: A, restart: Restart[A] | None, park: Park[A] | None, *,
+                   task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        running: list[A | None] = [actor]   # the actor of this key this task runs now
+
+        def replace(successor: A | None) -> None:
+            current = running[0]
+            if current is not None and self._actors.get(key) is current:
                 del self._actors[key]
+            if successor is not None and key not in self._actors:
+                self._actors[key] = successor
+            running[0] = successor
+
+        try:
+            await supervise(self._strategy, key, actor, restart, replace=replace, park=park,
+                            task_status=task_status)
+        finally:
+            replace(None)
 
     def send_later(self, send: Callable[..., Awaitable[Any]], *args: Any) -> None:
         """Run ``send`` (into an actor's full inbox) in a helper task, so the caller does not block.

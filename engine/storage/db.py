@@ -50,14 +50,29 @@ TAKE_LOOKAHEAD = 4
 SCHEMA_LOCK_KEY = 0x46_44_53_43  # "FDSC"
 
 
+# A commit loop that cannot reach the database tries again this often, keeping what waits.
+UNAVAILABLE_RETRY_S = 0.5
+# SQLSTATE classes of a server that cannot serve now but may soon: connection exceptions,
+# insufficient resources, operator intervention (shutting down, starting up, terminated).
+_UNAVAILABLE_CLASSES = ("08", "53", "57")
+
+
 class UniqueViolation(DatabaseError):
     """A statement broke a unique key (for example a second account with the same e-mail)."""
 
 
+class DatabaseUnavailable(DatabaseError):
+    """The database cannot be reached or cannot serve now; the same statement may succeed later."""
+
+
 def _map_error(exc: BaseException) -> DatabaseError:
+    message = f"database error: {exc.__class__.__name__}: {exc}"
     if isinstance(exc, asyncpg.UniqueViolationError):
         return UniqueViolation(str(exc))
-    return DatabaseError(f"database error: {exc.__class__.__name__}: {exc}")
+    if isinstance(exc, asyncpg.PostgresError):
+        sqlstate = str(getattr(exc, "sqlstate", "") or "")
+        return DatabaseUnavailable(message) if sqlstate[:2] in _UNAVAILABLE_CLASSES else DatabaseError(message)
+    return DatabaseUnavailable(message)     # no answer from a server: a lost or refused connection
 
 
 # InternalClientError: asyncpg's protocol state on a connection the server cut (seen when a
@@ -104,6 +119,8 @@ class CommitLoop(Generic[T]):
     list is an execute, several an executemany), runs them in one transaction (none when there is
     one step) and calls ``done(items, error, seconds)`` at once: a plain function that wakes the
     waiting trio tasks. A batch that fails is retried item by item, so one bad item fails alone.
+    While the database is unavailable, ``done`` may return the items to keep: they go back to the
+    head of the queue, in their order, and the loop tries again after ``UNAVAILABLE_RETRY_S``.
 
     With ``key``, a batch takes at most ONE item per key (items whose key is None always go):
     a key's later items stay at the head of the queue, in order, for the next batches. Items of
@@ -121,8 +138,8 @@ class CommitLoop(Generic[T]):
     """
 
     def __init__(self, pool: asyncpg.Pool, plan: Callable[[list[T]], Sequence[Step]],
-                 done: Callable[[list[T], DatabaseError | None, float], None], max_batch: int, bound: int,
-                 key: Callable[[T], object] | None = None):
+                 done: Callable[[list[T], DatabaseError | None, float], Sequence[T] | None], max_batch: int,
+                 bound: int, key: Callable[[T], object] | None = None):
         self._pool, self._plan, self._done, self._key = pool, plan, done, key
         self._max_batch, self._bound = max_batch, bound
         # filled by trio tasks, emptied by the asyncio task: one thread, no await between a check and its change
@@ -162,13 +179,18 @@ class CommitLoop(Generic[T]):
                 self._space = None
             started = time.perf_counter()
             error = await self._execute(self._plan(batch))
-            if error is None or len(batch) == 1:
-                self._done(batch, error, time.perf_counter() - started)
-                continue
-            log.warning("group commit of %d items failed (%s); retrying them one by one", len(batch), error)
-            for item in batch:
-                started = time.perf_counter()
-                self._done([item], await self._execute(self._plan([item])), time.perf_counter() - started)
+            kept: list[T] = []
+            if error is None or len(batch) == 1 or isinstance(error, DatabaseUnavailable):
+                kept.extend(self._done(batch, error, time.perf_counter() - started) or ())
+            else:
+                log.warning("group commit of %d items failed (%s); retrying them one by one", len(batch), error)
+                for item in batch:
+                    started = time.perf_counter()
+                    error = await self._execute(self._plan([item]))
+                    kept.extend(self._done([item], error, time.perf_counter() - started) or ())
+            if kept:
+                self._items.extendleft(reversed(kept))      # back at the head, in their order
+                await asyncio.sleep(UNAVAILABLE_RETRY_S)
 
     def _take(self) -> list[T]:
         """The next batch: the items waiting, up to ``max_batch``, and with ``key`` one per key."""
@@ -258,7 +280,7 @@ class Database:
         return status
 
     def commit_loop(self, plan: Callable[[list[T]], Sequence[Step]],
-                    done: Callable[[list[T], DatabaseError | None, float], None], max_batch: int,
+                    done: Callable[[list[T], DatabaseError | None, float], Sequence[T] | None], max_batch: int,
                     bound: int, key: Callable[[T], object] | None = None) -> CommitLoop[T]:
         """A ``CommitLoop`` on a connection of this pool (the Persister's); run it with ``run()``."""
         return CommitLoop(self._pool, plan, done, max_batch, bound, key)

@@ -19,8 +19,10 @@ batches and costs more CPU per message.
 
 Error handling: when a batch fails, each of its writes is retried alone, so one bad write
 cannot take its neighbours down; a write that still fails raises ``DatabaseError`` in its
-waiter (or is logged, for ``post``). Nothing is retried forever here: a client whose send
-was not acked retries with the same client_id, and the unique key stores it once.
+waiter (a client whose send was not acked retries with the same client_id, and the unique key
+stores it once). A posted write has nobody to tell: while the database is unavailable it waits,
+in order with its key's later writes, and is committed once the database is back; a posted
+write that the database refuses for good is logged.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ from frontdesk.core.errors import DatabaseError
 from frontdesk.engine.runtime import metrics
 from frontdesk.engine.runtime.config import MAX_BATCH_WRITES
 from frontdesk.engine.storage.commit_plan import Bulk, plan
-from frontdesk.engine.storage.db import CommitLoop, Database, Statement, Step
+from frontdesk.engine.storage.db import CommitLoop, Database, DatabaseUnavailable, Statement, Step
 
 log = logging.getLogger(__name__)
 
@@ -60,6 +62,7 @@ class Persister:
     def __init__(self, db: Database, bulk: Mapping[str, Bulk] | None = None):
         """``bulk``: the statements that have a form for many rows (``queries.BULK``)."""
         self._bulk = bulk or {}
+        self._waiting_for_database = False
         self._loop: CommitLoop[Write] = db.commit_loop(self._plan, self._done, MAX_BATCH_WRITES,
                                                        PERSISTER_INBOX_SIZE, key=_key_of)
 
@@ -86,16 +89,25 @@ class Persister:
     def _plan(self, batch: list[Write]) -> Sequence[Step]:
         return plan([(w.key, w.statements) for w in batch], self._bulk)
 
-    @staticmethod
-    def _done(batch: list[Write], error: DatabaseError | None, seconds: float) -> None:
-        """Called by the commit loop as soon as ``batch`` is committed (or failed: ``error``)."""
+    def _done(self, batch: list[Write], error: DatabaseError | None, seconds: float) -> list[Write]:
+        """Called by the commit loop as soon as ``batch`` is committed (or failed: ``error``); returns
+        the posted writes to keep for when the database is back."""
         if error is None:
             metrics.COMMIT_LATENCY.observe(seconds)
             metrics.COMMIT_BATCH.observe(len(batch))
+        kept = []
         for w in batch:
             if w.done is not None:
                 w.error = error
                 w.done.set()    # never blocks; a cancelled waiter simply does not look
+            elif isinstance(error, DatabaseUnavailable):
+                kept.append(w)
             elif error is not None:
-                log.error("write lost: %s (%d statements: %s)", error, len(w.statements),
+                log.error("write refused, not stored: %s (%d statements: %s)", error, len(w.statements),
                           [s[0].split()[0:3] for s in w.statements])
+        if kept and not self._waiting_for_database:
+            log.warning("database unavailable (%s): writes wait and are committed in order once it is back", error)
+        elif error is None and self._waiting_for_database:
+            log.info("database back: the writes that waited are being committed")
+        self._waiting_for_database = bool(kept) or (error is not None and self._waiting_for_database)
+        return kept

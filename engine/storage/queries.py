@@ -216,6 +216,11 @@ _ALL_LEAVE = _with_bulk(
     "WHERE p.conversation_id = r.id AND p.left_at IS NULL")
 
 
+def park_conversation(conversation_id: str) -> Statement:
+    """The conversation's actor kept crashing and is not restarted: marked for a supervisor."""
+    return "UPDATE conversations SET parked_at = now() WHERE id = $1", (uuid.UUID(conversation_id),)
+
+
 def end_conversation(conversation_id: str, by: str, reason: str, at: datetime) -> list[Statement]:
     cid = uuid.UUID(conversation_id)
     return [(_END, (cid, at, by, reason)), (_ALL_LEAVE, (cid, at))]

@@ -9,13 +9,11 @@ grace starts now.
 from __future__ import annotations
 
 import logging
-from collections import defaultdict
-from datetime import UTC
 from typing import Any
 
 from frontdesk.core import hours
 from frontdesk.engine.agents.roster import AgentRoster
-from frontdesk.engine.conversations.model import ConversationRecord, Participant, StoredMessage, message_from_row
+from frontdesk.engine.conversations.load import records_of
 from frontdesk.engine.conversations.roster import ConversationRoster
 from frontdesk.engine.routing.commands import AgentProfile, QueueConfig
 from frontdesk.engine.routing.router import Router
@@ -60,27 +58,16 @@ async def restore(db: Database, router: Router, conversations: ConversationRoste
         router.restore_agent(AgentProfile(str(row["id"]), row["name"], frozenset(row["queues"]), row["capacity"]))
     rows = await queries.open_conversations(db)
     ids = [str(r["id"]) for r in rows]
-    messages: dict[str, list[StoredMessage]] = defaultdict(list)
-    for m in await queries.messages_of(db, ids) if ids else []:
-        messages[str(m["conversation_id"])].append(message_from_row(m))
-    participants: dict[str, dict[str, Participant]] = defaultdict(dict)
-    for p in await queries.participants_of(db, ids) if ids else []:
-        participants[str(p["conversation_id"])][str(p["agent_id"])] = Participant(
-            str(p["agent_id"]), p["name"], p["role"], p["last_read_seq"])
     owners: set[str] = set()
-    for r in rows:
-        cid = str(r["id"])
-        record = ConversationRecord(cid, r["queue"], r["status"], r["customer_name"], r["customer_email"],
-                                    list(r["customer_verified"]), r["created_at"].astimezone(UTC),
-                                    messages=messages[cid], participants=participants[cid],
-                                    customer_read_seq=r["customer_read_seq"])
-        first = messages[cid][0].text if messages[cid] else ""
+    for r, record in zip(rows, await records_of(db, rows), strict=True):
+        cid = record.id
+        first = record.messages[0].text if record.messages else ""
         info: dict[str, Any] = {"customer": record.customer_info, "question": first}
         if r["status"] == "queued":
             router.restore_waiting(cid, r["queue"], r["queue_key"], info)
             record.position = router.state.position(cid)
         elif r["owner_id"] is not None:
-            invited = [p.agent_id for p in participants[cid].values() if p.role == "invited"]
+            invited = [p.agent_id for p in record.participants.values() if p.role == "invited"]
             router.restore_open(cid, r["queue"], str(r["owner_id"]), info, invited, r["queue_key"])
             owners.add(str(r["owner_id"]))
         conversations.open(record)

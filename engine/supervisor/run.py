@@ -6,9 +6,11 @@ asked, rebuilds the Router's queues and the open conversations from the database
 handles (``ConversationContext``, ``AgentContext``, ``EdgeContext``) and owns the nursery every
 actor runs in.
 
-Error handling: an unexpected exception in any actor propagates to this nursery and stops the
-engine (after logging it with context): state that must survive is in PostgreSQL, so a restart
-rebuilds it, while limping on with a dead actor would silently drop work.
+Supervision (``runtime/supervision.py``): a Conversation, an AgentActor or the Mailer that
+crashes on a bug is logged, counted and restarted from the database, with back-off, and parked
+when it keeps crashing; every other actor goes on. A crash of the Router, the Persister, the timer
+service, the token resolver or the listener stops the engine (after logging it): their state is
+the engine's as a whole, and the next start rebuilds it from the database.
 
 Resource handling: the embedded PostgreSQL (when no URL is given) is stopped when the engine
 stops; the database pool is closed shielded from cancellation.
@@ -21,6 +23,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import trio
@@ -40,6 +43,7 @@ from frontdesk.engine.protocol.frames import MAX_FRAME_BYTES
 from frontdesk.engine.routing.router import Router
 from frontdesk.engine.runtime.config import Config
 from frontdesk.engine.runtime.registry import ActorMap
+from frontdesk.engine.runtime.supervision import Strategy, supervise
 from frontdesk.engine.runtime.timers import Timers
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database, open_database
@@ -113,21 +117,22 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> str:
     tokens = TokenResolver(db)
     await nursery.start(tokens.run)
     mailer = Mailer(db, config.smtp_url)
-    await nursery.start(mailer.run)
+    await nursery.start(partial(supervise, Strategy("mailer"), "mailer", mailer, _same))
     outbox = Outbox(db, persister, mailer.nudge)
     nursery.start_soon(sweep_unsent_uploads, db, config.uploads_dir)
 
-    conversation_actors: ActorMap[Conversation] = ActorMap(nursery)
-    agent_actors: ActorMap[AgentActor] = ActorMap(nursery)
+    conversation_actors: ActorMap[Conversation] = ActorMap(nursery, Strategy("conversation"))
+    agent_actors: ActorMap[AgentActor] = ActorMap(nursery, Strategy("agent"))
     router = Router(offer_timeout_s=config.offer_timeout_s, missed_offers_away=config.missed_offers_away,
-                    persister=persister, timers=timers, conversations=conversation_actors, agents=agent_actors)
+                    persister=persister, timers=timers, conversations=conversation_actors, agents=agent_actors,
+                    faults=config.faults)
     conversations = ConversationRoster(conversation_actors, ConversationContext(
         db=db, persister=persister, timers=timers, router=router, agents=agent_actors, outbox=outbox,
         spill=conversation_actors.send_later, max_wait_s=config.max_wait_s,
-        customer_grace_s=config.customer_grace_s))
+        customer_grace_s=config.customer_grace_s, faults=config.faults))
     agents = AgentRoster(agent_actors, AgentContext(
         router=router, conversations=conversation_actors, timers=timers, spill=agent_actors.send_later,
-        reconnect_grace_s=config.reconnect_grace_s))
+        reconnect_grace_s=config.reconnect_grace_s, faults=config.faults))
     await restore(db, router, conversations, agents)
     await nursery.start(router.run)
     nursery.start_soon(watch_queues, db, router)
@@ -141,6 +146,11 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> str:
     hc.graceful_timeout = SHUTDOWN_GRACE_S
     bound = await nursery.start(listener.serve, create_app(edge), hc, websocket_handler(edge), chat_handler(edge))
     return _base_url(bound, config)
+
+
+async def _same(_key: str, crashed: Mailer) -> Mailer:
+    """The Mailer's successor is itself: its state (the outbox) is all in the database."""
+    return crashed
 
 
 async def _stop_on_signal(cancel_scope: trio.CancelScope) -> None:

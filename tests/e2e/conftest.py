@@ -158,6 +158,19 @@ class Client:
         raise AssertionError(f"{self.name}: no {type_} {match} within {timeout}s; "
                              f"got {[p.get('type') for p in self._pending][-20:]}")
 
+    async def expect_one_of(self, types: set[str], timeout: float = 5.0) -> dict[str, Any]:
+        """The next frame (pending first) whose type is one of ``types``."""
+        for i, f in enumerate(self._pending):
+            if f.get("type") in types:
+                return self._pending.pop(i)
+        with trio.move_on_after(timeout):
+            while True:
+                f = await self._recv()
+                if f.get("type") in types:
+                    return f
+                self._pending.append(f)
+        raise AssertionError(f"{self.name}: none of {sorted(types)} within {timeout}s")
+
     async def drain(self, seconds: float) -> list[dict[str, Any]]:
         """Everything that arrives within ``seconds`` (plus what was pending)."""
         out = list(self._pending)

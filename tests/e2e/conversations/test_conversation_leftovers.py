@@ -24,6 +24,7 @@ from frontdesk.engine.conversations.model import ConversationRecord, CustomerGon
 from frontdesk.engine.mail.outbox import Outbox
 from frontdesk.engine.routing.commands import ConversationClosed
 from frontdesk.engine.runtime.registry import ActorMap
+from frontdesk.engine.runtime.supervision import Strategy
 from frontdesk.engine.runtime.timers import Timers
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import open_database
@@ -47,8 +48,8 @@ async def conversation_handles(nursery: trio.Nursery, db: Any, persister: Persis
     """A Conversation's handles as the supervisor makes them, with ``router`` recording."""
     timers = Timers()
     await nursery.start(timers.run)
-    actors: ActorMap[Conversation] = ActorMap(nursery)
-    agents: ActorMap[Any] = ActorMap(nursery)
+    actors: ActorMap[Conversation] = ActorMap(nursery, Strategy("conversation"))
+    agents: ActorMap[Any] = ActorMap(nursery, Strategy("agent"))
     context = ConversationContext(db=db, persister=persister, timers=timers,
                                   router=router,  # type: ignore[arg-type]  # records what the Conversation tells it
                                   agents=agents, outbox=Outbox(db, persister, lambda: None), spill=actors.send_later,

@@ -42,3 +42,18 @@ def test_overview_shows_queues_waiting_chats_agents_and_offers(dashboard_env: Se
     offers = at.dataframe[3].value
     assert list(offers["Agent"]) == ["Agent One"] and list(offers["Customer"]) == ["Quentin Queue"]
     assert "refreshes every" in texts(at)
+
+
+def test_overview_warns_of_conversations_the_engine_stopped_serving(dashboard_env: Seed) -> None:
+    seed = dashboard_env
+    seed.sql("UPDATE conversations SET parked_at = now() WHERE id = %s", seed.c_queued)
+    at = signed_in(seed)
+    assert [e.value for e in at.error] and "1 conversation(s) stopped after repeated engine errors" in at.error[0].value
+    parked = at.dataframe[0].value
+    assert list(parked["Conversation"]) == [str(seed.c_queued)]
+    assert parked["Customer"].iloc[0].startswith("Quentin Queue")
+
+
+def test_overview_shows_no_warning_while_every_conversation_is_served(dashboard_env: Seed) -> None:
+    at = signed_in(dashboard_env)
+    assert not at.error

@@ -227,21 +227,21 @@ class Session:
         self.role = "customer"
         conv = self._edge.conversations.get(conversation_id)
         if conv is None:
-            await self._welcome_ended(conversation_id, resume)
-            return True
+            return await self._welcome_ended(conversation_id, resume)
         self._conversation = conv
         self._sender = Sender("customer", None, conv.customer_info["name"])
         after = resume.get(conversation_id)
         if not await conv.send(AttachCustomer(self, after)):
-            await self._welcome_ended(conversation_id, resume)
+            return await self._welcome_ended(conversation_id, resume)
         return True
 
-    async def _welcome_ended(self, conversation_id: str, resume: dict[str, int]) -> None:
-        """A customer of a conversation that has ended: its view and history, from the database."""
+    async def _welcome_ended(self, conversation_id: str, resume: dict[str, int]) -> bool:
+        """A customer of a conversation that has ended: its view and history, from the database.
+        The socket stays a customer's: its frames for the conversation are ``not_found``."""
         row = await queries.conversation(self._edge.db, conversation_id)
         if row is None:
-            self._unauthenticated("unknown conversation", None)
-            return
+            return self._unauthenticated("unknown conversation", None)
+        self._sender = Sender("customer", None, row["customer_name"])
         public = [message_from_row(r) for r in await queries.messages_of(self._edge.db, [conversation_id])
                   if not r["private"]]
         self.deliver(encode({"type": "welcome", "role": "customer", "conversation": {
@@ -252,6 +252,7 @@ class Session:
             for m in public:
                 if m.seq > after:
                     self.deliver(m.frame(False))
+        return True
 
     async def _hello_agent(self, agent_id: str, resume: dict[str, int], profile_row: Any) -> bool:
         """``profile_row``: the staff columns of ``queries.hello_subjects`` (role None: no such staff)."""

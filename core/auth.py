@@ -46,8 +46,12 @@ def token_hash(token: str) -> bytes:
 
 
 def identity_hmac_ok(secret: str | None, email: str, given: str) -> bool:
-    """PROTOCOL.md §3: ``hmac`` is lowercase hex HMAC-SHA256 of the e-mail, keyed by the queue secret."""
+    """PROTOCOL.md §3: ``hmac`` is lowercase hex HMAC-SHA256 of the e-mail, keyed by the queue secret.
+
+    Any strings get an answer: ``given`` is compared as bytes, since ``compare_digest`` raises on
+    a str with non-ASCII characters."""
     if not secret or not given:
         return False
-    expected = hmac.new(secret.encode(), email.encode("utf-8", "surrogatepass"), hashlib.sha256).hexdigest()
-    return hmac.compare_digest(expected, given.lower())
+    expected = hmac.new(secret.encode("utf-8", "surrogatepass"), email.encode("utf-8", "surrogatepass"),
+                        hashlib.sha256).hexdigest()
+    return hmac.compare_digest(expected.encode(), given.lower().encode("utf-8", "surrogatepass"))

@@ -47,8 +47,8 @@ async def start_chat(edge: EdgeContext, body: bytes) -> tuple[dict[str, Any], in
                 "offline_requests": True}, 200
     queue_key = edge.router.next_queue_key()
     name, email, verified = form.name, form.email, []
-    if form.identity is not None and auth.identity_hmac_ok(view.config.identity_secret, form.identity.email,
-                                                           form.identity.hmac):
+    if form.identity is not None and auth.identity_hmac_ok(view.config.identity_secret,
+                                                           form.identity.signed_email, form.identity.hmac):
         email = form.identity.email
         verified = ["email"]
         if form.identity.name:

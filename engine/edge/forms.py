@@ -4,11 +4,15 @@ Each ``parse_*`` takes the raw body and returns a typed form or raises ``Protoco
 the status-mapped code of PROTOCOL.md §3 (``bad_json``, ``missing_field``, ``invalid_value``,
 ``invalid_email``) and the field it concerns. E-mail addresses are checked by
 ``email-validator`` (syntax, and with ``FRONTDESK_CHECK_EMAIL_DOMAIN=1`` that the domain
-resolves — a DNS lookup, so that variant runs in a worker thread).
+resolves — a DNS lookup, so that variant runs in a worker thread). A verified identity's values
+become the customer's name and address, which reach mail headers: its e-mail is validated like
+the form's, its name may hold no control character (PROTOCOL.md §13) and its hmac is hex.
 """
 
 from __future__ import annotations
 
+import re
+import unicodedata
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -23,6 +27,11 @@ MAX_NAME_CHARS = 200
 MAX_EMAIL_CHARS = 254
 MAX_QUESTION_CHARS = 10_000
 MAX_FIELD_CHARS = 1_000
+MAX_HMAC_HEX_DIGITS = 128
+HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
+# Cc: C0, DEL and C1 controls; Zl and Zp: line and paragraph separators, which the email package
+# also reads as line ends (str.splitlines) and refuses in a header
+CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
 
 
 def decode_object(body: bytes) -> dict[str, Any]:
@@ -70,6 +79,10 @@ async def checked_email(value: str, *, field_name: str, check_domain: bool) -> s
     return str(result.normalized)
 
 
+def has_control_character(value: str) -> bool:
+    return any(unicodedata.category(c) in CONTROL_CATEGORIES for c in value)
+
+
 @dataclass
 class Login:
     email: str
@@ -89,7 +102,8 @@ def parse_login(body: bytes) -> Login:
 
 @dataclass
 class Identity:
-    email: str
+    email: str          # normalised, as stored once verified
+    signed_email: str   # as sent: what the hmac covers
     name: str | None
     hmac: str
 
@@ -126,14 +140,23 @@ async def parse_chat(body: bytes, *, check_domain: bool = False) -> ChatForm:
     identity = None
     ident = obj.get("identity")
     if ident is not None:
-        if not isinstance(ident, dict):
-            raise ProtocolError("invalid_value", "identity must be an object", field="identity")
-        identity = Identity(
-            email=text_field(ident, "email", max_chars=MAX_EMAIL_CHARS, prefix="identity.") or "",
-            name=text_field(ident, "name", max_chars=MAX_NAME_CHARS, required=False, prefix="identity."),
-            hmac=text_field(ident, "hmac", max_chars=128, prefix="identity.") or "")
+        identity = await _parse_identity(ident, check_domain=check_domain)
     return ChatForm(queue=base.queue, name=base.name, email=base.email, question=base.question,
                     fields=fields, identity=identity)
+
+
+async def _parse_identity(ident: Any, *, check_domain: bool) -> Identity:
+    if not isinstance(ident, dict):
+        raise ProtocolError("invalid_value", "identity must be an object", field="identity")
+    signed_email = text_field(ident, "email", max_chars=MAX_EMAIL_CHARS, prefix="identity.") or ""
+    email = await checked_email(signed_email, field_name="identity.email", check_domain=check_domain)
+    name = text_field(ident, "name", max_chars=MAX_NAME_CHARS, required=False, prefix="identity.")
+    if name is not None and has_control_character(name):
+        raise ProtocolError("invalid_value", "identity.name contains a control character", field="identity.name")
+    hmac = text_field(ident, "hmac", max_chars=MAX_HMAC_HEX_DIGITS, prefix="identity.") or ""
+    if not HEX_DIGITS.fullmatch(hmac):
+        raise ProtocolError("invalid_value", "identity.hmac must be hex digits", field="identity.hmac")
+    return Identity(email=email, signed_email=signed_email, name=name, hmac=hmac)
 
 
 @dataclass

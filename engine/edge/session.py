@@ -14,7 +14,8 @@ door, or Quart's websocket for an upgrade that came through hypercorn (always qu
 
 Close codes: 1008 for a missing or bad hello and for a client that stays over its rate limit
 for 10 s; 1009 for a frame over 64 KiB (``ServerSocket``; hypercorn's websocket_max_message_size
-on the Quart path); 1013 for an overflowing outbox.
+on the Quart path); 1013 for an overflowing outbox (its frames dropped: the client resumes) and,
+after an ``unavailable`` error, for a hello that needed the unreachable database (PROTOCOL.md §13).
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from typing import Any
 import trio
 
 from frontdesk.core import auth
-from frontdesk.core.errors import EngineError, ProtocolError
+from frontdesk.core.errors import DatabaseError, EngineError, FrontdeskError, ProtocolError
 from frontdesk.engine.agents.agent import AgentActor
 from frontdesk.engine.conversations.conversation import Conversation
 from frontdesk.engine.conversations.model import AttachCustomer, ClientFrame, Detach, Sender, message_from_row
@@ -91,6 +92,7 @@ class Session:
         self._out_send, self._out_recv = trio.open_memory_channel[str | None](SESSION_OUTBOX_SIZE)
         self._queued = 0    # frames in the outbox or in the writer's hands, not yet written
         self._close_code: int | None = None
+        self._flush_on_close = True
         self._cancel = trio.CancelScope()
         self.role = "anonymous"
         self._sender: Sender | None = None
@@ -121,18 +123,20 @@ class Session:
         try:
             self._out_send.send_nowait(frame)
         except trio.WouldBlock:
-            self.close(CLOSE_TRY_AGAIN)
+            self.overflow()
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             pass
         else:
             self._queued += 1
 
     def overflow(self) -> None:
-        self.close(CLOSE_TRY_AGAIN)
+        self.close(CLOSE_TRY_AGAIN, flush=False)
 
-    def close(self, code: int) -> None:
+    def close(self, code: int, *, flush: bool = True) -> None:
+        """Close with ``code`` after the frames waiting in the outbox, or without them (``flush=False``)."""
         if self._close_code is None:
             self._close_code = code
+            self._flush_on_close = flush
         self._cancel.cancel()
 
     # ---- the socket ------------------------------------------------------------------------
@@ -170,7 +174,7 @@ class Session:
 
     async def _flush(self) -> None:
         """Send what is still in the outbox (e.g. the error before a 1008 close)."""
-        if self._close_code != CLOSE_TRY_AGAIN:
+        if self._flush_on_close:
             while frames := self._waiting([]):
                 await self._write(frames)
 
@@ -193,7 +197,7 @@ class Session:
                 await self._write(self._waiting([frame]))
         session.cancel()
 
-    def _refuse(self, exc: ProtocolError | EngineError) -> None:
+    def _refuse(self, exc: FrontdeskError) -> None:
         metrics.FRAME_ERRORS.labels(exc.code).inc()
         self.deliver(encode(exc.to_event()))
 
@@ -210,38 +214,47 @@ class Session:
             return self._unauthenticated(f"the first frame must be hello ({exc.message})", exc.ref)
         if not isinstance(cmd, protocol.Hello):
             return self._unauthenticated("the first frame must be hello", None)
-        subject = await self._edge.tokens.resolve(auth.token_hash(cmd.token))
-        if subject is None or subject["kind"] == "supervisor":
-            return self._unauthenticated("bad or expired token", None)
-        resume = dict(cmd.resume or {})
-        if subject["kind"] == "customer":
-            return await self._hello_customer(str(subject["subject_id"]), resume)
-        return await self._hello_agent(str(subject["subject_id"]), resume, subject)
+        try:
+            subject = await self._edge.tokens.resolve(auth.token_hash(cmd.token))
+            if subject is None or subject["kind"] == "supervisor":
+                return self._unauthenticated("bad or expired token", None)
+            resume = dict(cmd.resume or {})
+            if subject["kind"] == "customer":
+                return await self._hello_customer(str(subject["subject_id"]), resume)
+            return await self._hello_agent(str(subject["subject_id"]), resume, subject)
+        except DatabaseError:
+            return self._unavailable()
 
     def _unauthenticated(self, message: str, ref: str | None) -> bool:
         self._refuse(ProtocolError("unauthenticated", message, ref=ref))
         self.close(CLOSE_POLICY)
         return False
 
+    def _unavailable(self) -> bool:
+        """The hello needed the database, which is unreachable: the client says hello again later."""
+        self._refuse(FrontdeskError("unavailable", "the database is unavailable; try again later"))
+        self.close(CLOSE_TRY_AGAIN)
+        return False
+
     async def _hello_customer(self, conversation_id: str, resume: dict[str, int]) -> bool:
         self.role = "customer"
         conv = self._edge.conversations.get(conversation_id)
         if conv is None:
-            await self._welcome_ended(conversation_id, resume)
-            return True
+            return await self._welcome_ended(conversation_id, resume)
         self._conversation = conv
         self._sender = Sender("customer", None, conv.customer_info["name"])
         after = resume.get(conversation_id)
         if not await conv.send(AttachCustomer(self, after)):
-            await self._welcome_ended(conversation_id, resume)
+            return await self._welcome_ended(conversation_id, resume)
         return True
 
-    async def _welcome_ended(self, conversation_id: str, resume: dict[str, int]) -> None:
-        """A customer of a conversation that has ended: its view and history, from the database."""
+    async def _welcome_ended(self, conversation_id: str, resume: dict[str, int]) -> bool:
+        """A customer of a conversation that has ended: its view and history, from the database.
+        The socket stays a customer's: its frames for the conversation are ``not_found``."""
         row = await queries.conversation(self._edge.db, conversation_id)
         if row is None:
-            self._unauthenticated("unknown conversation", None)
-            return
+            return self._unauthenticated("unknown conversation", None)
+        self._sender = Sender("customer", None, row["customer_name"])
         public = [message_from_row(r) for r in await queries.messages_of(self._edge.db, [conversation_id])
                   if not r["private"]]
         self.deliver(encode({"type": "welcome", "role": "customer", "conversation": {
@@ -252,6 +265,7 @@ class Session:
             for m in public:
                 if m.seq > after:
                     self.deliver(m.frame(False))
+        return True
 
     async def _hello_agent(self, agent_id: str, resume: dict[str, int], profile_row: Any) -> bool:
         """``profile_row``: the staff columns of ``queries.hello_subjects`` (role None: no such staff)."""

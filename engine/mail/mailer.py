@@ -1,11 +1,24 @@
 """Mailer: the outbox actor. Rows of the ``outbox`` table go out over SMTP.
 
 Writers put a mail into ``outbox`` (in their own transaction) and ``nudge`` the Mailer. It
-sends every due row, marks it ``sent``, or schedules a retry with exponential backoff
-(``RETRY_BASE_S`` doubling up to ``RETRY_MAX_S``); a mail the server refuses for good (SMTP 5xx)
-or that failed ``MAX_ATTEMPTS`` times is marked ``failed`` with the error. Without
-``FRONTDESK_SMTP_URL`` mails stay queued (and are logged), to be sent once SMTP is configured:
-nothing is lost while the server is down.
+claims one due row at a time with a lease (``queries.claim_due_mails``: its ``next_try_at``
+moves past the longest an attempt can take, so neither this loop nor another engine on the
+database takes it while the attempt may still succeed), sends it, and marks it ``sent`` or
+schedules a retry with exponential backoff (``RETRY_BASE_S`` doubling up to ``RETRY_MAX_S``). A
+mail the server refuses for good (SMTP 5xx) or that failed ``MAX_ATTEMPTS`` times is marked
+``failed`` with the error. Without ``FRONTDESK_SMTP_URL`` mails stay queued (and are logged), to
+be sent once SMTP is configured: nothing is lost while the server is down.
+
+Error handling: a row that cannot become a mail or be handed to smtplib (a header value the
+``email`` package refuses, an encoding error, anything but a cancellation) is poisoned: it is
+marked ``failed`` with the error, logged once with its id, and the Mailer goes on with the next
+row. A ``DatabaseError`` leaves the rows as they are (a claimed row waits for its lease to run
+out) and the Mailer tries again at its next poll.
+
+Timeouts: connecting, the greeting and every command wait ``SMTP_TIMEOUT_S``; the mail's data,
+and above all the server's answer to its final dot, wait ``SMTP_DATA_TIMEOUT_S``, the 10 minutes
+of RFC 5321 §4.5.3.2 — a mail given up on earlier may still be delivered, and its retry would be
+a duplicate.
 
 smtplib is blocking, so each delivery runs in a worker thread; the actor itself only waits.
 """
@@ -17,9 +30,10 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from datetime import timedelta
+from email.headerregistry import Address
 from email.message import EmailMessage
 from email.utils import make_msgid
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
 import trio
@@ -27,7 +41,10 @@ import trio
 from frontdesk.core.errors import DatabaseError
 from frontdesk.core.wire import utc_now
 from frontdesk.engine.storage import queries
-from frontdesk.engine.storage.db import Database
+from frontdesk.engine.storage.db import Database, Row
+
+if TYPE_CHECKING:
+    from _typeshed import ReadableBuffer
 
 log = logging.getLogger(__name__)
 
@@ -35,9 +52,15 @@ RETRY_BASE_S = 0.5
 RETRY_MAX_S = 300.0
 MAX_ATTEMPTS = 25            # with the backoff cap: about two hours of trying
 POLL_S = 5.0                 # look for due rows this often even without a nudge
-SMTP_TIMEOUT_S = 15.0
-BATCH = 20
-DEFAULT_FROM = "Frontdesk <frontdesk@localhost>"
+SMTP_TIMEOUT_S = 15.0        # connecting, the greeting and each command
+SMTP_DATA_TIMEOUT_S = 600.0  # the DATA command, the mail's data and the answer to its final dot
+# The waits of one attempt: connect, greeting, EHLO, AUTH (two exchanges), MAIL, RCPT and QUIT under
+# the command timeout; DATA's answer, the data and the final answer under the data timeout.
+COMMAND_WAITS_PER_ATTEMPT = 8
+DATA_WAITS_PER_ATTEMPT = 3
+BATCH = 20                   # queued mails logged at once while no SMTP is configured
+MAX_ERROR_CHARS = 1000
+DEFAULT_FROM = Address("Frontdesk", "frontdesk", "localhost")
 
 
 @dataclass(frozen=True)
@@ -63,12 +86,33 @@ class PermanentFailure(Exception):
     """The server refused the mail for good; retrying will not help."""
 
 
-def _deliver(target: SmtpTarget, message: EmailMessage) -> None:
-    smtp_class = smtplib.SMTP_SSL if target.tls else smtplib.SMTP
-    kwargs: dict[str, Any] = {"timeout": SMTP_TIMEOUT_S}
+class _Smtp(smtplib.SMTP):
+    """smtplib's client with a timeout of its own for the data phase (``data_timeout_s``)."""
+
+    data_timeout_s = SMTP_DATA_TIMEOUT_S
+
+    def data(self, msg: ReadableBuffer | str) -> tuple[int, bytes]:
+        assert self.sock is not None
+        command_timeout_s = self.sock.gettimeout()
+        self.sock.settimeout(self.data_timeout_s)
+        try:
+            return super().data(msg)
+        finally:
+            if self.sock is not None:           # smtplib drops the socket when the server hangs up
+                self.sock.settimeout(command_timeout_s)
+
+
+class _SmtpSsl(_Smtp, smtplib.SMTP_SSL):
+    """The same over implicit TLS (``smtps://``)."""
+
+
+def _deliver(target: SmtpTarget, message: EmailMessage, command_timeout_s: float, data_timeout_s: float) -> None:
+    smtp_class = _SmtpSsl if target.tls else _Smtp
+    kwargs: dict[str, Any] = {"timeout": command_timeout_s}
     if target.tls:
         kwargs["context"] = ssl.create_default_context()
     with smtp_class(target.host, target.port, **kwargs) as smtp:
+        smtp.data_timeout_s = data_timeout_s
         if target.user:
             smtp.login(target.user, target.password or "")
         try:
@@ -81,10 +125,15 @@ def _deliver(target: SmtpTarget, message: EmailMessage) -> None:
             raise
 
 
-def build_message(row: Any, sender: str) -> EmailMessage:
+def build_message(row: Row, sender: Address) -> EmailMessage:
+    """The mail of one outbox row. Its headers are made by the ``email`` package, which refuses a
+    value that would break out of its header (CR, LF) with ``ValueError``; a recipient that is not
+    one address raises ``ValueError`` too."""
     message = EmailMessage()
     message["From"] = sender
     message["To"] = row["recipient"]
+    if len(message["To"].addresses) != 1:
+        raise ValueError(f"the recipient {row['recipient']!r} is not one address")
     message["Subject"] = row["subject"]
     message["Message-ID"] = make_msgid(domain="frontdesk.local")
     message.set_content(row["body_text"])
@@ -93,11 +142,19 @@ def build_message(row: Any, sender: str) -> EmailMessage:
     return message
 
 
+def _error_text(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}"[:MAX_ERROR_CHARS]
+
+
 class Mailer:
-    def __init__(self, db: Database, smtp_url: str | None, sender: str = DEFAULT_FROM):
+    def __init__(self, db: Database, smtp_url: str | None, sender: Address = DEFAULT_FROM, *,
+                 command_timeout_s: float = SMTP_TIMEOUT_S, data_timeout_s: float = SMTP_DATA_TIMEOUT_S):
         self._db = db
         self._target = SmtpTarget.parse(smtp_url) if smtp_url else None
         self._sender = sender
+        self._timeouts = (command_timeout_s, data_timeout_s)
+        # longer than any attempt can take, so a claimed row is never sent twice at once
+        self._lease_s = COMMAND_WAITS_PER_ATTEMPT * command_timeout_s + DATA_WAITS_PER_ATTEMPT * data_timeout_s
         self._nudge_send, self._nudge_recv = trio.open_memory_channel[None](1)
 
     def nudge(self) -> None:
@@ -126,37 +183,41 @@ class Mailer:
     async def _log_queued(self) -> None:
         try:
             for r in await queries.unannounced_queued_mails(self._db, BATCH):
-                log.info("mail queued (no SMTP configured): to %s: %s", r["recipient"], r["subject"])
+                log.info("mail queued (no SMTP configured): to %r: %r", r["recipient"], r["subject"])
         except DatabaseError as exc:
             log.warning("mailer cannot read the outbox: %s", exc)
 
     async def _send_due(self) -> float:
         """Send every due row; return how long to sleep until the next one is due."""
-        assert self._target is not None
-        while rows := await queries.due_mails(self._db, BATCH):
+        # one row per claim: its lease covers one attempt, not the attempts of the rows before it
+        while rows := await queries.claim_due_mails(self._db, 1, self._lease_s):
             for row in rows:
                 await self._send_one(row)
         next_due = await queries.seconds_until_next_mail(self._db)
         return POLL_S if next_due is None else max(0.05, min(POLL_S, next_due))
 
-    async def _send_one(self, row: Any) -> None:
+    async def _send_one(self, row: Row) -> None:
         assert self._target is not None
-        message = build_message(row, self._sender)
         attempts = row["attempts"] + 1
         try:
-            await trio.to_thread.run_sync(_deliver, self._target, message)
+            message = build_message(row, self._sender)
+            # abandoned on cancellation: the thread finishes the attempt, the lease keeps the row
+            await trio.to_thread.run_sync(_deliver, self._target, message, *self._timeouts, abandon_on_cancel=True)
         except PermanentFailure as exc:
-            await queries.mark_mail(self._db, row["id"], "failed", attempts, str(exc)[:1000])
-            log.error("mail to %s refused: %s", row["recipient"], exc)
+            await queries.mark_mail(self._db, row["id"], "failed", attempts, _error_text(exc))
+            log.error("mail %s to %r refused: %s", row["id"], row["recipient"], exc)
         except (OSError, smtplib.SMTPException) as exc:
             if attempts >= MAX_ATTEMPTS:
-                await queries.mark_mail(self._db, row["id"], "failed", attempts, str(exc)[:1000])
-                log.error("mail to %s failed %d times, giving up: %s", row["recipient"], attempts, exc)
+                await queries.mark_mail(self._db, row["id"], "failed", attempts, _error_text(exc))
+                log.error("mail %s to %r failed %d times, giving up: %s", row["id"], row["recipient"], attempts, exc)
                 return
             delay = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (attempts - 1))
-            await queries.mark_mail(self._db, row["id"], "queued", attempts, str(exc)[:1000],
+            await queries.mark_mail(self._db, row["id"], "queued", attempts, _error_text(exc),
                                     utc_now() + timedelta(seconds=delay))
-            log.warning("mail to %s not sent (attempt %d, next in %.1f s): %s", row["recipient"], attempts,
-                        delay, exc)
+            log.warning("mail %s to %r not sent (attempt %d, next in %.1f s): %s", row["id"], row["recipient"],
+                        attempts, delay, exc)
+        except Exception as exc:    # the same row would fail the same way again: poisoned, never retried
+            await queries.mark_mail(self._db, row["id"], "failed", attempts, _error_text(exc))
+            log.error("mail %s cannot be sent, marked failed: %s", row["id"], _error_text(exc), exc_info=exc)
         else:
             await queries.mark_mail(self._db, row["id"], "sent", attempts, None)

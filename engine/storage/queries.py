@@ -382,9 +382,15 @@ def insert_mail(mail_id: str, recipient: str, subject: str, body_text: str, body
             (uuid.UUID(mail_id), recipient, subject, body_text, body_html))
 
 
-async def due_mails(db: Database, limit: int) -> list[Row]:
-    return await db.fetch("SELECT * FROM outbox WHERE status = 'queued' AND next_try_at <= now() "
-                          "ORDER BY next_try_at LIMIT $1", limit)
+async def claim_due_mails(db: Database, limit: int, lease_s: float) -> list[Row]:
+    """Up to ``limit`` due mails, each leased for ``lease_s``: its ``next_try_at`` moves that far
+    ahead in the statement that selects it, so no other claim (this engine's or another's) takes
+    it meanwhile; rows another claim is taking are skipped, not waited for."""
+    return await db.fetch(
+        "UPDATE outbox o SET next_try_at = now() + make_interval(secs => $2) "
+        "FROM (SELECT id FROM outbox WHERE status = 'queued' AND next_try_at <= now() "
+        "ORDER BY next_try_at LIMIT $1 FOR UPDATE SKIP LOCKED) due "
+        "WHERE o.id = due.id RETURNING o.*", limit, lease_s)
 
 
 async def seconds_until_next_mail(db: Database) -> float | None:

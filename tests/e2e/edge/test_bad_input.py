@@ -206,6 +206,26 @@ async def test_customer_naming_another_conversation_gets_not_found(engine: Engin
         await still_answers_ping(cu)
 
 
+@pytest.mark.parametrize(("make", "ref"), [
+    *FRAMES_NAMING_A_CONVERSATION,
+    pytest.param(lambda _target: send_frame("c-y", text="hello again"), "c-y", id="send-unnamed"),
+    pytest.param(lambda _target: {"type": "end", "transcript_email": True}, None, id="end-unnamed"),
+])
+async def test_customer_of_an_ended_conversation_gets_not_found_and_keeps_the_socket(
+        engine: Engine, make: Any, ref: str | None) -> None:
+    async with active_chat(engine) as (a1, cu, cid):
+        await a1.send({"type": "end", "conversation_id": cid})
+        await cu.expect("ended", conversation_id=cid)
+    async with connect(engine, cu.token, "customer, later") as later:
+        assert later.info["conversation"]["status"] == "ended"
+        await later.send(make(cid))
+        err = await later.expect("error")
+        assert (err["code"], err.get("field"), err["ref"]) == ("not_found", "conversation_id", ref)
+        await later.send({"type": "accept", "offer_id": "off-1"})    # still a customer
+        assert (await later.expect("error"))["code"] == "forbidden"
+        await still_answers_ping(later)
+
+
 # ---- rate limit --------------------------------------------------------------------------------
 
 @pytest.fixture

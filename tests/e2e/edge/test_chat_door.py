@@ -7,6 +7,8 @@ tests/unit/engine/edge/test_chat_door_request_line.py."""
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import time
 from email.utils import parsedate_to_datetime
 from typing import Any
@@ -21,6 +23,7 @@ from frontdesk.engine.edge import chat_door
 from frontdesk.engine.runtime.config import MAX_JSON_BODY_BYTES
 
 FORM = {"queue": "support", "name": "Cora Customer", "email": "cora@example.com", "question": "Where is my order?"}
+IDENTITY_SECRET = b"demo-identity-secret"     # the support queue's, in the demo data
 
 
 def post(body: bytes, *, extra: bytes = b"", target: bytes = b"/api/chats") -> bytes:
@@ -210,3 +213,56 @@ async def test_an_idle_keep_alive_connection_is_closed(engine: Engine, monkeypat
         await raw.stream.send_all(post(orjson.dumps(FORM)))
         assert (await raw.response())[0] == 201
         assert await raw.closed()       # nothing more was sent: the server closes the connection
+
+
+def signed(email: str) -> str:
+    return hmac.new(IDENTITY_SECRET, email.encode(), hashlib.sha256).hexdigest()
+
+
+HEADER_INJECTION = "a@example.com\r\nBcc: x@evil.test"
+GOOD_IDENTITY = {"email": "vip@example.com", "name": "Vera Vip", "hmac": signed("vip@example.com")}
+
+# (identity, code, field): each would reach a mail header or the HMAC check unchecked
+BAD_IDENTITIES: list[Any] = [
+    pytest.param({"email": HEADER_INJECTION, "hmac": signed(HEADER_INJECTION)}, "invalid_email", "identity.email",
+                 id="email-with-crlf-and-a-valid-hmac"),
+    pytest.param({**GOOD_IDENTITY, "email": "Vera <vip@example.com>"}, "invalid_email", "identity.email",
+                 id="email-with-a-display-name"),
+    pytest.param({**GOOD_IDENTITY, "email": "vip@example.com, x@evil.test"}, "invalid_email", "identity.email",
+                 id="two-addresses"),
+    pytest.param({**GOOD_IDENTITY, "name": "Vera\r\nBcc: x@evil.test"}, "invalid_value", "identity.name",
+                 id="name-with-crlf"),
+    pytest.param({**GOOD_IDENTITY, "name": "Vera\x1b[31m"}, "invalid_value", "identity.name",
+                 id="name-with-escape"),
+    pytest.param({**GOOD_IDENTITY, "name": "Vera\u2028Vip"}, "invalid_value", "identity.name",
+                 id="name-with-line-separator"),
+    pytest.param({**GOOD_IDENTITY, "hmac": "ä" * 64}, "invalid_value", "identity.hmac", id="non-ascii-hmac"),
+    pytest.param({**GOOD_IDENTITY, "hmac": "g" * 64}, "invalid_value", "identity.hmac", id="non-hex-hmac"),
+    pytest.param({**GOOD_IDENTITY, "hmac": "0" * 129}, "invalid_value", "identity.hmac", id="hmac-of-129-digits"),
+    pytest.param({**GOOD_IDENTITY, "hmac": 1234}, "invalid_value", "identity.hmac", id="number-hmac"),
+    pytest.param({**GOOD_IDENTITY, "hmac": [signed("vip@example.com")]}, "invalid_value", "identity.hmac",
+                 id="list-hmac"),
+]
+
+
+@pytest.mark.parametrize(("identity", "code", "field"), BAD_IDENTITIES)
+async def test_a_bad_identity_is_refused_alike_on_both_paths(engine: Engine, identity: dict[str, Any], code: str,
+                                                              field: str) -> None:
+    body = orjson.dumps({**FORM, "identity": identity})
+    async with agent(engine, 1):     # an open queue: before validation, these chats were queued
+        door = await Raw.open(engine)
+        await door.stream.send_all(post(body))
+        via_door = await door.response()
+        quart = await Raw.open(engine)
+        await quart.stream.send_all(HEALTHZ)
+        await quart.response()
+        await quart.stream.send_all(post(body))
+        via_quart = await quart.response()
+        for status, _, reply in (via_door, via_quart):
+            assert status == 422, reply
+            error = orjson.loads(reply)["error"]
+            assert (error["code"], error["field"]) == (code, field)
+        assert orjson.loads(via_door[2]) == orjson.loads(via_quart[2])
+        await door.stream.send_all(post(orjson.dumps({**FORM, "identity": GOOD_IDENTITY})))
+        status, _, reply = await door.response()     # the connection serves the next chat
+        assert status == 201, reply

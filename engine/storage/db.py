@@ -53,8 +53,10 @@ SCHEMA_LOCK_KEY = 0x46_44_53_43  # "FDSC"
 # A commit loop that cannot reach the database tries again this often, keeping what waits.
 UNAVAILABLE_RETRY_S = 0.5
 # SQLSTATE classes of a server that cannot serve now but may soon: connection exceptions,
-# insufficient resources, operator intervention (shutting down, starting up, terminated).
+# insufficient resources, operator intervention (shutting down, starting up, terminated); and a
+# database that refuses connections for now (ALLOW_CONNECTIONS false, 55000 on connecting).
 _UNAVAILABLE_CLASSES = ("08", "53", "57")
+_UNAVAILABLE_STATES = ("55000",)
 
 
 class UniqueViolation(DatabaseError):
@@ -71,7 +73,8 @@ def _map_error(exc: BaseException) -> DatabaseError:
         return UniqueViolation(str(exc))
     if isinstance(exc, asyncpg.PostgresError):
         sqlstate = str(getattr(exc, "sqlstate", "") or "")
-        return DatabaseUnavailable(message) if sqlstate[:2] in _UNAVAILABLE_CLASSES else DatabaseError(message)
+        unavailable = sqlstate[:2] in _UNAVAILABLE_CLASSES or sqlstate in _UNAVAILABLE_STATES
+        return DatabaseUnavailable(message) if unavailable else DatabaseError(message)
     return DatabaseUnavailable(message)     # no answer from a server: a lost or refused connection
 
 

@@ -3,10 +3,11 @@ every Session and route (a socket holds one reference, not one per service)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from frontdesk.engine.agents.roster import AgentRoster
 from frontdesk.engine.conversations.roster import ConversationRoster
+from frontdesk.engine.edge.sessions import OpenSessions
 from frontdesk.engine.edge.token_resolver import TokenResolver
 from frontdesk.engine.mail.outbox import Outbox
 from frontdesk.engine.routing.router import Router
@@ -25,3 +26,4 @@ class EdgeContext:
     agents: AgentRoster
     tokens: TokenResolver
     outbox: Outbox
+    sessions: OpenSessions = field(default_factory=OpenSessions)

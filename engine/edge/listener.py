@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable
+from contextlib import suppress
 from typing import Any, cast
 
 import trio
@@ -149,5 +150,7 @@ async def serve(app: Any, config: HypercornConfig, on_websocket: WebsocketHandle
         finally:
             with trio.CancelScope(shield=True), trio.move_on_after(config.graceful_timeout):
                 await context.terminated.set()
-                await lifespan.wait_for_shutdown()
+                # the app's lifespan ends with this cancellation too: its channel may be closed
+                with suppress(trio.ClosedResourceError, trio.BrokenResourceError):
+                    await lifespan.wait_for_shutdown()
             lifespan_nursery.cancel_scope.cancel()

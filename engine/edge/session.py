@@ -49,9 +49,11 @@ from frontdesk.engine.storage import queries
 
 log = logging.getLogger(__name__)
 
+CLOSE_GOING_AWAY = 1001
 CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
 WRITE_BATCH = 64        # frames joined into one socket write at most
+CLOSE_TIMEOUT_S = 2.0   # a client that takes longer to read the close frame is cut off
 
 
 class RateLimiter:
@@ -142,18 +144,23 @@ class Session:
     # ---- the socket ------------------------------------------------------------------------
 
     async def run(self) -> None:
+        if not self._edge.sessions.add(self):
+            self.close(CLOSE_GOING_AWAY)        # the engine is stopping
         try:
-            with self._cancel:
-                await self._serve()
+            try:
+                with self._cancel:
+                    await self._serve()
+            finally:
+                self._detach()
+            if self._close_code is not None:
+                with trio.CancelScope(shield=True), trio.move_on_after(CLOSE_TIMEOUT_S):
+                    try:
+                        await self._flush()
+                        await self._ws.close(self._close_code)
+                    except SocketClosed:
+                        pass
         finally:
-            self._detach()
-        if self._close_code is not None:
-            with trio.CancelScope(shield=True), trio.move_on_after(2):
-                try:
-                    await self._flush()
-                    await self._ws.close(self._close_code)
-                except SocketClosed:
-                    pass
+            self._edge.sessions.discard(self)
 
     async def _serve(self) -> None:
         """Hello, then the reader and the writer until either ends; a closed socket ends both."""

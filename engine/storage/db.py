@@ -150,6 +150,7 @@ class CommitLoop(Generic[T]):
         self._conn: Any = None
         self._wakeup: asyncio.Future[None] | None = None    # set while the loop waits for items
         self._space: trio.Event | None = None               # set while a put waits for room
+        self._drained: trio.Event | None = None             # set while a drain waits for the loop
 
     async def put(self, item: T) -> None:
         """Queue ``item`` for a coming commit. Waits only while ``bound`` items are waiting; no
@@ -162,6 +163,18 @@ class CommitLoop(Generic[T]):
         if self._wakeup is not None and not self._wakeup.done():
             self._wakeup.set_result(None)       # the loop resumes in the asyncio loop's next step
 
+    @property
+    def waiting(self) -> int:
+        return len(self._items)
+
+    async def drain(self) -> None:
+        """Return once every item put before is committed (or failed): the loop waits for more."""
+        if self._wakeup is not None and not self._items:
+            return
+        if self._drained is None:
+            self._drained = trio.Event()
+        await self._drained.wait()
+
     async def run(self) -> None:
         """Commit until cancelled (then the connection is terminated)."""
         try:
@@ -173,6 +186,9 @@ class CommitLoop(Generic[T]):
         loop = asyncio.get_running_loop()
         while True:
             if not self._items:
+                if self._drained is not None:
+                    self._drained.set()
+                    self._drained = None
                 self._wakeup = loop.create_future()
                 await self._wakeup
                 self._wakeup = None

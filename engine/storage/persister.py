@@ -82,6 +82,15 @@ class Persister:
         """Queue ``statements`` for a coming commit without waiting; in order with ``key``'s writes."""
         await self._loop.put(Write(statements, None, key))
 
+    @property
+    def waiting(self) -> int:
+        """Writes queued and not yet committed."""
+        return self._loop.waiting
+
+    async def drain(self) -> None:
+        """Return once every write queued before is committed (or failed)."""
+        await self._loop.drain()
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         task_status.started()
         await self._loop.run()

@@ -12,6 +12,11 @@ when it keeps crashing; every other actor goes on. A crash of the Router, the Pe
 service, the token resolver or the listener stops the engine (after logging it): their state is
 the engine's as a whole, and the next start rebuilds it from the database.
 
+Stopping (SIGTERM, or Ctrl-C): every websocket is closed with 1001 after the frames already
+queued for it, the port stops accepting, the writes still queued are committed (for as long as
+``STOP_DRAIN_S`` allows), one line is logged, and ``run_engine`` returns. A second signal stops at
+once.
+
 Resource handling: the embedded PostgreSQL (when no URL is given) is stopped when the engine
 stops; the database pool is closed shielded from cancellation.
 """
@@ -23,6 +28,7 @@ import logging
 import signal
 import sys
 from collections.abc import Callable
+from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
@@ -35,7 +41,9 @@ from frontdesk.engine.conversations.conversation import Conversation, Conversati
 from frontdesk.engine.conversations.roster import ConversationRoster
 from frontdesk.engine.edge import listener
 from frontdesk.engine.edge.app import chat_handler, create_app, websocket_handler
+from frontdesk.engine.edge.chat_door import ChatHandler
 from frontdesk.engine.edge.context import EdgeContext
+from frontdesk.engine.edge.session import CLOSE_GOING_AWAY
 from frontdesk.engine.edge.token_resolver import TokenResolver
 from frontdesk.engine.mail.mailer import Mailer
 from frontdesk.engine.mail.outbox import Outbox
@@ -60,6 +68,18 @@ log = logging.getLogger(__name__)
 # milliseconds, a young one for a few (docs/benchmark-history.md, "Garbage collection").
 GC_THRESHOLDS = (5_000, 2, 100)
 SHUTDOWN_GRACE_S = 2
+STOP_CLOSE_SOCKETS_S = 5.0      # every socket's close frame, or the engine stops without it
+STOP_DRAIN_S = 10.0             # the queued writes' commit, or they are given up (and logged)
+
+
+@dataclass(frozen=True)
+class Running:
+    """What a stop needs of a running engine."""
+
+    base_url: str
+    edge: EdgeContext
+    persister: Persister
+    listener: trio.CancelScope
 
 
 async def database_url(config: Config, embedded: EmbeddedPostgres) -> str:
@@ -96,20 +116,46 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
         async with open_database(url) as db:
             await prepare_database(db, config.demo)
             async with trio.open_nursery() as nursery:
-                nursery.start_soon(_stop_on_signal, nursery.cancel_scope)
-                base = await _serve(config, db, nursery)
+                stop = trio.Event()
+                nursery.start_soon(_stop_on_signal, stop, nursery.cancel_scope)
+                running = await _serve(config, db, nursery)
                 if manage_gc:
                     tune_gc()
                 if ready is not None:
-                    ready(base)
-                task_status.started(base)
+                    ready(running.base_url)
+                task_status.started(running.base_url)
+                await stop.wait()
+                await _stop(running)
+                nursery.cancel_scope.cancel()
     finally:
         await trio.to_thread.run_sync(embedded.stop)
 
 
-async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> str:
-    """Start every actor in ``nursery`` in the order their handles need, then the listener; the
-    base URL it serves."""
+async def _stop(running: Running) -> None:
+    """Close every socket (1001), stop listening, commit what is queued; log one line."""
+    sockets = len(running.edge.sessions)
+    with trio.move_on_after(STOP_CLOSE_SOCKETS_S):
+        await running.edge.sessions.close_all(CLOSE_GOING_AWAY)
+    running.listener.cancel()
+    with trio.move_on_after(STOP_DRAIN_S):
+        await running.persister.drain()
+    lost = running.persister.waiting
+    if lost:
+        log.error("stopped: %d websockets closed; %d writes could not be committed (the database is away)",
+                  sockets, lost)
+    else:
+        log.info("stopped: %d websockets closed, every write committed", sockets)
+
+
+async def _listen(scope: trio.CancelScope, app: Any, hc: HypercornConfig, on_websocket: listener.WebsocketHandler,
+                  on_chat: ChatHandler, *, task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+    """The listener in a scope of its own: a stopping engine closes the port before the actors stop."""
+    with scope:
+        await listener.serve(app, hc, on_websocket, on_chat, task_status=task_status)
+
+
+async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running:
+    """Start every actor in ``nursery`` in the order their handles need, then the listener."""
     persister = Persister(db, queries.BULK)
     await nursery.start(persister.run)
     timers = Timers()
@@ -144,8 +190,9 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> str:
     hc.websocket_max_message_size = MAX_FRAME_BYTES
     hc.accesslog = None
     hc.graceful_timeout = SHUTDOWN_GRACE_S
-    bound = await nursery.start(listener.serve, create_app(edge), hc, websocket_handler(edge), chat_handler(edge))
-    return _base_url(bound, config)
+    listening = trio.CancelScope()
+    bound = await nursery.start(_listen, listening, create_app(edge), hc, websocket_handler(edge), chat_handler(edge))
+    return Running(_base_url(bound, config), edge, persister, listening)
 
 
 async def _same(_key: str, crashed: Mailer) -> Mailer:
@@ -153,12 +200,16 @@ async def _same(_key: str, crashed: Mailer) -> Mailer:
     return crashed
 
 
-async def _stop_on_signal(cancel_scope: trio.CancelScope) -> None:
+async def _stop_on_signal(stop: trio.Event, cancel_scope: trio.CancelScope) -> None:
+    """The first SIGINT or SIGTERM stops the engine properly; a second one at once."""
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signum in signals:
+            if stop.is_set():
+                log.warning("received %s again: stopping at once", signal.Signals(signum).name)
+                cancel_scope.cancel()
+                return
             log.info("received %s: stopping", signal.Signals(signum).name)
-            cancel_scope.cancel()
-            return
+            stop.set()
 
 
 def _base_url(bound: Any, config: Config) -> str:

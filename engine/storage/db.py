@@ -325,7 +325,9 @@ class Database:
         """Notifications on ``channel`` (LISTEN) as a trio channel, on a connection held meanwhile.
 
         Payloads arrive in order; when the reader falls 64 behind, further ones are dropped
-        (listeners here only need to know that something changed). Raises ``DatabaseError``.
+        (listeners here only need to know that something changed). The channel ends when the
+        connection is lost (the server went away): the caller listens again, on a new connection.
+        Raises ``DatabaseError``.
         """
         send, recv = trio.open_memory_channel[str](64)
 
@@ -336,9 +338,13 @@ class Database:
             except trio.WouldBlock:
                 pass
 
+        def on_lost(_conn: Any) -> None:
+            send.close()    # the reader's loop ends: nothing more will come on this connection
+
         try:
             conn = await trio_asyncio.aio_as_trio(self._pool.acquire)()
             await trio_asyncio.aio_as_trio(conn.add_listener)(channel, on_notify)
+            conn.add_termination_listener(on_lost)
         except _DB_ERRORS as exc:
             raise _map_error(exc) from exc
         try:
@@ -346,6 +352,7 @@ class Database:
         finally:
             with trio.CancelScope(shield=True), trio.move_on_after(5):
                 try:
+                    conn.remove_termination_listener(on_lost)
                     await trio_asyncio.aio_as_trio(conn.remove_listener)(channel, on_notify)
                     await trio_asyncio.aio_as_trio(self._pool.release)(conn)
                 except _DB_ERRORS:

@@ -25,16 +25,18 @@ UPLOAD_SWEEP_EVERY_S = 3600
 
 
 async def watch_queues(db: Database, router: Router) -> None:
-    """Reload queue settings into the Router whenever the ``queues`` table changes (NOTIFY)."""
+    """Reload queue settings into the Router whenever the ``queues`` table changes (NOTIFY), and each
+    time the watch starts listening (again): a change made while it could not listen is not missed."""
     while True:
         try:
             async with db.listen("frontdesk_queues") as changes:
                 await router.send(ReloadQueues(await load_queue_configs(db, strict=False)))
                 async for _ in changes:
                     await router.send(ReloadQueues(await load_queue_configs(db, strict=False)))
+            log.warning("queue settings watch lost its connection; listening again")
         except DatabaseError as exc:
             log.warning("queue settings watch lost (%s); retrying", exc)
-            await trio.sleep(QUEUE_WATCH_RETRY_S)
+        await trio.sleep(QUEUE_WATCH_RETRY_S)
 
 
 async def sweep_unsent_uploads(db: Database, uploads_dir: Path) -> None:

@@ -54,6 +54,11 @@ async def until_healthy(engine: Engine) -> None:
             await trio.sleep(0.05)
 
 
+async def queue_open(engine: Engine, name: str) -> bool:
+    async with engine.http() as http:
+        return bool((await http.get(f"/api/queues/{name}")).json()["open"])
+
+
 async def send_until_acked(c: Client, frame: dict[str, Any]) -> dict[str, Any]:
     """What a client does with a send answered ``unavailable``: the same frame again, until acked."""
     with trio.fail_after(20):
@@ -96,6 +101,12 @@ async def test_the_engine_lives_through_a_database_outage_and_loses_nothing(own_
             await cu.send({"type": "end"})
             await a1.expect("ended", conversation_id=cid)
         assert (await engine.start_chat(question="after the outage"))["status"] == "queued"
+        # a setting edited after the outage (the dashboard's way: the table) still reaches the engine
+        async with open_database(own_postgres.url) as db:
+            await db.execute("""UPDATE queues SET opening_hours = '{"never": true}' WHERE name = 'support'""")
+        with trio.fail_after(15):
+            while await queue_open(engine, "support"):  # noqa: ASYNC110  # the queue's state is what a client sees
+                await trio.sleep(0.05)
     async with open_database(own_postgres.url) as db:
         texts = [r["text"] for r in await db.fetch("SELECT text FROM messages WHERE conversation_id = $1 "
                                                    "ORDER BY seq", uuid.UUID(cid))]

@@ -53,6 +53,14 @@ class EngineError(FrontdeskError):
     """A valid command that the engine refuses in the current state."""
 
 
+class RateLimited(FrontdeskError):
+    """A client that did something too often: answered 429 with ``Retry-After``."""
+
+    def __init__(self, message: str, retry_after_s: int):
+        super().__init__("rate_limited", message)
+        self.retry_after_s = retry_after_s
+
+
 class DatabaseError(FrontdeskError):
     """The database is unreachable or rejected a statement."""
 

@@ -15,9 +15,9 @@ import orjson
 from quart import Response, websocket
 from quart_trio import QuartTrio
 
-from frontdesk.core.errors import DatabaseError, FrontdeskError, http_status
+from frontdesk.core.errors import DatabaseError, FrontdeskError, RateLimited, http_status
 from frontdesk.engine.edge import chat_start
-from frontdesk.engine.edge.chat_door import ChatHandler
+from frontdesk.engine.edge.chat_door import ChatHandler, Headers
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import error_response
 from frontdesk.engine.edge.listener import WebsocketHandler
@@ -77,15 +77,16 @@ def create_app(edge: EdgeContext) -> QuartTrio:
 def chat_handler(edge: EdgeContext) -> ChatHandler:
     """``POST /api/chats`` as the listener's chat door serves it: the route's replies, as bytes."""
 
-    async def handle(body: bytes) -> tuple[int, bytes]:
+    async def handle(body: bytes, peer: str, forwarded_for: str | None) -> tuple[int, bytes, Headers]:
         try:
-            reply, status = await chat_start.start_chat(edge, body)
+            reply, status = await chat_start.start_chat(edge, body, edge.throttles.address(peer, forwarded_for))
         except DatabaseError as exc:
             log.error("database error: %s", exc)
-            return 503, orjson.dumps(UNAVAILABLE.to_http())
+            return 503, orjson.dumps(UNAVAILABLE.to_http()), []
         except FrontdeskError as exc:
-            return http_status(exc), orjson.dumps(exc.to_http())
-        return status, orjson.dumps(reply)
+            return http_status(exc), orjson.dumps(exc.to_http()), [
+                (b"retry-after", str(exc.retry_after_s).encode())] if isinstance(exc, RateLimited) else []
+        return status, orjson.dumps(reply), []
 
     return handle
 

@@ -34,7 +34,9 @@ READ_TIMEOUT_S = 10.0       # a request head and body must arrive within this
 MAX_HEAD_BYTES = 16384
 RECEIVE_BYTES = 65536
 
-ChatHandler = Callable[[bytes], Awaitable[tuple[int, bytes]]]   # body -> (status, JSON reply)
+Headers = list[tuple[bytes, bytes]]
+# body, the socket's peer address, its X-Forwarded-For -> (status, JSON reply, extra headers: Retry-After)
+ChatHandler = Callable[[bytes, str, str | None], Awaitable[tuple[int, bytes, Headers]]]
 HandOver = Callable[[bytes], Awaitable[None]]                    # bytes already read -> serve the rest
 
 _date_cache: tuple[int, bytes] = (0, b"")
@@ -61,6 +63,14 @@ def is_chat_request(data: bytes) -> bool:
     return data.startswith(CHAT_PREFIX) and data[len(CHAT_PREFIX):len(CHAT_PREFIX) + 1] in (b" ", b"?")
 
 
+def peer_address(stream: trio.abc.Stream) -> str:
+    """The client's IP address, as the throttles key it; "" when the stream has no socket."""
+    try:
+        return str(stream.socket.getpeername()[0])  # type: ignore[attr-defined]
+    except (AttributeError, OSError, IndexError):
+        return ""
+
+
 class ChatDoor:
     """One connection's chat requests. ``serve`` returns when the connection should be closed."""
 
@@ -71,6 +81,8 @@ class ChatDoor:
         self._hand_over = hand_over
         self._max_body = max_body_bytes
         self._conn = h11.Connection(h11.SERVER, max_incomplete_event_size=MAX_HEAD_BYTES)
+        self._peer = peer_address(stream)
+        self._forwarded_for: str | None = None      # the current request's X-Forwarded-For
 
     async def serve(self, head: bytes) -> None:
         self._conn.receive_data(head)
@@ -88,8 +100,8 @@ class ChatDoor:
                     body = await self._request_body()
                 if body is None:
                     return
-                status, reply = await self._handle(body)
-                await self._respond(status, reply)
+                status, reply, headers = await self._handle(body, self._peer, self._forwarded_for)
+                await self._respond(status, reply, headers)
                 if self._conn.our_state is not h11.DONE or self._conn.their_state is not h11.DONE:
                     return
                 self._conn.start_next_cycle()
@@ -126,7 +138,10 @@ class ChatDoor:
         request = await self._next_event()
         if not isinstance(request, h11.Request):
             return None
-        length = dict(request.headers).get(b"content-length")
+        fields = dict(request.headers)
+        forwarded = fields.get(b"x-forwarded-for")
+        self._forwarded_for = forwarded.decode("latin-1") if forwarded is not None else None
+        length = fields.get(b"content-length")
         if length is not None and length.isdigit() and int(length) > self._max_body:
             await self._refuse(413, "too_large", "the body is too large")
             return None
@@ -145,9 +160,9 @@ class ChatDoor:
             else:                               # ConnectionClosed (or PAUSED: cannot happen mid-body)
                 return None
 
-    async def _respond(self, status: int, body: bytes, *, close: bool = False) -> None:
+    async def _respond(self, status: int, body: bytes, extra: Headers | None = None, *, close: bool = False) -> None:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   (b"date", http_date())]
+                   (b"date", http_date()), *(extra or ())]
         if close:
             headers.append((b"connection", b"close"))
         data = self._conn.send(h11.Response(status_code=status, headers=headers))

@@ -35,9 +35,11 @@ def queue_view(edge: EdgeContext, name: str) -> QueueView:
     return view
 
 
-async def start_chat(edge: EdgeContext, body: bytes) -> tuple[dict[str, Any], int]:
-    """The response body and status for a pre-chat form ``body``: queued (201) or closed (200)."""
+async def start_chat(edge: EdgeContext, body: bytes, client: str) -> tuple[dict[str, Any], int]:
+    """The response body and status for a pre-chat form ``body`` from address ``client``: queued
+    (201) or closed (200)."""
     started = time.perf_counter()
+    edge.throttles.new_chat(client)
     form = await forms.parse_chat(body, check_domain=edge.config.check_email_domain)
     view = queue_view(edge, form.queue)
     forms.require_fields(form, view.config.required_fields)

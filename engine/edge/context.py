@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from frontdesk.engine.agents.roster import AgentRoster
 from frontdesk.engine.conversations.roster import ConversationRoster
 from frontdesk.engine.edge.sessions import OpenSessions
+from frontdesk.engine.edge.throttles import Throttles
 from frontdesk.engine.edge.token_resolver import TokenResolver
 from frontdesk.engine.mail.outbox import Outbox
 from frontdesk.engine.routing.router import Router
@@ -26,4 +27,5 @@ class EdgeContext:
     agents: AgentRoster
     tokens: TokenResolver
     outbox: Outbox
+    throttles: Throttles
     sessions: OpenSessions = field(default_factory=OpenSessions)

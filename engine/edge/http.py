@@ -13,7 +13,8 @@ import orjson
 from quart import Response, has_request_context, request
 
 from frontdesk.core import auth
-from frontdesk.core.errors import FrontdeskError, http_status
+from frontdesk.core.errors import FrontdeskError, RateLimited, http_status
+from frontdesk.engine.edge.throttles import Throttles
 from frontdesk.engine.runtime.config import MAX_JSON_BODY_BYTES
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database
@@ -28,11 +29,18 @@ def json_response(body: Any, status: int = 200) -> Response:
 
 def error_response(exc: FrontdeskError) -> Response:
     response = json_response(exc.to_http(), http_status(exc))
+    if isinstance(exc, RateLimited):
+        response.headers["Retry-After"] = str(exc.retry_after_s)
     if has_request_context() and (request.content_length or request.headers.get("Transfer-Encoding")):
         # the body may be left unread (refused early, e.g. 413 or 401 on an upload): a kept-alive
         # connection would then wait for it and hang the client's next request, so close it
         response.headers["Connection"] = "close"
     return response
+
+
+def client_address(throttles: Throttles) -> str:
+    """The client's IP address, as the throttles key it (edge/throttles.py)."""
+    return throttles.address(request.remote_addr or "", request.headers.get("X-Forwarded-For"))
 
 
 async def read_body() -> bytes:

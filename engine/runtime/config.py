@@ -7,6 +7,7 @@ be parsed, so a typo stops the engine at start instead of misbehaving later.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
@@ -33,6 +34,36 @@ ACTOR_INBOX_SIZE = 4096
 MAX_BATCH_WRITES = 2000
 
 
+@dataclass(frozen=True)
+class Limit:
+    """At most ``count`` events per ``per_s`` seconds (one key of one throttle: edge/throttles.py)."""
+
+    count: int
+    per_s: float
+
+    @classmethod
+    def parse(cls, name: str, raw: str) -> Limit:
+        """``N/SECONDS``, e.g. ``10/900``."""
+        count, slash, per = raw.partition("/")
+        try:
+            limit = cls(int(count), float(per))
+        except ValueError:
+            raise ValueError(f"{name} must look like N/SECONDS (e.g. 10/900), got {raw!r}") from None
+        if not slash or limit.count < 1 or limit.per_s <= 0:
+            raise ValueError(f"{name} must look like N/SECONDS with N >= 1 and SECONDS > 0, got {raw!r}")
+        return limit
+
+
+# Defaults of the edge's throttles: generous for people, tight for loops.
+LIMITS = {
+    "limit_signin_failures": ("FRONTDESK_LIMIT_SIGNIN_FAILURES", Limit(10, 900)),
+    "limit_signin_failures_per_address": ("FRONTDESK_LIMIT_SIGNIN_FAILURES_PER_ADDRESS", Limit(30, 900)),
+    "limit_chats_per_address": ("FRONTDESK_LIMIT_CHATS_PER_ADDRESS", Limit(10, 600)),
+    "limit_offline_per_address": ("FRONTDESK_LIMIT_OFFLINE_PER_ADDRESS", Limit(5, 3600)),
+    "limit_mails_per_email": ("FRONTDESK_LIMIT_MAILS_PER_EMAIL", Limit(3, 3600)),
+}
+
+
 def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
     raw = env.get(name)
     if raw is None or raw == "":
@@ -41,6 +72,20 @@ def _env_int(env: Mapping[str, str], name: str, default: int) -> int:
         return int(raw)
     except ValueError:
         raise ValueError(f"{name} must be an integer, got {raw!r}") from None
+
+
+def _env_networks(env: Mapping[str, str], name: str, default: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated list of addresses or networks (``10.0.0.0/8``); empty means none."""
+    raw = env.get(name)
+    if raw is None:
+        return default
+    networks = tuple(part.strip() for part in raw.split(",") if part.strip())
+    for network in networks:
+        try:
+            ipaddress.ip_network(network, strict=False)
+        except ValueError:
+            raise ValueError(f"{name} must list addresses or networks, got {network!r}") from None
+    return networks
 
 
 def _env_bool(env: Mapping[str, str], name: str, default: bool) -> bool:
@@ -71,6 +116,12 @@ class Config:
     smtp_url: str | None = None
     check_email_domain: bool = False
     demo: bool = False
+    limit_signin_failures: Limit = LIMITS["limit_signin_failures"][1]
+    limit_signin_failures_per_address: Limit = LIMITS["limit_signin_failures_per_address"][1]
+    limit_chats_per_address: Limit = LIMITS["limit_chats_per_address"][1]
+    limit_offline_per_address: Limit = LIMITS["limit_offline_per_address"][1]
+    limit_mails_per_email: Limit = LIMITS["limit_mails_per_email"][1]
+    trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")   # whose X-Forwarded-For is believed
     faults: Faults | None = None               # tests only: exceptions injected into actors' handlers
 
     @property
@@ -116,7 +167,13 @@ class Config:
             allowed_origins=origins,
             smtp_url=env.get("FRONTDESK_SMTP_URL") or None,
             check_email_domain=_env_bool(env, "FRONTDESK_CHECK_EMAIL_DOMAIN", False),
-        )
+            trusted_proxies=_env_networks(env, "FRONTDESK_TRUSTED_PROXIES", ("127.0.0.1/32", "::1/128")),
+        ).with_limits(env)
+
+    def with_limits(self, env: Mapping[str, str]) -> Config:
+        """A copy with the throttles' limits set in ``env`` (``FRONTDESK_LIMIT_*``)."""
+        given = {field: Limit.parse(name, env[name]) for field, (name, _) in LIMITS.items() if env.get(name)}
+        return replace(self, **given)  # type: ignore[arg-type]   # every value is a Limit field
 
     def with_overrides(self, **changes: object) -> Config:
         """A copy with the given fields replaced; ``None`` values are ignored (flag not given)."""

@@ -44,6 +44,7 @@ from frontdesk.engine.edge.app import chat_handler, create_app, websocket_handle
 from frontdesk.engine.edge.chat_door import ChatHandler
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.session import CLOSE_GOING_AWAY
+from frontdesk.engine.edge.throttles import Throttles
 from frontdesk.engine.edge.token_resolver import TokenResolver
 from frontdesk.engine.mail.mailer import Mailer
 from frontdesk.engine.mail.outbox import Outbox
@@ -184,7 +185,7 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     nursery.start_soon(watch_queues, db, router)
 
     edge = EdgeContext(config=config, db=db, persister=persister, router=router, conversations=conversations,
-                       agents=agents, tokens=tokens, outbox=outbox)
+                       agents=agents, tokens=tokens, outbox=outbox, throttles=Throttles.from_config(config))
     hc = HypercornConfig()
     hc.bind = [f"{config.host}:{config.port}"]
     hc.websocket_max_message_size = MAX_FRAME_BYTES

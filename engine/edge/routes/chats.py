@@ -11,7 +11,7 @@ from frontdesk.core.errors import FrontdeskError
 from frontdesk.core.wire import iso
 from frontdesk.engine.edge import chat_start
 from frontdesk.engine.edge.context import EdgeContext
-from frontdesk.engine.edge.http import json_response, read_body
+from frontdesk.engine.edge.http import client_address, json_response, read_body
 from frontdesk.engine.storage import queries
 
 FAQ_WORD = re.compile(r"\w+")
@@ -33,7 +33,7 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
     async def start_chat() -> Response:
         """Served here only for a request that came after another on a kept-alive connection; the
         listener's chat door serves the rest with the same answers."""
-        reply, status = await chat_start.start_chat(edge, await read_body())
+        reply, status = await chat_start.start_chat(edge, await read_body(), client_address(edge.throttles))
         return json_response(reply, status)
 
     @app.get("/api/faq")

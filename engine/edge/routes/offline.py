@@ -12,7 +12,7 @@ from frontdesk.core.errors import FrontdeskError
 from frontdesk.core.wire import iso
 from frontdesk.engine.edge import chat_start, forms
 from frontdesk.engine.edge.context import EdgeContext
-from frontdesk.engine.edge.http import authenticate, json_response, read_body
+from frontdesk.engine.edge.http import authenticate, client_address, json_response, read_body
 from frontdesk.engine.mail.outbox import offline_confirmation
 from frontdesk.engine.storage import queries
 
@@ -32,6 +32,7 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
     async def offline_request() -> Response:
         form = await forms.parse_offline_request(await read_body(), check_domain=edge.config.check_email_domain)
         chat_start.queue_view(edge, form.queue)
+        edge.throttles.offline_request(client_address(edge.throttles), form.email)
         request_id = str(uuid.uuid4())
         number = await queries.next_request_number(db)
         request_number = queries.format_request_number(number)

@@ -13,7 +13,7 @@ from frontdesk.core.errors import FrontdeskError
 from frontdesk.core.wire import utc_now
 from frontdesk.engine.edge import forms
 from frontdesk.engine.edge.context import EdgeContext
-from frontdesk.engine.edge.http import authenticate, json_response, read_body
+from frontdesk.engine.edge.http import authenticate, client_address, json_response, read_body
 from frontdesk.engine.runtime.config import STAFF_TOKEN_TTL_S
 from frontdesk.engine.storage import queries
 
@@ -23,9 +23,12 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
 
     async def login(role: str) -> Response:
         form = forms.parse_login(await read_body())
+        address = client_address(edge.throttles)
+        edge.throttles.check_signin(form.email, address)
         row = await queries.staff_by_email(db, form.email, role)
         stored_hash = row["password_hash"] if row else None
         if not await trio.to_thread.run_sync(auth.verify_password, stored_hash, form.password) or row is None:
+            edge.throttles.failed_signin(form.email, address)   # an unknown account counts alike
             raise FrontdeskError("bad_credentials", "wrong e-mail or password")
         token, token_hash = auth.new_token()
         await edge.persister.write([queries.insert_token(

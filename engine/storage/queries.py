@@ -16,7 +16,7 @@ import uuid
 from collections.abc import Sequence
 from datetime import datetime
 from importlib import resources
-from typing import Any
+from typing import Any, NamedTuple
 
 from frontdesk.engine.storage.commit_plan import Bulk
 from frontdesk.engine.storage.db import Database, Row, Statement
@@ -268,12 +268,22 @@ async def participants_of(db: Database, conversation_ids: Sequence[str]) -> list
         [uuid.UUID(c) for c in conversation_ids])
 
 
-async def was_participant(db: Database, conversation_id: str, agent_id: str) -> bool:
+class Participation(NamedTuple):
+    """An agent's part in a conversation: what it may read is what came before it left."""
+
+    left_at: datetime | None        # None: still in it
+
+    def saw(self, at: datetime) -> bool:
+        return self.left_at is None or at <= self.left_at
+
+
+async def participation(db: Database, conversation_id: str, agent_id: str) -> Participation | None:
+    """None when the agent never took part in the conversation."""
     cid, aid = _uuid(conversation_id), _uuid(agent_id)
     if cid is None or aid is None:
-        return False
-    return bool(await db.fetchval(
-        "SELECT EXISTS (SELECT 1 FROM participants WHERE conversation_id = $1 AND agent_id = $2)", cid, aid))
+        return None
+    row = await db.fetchrow("SELECT left_at FROM participants WHERE conversation_id = $1 AND agent_id = $2", cid, aid)
+    return None if row is None else Participation(row["left_at"])
 
 
 # ---- offers ---------------------------------------------------------------------------------
@@ -356,7 +366,7 @@ async def attachment(db: Database, attachment_id: str) -> Row | None:
     if aid is None:
         return None
     return await db.fetchrow(
-        "SELECT a.*, m.private AS message_private FROM attachments a "
+        "SELECT a.*, m.private AS message_private, m.created_at AS message_at FROM attachments a "
         "LEFT JOIN messages m ON m.id = a.message_id WHERE a.id = $1", aid)
 
 

@@ -19,13 +19,18 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
     async def transcript(conversation_id: str) -> Response:
         who = await authenticate(db, "agent", "supervisor", "customer")
         row = await queries.conversation(db, conversation_id)
+        part = (await queries.participation(db, conversation_id, who.subject_id)
+                if row is not None and who.kind == "agent" else None)
         allowed = row is not None and (
             who.kind == "supervisor"
             or (who.kind == "customer" and who.subject_id == str(row["id"]))
-            or (who.kind == "agent" and await queries.was_participant(db, conversation_id, who.subject_id)))
+            or part is not None)
         if not allowed or row is None:
             raise FrontdeskError("not_found", "no such conversation")
-        messages = [message_wire(r) for r in await queries.messages_of(db, [conversation_id])]
+        rows = await queries.messages_of(db, [conversation_id])
+        if part is not None:        # an agent who left reads what came before, not after
+            rows = [r for r in rows if part.saw(r["created_at"])]
+        messages = [message_wire(r) for r in rows]
         if who.kind == "customer":
             messages = [m for m in messages if not m["private"]]
         return json_response({"conversation_id": str(row["id"]), "queue": row["queue"], "status": row["status"],

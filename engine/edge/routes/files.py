@@ -17,7 +17,7 @@ from frontdesk.engine.storage.db import Database
 
 async def may_download(db: Database, who: Caller, row: Any) -> bool:
     """Supervisors see every file; before it is sent only its uploader; then the conversation's
-    participants, and its customer unless the message is private."""
+    customer unless the message is private, and its agents if it came before they left."""
     if who.kind == "supervisor":
         return True
     if row["message_id"] is None:
@@ -25,7 +25,8 @@ async def may_download(db: Database, who: Caller, row: Any) -> bool:
     conversation_id = str(row["conversation_id"])
     if who.kind == "customer":
         return who.subject_id == conversation_id and not row["message_private"]
-    return await queries.was_participant(db, conversation_id, who.subject_id)
+    part = await queries.participation(db, conversation_id, who.subject_id)
+    return part is not None and part.saw(row["message_at"])
 
 
 def register(app: QuartTrio, edge: EdgeContext) -> None:

@@ -21,13 +21,16 @@ after an ``unavailable`` error, for a hello that needed the unreachable database
 from __future__ import annotations
 
 import logging
+import math
 from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
 import trio
 
 from frontdesk.core import auth
 from frontdesk.core.errors import DatabaseError, EngineError, FrontdeskError, ProtocolError
+from frontdesk.core.wire import utc_now
 from frontdesk.engine.agents.agent import AgentActor
 from frontdesk.engine.conversations.conversation import Conversation
 from frontdesk.engine.conversations.model import AttachCustomer, ClientFrame, Detach, Sender, message_from_row
@@ -97,6 +100,7 @@ class Session:
         self._flush_on_close = True
         self._cancel = trio.CancelScope()
         self.role = "anonymous"
+        self._expires_at: datetime | None = None     # when the hello's token expires
         self._sender: Sender | None = None
         self._conversation: Conversation | None = None   # customers: their one conversation
         self._agent: AgentActor | None = None
@@ -171,13 +175,22 @@ class Session:
             return
         metrics.SOCKETS.labels(self.role).inc()
         try:
-            async with trio.open_nursery() as nursery:
-                nursery.start_soon(self._writer, nursery.cancel_scope)
-                with suppress(SocketClosed):
-                    await self._reader()
-                nursery.cancel_scope.cancel()
+            with trio.move_on_at(self._token_deadline()) as token_life:
+                async with trio.open_nursery() as nursery:
+                    nursery.start_soon(self._writer, nursery.cancel_scope)
+                    with suppress(SocketClosed):
+                        await self._reader()
+                    nursery.cancel_scope.cancel()
+            if token_life.cancelled_caught:
+                self._unauthenticated("the token expired: sign in again", None)
         finally:
             metrics.SOCKETS.labels(self.role).dec()
+
+    def _token_deadline(self) -> float:
+        """When the hello's token expires, on trio's clock: the socket's rights end with it."""
+        if self._expires_at is None:
+            return math.inf
+        return trio.current_time() + max(0.0, (self._expires_at - utc_now()).total_seconds())
 
     async def _flush(self) -> None:
         """Send what is still in the outbox (e.g. the error before a 1008 close)."""
@@ -225,6 +238,7 @@ class Session:
             subject = await self._edge.tokens.resolve(auth.token_hash(cmd.token))
             if subject is None or subject["kind"] == "supervisor":
                 return self._unauthenticated("bad or expired token", None)
+            self._expires_at = subject["expires_at"]
             resume = dict(cmd.resume or {})
             if subject["kind"] == "customer":
                 return await self._hello_customer(str(subject["subject_id"]), resume)

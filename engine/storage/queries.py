@@ -94,7 +94,7 @@ async def hello_subjects(db: Database, token_hashes: list[bytes]) -> list[Row]:
     the staff profile when a token names staff: one query for a whole batch of hellos
     (``token_resolver.py``); an agent's hello once made two round trips (token, then profile)."""
     return await db.fetch(
-        "SELECT t.token_hash, t.kind, t.subject_id, s.role, s.email, s.name, s.capacity, s.presence, "
+        "SELECT t.token_hash, t.kind, t.subject_id, t.expires_at, s.role, s.email, s.name, s.capacity, s.presence, "
         "coalesce((SELECT array_agg(m.queue ORDER BY m.queue) FROM queue_members m WHERE m.staff_id = s.id), "
         "'{}') AS queues "
         "FROM tokens t LEFT JOIN staff s ON t.kind <> 'customer' AND s.id = t.subject_id "

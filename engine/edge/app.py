@@ -17,7 +17,7 @@ from quart_trio import QuartTrio
 
 from frontdesk.core.errors import DatabaseError, FrontdeskError, RateLimited, http_status
 from frontdesk.engine.edge import chat_start
-from frontdesk.engine.edge.chat_door import ChatHandler, Headers
+from frontdesk.engine.edge.chat_door import ChatHandler, Headers, peer_address
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import error_response
 from frontdesk.engine.edge.listener import WebsocketHandler
@@ -68,7 +68,8 @@ def create_app(edge: EdgeContext) -> QuartTrio:
         """An upgrade on a connection that carried HTTP first; fresh ones take ``websocket_handler``."""
         if not origin_allowed(edge.config, websocket.headers.get("Origin")):
             return Response("origin not allowed", status=403)
-        await Session(edge, QuartSocket(websocket._get_current_object())).run()  # type: ignore[attr-defined]
+        address = edge.throttles.address(websocket.remote_addr or "", websocket.headers.get("X-Forwarded-For"))
+        await Session(edge, QuartSocket(websocket._get_current_object()), address).run()  # type: ignore[attr-defined]
         return None
 
     return app
@@ -102,6 +103,7 @@ def websocket_handler(edge: EdgeContext) -> WebsocketHandler:
         if not origin_allowed(edge.config, handshake.headers.get("origin")):
             await handshake.refuse(403, "origin not allowed")
             return
-        await Session(edge, await handshake.accept(MAX_FRAME_BYTES)).run()
+        address = edge.throttles.address(peer_address(handshake.stream), handshake.headers.get("x-forwarded-for"))
+        await Session(edge, await handshake.accept(MAX_FRAME_BYTES), address).run()
 
     return handle

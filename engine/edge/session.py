@@ -29,7 +29,7 @@ from typing import Any
 import trio
 
 from frontdesk.core import auth
-from frontdesk.core.errors import DatabaseError, EngineError, FrontdeskError, ProtocolError
+from frontdesk.core.errors import DatabaseError, EngineError, FrontdeskError, ProtocolError, RateLimited
 from frontdesk.core.wire import utc_now
 from frontdesk.engine.agents.agent import AgentActor
 from frontdesk.engine.conversations.conversation import Conversation
@@ -57,6 +57,7 @@ CLOSE_POLICY = 1008
 CLOSE_TRY_AGAIN = 1013
 WRITE_BATCH = 64        # frames joined into one socket write at most
 CLOSE_TIMEOUT_S = 2.0   # a client that takes longer to read the close frame is cut off
+SOCKET_RETRY_AFTER_S = 10   # what a refused socket's client is told to wait
 
 
 class RateLimiter:
@@ -90,9 +91,12 @@ class RateLimiter:
 
 
 class Session:
-    def __init__(self, edge: EdgeContext, ws: Socket):
+    def __init__(self, edge: EdgeContext, ws: Socket, address: str = ""):
+        """``address``: the client's, as the throttles key it (one address holds a bounded number of sockets)."""
         self._edge = edge
         self._ws = ws
+        self._address = address
+        self._claims: list[str] = []      # the socket counts this session holds (its address, its token)
         # the outbox; None asks the writer to finish a frame the socket took only in part
         self._out_send, self._out_recv = trio.open_memory_channel[str | None](SESSION_OUTBOX_SIZE)
         self._queued = 0    # frames in the outbox or in the writer's hands, not yet written
@@ -150,6 +154,9 @@ class Session:
     async def run(self) -> None:
         if not self._edge.sessions.add(self):
             self.close(CLOSE_GOING_AWAY)        # the engine is stopping
+        elif not self._claim(f"address {self._address}", self._edge.throttles.sockets_per_address):
+            self._refuse(RateLimited("too many websockets from this address", SOCKET_RETRY_AFTER_S))
+            self.close(CLOSE_POLICY)
         try:
             try:
                 with self._cancel:
@@ -165,6 +172,14 @@ class Session:
                         pass
         finally:
             self._edge.sessions.discard(self)
+            for key in self._claims:
+                self._edge.sessions.release(key)
+
+    def _claim(self, key: str, limit: int) -> bool:
+        if not self._edge.sessions.claim(key, limit):
+            return False
+        self._claims.append(key)
+        return True
 
     async def _serve(self) -> None:
         """Hello, then the reader and the writer until either ends; a closed socket ends both."""
@@ -239,6 +254,10 @@ class Session:
             if subject is None or subject["kind"] == "supervisor":
                 return self._unauthenticated("bad or expired token", None)
             self._expires_at = subject["expires_at"]
+            if not self._claim(f"token {bytes(subject['token_hash']).hex()}", self._edge.throttles.sockets_per_token):
+                self._refuse(RateLimited("too many websockets with this token", SOCKET_RETRY_AFTER_S))
+                self.close(CLOSE_POLICY)
+                return False
             resume = dict(cmd.resume or {})
             if subject["kind"] == "customer":
                 return await self._hello_customer(str(subject["subject_id"]), resume)

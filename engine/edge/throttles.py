@@ -104,17 +104,21 @@ class Throttles:
     offline_per_address: Window | None
     mails_per_email: Window | None
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
+    sockets_per_address: int = 0       # open websockets at once (0: no limit)
+    sockets_per_token: int = 0
 
     @classmethod
     def from_config(cls, config: Config) -> Throttles:
         trusted = tuple(ipaddress.ip_network(n, strict=False) for n in config.trusted_proxies)
         if config.rate_limit_per_s <= 0:
             return cls(None, None, None, None, None, trusted)
+        sockets = {"sockets_per_address": max(0, config.limit_sockets_per_address),
+                   "sockets_per_token": max(0, config.limit_sockets_per_token)}
         return cls(Window(config.limit_signin_failures, "failed sign-ins for this account"),
                    Window(config.limit_signin_failures_per_address, "failed sign-ins from this address"),
                    Window(config.limit_chats_per_address, "new chats from this address"),
                    Window(config.limit_offline_per_address, "offline requests from this address"),
-                   Window(config.limit_mails_per_email, "mails to this e-mail address"), trusted)
+                   Window(config.limit_mails_per_email, "mails to this e-mail address"), trusted, **sockets)
 
     def address(self, peer: str, forwarded_for: str | None) -> str:
         return client_address(peer, forwarded_for, self.trusted_proxies)

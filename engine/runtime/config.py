@@ -121,6 +121,8 @@ class Config:
     limit_chats_per_address: Limit = LIMITS["limit_chats_per_address"][1]
     limit_offline_per_address: Limit = LIMITS["limit_offline_per_address"][1]
     limit_mails_per_email: Limit = LIMITS["limit_mails_per_email"][1]
+    limit_sockets_per_address: int = 1000      # open websockets of one client address (0 = no limit)
+    limit_sockets_per_token: int = 10          # open websockets of one token (0 = no limit)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")   # whose X-Forwarded-For is believed
     faults: Faults | None = None               # tests only: exceptions injected into actors' handlers
 
@@ -168,6 +170,8 @@ class Config:
             smtp_url=env.get("FRONTDESK_SMTP_URL") or None,
             check_email_domain=_env_bool(env, "FRONTDESK_CHECK_EMAIL_DOMAIN", False),
             trusted_proxies=_env_networks(env, "FRONTDESK_TRUSTED_PROXIES", ("127.0.0.1/32", "::1/128")),
+            limit_sockets_per_address=_env_int(env, "FRONTDESK_LIMIT_SOCKETS_PER_ADDRESS", 1000),
+            limit_sockets_per_token=_env_int(env, "FRONTDESK_LIMIT_SOCKETS_PER_TOKEN", 10),
         ).with_limits(env)
 
     def with_limits(self, env: Mapping[str, str]) -> Config:

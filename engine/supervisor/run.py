@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import gc
 import logging
+import resource
 import signal
 import sys
 from collections.abc import Callable
@@ -97,6 +98,14 @@ async def prepare_database(db: Database, demo: bool) -> None:
     await load_queue_configs(db, strict=True)
 
 
+def raise_file_limit() -> None:
+    """Every socket is a descriptor: take the hard limit the system allows, not the soft default."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if hard != resource.RLIM_INFINITY and soft < hard:
+        resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        log.info("open files limit raised from %d to %d", soft, hard)
+
+
 def tune_gc() -> None:
     """Collect once, freeze the start-up heap, raise the thresholds. For a whole process, not a test."""
     gc.collect()
@@ -108,7 +117,8 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
                      task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
     """Run the engine until cancelled or signalled. ``task_status.started(url)`` when serving.
 
-    ``manage_gc`` (``frontdesk serve``): ``tune_gc()`` once serving; left off in-process (tests).
+    ``manage_gc`` (``frontdesk serve``): ``tune_gc()`` and ``raise_file_limit()`` once serving; left
+    off in-process (tests), as both act on the whole process.
     """
     embedded = EmbeddedPostgres(config.data_dir)
     try:
@@ -122,6 +132,7 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
                 running = await _serve(config, db, nursery)
                 if manage_gc:
                     tune_gc()
+                    raise_file_limit()
                 if ready is not None:
                     ready(running.base_url)
                 task_status.started(running.base_url)

@@ -6,10 +6,12 @@ Every error is ``{"error": {"code", "message", "field"?}}`` with the status of P
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterable, AsyncIterator
 from dataclasses import dataclass
 from typing import Any
 
 import orjson
+import trio
 from quart import Response, has_request_context, request
 
 from frontdesk.core import auth
@@ -21,6 +23,13 @@ from frontdesk.engine.storage.db import Database
 
 # A bearer header longer than this is no token of ours; it is refused before any lookup.
 MAX_AUTHORIZATION_BYTES = 200
+# A JSON body must arrive within this, as on the chat door: a client that trickles it holds a task.
+BODY_TIMEOUT_S = 10.0
+# An upload may be slow, not stalled: no pause longer than UPLOAD_IDLE_S, and after UPLOAD_GRACE_S at
+# least UPLOAD_MIN_BYTES_PER_S on average (a slow phone line, not one byte every few seconds).
+UPLOAD_IDLE_S = 30.0
+UPLOAD_GRACE_S = 30.0
+UPLOAD_MIN_BYTES_PER_S = 1024
 
 
 def json_response(body: Any, status: int = 200) -> Response:
@@ -44,15 +53,39 @@ def client_address(throttles: Throttles) -> str:
 
 
 async def read_body() -> bytes:
-    """The request body, refused with 413 as soon as it passes MAX_JSON_BODY_BYTES."""
+    """The request body, refused with 413 as soon as it passes MAX_JSON_BODY_BYTES and with 408 when
+    it has not arrived within BODY_TIMEOUT_S."""
     if (request.content_length or 0) > MAX_JSON_BODY_BYTES:
         raise FrontdeskError("too_large", "the body is too large")
     data = bytearray()
-    async for chunk in request.body:
-        data += chunk
-        if len(data) > MAX_JSON_BODY_BYTES:
-            raise FrontdeskError("too_large", "the body is too large")
+    with trio.move_on_after(BODY_TIMEOUT_S) as waited:
+        async for chunk in request.body:
+            data += chunk
+            if len(data) > MAX_JSON_BODY_BYTES:
+                raise FrontdeskError("too_large", "the body is too large")
+    if waited.cancelled_caught:
+        raise FrontdeskError("timeout", "the request did not arrive in time")
     return bytes(data)
+
+
+async def paced(body: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
+    """``body``'s chunks, as long as they keep coming at an upload's pace; else 408 ``timeout``."""
+    chunks = aiter(body)
+    started = trio.current_time()
+    received = 0
+    while True:
+        with trio.move_on_after(UPLOAD_IDLE_S) as waited:
+            try:
+                chunk = await anext(chunks)
+            except StopAsyncIteration:
+                return
+        if waited.cancelled_caught:
+            raise FrontdeskError("timeout", "the upload stalled")
+        received += len(chunk)
+        elapsed = trio.current_time() - started
+        if elapsed > UPLOAD_GRACE_S and received < elapsed * UPLOAD_MIN_BYTES_PER_S:
+            raise FrontdeskError("timeout", "the upload is too slow")
+        yield chunk
 
 
 @dataclass(frozen=True)

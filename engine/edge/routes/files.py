@@ -10,7 +10,7 @@ from quart_trio import QuartTrio
 from frontdesk.core.errors import FrontdeskError
 from frontdesk.engine.edge import uploads
 from frontdesk.engine.edge.context import EdgeContext
-from frontdesk.engine.edge.http import Caller, authenticate, json_response
+from frontdesk.engine.edge.http import Caller, authenticate, json_response, paced
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database
 
@@ -36,8 +36,8 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
     @app.post("/api/uploads")
     async def upload() -> Response:
         who = await authenticate(db, "agent", "customer")
-        up = await uploads.receive_upload(request.body, request.headers.get("Content-Type"), request.content_length,
-                                          uploads_dir)
+        up = await uploads.receive_upload(paced(request.body), request.headers.get("Content-Type"),
+                                          request.content_length, uploads_dir)
         try:
             await edge.persister.write([queries.insert_attachment(
                 up.attachment_id, who.kind, who.subject_id, up.filename, up.content_type, up.size, up.sha256)])

@@ -26,6 +26,10 @@ def json_response(body: Any, status: int = 200) -> Response:
     return Response(orjson.dumps(body), status=status, content_type="application/json")
 
 
+def empty_response(status: int = 204) -> Response:
+    return Response(b"", status=status)
+
+
 def error_response(exc: FrontdeskError) -> Response:
     response = json_response(exc.to_http(), http_status(exc))
     if has_request_context() and (request.content_length or request.headers.get("Transfer-Encoding")):
@@ -53,6 +57,7 @@ class Caller:
 
     kind: str           # agent | supervisor | customer
     subject_id: str     # the staff member's id; the conversation's id for a customer
+    token_hash: bytes   # what the tokens table knows the caller's token by
 
 
 async def authenticate(db: Database, *kinds: str) -> Caller:
@@ -60,9 +65,10 @@ async def authenticate(db: Database, *kinds: str) -> Caller:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or len(header) > MAX_AUTHORIZATION_BYTES:
         raise FrontdeskError("unauthenticated", "a bearer token is required")
-    row = await queries.token_subject(db, auth.token_hash(header[7:].strip()))
+    token_hash = auth.token_hash(header[7:].strip())
+    row = await queries.token_subject(db, token_hash)
     if row is None:
         raise FrontdeskError("unauthenticated", "bad or expired token")
     if row["kind"] not in kinds:
         raise FrontdeskError("forbidden", "this token may not do that")
-    return Caller(row["kind"], str(row["subject_id"]))
+    return Caller(row["kind"], str(row["subject_id"]), token_hash)

@@ -2,6 +2,8 @@
 known by its bearer token.
 
 Every error is ``{"error": {"code", "message", "field"?}}`` with the status of PROTOCOL.md §3.
+Every answer carries ``PRIVATE_HEADERS``: answers hold tokens, names, e-mail addresses and
+messages, which no shared or browser cache may keep.
 """
 
 from __future__ import annotations
@@ -21,13 +23,16 @@ from frontdesk.engine.storage.db import Database
 # A bearer header longer than this is no token of ours; it is refused before any lookup.
 MAX_AUTHORIZATION_BYTES = 200
 
+# also sent by the chat door (chat_door.py), whose answer carries a customer token
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
 
 def json_response(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status=status, content_type="application/json")
+    return Response(orjson.dumps(body), status=status, content_type="application/json", headers=PRIVATE_HEADERS)
 
 
 def empty_response(status: int = 204) -> Response:
-    return Response(b"", status=status)
+    return Response(b"", status=status, headers=PRIVATE_HEADERS)
 
 
 def error_response(exc: FrontdeskError) -> Response:

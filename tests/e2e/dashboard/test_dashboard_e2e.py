@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dashkit import Seed, plain_asyncio, seed_fixture  # noqa: F401  (fixtures)
+from dashkit import IMAGE, IMAGE_URL, MARKUP, Seed, add_hostile, plain_asyncio, seed_fixture  # noqa: F401
 
 CHROMIUM = Path(os.environ.get("FRONTDESK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -201,3 +201,65 @@ def test_a_page_of_another_site_cannot_frame_the_dashboard(dashboard_url: str) -
             assert len(frames) == 1 and not frames[0].url.startswith(dashboard_url)
         finally:
             browser.close()
+
+
+# ---- what people typed ----------------------------------------------------------------------------
+
+def sign_in(page: Any) -> None:
+    page.get_by_label("E-mail").fill("supervisor@demo.test")
+    page.get_by_label("Password", exact=True).fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+
+
+MADE_OF_MARKUP = "img[src*='127.0.0.1:1'], img[src='x'], a[href*='127.0.0.1:1/'], a[href^='mailto:']"
+
+
+def nothing_made_of_markup(page: Any) -> None:
+    assert page.locator(MADE_OF_MARKUP).count() == 0
+
+
+def shown_text(page: Any) -> str:
+    """The page's text as a person reads it (word joiners are invisible)."""
+    return str(page.evaluate("() => document.body.innerText")).replace("\u2060", "")
+
+
+def test_markup_people_typed_makes_the_browser_fetch_nothing(seed: Seed, tmp_path: Path) -> None:
+    sync_api = chromium()
+    hostile = add_hostile(seed)
+    requested: list[str] = []
+    dialogs: list[str] = []
+    with running_dashboard(seed, tmp_path) as url, plain_asyncio(), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.on("request", lambda r: requested.append(r.url))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(url)
+            sign_in(page)
+            page.get_by_role("heading", name="Live overview").wait_for(timeout=30_000)
+
+            # the conversation log, narrowed to the one conversation whose first message says hello
+            page.get_by_role("link", name="Conversations").click()
+            search = page.get_by_role("textbox", name="Search message text")
+            search.fill("hello")
+            search.press("Enter")
+            page.get_by_text("1 conversations match").wait_for()
+            grid = page.get_by_test_id("stDataFrame")
+            grid.get_by_test_id("data-grid-canvas").wait_for()
+            nothing_made_of_markup(page)
+
+            # its transcript: the row's selection box is at the left of the row under the header
+            box = grid.bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + 16, box["y"] + 53)
+            page.get_by_text(f"Options: {IMAGE}").wait_for(timeout=30_000)
+            page.get_by_test_id("stDownloadButton").wait_for()
+            nothing_made_of_markup(page)
+            text = shown_text(page)
+            for typed in (f"{MARKUP} · Support", f"E-mail: {hostile.email}", f"{hostile.field}: {IMAGE}",
+                          hostile.agent, hostile.filename, " ".join(hostile.reason.split())):
+                assert typed in text, typed
+        finally:
+            browser.close()
+    assert not [u for u in requested if u.startswith(IMAGE_URL.rsplit("/", 1)[0]) or u.endswith("/x")], requested
+    assert dialogs == []

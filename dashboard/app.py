@@ -45,8 +45,8 @@ def main() -> None:
                       position="hidden").run()
         return
     with st.sidebar:
-        st.markdown(f"**🛎️ Frontdesk** · signed in as **{who['name']}**")
-        st.caption(who["email"].replace("@", "\u200b@"))  # not turned into a mailto link
+        st.markdown(f"**🛎️ Frontdesk** · signed in as **{common.md(who['name'])}**")
+        st.caption(common.md(who["email"]))
         if st.button("Sign out", icon=":material/logout:", key="sign_out"):
             signin.sign_out()
             st.rerun()

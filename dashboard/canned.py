@@ -96,7 +96,7 @@ def _edit_form(conn: db.Conn, rows: list[dict[str, Any]], scopes: list[str]) -> 
         saved = db.update_canned(conn, chosen, scope or None, title, text)
         common.flash(f"Saved “{title}”." if saved else "Not saved: it was deleted in the meantime.")
         st.rerun()
-    confirm = st.checkbox(f"Yes, delete “{r['title']}”", key=f"canned_delete_confirm_{chosen}")
+    confirm = st.checkbox(f"Yes, delete “{common.md(r['title'])}”", key=f"canned_delete_confirm_{chosen}")
     if st.button("Delete", key=f"canned_delete_{chosen}", disabled=not confirm, icon=":material/delete:"):
         db.delete_canned(conn, chosen)
         common.flash(f"Deleted “{r['title']}”.")

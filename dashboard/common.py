@@ -13,6 +13,7 @@ block ends, also when the run is stopped by a rerun.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime, tzinfo
@@ -33,6 +34,12 @@ POOL_MAX_SIZE = 4
 # A page that waits this long for a connection shows an error instead of hanging.
 POOL_TIMEOUT_S = 10.0
 SESSION_KEY = "supervisor"
+_ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
+# where GitHub's autolinks begin (www., scheme://, user@host): Streamlit finds them in the text after
+# the escapes are undone, so only a character in between stops them
+_AUTOLINK_STARTS = re.compile(r"(?i)(?<=www)(?=\.)|(?<=:)(?=//)|(?=@)")
+WORD_JOINER = "\u2060"      # invisible, and no line break at it
+_BACKTICK_RUNS = re.compile(r"`+")
 
 
 def data_dir() -> Path:
@@ -110,19 +117,47 @@ def require_supervisor() -> dict[str, str]:
 
 
 def flash(message: str) -> None:
-    """A success message for the next run (shown by ``show_flash`` after ``st.rerun()``)."""
+    """A success message in plain text for the next run (shown by ``show_flash`` after ``st.rerun()``)."""
     st.session_state["_flash"] = message
 
 
 def show_form_error(exc: FormError) -> None:
-    """A refused edit: the field it concerns, then why."""
-    st.error(f"**{exc.field.capitalize()}**: {exc.message}")
+    """A refused edit: the field it concerns, then why (which may quote what was typed)."""
+    st.error(f"**{exc.field.capitalize()}**: {md(exc.message)}")
 
 
 def show_flash() -> None:
     message = st.session_state.pop("_flash", None)
     if message:
-        st.success(message)
+        st.success(md(message))
+
+
+# --------------------------------------------------------------------------- text in Markdown
+
+
+def md(text: object) -> str:
+    """``text`` as Markdown that shows exactly its characters, for every Streamlit element and label
+    that reads Markdown (``st.markdown``, captions, alerts, headers, widget labels).
+
+    Every ASCII punctuation character is backslash-escaped (CommonMark allows it for each), so no
+    part of a name, e-mail address or title becomes an image (which the browser would fetch), a
+    link, emphasis, HTML, a heading or list, a Streamlit directive (``:red[…]``), an emoji or
+    LaTeX; and a word joiner goes where an address would otherwise turn into a link by itself
+    (``www``, ``://``, ``@``: a copied address carries it). Line breaks become spaces: the places
+    it goes hold one line.
+    """
+    text = _AUTOLINK_STARTS.sub(WORD_JOINER, " ".join(str(text).splitlines()))
+    return _ASCII_PUNCTUATION.sub(r"\\\1", text)
+
+
+def md_code(text: object) -> str:
+    """``text`` as a Markdown code span: monospace, and shown as typed whatever it holds (backslash
+    escapes do not work inside code spans; a fence longer than any run of backticks in it does)."""
+    value = " ".join(str(text).splitlines())
+    fence = "`" * (max((len(run) for run in _BACKTICK_RUNS.findall(value)), default=0) + 1)
+    if value.startswith("`") or value.endswith("`") or (value.startswith(" ") and value.endswith(" ")):
+        value = f" {value} "    # CommonMark strips one space from each end of such a span
+    return f"{fence}{value}{fence}"
 
 
 def reset_widgets(prefix: str) -> None:

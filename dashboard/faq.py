@@ -32,11 +32,11 @@ def render() -> None:
         queue = st.selectbox("Queue", list(queue_rows), key="faq_queue")
         language = queue_rows[queue]["language"]
         if not db.text_search_config_exists(conn, language):
-            st.error(f"Queue {queue} has the language “{language}”, which this PostgreSQL has no text-search "
-                     "configuration for: entries cannot be indexed. Fix queues.language first.")
+            st.error(f"Queue {common.md(queue)} has the language “{common.md(language)}”, which this PostgreSQL "
+                     "has no text-search configuration for: entries cannot be indexed. Fix queues.language first.")
             return
         entries = db.faq_entries(conn, queue)
-        st.caption(f"{len(entries)} entries · searched with the “{language}” text-search configuration")
+        st.caption(f"{len(entries)} entries · searched with the “{common.md(language)}” text-search configuration")
         if entries:
             st.dataframe(pd.DataFrame([{"Question": e["question"], "Answer": e["answer"], "Language": e["language"]}
                                        for e in entries]), hide_index=True, key=f"faq_table_{queue}")

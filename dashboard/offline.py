@@ -85,16 +85,17 @@ def _detail(conn: db.Conn, request_id: str, who: dict[str, str], tz: Any) -> Non
     if r is None:
         st.error("No such offline request.")
         return
-    st.subheader(f"{number(r['request_number'])} · {r['name']}")
+    md = common.md
+    st.subheader(f"{number(r['request_number'])} · {md(r['name'])}")
     left, right = st.columns([3, 2])
     with left:
-        st.markdown(f"**From:** {r['name']} <{r['email']}>  \n**Queue:** {r['queue']}  \n"
+        st.markdown(f"**From:** {md(r['name'])} {md('<' + r['email'] + '>')}  \n**Queue:** {md(r['queue'])}  \n"
                     f"**Received:** {common.fmt_time(r['created_at'], tz)}")
         st.markdown("**Question**")
         st.text(r["question"])
     with right:
         if r["status"] == "handled":
-            st.success(f"Handled by {r['handled_by_name'] or 'someone'} at {common.fmt_time(r['handled_at'], tz)}")
+            st.success(f"Handled by {md(r['handled_by_name'] or 'someone')} at {common.fmt_time(r['handled_at'], tz)}")
         else:
             st.warning("Open — nobody has answered it yet.")
             if st.button("Mark handled", type="primary", key="off_mark_handled", icon=":material/done:"):

@@ -31,7 +31,7 @@ def render() -> None:
         if st.session_state.pop(f"hours_reset_{queue}", False):
             common.reset_widgets(key)
         is_open, status = overview.opening_status(row["opening_hours"], common.now_utc())
-        (st.success if is_open else st.warning if is_open is False else st.error)(f"Right now: {status}")
+        (st.success if is_open else st.warning if is_open is False else st.error)(f"Right now: {common.md(status)}")
         values = forms.form_values(row["opening_hours"])
 
         with st.form(f"hours_form_{queue}"):
@@ -62,10 +62,10 @@ def render() -> None:
                 schedule = forms.schedule_from_form(mode, timezone, weekly, holidays_text, special_text)
                 message = forms.closed_message(closed_text)
             except hours.ScheduleError as exc:
-                st.error(f"Not saved. **{forms.describe_field(exc.field)}** (`{exc.field or 'schedule'}`): "
-                         f"{exc.message}")
+                st.error(f"Not saved. **{common.md(forms.describe_field(exc.field))}** "
+                         f"({common.md_code(exc.field or 'schedule')}): {common.md(exc.message)}")
             except forms.FormError as exc:
-                st.error(f"Not saved. **Closed message**: {exc.message}")
+                st.error(f"Not saved. **Closed message**: {common.md(exc.message)}")
             else:
                 db.set_opening_hours(conn, queue, schedule, message)
                 _, after = overview.opening_status(schedule, common.now_utc())

@@ -2,8 +2,11 @@
 (amber background, dashed border, "👁 private note"), and the system events between them (offers
 and their outcomes, invitations, joins, leaves, the end), in time order.
 
-Message text is HTML-escaped before it goes into the page; attachments are offered for download
-from ``<data dir>/uploads/<attachment id>`` (read only when clicked).
+Every string a customer, agent or supervisor supplied shows as typed: in the hand-built HTML it is
+HTML-escaped with its line breaks as character references (``html_text``), so no blank line ends
+the HTML block and lets the rest be read as Markdown; everywhere else it is escaped Markdown
+(``common.md``). Attachments are offered for download from ``<data dir>/uploads/<attachment id>``
+(read only when clicked).
 """
 
 from __future__ import annotations
@@ -40,6 +43,11 @@ CSS = """
 """
 
 _ENDED_BY = {"customer": "the customer", "agent": "the agent", "system": "the system"}
+
+
+def html_text(value: object) -> str:
+    """``value`` as HTML text on one source line: escaped, its line breaks kept as references."""
+    return html.escape(str(value)).replace("\r\n", "&#10;").replace("\n", "&#10;").replace("\r", "&#10;")
 
 
 def event_text(kind: str, who: str | None, detail: str | None) -> str:
@@ -93,9 +101,9 @@ def timeline(messages: list[dict[str, Any]], events: list[dict[str, Any]]) -> li
 
 
 def message_html(m: dict[str, Any], tz: Any) -> str:
-    text = html.escape(m["text"] or "")
-    when = html.escape(common.fmt_time(m["created_at"], tz))
-    sender = html.escape(m["sender_name"] or m["sender_kind"])
+    text = html_text(m["text"] or "")
+    when = html_text(common.fmt_time(m["created_at"], tz))
+    sender = html_text(m["sender_name"] or m["sender_kind"])
     if m["private"]:
         css, badge = "fd-msg fd-private", (f'<span class="fd-private-badge" title="{PRIVATE_HINT}">'
                                            f"{PRIVATE_MARK}</span>")
@@ -108,10 +116,10 @@ def message_html(m: dict[str, Any], tz: Any) -> str:
     role = {"customer": "customer", "agent": "agent", "system": "system"}.get(m["sender_kind"], "")
     extra = ""
     if m["options"]:
-        chips = "".join(f'<span class="fd-chip">{html.escape(str(o.get("label", "")))}</span>' for o in m["options"])
+        chips = "".join(f'<span class="fd-chip">{html_text(o.get("label", ""))}</span>' for o in m["options"])
         extra = f'<div class="fd-options">Options: {chips}</div>'
     if m["option_id"]:
-        chosen = html.escape(m["option_id"])
+        chosen = html_text(m["option_id"])
         extra = f'<div class="fd-options"><span class="fd-chip fd-chip-chosen">chose option {chosen}</span></div>'
     private_hint = f" · <i>{PRIVATE_HINT}</i>" if m["private"] else ""
     return (f'<div class="{css}"><div class="fd-meta">{badge}<b>{sender}</b> ({role}) · {when} · '
@@ -138,13 +146,13 @@ def _attachment(m: dict[str, Any], a: dict[str, Any]) -> None:
     path = common.uploads_dir() / str(a.get("id", ""))
     name = str(a.get("filename") or "attachment")
     prefix = "👁 private attachment · " if m["private"] else ""
-    label = f"{prefix}⬇ {name} ({_size(int(a.get('size') or 0))})"
+    label = f"{prefix}⬇ {common.md(name)} ({_size(int(a.get('size') or 0))})"
     if path.is_file():
         st.download_button(label, data=_file_reader(path), file_name=name,
                            mime=str(a.get("content_type") or "application/octet-stream"),
                            key=f"att-{m['id']}-{a.get('id')}", on_click="ignore")
     else:
-        st.caption(f"{label} — the file is missing from {path.parent}")
+        st.caption(f"{label} — the file is missing from {common.md(path.parent)}")
 
 
 def _size(n: int) -> str:
@@ -161,22 +169,23 @@ def header(c: dict[str, Any], tz: Any) -> None:
     def mark(field: str) -> str:
         return " 🔒 *verified*" if field in verified else ""
 
-    st.subheader(f"{c['customer_name']} · {c['queue_title'] or c['queue']}")
+    md = common.md
+    st.subheader(f"{md(c['customer_name'])} · {md(c['queue_title'] or c['queue'])}")
     left, middle, right = st.columns(3)
     with left:
-        st.markdown(f"**Customer:** {c['customer_name']}{mark('name')}  \n"
-                    f"**E-mail:** {c['customer_email']}{mark('email')}")
+        st.markdown(f"**Customer:** {md(c['customer_name'])}{mark('name')}  \n"
+                    f"**E-mail:** {md(c['customer_email'])}{mark('email')}")
         for key, value in (c["fields"] or {}).items():
-            st.markdown(f"**{key}:** {value}{mark(key)}")
+            st.markdown(f"**{md(key)}:** {md(value)}{mark(key)}")
     with middle:
-        status = {"queued": "⏳ queued", "active": "💬 active", "ended": "✔ ended"}.get(c["status"], c["status"])
-        st.markdown(f"**Status:** {status}  \n**Queue:** {c['queue']}  \n**Agent:** {c['owner_name'] or '—'}")
+        status = {"queued": "⏳ queued", "active": "💬 active", "ended": "✔ ended"}.get(c["status"], md(c["status"]))
+        st.markdown(f"**Status:** {status}  \n**Queue:** {md(c['queue'])}  \n**Agent:** {md(c['owner_name'] or '—')}")
     with right:
         wait = (c["accepted_at"] - c["created_at"]).total_seconds() if c["accepted_at"] else None
         st.markdown(f"**Started:** {common.fmt_time(c['created_at'], tz)}  \n"
                     f"**Waited:** {common.fmt_duration(wait)}  \n"
                     f"**Ended:** {common.fmt_time(c['ended_at'], tz)}"
-                    + (f" by {c['ended_by']}" if c["ended_by"] else ""))
+                    + (f" by {md(c['ended_by'])}" if c["ended_by"] else ""))
     if verified:
         st.caption("🔒 verified = the customer's identity was confirmed by the website (signed identity)")
 
@@ -197,8 +206,8 @@ def render(conversation_id: str) -> bool:
                f"legend: customer (grey) · agent (blue) · {PRIVATE_MARK} (amber, dashed) · system events (small)")
     for kind, item in timeline(messages, events):
         if kind == "event":
-            line = html.escape(event_text(item["kind"], item["who"], item["detail"]))
-            st.markdown(f'<div class="fd-event">⚙ {html.escape(common.fmt_time(item["at"], tz))} · <b>{line}</b>'
+            line = html_text(event_text(item["kind"], item["who"], item["detail"]))
+            st.markdown(f'<div class="fd-event">⚙ {html_text(common.fmt_time(item["at"], tz))} · <b>{line}</b>'
                         "</div>", unsafe_allow_html=True)
         else:
             st.markdown(message_html(item, tz), unsafe_allow_html=True)

@@ -28,6 +28,7 @@ from frontdesk.engine.supervisor.run import (
 )
 
 DEFAULT_DASHBOARD_PORT = 8501
+DEFAULT_DASHBOARD_HOST = "127.0.0.1"    # the dashboard shows every conversation: reachable from afar only on request
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -40,6 +41,8 @@ def _parser() -> argparse.ArgumentParser:
     serve.add_argument("--data-dir", help="data directory [FRONTDESK_DATA_DIR, ./.frontdesk]")
     serve.add_argument("--demo", action="store_true", help="load the demo data (idempotent)")
     dash = sub.add_parser("dashboard", help="start the supervisor dashboard (Streamlit)")
+    dash.add_argument("--host", default=DEFAULT_DASHBOARD_HOST,
+                      help=f"address to bind (Streamlit's --server.address) [{DEFAULT_DASHBOARD_HOST}]")
     dash.add_argument("--port", type=int, default=DEFAULT_DASHBOARD_PORT)
     dash.add_argument("--database-url", help="PostgreSQL URL [FRONTDESK_DATABASE_URL, embedded]")
     dash.add_argument("--data-dir", help="data directory [FRONTDESK_DATA_DIR, ./.frontdesk]")
@@ -105,17 +108,18 @@ def _demo(config: Config) -> None:
     trio.run(main)
 
 
-def _dashboard(config: Config, port: int) -> None:
-    spec = importlib.util.find_spec("frontdesk.dashboard.app")
+def _dashboard(config: Config, host: str, port: int) -> None:
+    # the server module wraps app.py in st.App, whose middleware adds the headers that refuse framing
+    spec = importlib.util.find_spec("frontdesk.dashboard.server")
     if spec is None or spec.origin is None:
         sys.exit("frontdesk: the dashboard is not installed")
-    app = Path(spec.origin)
+    server = Path(spec.origin)
     env = dict(os.environ)
     if config.database_url:
         env["FRONTDESK_DATABASE_URL"] = config.database_url
     env["FRONTDESK_DATA_DIR"] = str(config.data_dir)
-    cmd = [sys.executable, "-m", "streamlit", "run", str(app), "--server.port", str(port),
-           "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+    cmd = [sys.executable, "-m", "streamlit", "run", str(server), "--server.address", host,
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
     sys.exit(subprocess.call(cmd, env=env))
 
 
@@ -128,7 +132,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.command == "demo":
         _demo(config)
     elif args.command == "dashboard":
-        _dashboard(config, args.port)
+        _dashboard(config, args.host, args.port)
 
 
 if __name__ == "__main__":

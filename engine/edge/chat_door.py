@@ -6,8 +6,8 @@ is therefore served here, one request after the other while the client
 keeps it alive; the first request that is anything else hands the connection, with every byte
 already read, over to hypercorn (``hand_over``), which serves the rest of it as usual.
 
-What the client sees is what Quart's route sends: the same statuses and JSON bodies
-(both call ``handle``, built on ``chat_start.start_chat``). HTTP itself is h11's: chunked
+What the client sees is what Quart's route sends: the same statuses, JSON bodies and private
+headers (both call ``handle``, built on ``chat_start.start_chat``). HTTP itself is h11's: chunked
 bodies, pipelining, ``Expect: 100-continue`` and malformed requests (400, then close).
 A body over ``MAX_JSON_BODY_BYTES`` is refused with 413 as soon as that is known, and the
 connection is closed (its body is not read).
@@ -25,6 +25,7 @@ import orjson
 import trio
 
 from frontdesk.core.errors import FrontdeskError
+from frontdesk.engine.edge.http import PRIVATE_HEADERS
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +41,7 @@ ChatHandler = Callable[[bytes, str, str | None], Awaitable[tuple[int, bytes, Hea
 HandOver = Callable[[bytes], Awaitable[None]]                    # bytes already read -> serve the rest
 
 _date_cache: tuple[int, bytes] = (0, b"")
+_PRIVATE_HEADERS = [(name.lower().encode(), value.encode()) for name, value in PRIVATE_HEADERS.items()]
 
 
 def http_date() -> bytes:
@@ -162,7 +164,7 @@ class ChatDoor:
 
     async def _respond(self, status: int, body: bytes, extra: Headers | None = None, *, close: bool = False) -> None:
         headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode()),
-                   (b"date", http_date()), *(extra or ())]
+                   (b"date", http_date()), *_PRIVATE_HEADERS, *(extra or ())]
         if close:
             headers.append((b"connection", b"close"))
         data = self._conn.send(h11.Response(status_code=status, headers=headers))

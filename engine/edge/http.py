@@ -2,6 +2,8 @@
 known by its bearer token.
 
 Every error is ``{"error": {"code", "message", "field"?}}`` with the status of PROTOCOL.md §3.
+Every answer carries ``PRIVATE_HEADERS``: answers hold tokens, names, e-mail addresses and
+messages, which no shared or browser cache may keep.
 """
 
 from __future__ import annotations
@@ -31,9 +33,16 @@ UPLOAD_IDLE_S = 30.0
 UPLOAD_GRACE_S = 30.0
 UPLOAD_MIN_BYTES_PER_S = 1024
 
+# also sent by the chat door (chat_door.py), whose answer carries a customer token
+PRIVATE_HEADERS = {"Cache-Control": "no-store", "X-Content-Type-Options": "nosniff"}
+
 
 def json_response(body: Any, status: int = 200) -> Response:
-    return Response(orjson.dumps(body), status=status, content_type="application/json")
+    return Response(orjson.dumps(body), status=status, content_type="application/json", headers=PRIVATE_HEADERS)
+
+
+def empty_response(status: int = 204) -> Response:
+    return Response(b"", status=status, headers=PRIVATE_HEADERS)
 
 
 def error_response(exc: FrontdeskError) -> Response:
@@ -94,6 +103,7 @@ class Caller:
 
     kind: str           # agent | supervisor | customer
     subject_id: str     # the staff member's id; the conversation's id for a customer
+    token_hash: bytes   # what the tokens table knows the caller's token by
 
 
 async def authenticate(db: Database, *kinds: str) -> Caller:
@@ -101,9 +111,10 @@ async def authenticate(db: Database, *kinds: str) -> Caller:
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or len(header) > MAX_AUTHORIZATION_BYTES:
         raise FrontdeskError("unauthenticated", "a bearer token is required")
-    row = await queries.token_subject(db, auth.token_hash(header[7:].strip()))
+    token_hash = auth.token_hash(header[7:].strip())
+    row = await queries.token_subject(db, token_hash)
     if row is None:
         raise FrontdeskError("unauthenticated", "bad or expired token")
     if row["kind"] not in kinds:
         raise FrontdeskError("forbidden", "this token may not do that")
-    return Caller(row["kind"], str(row["subject_id"]))
+    return Caller(row["kind"], str(row["subject_id"]), token_hash)

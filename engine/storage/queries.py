@@ -89,6 +89,11 @@ def insert_token(token_hash: bytes, kind: str, subject_id: str, expires_at: date
     return _INSERT_TOKEN, (token_hash, kind, uuid.UUID(subject_id), expires_at)
 
 
+def revoke_token(token_hash: bytes, kind: str) -> Statement:
+    """Sign-out: the token is deleted, so every later lookup finds it unknown."""
+    return "DELETE FROM tokens WHERE token_hash = $1 AND kind = $2", (token_hash, kind)
+
+
 async def hello_subjects(db: Database, token_hashes: list[bytes]) -> list[Row]:
     """Who websocket ``hello`` tokens name (one row per live token, with its ``token_hash``), with
     the staff profile when a token names staff: one query for a whole batch of hellos

@@ -1,4 +1,4 @@
-"""Staff: agents' and supervisors' sign-in, the list of colleagues, canned messages."""
+"""Staff: agents' and supervisors' sign-in and sign-out, the list of colleagues, canned messages."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from frontdesk.core.errors import FrontdeskError
 from frontdesk.core.wire import utc_now
 from frontdesk.engine.edge import forms
 from frontdesk.engine.edge.context import EdgeContext
-from frontdesk.engine.edge.http import authenticate, client_address, json_response, read_body
+from frontdesk.engine.edge.http import authenticate, client_address, empty_response, json_response, read_body
 from frontdesk.engine.runtime.config import STAFF_TOKEN_TTL_S
 from frontdesk.engine.storage import queries
 
@@ -39,6 +39,12 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
                   "capacity": row["capacity"], "queues": list(profile["queues"])}
         return json_response({"token": token, role: person})
 
+    async def logout(role: str) -> Response:
+        """Revokes the caller's own token (PROTOCOL.md §13); a token of another kind is refused (403)."""
+        who = await authenticate(db, role)
+        await edge.persister.write([queries.revoke_token(who.token_hash, role)])
+        return empty_response(204)
+
     @app.post("/api/agents/login")
     async def agent_login() -> Response:
         return await login("agent")
@@ -46,6 +52,14 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
     @app.post("/api/supervisors/login")
     async def supervisor_login() -> Response:
         return await login("supervisor")
+
+    @app.post("/api/agents/logout")
+    async def agent_logout() -> Response:
+        return await logout("agent")
+
+    @app.post("/api/supervisors/logout")
+    async def supervisor_logout() -> Response:
+        return await logout("supervisor")
 
     @app.get("/api/agents")
     async def list_agents() -> Response:

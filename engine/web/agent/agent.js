@@ -14,6 +14,7 @@ const TYPING_SHOW_MS = 5000;
 const REQUESTS_REFRESH_MS = 60_000;
 const MAX_OPTIONS = 10;
 const MIN_OPTIONS = 2;
+const SIGN_OUT_WAIT_MS = 5000;       // a server that does not answer the sign-out does not keep the agent here
 
 let token = null;
 let me = null;
@@ -97,6 +98,7 @@ async function submitLogin(event) {
 function signOut(info) {
   if (conn) conn.stop();
   conn = null;
+  $('#conn').hidden = true;          // a connection closed on purpose is not a lost one
   auth.save(null);
   unackedStore.save(null);
   for (const conv of convs.values()) removeConv(conv);
@@ -108,6 +110,22 @@ function signOut(info) {
   me = null;
   colleagues = null;
   showLogin(info);
+}
+
+// The server revokes the token before the console forgets it, so that no copy of it stays usable;
+// offline or refused, the console signs out all the same.
+async function signOutByChoice() {
+  const button = $('#sign-out');
+  button.disabled = true;
+  try {
+    if (token) {
+      const revoked = api('POST', '/api/agents/logout', { token }).catch(() => null);
+      await Promise.race([revoked, new Promise((done) => { setTimeout(done, SIGN_OUT_WAIT_MS); })]);
+    }
+  } finally {
+    button.disabled = false;
+    signOut(t('login.signedOut'));
+  }
 }
 
 const ERROR_TEXT = {
@@ -1096,7 +1114,7 @@ function init() {
   updateTitle();
   $('#login').addEventListener('submit', submitLogin);
   $('#presence').addEventListener('click', togglePresence);
-  $('#sign-out').addEventListener('click', () => signOut(t('login.signedOut')));
+  $('#sign-out').addEventListener('click', signOutByChoice);
   $('#tabs').addEventListener('keydown', tabKeys);
   $('#tab-requests').addEventListener('click', () => selectTab('requests', true));
   $('#requests-refresh').addEventListener('click', () => loadRequests());

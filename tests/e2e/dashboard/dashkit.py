@@ -17,12 +17,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
 import psycopg
 import pytest
 import streamlit as st
+from markdown_it import MarkdownIt
 from psycopg.types.json import Jsonb
 from streamlit.testing.v1 import AppTest
 
@@ -127,6 +129,58 @@ def seed_fixture(database_url: str, tmp_path: Path) -> Seed:
                 str(r_handled), str(attachment))
 
 
+# what people may type where the dashboard shows it: an image the browser would fetch, HTML, emphasis
+IMAGE_URL = "http://127.0.0.1:1/p.png"
+IMAGE = f"![x]({IMAGE_URL})"
+MARKUP = f"{IMAGE} <img src=x onerror=alert(1)> **bold**"
+
+
+@dataclass
+class Hostile:
+    conversation: str          # support, ended; every string in it is MARKUP-like, owner agent2
+    request: str               # support, handled by agent2
+    customer: str = MARKUP
+    email: str = "**bold**_x_@example.com"
+    agent: str = f"Agent {MARKUP}"
+    field: str = "**order**"
+    text: str = f"hello\n\n{IMAGE}\n\n<img src=x onerror=alert(1)> **bold**"
+    reason: str = f"busy\n\n{IMAGE}"
+    filename: str = f"{IMAGE}.txt"
+
+
+def add_hostile(seed: Seed) -> Hostile:
+    """A conversation and an offline request whose customer, agent (agent2, renamed), field, message,
+    option, rejection reason and file name are all markup."""
+    h = Hostile(str(uuid.uuid4()), str(uuid.uuid4()))
+    cid, a2 = uuid.UUID(h.conversation), seed.staff["agent2@demo.test"]
+    t0 = datetime.now(UTC) - timedelta(hours=5)
+    attachment = uuid.uuid4()
+    (seed.data_dir / "uploads" / str(attachment)).write_bytes(b"markup\n")
+    with psycopg.connect(seed.url, autocommit=True) as conn:
+        conn.execute("UPDATE staff SET name = %s WHERE id = %s", (h.agent, a2))
+        conn.execute(
+            "INSERT INTO conversations (id, queue, status, customer_name, customer_email, fields, queue_key, owner_id, "
+            "created_at, accepted_at, ended_at, ended_by, end_reason) VALUES (%s, 'support', 'ended', %s, %s, %s, 9, "
+            "%s, %s, %s, %s, 'agent', 'ended')",
+            (cid, h.customer, h.email, Jsonb({h.field: IMAGE}), a2, t0, t0 + timedelta(seconds=30),
+             t0 + timedelta(minutes=5)))
+        _message(conn, cid, 1, t0, "customer", None, h.customer, h.text,
+                 attachments=[{"id": str(attachment), "filename": h.filename, "content_type": "text/plain",
+                               "size": 7}])
+        conn.execute(
+            "INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, text, "
+            "options, created_at) VALUES (%s, %s, 2, 'agent', %s, %s, %s, 'Pick one', %s, %s)",
+            (uuid.uuid4(), cid, a2, h.agent, a2, Jsonb([{"id": "a", "label": IMAGE}]), t0 + timedelta(seconds=40)))
+        conn.execute("INSERT INTO offers (id, conversation_id, agent_id, created_at, expires_at, outcome, reason, "
+                     "decided_at) VALUES (%s, %s, %s, %s, %s, 'rejected', %s, %s)",
+                     (uuid.uuid4(), cid, seed.staff["agent1@demo.test"], t0, t0 + timedelta(seconds=30), h.reason,
+                      t0 + timedelta(seconds=5)))
+        conn.execute("INSERT INTO offline_requests (id, queue, name, email, question, status, handled_by, handled_at, "
+                     "created_at) VALUES (%s, 'support', %s, %s, %s, 'handled', %s, %s, %s)",
+                     (uuid.UUID(h.request), h.customer, h.email, IMAGE, a2, t0 + timedelta(hours=1), t0))
+    return h
+
+
 @contextmanager
 def plain_asyncio() -> Iterator[None]:
     """The engine's modules install trio_asyncio's event-loop policy, whose loops cannot be used or
@@ -169,11 +223,48 @@ def signed_in(seed: Seed, page: str | None = None, **query: str) -> AppTest:
     return at
 
 
+# CommonMark with raw HTML, as the transcript's st.markdown(unsafe_allow_html=True) reads it
+MARKDOWN = MarkdownIt("commonmark", {"html": True}).enable(["table", "strikethrough"])
+
+
+class Rendered(HTMLParser):
+    """What a Markdown source looks like in the browser: its text and the elements it makes."""
+
+    def __init__(self, markdown: str):
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self.elements: list[tuple[str, dict[str, str | None]]] = []
+        self.in_style = False
+        self.feed(MARKDOWN.render(markdown))
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        self.elements.append((tag, dict(attrs)))
+        self.in_style = self.in_style or tag == "style"
+
+    def handle_endtag(self, tag: str) -> None:
+        self.in_style = self.in_style and tag != "style"
+
+    def handle_data(self, data: str) -> None:
+        if not self.in_style:           # a stylesheet is not text on the page
+            self.parts.append(data)
+
+    @property
+    def text(self) -> str:
+        """What it shows: the word joiners that keep addresses from becoming links are invisible."""
+        return "".join(self.parts).replace("\u2060", "").strip()
+
+
+def shown(markdown: str) -> str:
+    """The text a Markdown source shows (its markup gone, its escapes and references resolved)."""
+    return Rendered(markdown).text
+
+
 def texts(at: AppTest) -> str:
-    """Everything the page wrote as markdown, captions, titles, alerts (one string, for searching)."""
+    """Everything the page shows as markdown, captions, titles, alerts (one string, for searching)."""
     parts: list[str] = []
     for kind in ("markdown", "caption", "title", "header", "subheader", "error", "warning", "success", "info"):
-        parts += [str(e.value) for e in getattr(at, kind)]
+        parts += [shown(str(e.value)) for e in getattr(at, kind)]
     return "\n".join(parts)
 
 

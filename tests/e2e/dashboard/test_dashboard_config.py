@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from dashkit import Seed, dashboard_env_fixture, seed_fixture, signed_in, texts, widget  # noqa: F401  (fixtures)
+from dashkit import Seed, dashboard_env_fixture, seed_fixture, shown, signed_in, texts, widget  # noqa: F401  (fixtures)
 from streamlit.testing.v1 import AppTest
 
 # ---- canned messages ---------------------------------------------------------------------------
@@ -62,7 +62,7 @@ def test_canned_message_is_validated(dashboard_env: Seed) -> None:
     assert [e.value for e in at.error] == [
         "**Title**: a canned message titled “greeting” already exists for 🌐 all queues"]
     create_canned(at, "sales", "T" * 10, "x" * 10_001)
-    assert "at most 10,000" in at.error[0].value
+    assert "at most 10,000" in shown(at.error[0].value)
     assert canned_rows(seed) == before
     create_canned(at, "sales", "Greeting", "Hello from sales!")  # the same title in another scope is fine
     assert canned_rows(seed)["Greeting"] in {(None, "Hello, thank you for contacting us! How can I help you?"),
@@ -106,16 +106,17 @@ def test_bad_time_zone_is_refused_with_the_field_named(dashboard_env: Seed) -> N
 def test_bad_intervals_are_refused_with_the_field_named(dashboard_env: Seed) -> None:
     at = hours_form(dashboard_env)
     save_hours(at, mode="weekly", timezone="Europe/Berlin", mon="09:00-25:00")
-    assert "**Monday, interval 1** (`weekly.mon[0]`)" in at.error[0].value
-    assert "25:00" in at.error[0].value
+    assert "**Monday\\, interval 1** (`weekly.mon[0]`)" in at.error[0].value   # in words, then the path as code
+    assert "Monday, interval 1 (weekly.mon[0])" in shown(at.error[0].value)
+    assert "25:00" in shown(at.error[0].value)
     save_hours(at, mon="09:00-17:00", tue="09:00-12:00, 11:00-14:00")
-    assert "**Tuesday, interval 2** (`weekly.tue[1]`): overlaps weekly.tue[0]" in at.error[0].value
+    assert "Tuesday, interval 2 (weekly.tue[1]): overlaps weekly.tue[0]" in shown(at.error[0].value)
     save_hours(at, tue="nine to five")
-    assert "(`weekly.tue[0]`)" in at.error[0].value
+    assert "(weekly.tue[0])" in shown(at.error[0].value)
     save_hours(at, tue="", holidays="2026-02-30")
-    assert "**Holiday 1** (`holidays[0]`)" in at.error[0].value
+    assert "Holiday 1 (holidays[0])" in shown(at.error[0].value)
     save_hours(at, holidays="", special="2026-12-24 morning")
-    assert "**Special days** (`special_days`)" in at.error[0].value
+    assert "Special days (special_days)" in shown(at.error[0].value)
     assert stored_hours(dashboard_env) == {"always": True}
 
 

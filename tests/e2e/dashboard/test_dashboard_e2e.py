@@ -1,6 +1,7 @@
 """End to end: ``frontdesk dashboard`` as a real server, driven by headless Chromium (Debian's
 ``chromium`` package through Playwright, which never downloads a browser here): sign in as the
-demo supervisor and find the live overview. A screenshot is saved to the test's tmp dir."""
+demo supervisor and find the live overview (a screenshot is saved to the test's tmp dir); the
+server listens on loopback unless ``--host`` says otherwise, and no page of another site may frame it."""
 
 from __future__ import annotations
 
@@ -9,13 +10,17 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from collections.abc import Iterator
+from contextlib import contextmanager
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import Any
 
 import pytest
-from dashkit import Seed, plain_asyncio, seed_fixture  # noqa: F401  (fixtures)
+from dashkit import IMAGE, IMAGE_URL, MARKUP, Seed, add_hostile, plain_asyncio, seed_fixture  # noqa: F401
 
 CHROMIUM = Path(os.environ.get("FRONTDESK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -29,20 +34,41 @@ def _free_port() -> int:
         return int(s.getsockname()[1])
 
 
-@pytest.fixture
-def dashboard_url(seed: Seed, tmp_path: Path) -> Iterator[str]:
+def outside_address() -> str | None:
+    """An address of this host that is not loopback (the one its default route leaves from), or None."""
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as s:
+        try:
+            s.connect(("192.0.2.1", 9))         # a UDP "connect" sends nothing; it only picks the route
+        except OSError:
+            return None
+        address = str(s.getsockname()[0])
+    return None if address.startswith("127.") or address == "0.0.0.0" else address
+
+
+def reachable(host: str, port: int) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@contextmanager
+def running_dashboard(seed: Seed, tmp_path: Path, *args: str, host: str = "127.0.0.1") -> Iterator[str]:
+    """``frontdesk dashboard`` with ``args`` as a real server; yields its URL at ``host``."""
     port = _free_port()
     env = {**os.environ, "FRONTDESK_DATA_DIR": str(seed.data_dir)}
-    log = (tmp_path / "dashboard.log").open("wb")
+    log_path = tmp_path / f"dashboard-{port}.log"
+    log = log_path.open("wb")
     # its own session, so the Streamlit child of `frontdesk dashboard` goes down with it
     proc = subprocess.Popen([sys.executable, "-m", "frontdesk.engine", "dashboard", "--port", str(port),
-                             "--database-url", seed.url], env=env, stdout=log, stderr=subprocess.STDOUT,
+                             "--database-url", seed.url, *args], env=env, stdout=log, stderr=subprocess.STDOUT,
                             start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
+    url = f"http://{host}:{port}"
     try:
         deadline = time.monotonic() + START_TIMEOUT_S
         while True:
-            assert proc.poll() is None, (tmp_path / "dashboard.log").read_text()
+            assert proc.poll() is None, log_path.read_text()
             try:
                 with urllib.request.urlopen(url + "/_stcore/health", timeout=2) as r:
                     if r.status == 200:
@@ -62,10 +88,20 @@ def dashboard_url(seed: Seed, tmp_path: Path) -> Iterator[str]:
         log.close()
 
 
-def test_supervisor_signs_in_and_sees_the_live_overview_in_a_browser(dashboard_url: str, tmp_path: Path) -> None:
+@pytest.fixture
+def dashboard_url(seed: Seed, tmp_path: Path) -> Iterator[str]:
+    with running_dashboard(seed, tmp_path) as url:
+        yield url
+
+
+def chromium() -> Any:
     if not CHROMIUM.exists():
         pytest.skip(f"no Chromium at {CHROMIUM}: install Debian's chromium package (.ci/run does)")
-    sync_api = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+    return pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
+
+
+def test_supervisor_signs_in_and_sees_the_live_overview_in_a_browser(dashboard_url: str, tmp_path: Path) -> None:
+    sync_api = chromium()
     screenshot = tmp_path / "dashboard-live-overview.png"
     with plain_asyncio(), sync_api.sync_playwright() as p:
         browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
@@ -90,3 +126,140 @@ def test_supervisor_signs_in_and_sees_the_live_overview_in_a_browser(dashboard_u
             browser.close()
     assert screenshot.stat().st_size > 10_000
     print(f"screenshot: {screenshot}")
+
+
+# ---- where it listens, and who may frame it ------------------------------------------------------
+
+def test_dashboard_listens_on_loopback_only_by_default(dashboard_url: str) -> None:
+    outside = outside_address()
+    if outside is None:
+        pytest.skip("this host has no address but loopback")
+    port = int(dashboard_url.rsplit(":", 1)[1])
+    assert reachable("127.0.0.1", port)
+    assert not reachable(outside, port)
+
+
+def test_host_flag_chooses_the_address_to_listen_on(seed: Seed, tmp_path: Path) -> None:
+    outside = outside_address()
+    if outside is None:
+        pytest.skip("this host has no address but loopback")
+    with running_dashboard(seed, tmp_path, "--host", outside, host=outside) as url:
+        port = int(url.rsplit(":", 1)[1])
+        assert reachable(outside, port)
+        assert not reachable("127.0.0.1", port)
+
+
+def test_every_answer_forbids_framing_by_other_sites(dashboard_url: str) -> None:
+    with urllib.request.urlopen(dashboard_url + "/", timeout=10) as r:
+        page = r.read().decode()
+        headers = r.headers
+    assert headers["Content-Security-Policy"] == "frame-ancestors 'self'"
+    assert headers["X-Frame-Options"] == "SAMEORIGIN"
+    script = page.split('src="', 1)[1].split('"', 1)[0]     # one of the app's own files
+    for path in ("/_stcore/health", "/" + script.lstrip("./")):
+        with urllib.request.urlopen(dashboard_url + path, timeout=10) as r:
+            assert r.headers["Content-Security-Policy"] == "frame-ancestors 'self'", path
+            assert r.headers["X-Frame-Options"] == "SAMEORIGIN", path
+
+
+@contextmanager
+def page_framing(url: str) -> Iterator[str]:
+    """A page of another origin (another port) that puts ``url`` in an iframe; yields its address."""
+    html = f'<!doctype html><title>framer</title><iframe src="{url}" width="800" height="600"></iframe>'.encode()
+
+    class Framer(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(html)))
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *_args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Framer)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://localhost:{server.server_address[1]}/"
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def test_a_page_of_another_site_cannot_frame_the_dashboard(dashboard_url: str) -> None:
+    sync_api = chromium()
+    with plain_asyncio(), sync_api.sync_playwright() as p, page_framing(dashboard_url) as framer:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page()
+            with page.expect_console_message(lambda m: "frame-ancestors" in m.text, timeout=30_000) as refusal:
+                page.goto(framer)
+            assert "blocked" in refusal.value.text
+            frames = [f for f in page.frames if f is not page.main_frame]
+            assert len(frames) == 1 and not frames[0].url.startswith(dashboard_url)
+        finally:
+            browser.close()
+
+
+# ---- what people typed ----------------------------------------------------------------------------
+
+def sign_in(page: Any) -> None:
+    page.get_by_label("E-mail").fill("supervisor@demo.test")
+    page.get_by_label("Password", exact=True).fill("demo-password")
+    page.get_by_role("button", name="Sign in").click()
+
+
+MADE_OF_MARKUP = "img[src*='127.0.0.1:1'], img[src='x'], a[href*='127.0.0.1:1/'], a[href^='mailto:']"
+
+
+def nothing_made_of_markup(page: Any) -> None:
+    assert page.locator(MADE_OF_MARKUP).count() == 0
+
+
+def shown_text(page: Any) -> str:
+    """The page's text as a person reads it (word joiners are invisible)."""
+    return str(page.evaluate("() => document.body.innerText")).replace("\u2060", "")
+
+
+def test_markup_people_typed_makes_the_browser_fetch_nothing(seed: Seed, tmp_path: Path) -> None:
+    sync_api = chromium()
+    hostile = add_hostile(seed)
+    requested: list[str] = []
+    dialogs: list[str] = []
+    with running_dashboard(seed, tmp_path) as url, plain_asyncio(), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1280, "height": 1000})
+            page.on("request", lambda r: requested.append(r.url))
+            page.on("dialog", lambda d: (dialogs.append(d.message), d.dismiss()))
+            page.goto(url)
+            sign_in(page)
+            page.get_by_role("heading", name="Live overview").wait_for(timeout=30_000)
+
+            # the conversation log, narrowed to the one conversation whose first message says hello
+            page.get_by_role("link", name="Conversations").click()
+            search = page.get_by_role("textbox", name="Search message text")
+            search.fill("hello")
+            search.press("Enter")
+            page.get_by_text("1 conversations match").wait_for()
+            grid = page.get_by_test_id("stDataFrame")
+            grid.get_by_test_id("data-grid-canvas").wait_for()
+            nothing_made_of_markup(page)
+
+            # its transcript: the row's selection box is at the left of the row under the header
+            box = grid.bounding_box()
+            assert box is not None
+            page.mouse.click(box["x"] + 16, box["y"] + 53)
+            page.get_by_text(f"Options: {IMAGE}").wait_for(timeout=30_000)
+            page.get_by_test_id("stDownloadButton").wait_for()
+            nothing_made_of_markup(page)
+            text = shown_text(page)
+            for typed in (f"{MARKUP} · Support", f"E-mail: {hostile.email}", f"{hostile.field}: {IMAGE}",
+                          hostile.agent, hostile.filename, " ".join(hostile.reason.split())):
+                assert typed in text, typed
+        finally:
+            browser.close()
+    assert not [u for u in requested if u.startswith(IMAGE_URL.rsplit("/", 1)[0]) or u.endswith("/x")], requested
+    assert dialogs == []

@@ -266,3 +266,32 @@ async def test_a_bad_identity_is_refused_alike_on_both_paths(engine: Engine, ide
         await door.stream.send_all(post(orjson.dumps({**FORM, "identity": GOOD_IDENTITY})))
         status, _, reply = await door.response()     # the connection serves the next chat
         assert status == 201, reply
+
+
+def assert_private(status: int, headers: dict[str, str]) -> None:
+    assert headers["cache-control"] == "no-store", (status, headers)
+    assert headers["x-content-type-options"] == "nosniff", (status, headers)
+
+
+@pytest.mark.parametrize("form", [FORM, {**FORM, "email": "not-an-address"}])
+async def test_both_paths_forbid_caching_the_answer(engine: Engine, form: dict[str, str]) -> None:
+    async with agent(engine, 1):
+        door = await Raw.open(engine)
+        await door.stream.send_all(post(orjson.dumps(form)))
+        via_door = await door.response()
+        quart = await Raw.open(engine)
+        await quart.stream.send_all(HEALTHZ)      # a first request that is not a chat: hypercorn keeps it
+        await quart.response()
+        await quart.stream.send_all(post(orjson.dumps(form)))
+        via_quart = await quart.response()
+    assert via_door[0] == via_quart[0] and via_door[0] in (201, 422)
+    assert_private(*via_door[:2])
+    assert_private(*via_quart[:2])
+
+
+async def test_the_chat_doors_refusals_forbid_caching(engine: Engine) -> None:
+    raw = await Raw.open(engine)
+    await raw.stream.send_all(b"POST /api/chats HTTP/1.1\r\nHost: localhost\r\nContent-Length: many\r\n\r\n")
+    status, headers, _ = await raw.response()
+    assert status == 400
+    assert_private(status, headers)

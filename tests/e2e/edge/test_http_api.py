@@ -344,6 +344,42 @@ async def test_tokens_are_stored_only_as_their_sha256(engine: Engine, postgres: 
     assert dump.count("customer") >= 1 and dump.count("supervisor") >= 1
 
 
+# ---- no caching of private answers -------------------------------------------------------------
+
+def assert_private(r: httpx.Response) -> None:
+    assert r.headers["cache-control"] == "no-store", (r.request.url, r.headers)
+    assert r.headers["x-content-type-options"] == "nosniff", (r.request.url, r.headers)
+
+
+async def test_every_json_answer_forbids_caching_and_sniffing(engine: Engine) -> None:
+    async with agent(engine, 1) as a1, engine.http() as http:
+        chat = await engine.start_chat()
+        customer = bearer(chat["customer_token"])
+        sign_in = await http.post("/api/agents/login", json={"email": "agent2@demo.test", "password": PASSWORD})
+        answers = [
+            sign_in,
+            await http.post("/api/supervisors/login", json={"email": "supervisor@demo.test", "password": PASSWORD}),
+            await http.post("/api/agents/login", json={"email": "agent2@demo.test", "password": "wrong"}),
+            await http.post("/api/agents/login", content=b"{not json"),
+            await http.get("/healthz"),
+            await http.get("/api/queues/support"),
+            await http.get("/api/queues/no-such-queue"),
+            await http.get("/api/faq", params={"queue": "support", "q": "password"}),
+            await http.get(f"/api/conversations/{chat['conversation_id']}/transcript", headers=customer),
+            await http.get("/api/canned", headers=bearer(a1.token)),
+            await http.get("/api/agents", headers=bearer(a1.token)),
+            await http.get("/api/offline-requests", headers=bearer(a1.token)),
+            await http.get("/api/offline-requests"),
+            await http.delete("/api/queues/support"),
+            await http.get("/api/no-such-route"),
+            await http.post("/api/agents/logout", headers=bearer(sign_in.json()["token"])),
+        ]
+    assert [r.status_code for r in answers] == [200, 200, 401, 400, 200, 200, 404, 200, 200, 200, 200, 200, 401,
+                                                405, 404, 204]
+    for r in answers:
+        assert_private(r)
+
+
 # ---- websocket Origin allowlist ----------------------------------------------------------------
 
 async def test_websocket_origin_allowlist(database_url: str, data_dir: Path) -> None:

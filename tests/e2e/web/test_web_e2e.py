@@ -519,6 +519,39 @@ def test_presence_switch_follows_the_server(browser: Browser, postgres: Postgres
         engine.stop()
 
 
+# ---- signing out -----------------------------------------------------------------------------
+
+def stored_token(page: Page) -> str | None:
+    return page.evaluate("() => (JSON.parse(sessionStorage.getItem('frontdesk.agent')) || {}).token || null")
+
+
+def test_signing_out_revokes_the_token_and_works_offline_too(browser: Browser, web_engine: WebEngine) -> None:
+    base = web_engine.base
+    watch = Watch()
+    agent = new_page(browser, watch)
+    sign_in(agent, base)
+    token = stored_token(agent)
+    assert token
+    with agent.expect_response(f"{base}/api/agents/logout") as answer:
+        agent.get_by_role("button", name="Sign out").click()
+    assert answer.value.status == 204
+    expect(agent.locator("#login-info")).to_have_text("You are signed out.")
+    expect(agent.locator("#conn")).to_be_hidden()
+    assert stored_token(agent) is None
+    assert httpx.get(base + "/api/canned", headers={"Authorization": f"Bearer {token}"}).status_code == 401
+    shoot(agent, "agent-signed-out")
+
+    # without a network the server keeps the token, but the console forgets it all the same
+    sign_in(agent, base)
+    token = stored_token(agent)
+    agent.route("**/api/agents/logout", lambda route: route.abort("internetdisconnected"))
+    agent.get_by_role("button", name="Sign out").click()
+    expect(agent.locator("#login-info")).to_have_text("You are signed out.")
+    assert stored_token(agent) is None
+    assert httpx.get(base + "/api/canned", headers={"Authorization": f"Bearer {token}"}).status_code == 200
+    watch.check()
+
+
 # ---- waited too long ------------------------------------------------------------------------
 
 def test_a_chat_that_waits_too_long_becomes_a_request(browser: Browser, postgres: Postgres, tmp_path: Path) -> None:

@@ -35,6 +35,7 @@ from frontdesk.engine.agents.agent import AgentActor
 from frontdesk.engine.conversations.conversation import Conversation
 from frontdesk.engine.conversations.model import AttachCustomer, ClientFrame, Detach, Sender, message_from_row
 from frontdesk.engine.edge.context import EdgeContext
+from frontdesk.engine.edge.sessions import token_key
 from frontdesk.engine.edge.websocket import PARTLY_SENT, SENT, Socket, SocketClosed
 from frontdesk.engine.protocol import frames as protocol
 from frontdesk.engine.protocol.frames import command_ref, command_type, encode
@@ -173,13 +174,16 @@ class Session:
         finally:
             self._edge.sessions.discard(self)
             for key in self._claims:
-                self._edge.sessions.release(key)
+                self._edge.sessions.release(key, self)
 
     def _claim(self, key: str, limit: int) -> bool:
-        if not self._edge.sessions.claim(key, limit):
+        if not self._edge.sessions.claim(key, limit, self):
             return False
         self._claims.append(key)
         return True
+
+    def revoke(self) -> None:
+        self._unauthenticated("signed out: this token was revoked", None)
 
     async def _serve(self) -> None:
         """Hello, then the reader and the writer until either ends; a closed socket ends both."""
@@ -254,7 +258,7 @@ class Session:
             if subject is None or subject["kind"] == "supervisor":
                 return self._unauthenticated("bad or expired token", None)
             self._expires_at = subject["expires_at"]
-            if not self._claim(f"token {bytes(subject['token_hash']).hex()}", self._edge.throttles.sockets_per_token):
+            if not self._claim(token_key(subject["token_hash"]), self._edge.throttles.sockets_per_token):
                 self._refuse(RateLimited("too many websockets with this token", SOCKET_RETRY_AFTER_S))
                 self.close(CLOSE_POLICY)
                 return False

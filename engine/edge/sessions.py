@@ -11,7 +11,6 @@ sockets (the throttles' ``sockets_per_*`` limits).
 
 from __future__ import annotations
 
-from collections import Counter
 from typing import Protocol
 
 import trio
@@ -20,13 +19,21 @@ import trio
 class Closable(Protocol):
     def close(self, code: int) -> None: ...
 
+    def revoke(self) -> None:
+        """Its token was revoked: tell the client and close (1008)."""
+
+
+def token_key(token_hash: bytes) -> str:
+    """The key under which the sessions of one token are held."""
+    return f"token {bytes(token_hash).hex()}"
+
 
 class OpenSessions:
     def __init__(self) -> None:
         self._sessions: set[Closable] = set()
         self._closing = False
         self._none_left = trio.Event()
-        self._claimed: Counter[str] = Counter()
+        self._holders: dict[str, set[Closable]] = {}    # an address or a token -> its open sessions
 
     def __len__(self) -> int:
         return len(self._sessions)
@@ -43,17 +50,27 @@ class OpenSessions:
         if self._closing and not self._sessions:
             self._none_left.set()
 
-    def claim(self, key: str, limit: int) -> bool:
-        """One more socket of ``key`` (an address or a token), unless it has ``limit`` open (0: no limit)."""
-        if limit and self._claimed[key] >= limit:
+    def claim(self, key: str, limit: int, session: Closable) -> bool:
+        """``session`` is one more socket of ``key`` (an address or a token), unless ``key`` has
+        ``limit`` open already (0: no limit)."""
+        holders = self._holders.setdefault(key, set())
+        if limit and len(holders) >= limit:
+            if not holders:
+                del self._holders[key]
             return False
-        self._claimed[key] += 1
+        holders.add(session)
         return True
 
-    def release(self, key: str) -> None:
-        self._claimed[key] -= 1
-        if self._claimed[key] <= 0:
-            del self._claimed[key]
+    def release(self, key: str, session: Closable) -> None:
+        holders = self._holders.get(key)
+        if holders is not None:
+            holders.discard(session)
+            if not holders:
+                del self._holders[key]
+
+    def holding(self, key: str) -> list[Closable]:
+        """The open sessions of ``key``."""
+        return list(self._holders.get(key, ()))
 
     async def close_all(self, code: int) -> None:
         """Close every session with ``code``; return once each has sent its close frame (or given up)."""

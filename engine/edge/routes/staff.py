@@ -14,6 +14,7 @@ from frontdesk.core.wire import utc_now
 from frontdesk.engine.edge import forms
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import authenticate, client_address, empty_response, json_response, read_body
+from frontdesk.engine.edge.sessions import token_key
 from frontdesk.engine.runtime.config import STAFF_TOKEN_TTL_S
 from frontdesk.engine.storage import queries
 
@@ -43,6 +44,8 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
         """Revokes the caller's own token (PROTOCOL.md §13); a token of another kind is refused (403)."""
         who = await authenticate(db, role)
         await edge.persister.write([queries.revoke_token(who.token_hash, role)])
+        for session in edge.sessions.holding(token_key(who.token_hash)):
+            session.revoke()        # the token's open sockets end with it
         return empty_response(204)
 
     @app.post("/api/agents/login")

@@ -42,10 +42,17 @@ async def test_agent_sign_out_revokes_that_token_on_http_and_websocket(engine: E
         assert c.info["role"] == "agent"
 
 
-async def test_agent_signed_out_while_connected_cannot_connect_again(engine: Engine) -> None:
-    async with agent(engine, 1) as a1:
+async def test_signing_out_closes_the_tokens_open_sockets_and_it_cannot_connect_again(engine: Engine) -> None:
+    other_device = (await engine.login("agent1@demo.test"))["token"]
+    async with agent(engine, 1) as a1, connect(engine, a1.token, "second tab") as tab, \
+            connect(engine, other_device, "other device") as other:
         async with engine.http() as http:
             assert (await http.post("/api/agents/logout", headers=bearer(a1.token))).status_code == 204
+        for c in (a1, tab):
+            assert (await c.expect("error"))["code"] == "unauthenticated"
+            assert await c.closed_code() == 1008
+        await other.send({"type": "ping"})      # another token of the same agent works on
+        await other.expect("pong")
     await hello_is_refused(engine, a1.token)
 
 

@@ -4,7 +4,7 @@ until it left, in the transcript and its files, and nothing that came after."""
 from __future__ import annotations
 
 from conftest import Client, Engine, agent
-from test_collaboration import bearer, owned_chat
+from test_collaboration import bearer, invite_and_join, owned_chat
 
 
 async def send_file(engine: Engine, a: Client, cid: str, name: str, data: bytes) -> str:
@@ -18,10 +18,7 @@ async def send_file(engine: Engine, a: Client, cid: str, name: str, data: bytes)
 
 async def test_an_invited_agent_who_left_no_longer_reads_what_came_after(engine: Engine) -> None:
     async with owned_chat(engine) as (a1, _cu, cid), agent(engine, 2) as a2:
-        await a1.send({"type": "invite", "conversation_id": cid, "agent_id": a2.info["id"]})
-        inv = await a2.expect("invitation", conversation_id=cid)
-        await a2.send({"type": "accept_invitation", "invitation_id": inv["invitation_id"]})
-        await a2.expect("conversation", conversation_id=cid)
+        await invite_and_join(a1, a2, cid)
         before = await send_file(engine, a1, cid, "before.txt", b"shared while both were in\n")
         await a2.send({"type": "leave", "conversation_id": cid})
         await a1.expect("participant_left", conversation_id=cid)

@@ -86,6 +86,14 @@ async def owned_chat(engine: Engine, owner: int = 1, **chat: Any) -> AsyncIterat
             yield a, cu, cid
 
 
+async def invite_and_join(inviter: Client, invitee: Client, cid: str) -> None:
+    """``inviter`` invites ``invitee`` by name, who accepts and has the conversation."""
+    await inviter.send({"type": "invite", "conversation_id": cid, "agent_id": invitee.info["id"]})
+    invitation = await invitee.expect("invitation", conversation_id=cid)
+    await invitee.send({"type": "accept_invitation", "invitation_id": invitation["invitation_id"]})
+    await invitee.expect("conversation", conversation_id=cid)
+
+
 # ---- invitations ---------------------------------------------------------------------------
 
 async def test_named_invitation_needs_an_online_agent_and_joins_with_the_whole_history(engine: Engine) -> None:
@@ -133,10 +141,7 @@ async def test_named_invitation_needs_an_online_agent_and_joins_with_the_whole_h
 
 async def test_invited_agent_can_leave_but_not_end_and_the_owner_cannot_leave(engine: Engine) -> None:
     async with owned_chat(engine) as (a1, cu, cid), agent(engine, 2) as a2:
-        await a1.send({"type": "invite", "conversation_id": cid, "agent_id": a2.info["id"]})
-        inv = await a2.expect("invitation", conversation_id=cid)
-        await a2.send({"type": "accept_invitation", "invitation_id": inv["invitation_id"]})
-        await a2.expect("conversation", conversation_id=cid)
+        await invite_and_join(a1, a2, cid)
 
         await a2.send({"type": "end", "conversation_id": cid})
         assert (await a2.expect("error"))["code"] == "forbidden"

@@ -37,6 +37,9 @@ def create_app(edge: EdgeContext) -> QuartTrio:
     app = QuartTrio(__name__)
     # no global limit: JSON bodies are capped by read_body(), uploads stream with their own limit
     app.config["MAX_CONTENT_LENGTH"] = None
+    # a path is matched as sent: werkzeug would answer "//" with an HTML redirect to the merged path,
+    # where every other answer of the API is JSON (before the routes: each rule takes it when added)
+    app.url_map.merge_slashes = False
 
     @app.errorhandler(FrontdeskError)
     async def _frontdesk_error(exc: FrontdeskError) -> Response:

@@ -7,10 +7,18 @@ the status-mapped code of PROTOCOL.md §3 (``bad_json``, ``missing_field``, ``in
 resolves — a DNS lookup, so that variant runs in a worker thread). A verified identity's values
 become the customer's name and address, which reach mail headers: its e-mail is validated like
 the form's, its name may hold no control character (PROTOCOL.md §13) and its hmac is hex.
+
+A body that orjson refuses is ``bad_json`` when it is not JSON at all; when it is JSON by the
+grammar but holds what no field may hold (a lone surrogate, a number beyond a double) the error is
+``invalid_value`` naming where it is, as ``protocol/frames.py`` answers the same frame. A name
+reaches mail, so it may hold no control character or line separator (PROTOCOL.md §13), and the
+names of ``fields`` are stored as JSON keys, which PostgreSQL's ``jsonb`` refuses with a NUL.
 """
 
 from __future__ import annotations
 
+import json
+import math
 import re
 import unicodedata
 from collections.abc import Sequence
@@ -32,21 +40,81 @@ HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
 # Cc: C0, DEL and C1 controls; Zl and Zp: line and paragraph separators, which the email package
 # also reads as line ends (str.splitlines) and refuses in a header
 CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
+# under Python's limit of 4300 digits for int(str); a longer integer is still JSON
+MAX_INT_DIGITS = 4000
 
 
 def decode_object(body: bytes) -> dict[str, Any]:
     try:
         obj = orjson.loads(body)
     except orjson.JSONDecodeError:
-        raise ProtocolError("bad_json", "the body is not valid JSON") from None
+        raise _refused_json(body) from None
     if not isinstance(obj, dict):
         raise ProtocolError("bad_json", "the body must be a JSON object")
     return obj
 
 
+class _Object(dict[str, Any]):
+    """An object as the standard decoder read it, with every pair: a repeated key's first value too."""
+
+    def __init__(self, pairs: list[tuple[str, Any]]):
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
+def _refuse_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not JSON")
+
+
+def _parse_int(digits: str) -> int | float:
+    return int(digits) if len(digits) <= MAX_INT_DIGITS else float(digits)
+
+
+def _refused_json(body: bytes) -> ProtocolError:
+    """Why orjson refused ``body``: not JSON (bad_json), or JSON with a value no field may hold."""
+    try:
+        obj = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant, parse_int=_parse_int,
+                         object_pairs_hook=_Object)
+    except (ValueError, RecursionError):     # UnicodeDecodeError and JSONDecodeError are ValueErrors
+        return ProtocolError("bad_json", "the body is not valid JSON")
+    if not isinstance(obj, dict):
+        return ProtocolError("bad_json", "the body must be a JSON object")
+    what, path = _unholdable(obj)
+    if what is None:
+        return ProtocolError("bad_json", "the body is not valid JSON")
+    where = "a field name" if path is None else path
+    return ProtocolError("invalid_value", f"{where} holds {what}", field=path)
+
+
+def _unholdable(obj: dict[str, Any]) -> tuple[str | None, str | None]:
+    """What no field may hold (a lone surrogate in a string or a key, a number past a double) and its
+    path, first found in ``obj``; a bad key is reported at the path of its object (None at the top);
+    (None, None) when there is none. Iterative, so deep nesting cannot overflow the stack."""
+    stack: list[tuple[Any, str | None, bool]] = [(obj, None, False)]
+    while stack:
+        value, path, is_key = stack.pop()
+        if isinstance(value, str):
+            if not _storable(value):
+                return "a lone surrogate", path
+        elif isinstance(value, float):
+            if not math.isfinite(value):
+                return "a number out of range", path
+        elif is_key:
+            continue
+        elif isinstance(value, dict):
+            children: list[tuple[Any, str | None, bool]] = []
+            for key, child in (value.pairs if isinstance(value, _Object) else value.items()):
+                children.append((key, path, True))
+                children.append((child, key if path is None else f"{path}.{key}", False))
+            stack.extend(reversed(children))
+        elif isinstance(value, list):
+            stack.extend((value[i], f"{path}[{i}]", False) for i in range(len(value) - 1, -1, -1))
+    return None, None
+
+
 def _storable(value: str) -> bool:
-    """PostgreSQL text cannot hold NUL; orjson already refuses lone surrogates."""
-    return "\x00" not in value
+    """PostgreSQL text cannot hold NUL, nor UTF-8 a lone surrogate (orjson refuses those already)."""
+    return "\x00" not in value and (value.isascii() or not any("\ud800" <= c <= "\udfff" for c in value))
 
 
 def text_field(obj: dict[str, Any], name: str, *, max_chars: int, required: bool = True,
@@ -129,11 +197,15 @@ async def parse_chat(body: bytes, *, check_domain: bool = False) -> ChatForm:
     """The pre-chat form of ``POST /api/chats`` (the queue's extra fields: ``require_fields``)."""
     obj = decode_object(body)
     base = await _parse_contact(obj, check_domain=check_domain)
-    fields_obj = obj.get("fields") or {}
+    fields_obj = obj.get("fields")
+    if fields_obj is None:
+        fields_obj = {}
     if not isinstance(fields_obj, dict):
         raise ProtocolError("invalid_value", "fields must be an object", field="fields")
     fields: dict[str, str] = {}
     for key in fields_obj:
+        if "\x00" in key:
+            raise ProtocolError("invalid_value", "a name in fields contains a NUL character", field="fields")
         value = text_field(fields_obj, key, max_chars=MAX_FIELD_CHARS, required=False, prefix="fields.")
         if value is not None:
             fields[str(key)] = value
@@ -170,6 +242,8 @@ class Contact:
 async def _parse_contact(obj: dict[str, Any], *, check_domain: bool) -> Contact:
     queue = text_field(obj, "queue", max_chars=100) or ""
     name = text_field(obj, "name", max_chars=MAX_NAME_CHARS) or ""
+    if has_control_character(name):
+        raise ProtocolError("invalid_value", "name contains a control character", field="name")
     raw_email = text_field(obj, "email", max_chars=MAX_EMAIL_CHARS) or ""
     email = await checked_email(raw_email, field_name="email", check_domain=check_domain)
     question = text_field(obj, "question", max_chars=MAX_QUESTION_CHARS) or ""

@@ -161,6 +161,7 @@ class ServerSocket:
         self._rest = b""        # what send_now could not write; send_frames writes it first
         self._inbox = bytearray()       # bytes read and not yet parsed
         self._wsproto_message = False   # wsproto holds the first fragments of a message
+        self._skip = 0                  # bytes still to come of a frame refused unread (over the limit)
 
     async def receive(self) -> str | bytes:
         """The next whole message. Complete, unfragmented, masked text frames (nearly every frame a
@@ -227,6 +228,9 @@ class ServerSocket:
             return False
         head, n = size
         if n > self._max:
+            # the rest of the frame is no frame to parse: skipped while the close handshake runs
+            self._skip = head + n - len(buf)
+            del buf[:head + n]
             await self.close(CLOSE_TOO_BIG)
             raise SocketClosed
         if len(buf) < head + n:
@@ -334,13 +338,22 @@ class ServerSocket:
 
 
     async def _await_peer_close(self) -> None:
-        """Read (and drop) what the peer still sends, up to its close frame or EOF."""
+        """Read (and drop) what the peer still sends, up to its close frame or EOF: first the bytes read
+        and not parsed yet, less what is left of a frame refused unread. Stopping short would close a
+        socket with unread bytes, which the kernel answers with a reset: the peer would never read
+        the close frame and see 1006 instead of the code it was sent."""
+        data = bytes(self._inbox)
+        self._inbox.clear()
         while True:
-            data = await self._stream.receive_some(RECEIVE_BYTES)
+            if self._skip:
+                skipped = min(self._skip, len(data))
+                data, self._skip = data[skipped:], self._skip - skipped
+            if data:
+                self._conn.receive_data(data)
+                if any(isinstance(event, CloseConnection) for event in self._conn.events()):
+                    return
+            data = bytes(await self._stream.receive_some(RECEIVE_BYTES))
             if not data:
-                return
-            self._conn.receive_data(bytes(data))
-            if any(isinstance(event, CloseConnection) for event in self._conn.events()):
                 return
 
 

@@ -33,7 +33,9 @@ Decisions where the brief leaves room:
   (so without ``ref``). The transport is expected to have closed the socket with 1009
   already; this is a backstop that counts characters for ``str`` input, which never
   exceeds the byte length.
-* JSON nested too deeply for the decoder (``RecursionError``) is ``bad_frame``.
+* JSON nested too deeply for the decoder (``RecursionError``) is ``bad_frame``. An integer of
+  thousands of digits is JSON (the grammar sets no limit): like any number out of range it is
+  ``invalid_value`` with its field.
 * ``Send`` and ``Invite`` check their cross-field rules in ``__post_init__``, so building
   them in Python with invalid values raises ``ProtocolError`` too.
 """
@@ -251,6 +253,7 @@ _AT_RE: Final = re.compile(r" - at `(?P<path>[^`]*)`(?: in `(?P<container>[^`]*)
 _MISSING_RE: Final = re.compile(r"\AObject missing required field `(?P<name>[^`]+)`")
 _SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
 _MAX_QUOTED: Final = 60
+_MAX_INT_DIGITS: Final = 4000     # under Python's default limit of 4300 for int(str)
 
 
 class _NotJSON(Exception):
@@ -348,15 +351,30 @@ def _loose_decode(raw: str | bytes) -> object:
         except UnicodeDecodeError:
             raise _NotJSON("it is not valid UTF-8") from None
     try:
-        return json.loads(text, parse_constant=_refuse_constant)
+        return json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, object_pairs_hook=_Object)
     except RecursionError:
         raise _NotJSON("it is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, and NaN/Infinity refused below
         raise _NotJSON(_safe(str(exc))) from None
 
 
+class _Object(dict[str, object]):
+    """A JSON object as the standard decoder read it, remembering every pair: a key that comes
+    twice keeps only its last value in the dict, but a bad string in the first is still found."""
+
+    def __init__(self, pairs: list[tuple[str, object]]):
+        super().__init__(pairs)
+        self.pairs = pairs
+
+
 def _refuse_constant(name: str) -> object:
     raise ValueError(f"{name} is not JSON")
+
+
+def _parse_int(digits: str) -> int | float:
+    """An integer of the frame; one longer than Python converts (``sys.get_int_max_str_digits``) is
+    still JSON, and becomes a float (infinity) so that its field is named like any number out of range."""
+    return int(digits) if len(digits) <= _MAX_INT_DIGITS else float(digits)
 
 
 def _is_bad_string(value: str) -> bool:
@@ -379,7 +397,7 @@ def _find_bad_string(obj: dict[str, object]) -> tuple[bool, str | None]:
             continue
         elif isinstance(value, dict):
             children: list[tuple[object, str | None, bool]] = []
-            for key, child in value.items():
+            for key, child in (value.pairs if isinstance(value, _Object) else value.items()):
                 children.append((key, path, True))
                 children.append((child, key if path is None else f"{path}.{key}", False))
             stack.extend(reversed(children))

@@ -95,7 +95,12 @@ def test_any_mix_of_frames_in_any_segments_arrives_as_wsproto_would_give_it(
 
 def masked_frame(first: int, payload: bytes, key: bytes = b"\x01\x02\x03\x04") -> bytes:
     n = len(payload)
-    head = bytes((first, 0x80 | n)) if n < 126 else struct.pack("!BBH", first, 0x80 | 126, n)
+    if n < 126:
+        head = bytes((first, 0x80 | n))
+    elif n < 1 << 16:
+        head = struct.pack("!BBH", first, 0x80 | 126, n)
+    else:
+        head = struct.pack("!BBQ", first, 0x80 | 127, n)
     return head + key + unmask(payload, key)
 
 
@@ -194,3 +199,34 @@ def test_unmask_is_its_own_inverse_and_matches_bytewise_xor() -> None:
         assert unmask(payload, key) == bytes(b ^ key[i % 4] for i, b in enumerate(payload))
         assert unmask(unmask(payload, key), key) == payload
 
+
+
+@pytest.mark.parametrize("payload", [b"y" * (MAX + 1), "ÿ".encode() * (MAX // 2 + 1), bytes(range(256)) * 300])
+async def test_the_rest_of_a_frame_over_the_limit_is_skipped_while_the_close_handshake_completes(
+        payload: bytes) -> None:
+    """A client is still sending its oversized frame when the 1009 comes, and one more frame after
+    it: the rest of that frame is no frame to parse, so the server skips it and waits for the client's
+    close instead of cutting the connection (which a client sees as 1006, no close frame at all)."""
+    client, server_stream = await socket_pair()
+    server = ServerSocket(server_stream, WsprotoConnection(ConnectionType.SERVER), MAX)
+    conn = WsprotoConnection(ConnectionType.CLIENT)
+    oversized = masked_frame(0x81, payload)
+
+    async def serve() -> None:
+        with pytest.raises(SocketClosed):
+            await server.receive()
+
+    with trio.fail_after(10):
+        async with trio.open_nursery() as nursery:
+            nursery.start_soon(serve)
+            await client.send_all(oversized[:1000])
+            close = None
+            while close is None:
+                conn.receive_data(await client.receive_some(65536))
+                close = next((e for e in conn.events() if isinstance(e, CloseConnection)), None)
+            assert close.code == 1009
+            await client.send_all(oversized[1000:] + masked_frame(0x81, b'{"type":"ping"}'))
+            await trio.testing.wait_all_tasks_blocked()     # the server has read all of it
+            await client.send_all(conn.send(close.response()))
+            assert await client.receive_some(65536) == b""     # a clean end, not a reset
+    await client.aclose()

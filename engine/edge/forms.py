@@ -17,7 +17,6 @@ names of ``fields`` are stored as JSON keys, which PostgreSQL's ``jsonb`` refuse
 
 from __future__ import annotations
 
-import json
 import math
 import re
 import unicodedata
@@ -30,6 +29,7 @@ import trio
 from email_validator import EmailNotValidError, validate_email
 
 from frontdesk.core.errors import ProtocolError
+from frontdesk.engine.protocol import loose_json
 
 MAX_NAME_CHARS = 200
 MAX_EMAIL_CHARS = 254
@@ -40,8 +40,6 @@ HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
 # Cc: C0, DEL and C1 controls; Zl and Zp: line and paragraph separators, which the email package
 # also reads as line ends (str.splitlines) and refuses in a header
 CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
-# under Python's limit of 4300 digits for int(str); a longer integer is still JSON
-MAX_INT_DIGITS = 4000
 
 
 def decode_object(body: bytes) -> dict[str, Any]:
@@ -54,27 +52,10 @@ def decode_object(body: bytes) -> dict[str, Any]:
     return obj
 
 
-class _Object(dict[str, Any]):
-    """An object as the standard decoder read it, with every pair: a repeated key's first value too."""
-
-    def __init__(self, pairs: list[tuple[str, Any]]):
-        super().__init__(pairs)
-        self.pairs = pairs
-
-
-def _refuse_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _parse_int(digits: str) -> int | float:
-    return int(digits) if len(digits) <= MAX_INT_DIGITS else float(digits)
-
-
 def _refused_json(body: bytes) -> ProtocolError:
     """Why orjson refused ``body``: not JSON (bad_json), or JSON with a value no field may hold."""
     try:
-        obj = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant, parse_int=_parse_int,
-                         object_pairs_hook=_Object)
+        obj = loose_json.loads(body.decode("utf-8"))
     except (ValueError, RecursionError):     # UnicodeDecodeError and JSONDecodeError are ValueErrors
         return ProtocolError("bad_json", "the body is not valid JSON")
     if not isinstance(obj, dict):
@@ -88,28 +69,12 @@ def _refused_json(body: bytes) -> ProtocolError:
 
 def _unholdable(obj: dict[str, Any]) -> tuple[str | None, str | None]:
     """What no field may hold (a lone surrogate in a string or a key, a number past a double) and its
-    path, first found in ``obj``; a bad key is reported at the path of its object (None at the top);
-    (None, None) when there is none. Iterative, so deep nesting cannot overflow the stack."""
-    stack: list[tuple[Any, str | None, bool]] = [(obj, None, False)]
-    while stack:
-        value, path, is_key = stack.pop()
-        if isinstance(value, str):
-            if not _storable(value):
-                return "a lone surrogate", path
-        elif isinstance(value, float):
-            if not math.isfinite(value):
-                return "a number out of range", path
-        elif is_key:
-            continue
-        elif isinstance(value, dict):
-            children: list[tuple[Any, str | None, bool]] = []
-            for key, child in (value.pairs if isinstance(value, _Object) else value.items()):
-                children.append((key, path, True))
-                children.append((child, key if path is None else f"{path}.{key}", False))
-            stack.extend(reversed(children))
-        elif isinstance(value, list):
-            stack.extend((value[i], f"{path}[{i}]", False) for i in range(len(value) - 1, -1, -1))
-    return None, None
+    path, first found in ``obj``; (None, None) when there is none."""
+    found = loose_json.first_value(obj, lambda v: (isinstance(v, str) and not _storable(v))
+                                   or (isinstance(v, float) and not math.isfinite(v)))
+    if found is None:
+        return None, None
+    return ("a lone surrogate" if isinstance(found[0], str) else "a number out of range"), found[1]
 
 
 def _storable(value: str) -> bool:

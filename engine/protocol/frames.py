@@ -42,7 +42,6 @@ Decisions where the brief leaves room:
 
 from __future__ import annotations
 
-import json
 import re
 from collections.abc import Mapping
 from typing import Annotated, Any, Final, Literal, TypeAlias, get_args
@@ -52,6 +51,7 @@ import orjson
 from msgspec import Meta, Struct
 
 from frontdesk.core.errors import ProtocolError
+from frontdesk.engine.protocol import loose_json
 
 __all__ = [
     "FRAME_TYPES",
@@ -253,7 +253,6 @@ _AT_RE: Final = re.compile(r" - at `(?P<path>[^`]*)`(?: in `(?P<container>[^`]*)
 _MISSING_RE: Final = re.compile(r"\AObject missing required field `(?P<name>[^`]+)`")
 _SURROGATE_RE: Final = re.compile("[\ud800-\udfff]")
 _MAX_QUOTED: Final = 60
-_MAX_INT_DIGITS: Final = 4000     # under Python's default limit of 4300 for int(str)
 
 
 class _NotJSON(Exception):
@@ -351,30 +350,11 @@ def _loose_decode(raw: str | bytes) -> object:
         except UnicodeDecodeError:
             raise _NotJSON("it is not valid UTF-8") from None
     try:
-        return json.loads(text, parse_constant=_refuse_constant, parse_int=_parse_int, object_pairs_hook=_Object)
+        return loose_json.loads(text)
     except RecursionError:
         raise _NotJSON("it is nested too deeply") from None
     except ValueError as exc:  # JSONDecodeError, and NaN/Infinity refused below
         raise _NotJSON(_safe(str(exc))) from None
-
-
-class _Object(dict[str, object]):
-    """A JSON object as the standard decoder read it, remembering every pair: a key that comes
-    twice keeps only its last value in the dict, but a bad string in the first is still found."""
-
-    def __init__(self, pairs: list[tuple[str, object]]):
-        super().__init__(pairs)
-        self.pairs = pairs
-
-
-def _refuse_constant(name: str) -> object:
-    raise ValueError(f"{name} is not JSON")
-
-
-def _parse_int(digits: str) -> int | float:
-    """An integer of the frame; one longer than Python converts (``sys.get_int_max_str_digits``) is
-    still JSON, and becomes a float (infinity) so that its field is named like any number out of range."""
-    return int(digits) if len(digits) <= _MAX_INT_DIGITS else float(digits)
 
 
 def _is_bad_string(value: str) -> bool:
@@ -382,28 +362,9 @@ def _is_bad_string(value: str) -> bool:
 
 
 def _find_bad_string(obj: dict[str, object]) -> tuple[bool, str | None]:
-    """The path of the first string (or object key) with NUL or a lone surrogate.
-
-    Iterative, so a deeply nested frame cannot overflow the stack. A bad key is reported
-    at the path of the object holding it (``None`` at the top level).
-    """
-    stack: list[tuple[object, str | None, bool]] = [(obj, None, False)]
-    while stack:
-        value, path, is_key = stack.pop()
-        if isinstance(value, str):
-            if _is_bad_string(value):
-                return True, path
-        elif is_key:
-            continue
-        elif isinstance(value, dict):
-            children: list[tuple[object, str | None, bool]] = []
-            for key, child in (value.pairs if isinstance(value, _Object) else value.items()):
-                children.append((key, path, True))
-                children.append((child, key if path is None else f"{path}.{key}", False))
-            stack.extend(reversed(children))
-        elif isinstance(value, list):
-            stack.extend((value[i], f"{path}[{i}]", False) for i in range(len(value) - 1, -1, -1))
-    return False, None
+    """The path of the first string (or object key) with NUL or a lone surrogate."""
+    found = loose_json.first_value(obj, lambda v: isinstance(v, str) and _is_bad_string(v))
+    return (False, None) if found is None else (True, found[1])
 
 
 def _bad_string_error(path: str | None, ref: str | None) -> ProtocolError:

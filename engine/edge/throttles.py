@@ -86,7 +86,8 @@ class Window:
 
     def count(self, key: str) -> None:
         """Count one event of ``key``."""
-        self._recent(key, self._clock()).append(self._clock())
+        now = self._clock()
+        self._recent(key, now).append(now)
 
     def hit(self, key: str) -> None:
         """``check``, then ``count``: the event happens only when allowed."""

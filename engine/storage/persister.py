@@ -115,8 +115,9 @@ class Persister:
                 log.error("write refused, not stored: %s (%d statements: %s)", error, len(w.statements),
                           [s[0].split()[0:3] for s in w.statements])
         if kept and not self._waiting_for_database:
+            self._waiting_for_database = True
             log.warning("database unavailable (%s): writes wait and are committed in order once it is back", error)
         elif error is None and self._waiting_for_database:
+            self._waiting_for_database = False
             log.info("database back: the writes that waited are being committed")
-        self._waiting_for_database = bool(kept) or (error is not None and self._waiting_for_database)
         return kept

@@ -226,14 +226,19 @@ async def agent(engine: Engine, n: int, presence: str | None = None) -> AsyncIte
         yield c
 
 
-async def settings_reloads(engine: Engine) -> float:
-    """How often the engine has loaded the queues' settings (from /metrics)."""
+async def metric(engine: Engine, sample: str) -> float:
+    """The value of one sample of ``/metrics`` (``name`` or ``name{label="value"}``); 0 before the first."""
     async with engine.http() as http:
         text = (await http.get("/metrics")).text
     for line in text.splitlines():
-        if line.startswith("frontdesk_queue_settings_reloads_total "):
+        if line.startswith(sample + " "):
             return float(line.split()[1])
     return 0.0
+
+
+async def settings_reloads(engine: Engine) -> float:
+    """How often the engine has loaded the queues' settings."""
+    return await metric(engine, "frontdesk_queue_settings_reloads_total")
 
 
 @asynccontextmanager

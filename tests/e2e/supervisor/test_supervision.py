@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import trio
-from conftest import Client, Engine, accept_next, agent, connect, make_config, running_engine
+from conftest import Client, Engine, accept_next, agent, connect, make_config, metric, running_engine
 
 from frontdesk.engine.conversations.model import ClientFrame
 from frontdesk.engine.protocol import frames as protocol
@@ -34,18 +34,9 @@ def sends(text: str) -> Any:
     return lambda c: isinstance(c, ClientFrame) and isinstance(c.command, protocol.Send) and c.command.text == text
 
 
-async def metric(engine: Engine, name: str, actor: str) -> float:
-    async with engine.http() as http:
-        text = (await http.get("/metrics")).text
-    for line in text.splitlines():
-        if line.startswith(f'{name}{{actor="{actor}"}} '):
-            return float(line.split()[1])
-    return 0.0
-
-
 async def wait_for_metric(engine: Engine, name: str, actor: str, value: float) -> None:
     with trio.fail_after(10):
-        while await metric(engine, name, actor) < value:  # noqa: ASYNC110  # /metrics is all a client sees
+        while await metric(engine, f'{name}{{actor="{actor}"}}') < value:  # noqa: ASYNC110  # /metrics is all a client sees
             await trio.sleep(0.02)
 
 

@@ -112,6 +112,15 @@ class AgentActor:
 
     # ---- API (never blocks) ------------------------------------------------------------------
 
+    @property
+    def online(self) -> bool:
+        """Signed in as far as the Router knows (sockets attached, or within the reconnect grace)."""
+        return self._online
+
+    @property
+    def connected(self) -> bool:
+        return bool(self._sockets)
+
     def deliver(self, frame: str, conversation_id: str | None = None,
                 ack: Ack | None = None) -> None:
         """``frame`` to every socket of the agent; with ``ack`` = (socket, frame), the agent's own

@@ -99,6 +99,7 @@ class Conversation:
         self.queue = record.queue
         self.status = record.status
         self._rec = record
+        self.question = record.messages[0].text if record.messages else ""   # what offers show
         self._messages = record.messages
         self._participants = record.participants
         self._position = record.position
@@ -130,6 +131,17 @@ class Conversation:
         except (trio.BrokenResourceError, trio.ClosedResourceError):
             return False
         return True
+
+    async def settled(self) -> dict[str, Any] | None:
+        """The agent's view of the conversation once every command sent before has been handled
+        (and its writes made); None once it has ended."""
+        reply_send, reply_recv = trio.open_memory_channel[dict[str, Any]](1)
+        if not await self.send(Summarize(reply_send)):
+            return None
+        try:
+            return await reply_recv.receive()
+        except trio.EndOfChannel:
+            return None
 
     def post_assign(self, agent_id: str, name: str, also: Sequence[Statement] = ()) -> None:
         """Take the agent as owner; ``also`` is stored in the same write (the accepted offer's close)."""

@@ -31,6 +31,7 @@ from frontdesk.engine.runtime.config import Config
 log = logging.getLogger(__name__)
 
 UNAVAILABLE = FrontdeskError("unavailable", "the database is unavailable")
+INTERNAL = FrontdeskError("internal", "the engine could not handle this request; it has been logged")
 
 
 def create_app(edge: EdgeContext) -> QuartTrio:
@@ -62,6 +63,11 @@ def create_app(edge: EdgeContext) -> QuartTrio:
     async def _too_large(_exc: Exception) -> Response:
         return error_response(FrontdeskError("too_large", "the body is too large"))
 
+    @app.errorhandler(500)
+    async def _bug(_exc: Exception) -> Response:
+        # Quart has logged the traceback; the client gets the API's error shape, not an HTML page
+        return error_response(INTERNAL)
+
     for resource in (health, staff, chats, offline, conversations, files):
         resource.register(app, edge)
     register_web(app, frame_origins=edge.config.allowed_origins)
@@ -83,6 +89,8 @@ def chat_handler(edge: EdgeContext) -> ChatHandler:
 
     async def handle(body: bytes, peer: str, forwarded_for: str | None) -> tuple[int, bytes, Headers]:
         try:
+            if edge.config.faults is not None:
+                edge.config.faults.check("chat_door", body)
             reply, status = await chat_start.start_chat(edge, body, edge.throttles.address(peer, forwarded_for))
         except DatabaseError as exc:
             log.error("database error: %s", exc)
@@ -90,6 +98,11 @@ def chat_handler(edge: EdgeContext) -> ChatHandler:
         except FrontdeskError as exc:
             return http_status(exc), orjson.dumps(exc.to_http()), [
                 (b"retry-after", str(exc.retry_after_s).encode())] if isinstance(exc, RateLimited) else []
+        except Exception:
+            # a bug in one request: answered as the app's routes answer it, the connection and the
+            # engine go on
+            log.exception("POST /api/chats failed")
+            return 500, orjson.dumps(INTERNAL.to_http()), []
         return status, orjson.dumps(reply), []
 
     return handle

@@ -17,7 +17,12 @@ Each command has one handler (``_HANDLERS``): it changes the routing state throu
 ``decisions.py`` or ``invitations.py`` and returns their effects, which ``_apply`` carries out.
 
 Error handling: a refused command (``EngineError``, e.g. ``offer_expired``) is answered to
-the requesting session as an ``error`` event; the Router goes on.
+the requesting session as an ``error`` event; the Router goes on. An unexpected exception (a bug)
+leaves the routing state half changed: the Router's task raises, and its supervisor rebuilds the
+state in place (``reset``, then the ``restore_*`` methods, as at start) and runs it again with the
+same inbox, so every command already sent is still handled. The command that crashed is handled
+once more on the rebuilt state when someone waits for its answer (a new chat's position, an
+agent's hello), and dropped otherwise.
 """
 
 from __future__ import annotations
@@ -140,6 +145,9 @@ class Router:
         self._info: dict[str, dict[str, Any]] = {}      # open conversation -> customer, question, queue
         self._pending: dict[str, _PendingOffer] = {}
         self._nursery: trio.Nursery | None = None
+        self.handling: RouterCommand | None = None     # for the supervisor's log of a crash
+        self._crashed: RouterCommand | None = None     # handled again after a rebuild, if awaited
+        self._deferred: list[Any] = []                 # effects of a rebuild, carried out when running again
 
     # ---- API for other actors --------------------------------------------------------------
 
@@ -151,7 +159,9 @@ class Router:
         try:
             self._send.send_nowait(command)
         except trio.WouldBlock:
-            assert self._nursery is not None
+            if self._nursery is None:   # between a crash and the rebuilt run: a stale timer's news
+                log.warning("the Router's inbox is full while it restarts: %r dropped", command)
+                return
             self._nursery.start_soon(self._send.send, command)
 
     async def call(self, make: Any) -> Any:
@@ -188,32 +198,107 @@ class Router:
     # ---- the actor -------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        async with trio.open_nursery() as nursery:
-            self._nursery = nursery
-            self._publish_positions()  # gauges exist from the start, not only after the first tick
-            task_status.started()
-            async for command in self.inbox:
-                try:
-                    if self._faults is not None:
-                        self._faults.check("router", command)
-                    await self._apply(await _HANDLERS[type(command)](self, command))
-                    if not isinstance(command, Tick) and self._tick is None:
-                        self._tick = self._timers.after(POSITION_TICK_S, lambda: self._post(Tick()))
-                except EngineError as exc:
-                    session = getattr(command, "session", None)
-                    if session is not None:
-                        session.deliver(encode(exc.to_event()))
-                except Exception:
-                    # the routing state may be half changed: the engine stops and the next start
-                    # rebuilds it from the database (supervisor/run.py)
-                    log.exception("the Router crashed handling %r", command)
-                    raise
+        try:
+            async with trio.open_nursery() as nursery:
+                self._nursery = nursery
+                self._publish_positions()  # gauges exist from the start, not only after the first tick
+                task_status.started()
+                await self._resume_after_rebuild()
+                async for command in self.inbox:
+                    await self._handle(command)
+        finally:
+            self._nursery = None
+
+    async def _handle(self, command: RouterCommand) -> None:
+        self.handling = command
+        try:
+            if self._faults is not None:
+                self._faults.check("router", command)
+            await self._apply(await _HANDLERS[type(command)](self, command))
+            if not isinstance(command, Tick) and self._tick is None:
+                self._tick = self._timers.after(POSITION_TICK_S, lambda: self._post(Tick()))
+        except EngineError as exc:
+            session = getattr(command, "session", None)
+            if session is not None:
+                session.deliver(encode(exc.to_event()))
+        except Exception:
+            # the routing state may be half changed: the supervisor rebuilds it (supervisor/restore.py)
+            self._crashed = command
+            raise
+        self.handling = None
+
+    async def _resume_after_rebuild(self) -> None:
+        """Carry out what the rebuild decided (offers to the agents back online), then answer the
+        command that crashed if someone waits for it."""
+        deferred, self._deferred = self._deferred, []
+        await self._apply(deferred)
+        crashed, self._crashed = self._crashed, None
+        if crashed is None:
+            return
+        if getattr(crashed, "reply", None) is None:
+            session = getattr(crashed, "session", None)
+            if session is not None:     # its client may try again (PROTOCOL.md §13)
+                session.deliver(encode(EngineError("unavailable", "the engine could not handle this; "
+                                                   "try again").to_event()))
+            return
+        if isinstance(crashed, Enqueue):
+            # the rebuild found the new chat in its Conversation already: answer its position
+            assert crashed.reply is not None
+            crashed.reply.send_nowait(self.state.position(crashed.conversation_id) or 0)
+            return
+        await self._handle(crashed)     # a second crash of the same command is a new crash
+
+    # ---- a rebuild after a crash (driven by supervisor/restore.py) ---------------------------
+
+    def reset(self) -> list[tuple[str, str]]:
+        """Forget the routing state, keeping the inbox and the queue settings. Returns the frames
+        (agent id, frame) that tell agents their pending offers and invitations are gone."""
+        frames: list[tuple[str, str]] = []
+        for offer in self.state.offers.values():
+            frames.append((offer.agent_id, encode({
+                "type": "offer_revoked", "offer_id": offer.id, "conversation_id": offer.conversation_id,
+                "reason": "agent_unavailable"})))
+        for inv in self.desk.by_id.values():
+            frames.append((inv.inviter_id, encode({"type": "invitation_result", "invitation_id": inv.id,
+                                                   "status": "expired", "conversation_id": inv.conversation_id})))
+        timers = [p.timer for p in self._pending.values()] + list(self._invitation_timers.values()) + [self._tick]
+        for timer in timers:
+            if timer is not None:
+                timer.cancel()
+        missed = self.state.missed_offers_away
+        self.state = RoutingState(missed_offers_away=missed)
+        self.desk = InvitationDesk(self.state)
+        self._told_per_place.clear()
+        self._entered.clear()
+        self._status_written.clear()
+        self._invitation_timers.clear()
+        self._invitation_frames.clear()
+        self._info.clear()
+        self._pending.clear()
+        self._tick = None
+        self._deferred = []
+        return frames
+
+    def reconnect_agent(self, agent_id: str, presence: str, connected: bool) -> None:
+        """An agent signed in before the rebuild is online again, with ``presence``; the offers this
+        makes are carried out when the Router runs again."""
+        if agent_id not in self.state.agents:
+            return
+        now = trio.current_time()
+        self._deferred += self.state.agent_connected(agent_id, presence, now)
+        if not connected:       # within its reconnect grace
+            self._deferred += self.state.agent_disconnected(agent_id)
 
     # ---- commands: each changes the state and returns the effects to carry out ---------------
 
     async def _enqueue(self, c: Enqueue) -> Effects:
         st = self.state
         now = trio.current_time()
+        if c.conversation_id in self._info:
+            # already routed: a rebuild found the chat in its Conversation before this command came
+            if c.reply is not None:
+                c.reply.send_nowait(st.position(c.conversation_id) or 0)
+            return ()
         if c.queue not in st.queues:
             st.add_queue(c.queue)
         self._info[c.conversation_id] = {**c.info, "queue": c.queue}

@@ -50,6 +50,10 @@ class ActorMap(Generic[A]):
     def __len__(self) -> int:
         return len(self._actors)
 
+    def items(self) -> list[tuple[str, A]]:
+        """The actors running now, as a list: it does not change while its reader awaits."""
+        return list(self._actors.items())
+
     def spawn(self, key: str, actor: A, restart: Restart[A] | None = None, park: Park[A] | None = None) -> None:
         """Run ``actor`` without waiting for its start. It is found at once; what is posted to its
         inbox before its task first runs waits there (a new chat's POST waits no scheduler round)."""

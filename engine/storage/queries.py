@@ -319,6 +319,12 @@ async def void_pending_offers(db: Database) -> None:
     await db.execute("UPDATE offers SET outcome = 'void', decided_at = now() WHERE outcome IS NULL")
 
 
+async def expire_pending_invitations(db: Database) -> None:
+    """After the Router's rebuild: invitations it was asking about are over (their inviters hear
+    ``expired``)."""
+    await db.execute("UPDATE invitations SET status = 'expired', decided_at = now() WHERE status = 'pending'")
+
+
 # ---- offline requests -----------------------------------------------------------------------
 
 async def next_request_number(db: Database) -> int:

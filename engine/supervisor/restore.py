@@ -1,9 +1,17 @@
-"""State rebuilt from the database before the engine serves (PROTOCOL.md §5.10).
+"""State rebuilt from the database before the engine serves (PROTOCOL.md §5.10), and the
+Router's state rebuilt the same way after it crashed.
 
-Pending offers of the last run are void and agents start offline; every queue, waiting chat
-(in its old order), open conversation with its messages, participants and refusals comes back
-as it was stored. Agents who own conversations get an actor without a socket: their reconnect
-grace starts now.
+At start, pending offers of the last run are void and agents start offline; every queue, waiting
+chat (in its old order), open conversation with its messages, participants and refusals comes
+back as it was stored. Agents who own conversations get an actor without a socket: their
+reconnect grace starts now.
+
+After a crash of the Router (``rebuild_router``), the running Conversation and AgentActor actors
+stay; only the routing state is made again: every Conversation first handles what the Router
+told it before the crash (so its writes are made), the Persister commits what is queued, and
+then queues, waiting chats, owners and refusals are read from the database as at start. Pending
+offers and invitations are void (their agents and inviters are told), and the agents signed in
+are online again with the presence they chose.
 """
 
 from __future__ import annotations
@@ -11,16 +19,27 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import trio
+
 from frontdesk.core import hours
+from frontdesk.engine.agents.agent import AgentActor
 from frontdesk.engine.agents.roster import AgentRoster
+from frontdesk.engine.conversations.conversation import Conversation
 from frontdesk.engine.conversations.load import records_of
 from frontdesk.engine.conversations.roster import ConversationRoster
 from frontdesk.engine.routing.commands import AgentProfile, QueueConfig
 from frontdesk.engine.routing.router import Router
+from frontdesk.engine.runtime.outlet import deliver_to_agent
+from frontdesk.engine.runtime.registry import ActorMap
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database
+from frontdesk.engine.storage.persister import Persister
 
 log = logging.getLogger(__name__)
+
+# How long a rebuild waits for one Conversation to handle what came before; one that is stuck
+# (its own write waits for the database) is read from its rows as they are.
+SETTLE_S = 2.0
 
 
 class BadConfiguration(Exception):
@@ -81,3 +100,45 @@ async def restore(db: Database, router: Router, conversations: ConversationRoste
         await agents.restore(AgentProfile(agent.id, agent.name, agent.queues, agent.capacity, email), presence)
     if rows:
         log.info("restored %d open conversations", len(rows))
+
+
+async def rebuild_router(db: Database, persister: Persister, router: Router, conversations: ActorMap[Conversation],
+                         agents: ActorMap[AgentActor]) -> Router:
+    """The Router's state made again after it crashed, from the running actors and the database."""
+    told = router.reset()
+    views: dict[str, dict[str, Any]] = {}
+    for cid, conversation in conversations.items():
+        with trio.move_on_after(SETTLE_S):
+            views[cid] = await conversation.settled() or {}
+    await persister.drain()
+    await queries.void_pending_offers(db)
+    await queries.expire_pending_invitations(db)
+    router.restore_queues(await load_queue_configs(db, strict=False))
+    chosen: dict[str, str] = {}
+    for row in await queries.all_agents(db):
+        chosen[str(row["id"])] = row["presence"]
+        router.restore_agent(AgentProfile(str(row["id"]), row["name"], frozenset(row["queues"]), row["capacity"]))
+    rows = await queries.open_conversations(db)
+    routed = []
+    for r in rows:
+        cid = str(r["id"])
+        running = conversations.get(cid)
+        if running is None:     # restarting or parked: its roster tells the Router
+            continue
+        routed.append(cid)
+        info: dict[str, Any] = {"customer": running.customer_info, "question": running.question}
+        if r["status"] == "queued":
+            router.restore_waiting(cid, r["queue"], r["queue_key"], info)
+        elif r["owner_id"] is not None:
+            invited = [p["id"] for p in views.get(cid, {}).get("participants", ()) if p["role"] == "invited"]
+            router.restore_open(cid, r["queue"], str(r["owner_id"]), info, invited, r["queue_key"])
+    for cid, agent_ids in (await queries.refusals_of(db, routed) if routed else {}).items():
+        router.state.restore_exclusions(cid, agent_ids)
+    for agent_id, actor in agents.items():
+        if actor.online:
+            router.reconnect_agent(agent_id, chosen.get(agent_id, "available"), actor.connected)
+    for agent_id, frame in told:
+        deliver_to_agent(agents, agent_id, frame)
+    log.info("the Router's state is rebuilt: %d conversations, %d agents online", len(routed),
+             sum(1 for _, a in agents.items() if a.online))
+    return router

@@ -8,9 +8,10 @@ actor runs in.
 
 Supervision (``runtime/supervision.py``): a Conversation, an AgentActor or the Mailer that
 crashes on a bug is logged, counted and restarted from the database, with back-off, and parked
-when it keeps crashing; every other actor goes on. A crash of the Router, the Persister, the timer
-service, the token resolver or the listener stops the engine (after logging it): their state is
-the engine's as a whole, and the next start rebuilds it from the database.
+when it keeps crashing; every other actor goes on. The Router is rebuilt in place
+(``restore.rebuild_router``) with the same inbox; one that keeps crashing stops the engine, whose
+next start rebuilds everything. A crash of the Persister, the timer service, the token resolver or
+the listener stops the engine (after logging it): their state is the engine's as a whole.
 
 Stopping (SIGTERM, or Ctrl-C): every websocket is closed with 1001 after the frames already
 queued for it, the port stops accepting, the writes still queued are committed (for as long as
@@ -61,7 +62,7 @@ from frontdesk.engine.storage.demo import load_demo
 from frontdesk.engine.storage.embedded import EmbeddedPostgres
 from frontdesk.engine.storage.persister import Persister
 from frontdesk.engine.supervisor.housekeeping import sweep_unsent_uploads, watch_queues
-from frontdesk.engine.supervisor.restore import load_queue_configs, restore
+from frontdesk.engine.supervisor.restore import load_queue_configs, rebuild_router, restore
 
 log = logging.getLogger(__name__)
 
@@ -192,7 +193,8 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
         router=router, conversations=conversation_actors, timers=timers, spill=agent_actors.send_later,
         reconnect_grace_s=config.reconnect_grace_s, faults=config.faults))
     await restore(db, router, conversations, agents)
-    await nursery.start(router.run)
+    rebuild = partial(_rebuild_router, db, persister, conversation_actors, agent_actors)
+    await nursery.start(partial(supervise, Strategy("router"), "router", router, rebuild, park=_router_parked))
     nursery.start_soon(watch_queues, db, router)
 
     edge = EdgeContext(config=config, db=db, persister=persister, router=router, conversations=conversations,
@@ -205,6 +207,16 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     listening = trio.CancelScope()
     bound = await nursery.start(_listen, listening, create_app(edge), hc, websocket_handler(edge), chat_handler(edge))
     return Running(_base_url(bound, config), edge, persister, listening)
+
+
+async def _rebuild_router(db: Database, persister: Persister, conversations: ActorMap[Conversation],
+                          agents: ActorMap[AgentActor], _key: str, crashed: Router) -> Router:
+    return await rebuild_router(db, persister, crashed, conversations, agents)
+
+
+async def _router_parked(_key: str, _router: Router) -> None:
+    """Nothing is routed without the Router: the engine stops, and its next start rebuilds all."""
+    raise RuntimeError("the Router keeps crashing: the engine stops")
 
 
 async def _same(_key: str, crashed: Mailer) -> Mailer:

@@ -17,10 +17,11 @@ from urllib.parse import urlsplit
 import orjson
 import pytest
 import trio
-from conftest import Engine, agent
+from conftest import Engine, agent, make_config, running_engine
 
 from frontdesk.engine.edge import chat_door
 from frontdesk.engine.runtime.config import MAX_JSON_BODY_BYTES
+from frontdesk.engine.runtime.faults import Faults
 
 FORM = {"queue": "support", "name": "Cora Customer", "email": "cora@example.com", "question": "Where is my order?"}
 IDENTITY_SECRET = b"demo-identity-secret"     # the support queue's, in the demo data
@@ -295,3 +296,19 @@ async def test_the_chat_doors_refusals_forbid_caching(engine: Engine) -> None:
     status, headers, _ = await raw.response()
     assert status == 400
     assert_private(status, headers)
+
+
+async def test_a_bug_in_a_chat_request_is_a_500_of_the_api_shape_and_the_connection_serves_on(
+        database_url: str, data_dir: Any) -> None:
+    faults = Faults()
+    faults.arm("chat_door", lambda body: b"trips the bug" in body)
+    async with running_engine(make_config(database_url, data_dir, faults=faults)) as engine, agent(engine, 1):
+        raw = await Raw.open(engine)
+        await raw.stream.send_all(post(orjson.dumps({**FORM, "question": "this trips the bug"})))
+        status, headers, body = await raw.response()
+        assert status == 500 and headers["content-type"] == "application/json"
+        assert orjson.loads(body)["error"]["code"] == "internal"
+        await raw.stream.send_all(post(orjson.dumps(FORM)))     # the same connection, the next chat
+        status, _, body = await raw.response()
+        assert status == 201 and orjson.loads(body)["status"] == "queued"
+    assert faults.raised == 1

@@ -133,3 +133,52 @@ async def test_an_agent_actor_that_crashes_closes_its_sockets_and_the_console_co
                 sent = await cu.send_text(None, "are you there?")
                 got = await back.expect("message", conversation_id=cid, seq=sent["seq"])
                 assert got["text"] == "are you there?"
+
+
+def command_named(name: str) -> Any:
+    """A rule: a Router command of this type."""
+    return lambda c: type(c).__name__ == name
+
+
+async def test_a_router_that_crashes_is_rebuilt_in_place_and_routing_goes_on(
+        database_url: str, data_dir: Path) -> None:
+    async with faulty_engine(database_url, data_dir) as (engine, faults), agent(engine, 1) as a1:
+        cid, token = await open_chat(engine, a1, "an open chat before the crash")
+        waiting = await engine.start_chat(question="offered when the Router crashes")
+        offer = await a1.expect("offer", conversation_id=waiting["conversation_id"])
+        faults.arm("router", command_named("SetPresence"))
+        async with agent(engine, 2) as a2:
+            await a2.send({"type": "presence", "state": "away"})    # the command with the bug
+            await wait_for_metric(engine, "frontdesk_actor_restarts_total", "router", 1)
+            assert (await a2.expect("error"))["code"] == "unavailable"     # its client may try again
+            # the offer pending at the crash is void, and the chat is offered again
+            revoked = await a1.expect("offer_revoked", offer_id=offer["offer_id"])
+            assert revoked["reason"] == "agent_unavailable"
+            again = await a1.expect("offer", conversation_id=waiting["conversation_id"])
+            assert again["offer_id"] != offer["offer_id"]
+            await a1.send({"type": "accept", "offer_id": again["offer_id"]})
+            await a1.expect("conversation", conversation_id=waiting["conversation_id"])
+            # the open chat never noticed, and a new chat is routed as before
+            async with connect(engine, token, "customer") as cu:
+                sent = await cu.send_text(None, "still talking to the same agent")
+                await a1.expect("message", conversation_id=cid, seq=sent["seq"])
+            fresh = await engine.start_chat(question="after the rebuild")
+            await accept_next(a2, fresh["conversation_id"])
+    async with open_database(database_url) as db:
+        owners = await db.fetch("SELECT owner_id FROM conversations WHERE id = ANY($1::uuid[])",
+                                [uuid.UUID(cid), uuid.UUID(waiting["conversation_id"])])
+        assert {str(r["owner_id"]) for r in owners} == {a1.info["id"]}
+        assert await db.fetchval("SELECT count(*) FROM offers WHERE outcome IS NULL") == 0
+    assert faults.raised == 1
+
+
+async def test_an_agent_whose_sign_in_crashed_the_router_is_welcomed_by_the_rebuilt_one(
+        database_url: str, data_dir: Path) -> None:
+    async with faulty_engine(database_url, data_dir) as (engine, faults):
+        faults.arm("router", command_named("AgentOnline"))
+        async with agent(engine, 1) as a1:     # its hello waits through the rebuild, then is welcomed
+            assert a1.info["presence"] == "available"
+            chat = await engine.start_chat(question="routed to the agent who came in during the crash")
+            await accept_next(a1, chat["conversation_id"])
+        await wait_for_metric(engine, "frontdesk_actor_restarts_total", "router", 1)
+    assert faults.raised == 1

@@ -267,3 +267,135 @@ CREATE INDEX IF NOT EXISTS offers_created_idx ON offers (created_at) INCLUDE (ag
 CREATE INDEX IF NOT EXISTS offline_requests_created_idx ON offline_requests (created_at);
 CREATE INDEX IF NOT EXISTS offline_requests_conversation_idx ON offline_requests (conversation_id)
     WHERE conversation_id IS NOT NULL;
+
+-- ---- Customers who come back (PROTOCOL.md §6, §7) ----------------------------------------
+
+-- A queue's mode: 'live' (a chat ends when its customer is gone past the grace) or 'messaging'
+-- (a conversation outlives the page: open, pending, resolved, reopened by the customer).
+-- `consent_notice`, when set, is the privacy notice the pre-chat and offline forms show with a
+-- checkbox the customer must tick; the consent is stored with the conversation.
+ALTER TABLE queues ADD COLUMN IF NOT EXISTS mode text NOT NULL DEFAULT 'live';
+ALTER TABLE queues ADD COLUMN IF NOT EXISTS consent_notice text;
+-- Per-language mail templates of the queue: {"de": {"sender_name", "notify_subject", ...}}.
+ALTER TABLE queues ADD COLUMN IF NOT EXISTS mail_templates jsonb NOT NULL DEFAULT '{}';
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'queues_mode_check') THEN
+        ALTER TABLE queues ADD CONSTRAINT queues_mode_check CHECK (mode IN ('live', 'messaging'));
+    END IF;
+END $$;
+
+-- Customers (contacts). E-mail is unique compared case-insensitively; mobile (E.164) and
+-- external_id are unique when present; external_id never changes once set. A password is
+-- optional (sign-in by one-time code needs none).
+CREATE TABLE IF NOT EXISTS customers (
+    id                        uuid PRIMARY KEY,
+    name                      text NOT NULL,
+    email                     text NOT NULL,
+    mobile                    text,
+    external_id               text,
+    language                  text NOT NULL DEFAULT 'en',
+    password_hash             text,
+    password_change_required  boolean NOT NULL DEFAULT false,
+    created_at                timestamptz NOT NULL DEFAULT now(),
+    activated_at              timestamptz
+);
+CREATE UNIQUE INDEX IF NOT EXISTS customers_email_key ON customers (lower(email));
+CREATE UNIQUE INDEX IF NOT EXISTS customers_mobile_key ON customers (mobile) WHERE mobile IS NOT NULL;
+CREATE UNIQUE INDEX IF NOT EXISTS customers_external_id_key ON customers (external_id) WHERE external_id IS NOT NULL;
+CREATE INDEX IF NOT EXISTS customers_name_idx ON customers (lower(name) text_pattern_ops);
+
+-- One-time codes: one live code per customer (a new one voids the old), stored hashed, with a
+-- lifetime and a number of tries left. `purpose`: 'signin' or 'activation' (the first sign-in
+-- with an activation code must set a password).
+CREATE TABLE IF NOT EXISTS customer_codes (
+    customer_id  uuid PRIMARY KEY REFERENCES customers (id) ON DELETE CASCADE,
+    code_hash    bytea NOT NULL,
+    purpose      text NOT NULL CHECK (purpose IN ('signin', 'activation')),
+    tries_left   integer NOT NULL,
+    expires_at   timestamptz NOT NULL,
+    created_at   timestamptz NOT NULL DEFAULT now()
+);
+
+-- Every conversation belongs to one customer: the one with its e-mail, made when there is none
+-- (a trigger, so every path that stores a conversation links it the same way).
+ALTER TABLE conversations ADD COLUMN IF NOT EXISTS customer_id uuid REFERENCES customers (id);
+ALTER TABLE conversations ADD COLUMN IF NOT EXISTS last_owner_id uuid REFERENCES staff (id);
+ALTER TABLE conversations ADD COLUMN IF NOT EXISTS last_activity_at timestamptz;
+ALTER TABLE conversations ADD COLUMN IF NOT EXISTS resolved_at timestamptz;
+ALTER TABLE conversations ADD COLUMN IF NOT EXISTS consent_at timestamptz;
+-- The last public agent message a notification mail told the customer about (one per quiet period).
+ALTER TABLE conversations ADD COLUMN IF NOT EXISTS notified_seq integer NOT NULL DEFAULT 0;
+CREATE INDEX IF NOT EXISTS conversations_customer_idx ON conversations (customer_id, last_activity_at DESC);
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'conversations_status_v2') THEN
+        ALTER TABLE conversations DROP CONSTRAINT IF EXISTS conversations_status_check;
+        ALTER TABLE conversations ADD CONSTRAINT conversations_status_v2
+            CHECK (status IN ('queued', 'active', 'pending', 'resolved', 'ended'));
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION frontdesk_conversation_customer() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE found uuid;
+BEGIN
+    IF NEW.customer_id IS NULL THEN
+        SELECT id INTO found FROM customers WHERE lower(email) = lower(NEW.customer_email);
+        IF found IS NULL THEN
+            INSERT INTO customers (id, name, email, created_at)
+                VALUES (gen_random_uuid(), NEW.customer_name, NEW.customer_email, NEW.created_at)
+                ON CONFLICT DO NOTHING RETURNING id INTO found;
+            IF found IS NULL THEN   -- made meanwhile by another transaction
+                SELECT id INTO found FROM customers WHERE lower(email) = lower(NEW.customer_email);
+            END IF;
+        END IF;
+        NEW.customer_id := found;
+    END IF;
+    IF NEW.last_activity_at IS NULL THEN
+        NEW.last_activity_at := NEW.created_at;
+    END IF;
+    RETURN NEW;
+END
+$$;
+CREATE OR REPLACE TRIGGER conversations_customer BEFORE INSERT ON conversations
+    FOR EACH ROW EXECUTE FUNCTION frontdesk_conversation_customer();
+-- Conversations stored before customers existed get theirs once.
+INSERT INTO customers (id, name, email, created_at)
+    SELECT DISTINCT ON (lower(customer_email)) gen_random_uuid(), customer_name, customer_email, created_at
+    FROM conversations WHERE customer_id IS NULL ORDER BY lower(customer_email), created_at DESC
+    ON CONFLICT DO NOTHING;
+UPDATE conversations c SET customer_id = cu.id, last_activity_at = coalesce(c.last_activity_at, c.created_at)
+    FROM customers cu WHERE c.customer_id IS NULL AND lower(c.customer_email) = lower(cu.email);
+
+-- Tokens of customers: 'customer' (one conversation, from a chat's start), 'account' (a signed-in
+-- customer: subject is the customer id) and 'link' (a notification mail's link: one conversation,
+-- revoked when its customer signs out everywhere). `restricted` tokens may only set a password.
+ALTER TABLE tokens ADD COLUMN IF NOT EXISTS customer_id uuid;
+ALTER TABLE tokens ADD COLUMN IF NOT EXISTS restricted boolean NOT NULL DEFAULT false;
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'tokens_kind_v2') THEN
+        ALTER TABLE tokens DROP CONSTRAINT IF EXISTS tokens_kind_check;
+        ALTER TABLE tokens ADD CONSTRAINT tokens_kind_v2
+            CHECK (kind IN ('agent', 'supervisor', 'customer', 'account', 'link'));
+    END IF;
+END $$;
+CREATE INDEX IF NOT EXISTS tokens_customer_idx ON tokens (customer_id) WHERE customer_id IS NOT NULL;
+
+-- Messages imported from old e-mail threads keep their original date and their Message-ID,
+-- which makes a second import of the same files add nothing.
+ALTER TABLE messages ADD COLUMN IF NOT EXISTS imported boolean NOT NULL DEFAULT false;
+ALTER TABLE messages ADD COLUMN IF NOT EXISTS source_id text;
+CREATE UNIQUE INDEX IF NOT EXISTS messages_source_id_key ON messages (source_id) WHERE source_id IS NOT NULL;
+
+-- Text messages to send (one-time codes), like the mail outbox: POSTed as JSON to
+-- FRONTDESK_SMS_URL, retried with back-off, each row sent at most once.
+CREATE TABLE IF NOT EXISTS sms_outbox (
+    id           uuid PRIMARY KEY,
+    recipient    text NOT NULL,
+    text         text NOT NULL,
+    status       text NOT NULL DEFAULT 'queued' CHECK (status IN ('queued', 'sent', 'failed')),
+    attempts     integer NOT NULL DEFAULT 0,
+    last_error   text,
+    next_try_at  timestamptz NOT NULL DEFAULT now(),
+    created_at   timestamptz NOT NULL DEFAULT now(),
+    sent_at      timestamptz
+);
+CREATE INDEX IF NOT EXISTS sms_outbox_queued_idx ON sms_outbox (next_try_at) WHERE status = 'queued';

@@ -29,11 +29,17 @@ QUEUES = [
     ("after-hours", "After hours", _NEVER, False, None,
      "Außerhalb der Öffnungszeiten: Hinterlassen Sie uns eine Nachricht, wir melden uns. / "
      "We are closed: leave us a message and we will get back to you."),
+    ("messages", "Messages", _ALWAYS, False, None,
+     "Schreiben Sie uns, wir antworten hier und per E-Mail. / Write to us: we answer here and by e-mail."),
 ]
+# Queues whose conversations outlive the page (PROTOCOL.md §7); the others are live.
+MESSAGING = {"messages"}
+CONSENT = {"messages": "We store your name, e-mail address and messages to answer you; see our privacy notice. "
+                       "/ Wir speichern Name, E-Mail-Adresse und Nachrichten, um Ihnen zu antworten."}
 
 AGENTS = [
-    ("agent1@demo.test", "Agent One", ["support", "after-hours"]),
-    ("agent2@demo.test", "Agent Two", ["support"]),
+    ("agent1@demo.test", "Agent One", ["support", "after-hours", "messages"]),
+    ("agent2@demo.test", "Agent Two", ["support", "messages"]),
     ("agent3@demo.test", "Agent Three", ["support", "sales"]),
     ("agent4@demo.test", "Agent Four", ["sales"]),
 ]
@@ -61,9 +67,10 @@ CANNED = [
 async def load_demo(db: Database) -> None:
     for name, title, opening_hours, faq_on, secret, closed_message in QUEUES:
         await db.execute(
-            "INSERT INTO queues (name, title, opening_hours, faq_suggestions, identity_secret, closed_message) "
-            "VALUES ($1, $2, $3, $4, $5, $6) ON CONFLICT (name) DO NOTHING",
-            name, title, opening_hours, faq_on, secret, closed_message)
+            "INSERT INTO queues (name, title, opening_hours, faq_suggestions, identity_secret, closed_message, mode, "
+            "consent_notice) VALUES ($1, $2, $3, $4, $5, $6, $7, $8) ON CONFLICT (name) DO NOTHING",
+            name, title, opening_hours, faq_on, secret, closed_message,
+            "messaging" if name in MESSAGING else "live", CONSENT.get(name))
     people = [(email, name, "agent", queues) for email, name, queues in AGENTS]
     people += [(email, name, "supervisor", []) for email, name in SUPERVISORS]
     for email, name, role, queues in people:

@@ -165,8 +165,13 @@ class WaitedTooLong:
     pass
 
 
+@dataclass(eq=False)
+class RemindOwner:
+    """A customer's message may still be unread by the owner (PROTOCOL.md §7 reminders)."""
+
+
 ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | AgentGone | Requeue | Position
-                       | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong)
+                       | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong | RemindOwner)
 
 
 @dataclass
@@ -184,6 +189,7 @@ class ConversationRecord:
     messages: list[StoredMessage] = field(default_factory=list)
     participants: dict[str, Participant] = field(default_factory=dict)
     customer_read_seq: int = 0
+    last_owner_id: str | None = None      # a messaging conversation's owner before it was set aside
 
     @property
     def customer_info(self) -> dict[str, Any]:

@@ -115,6 +115,8 @@ async def authenticate(db: Database, *kinds: str) -> Caller:
     row = await queries.token_subject(db, token_hash)
     if row is None:
         raise FrontdeskError("unauthenticated", "bad or expired token")
-    if row["kind"] not in kinds:
+    # a mail's link token carries a customer token's rights for its one conversation (PROTOCOL.md §14)
+    kind = "customer" if row["kind"] == "link" else row["kind"]
+    if kind not in kinds:
         raise FrontdeskError("forbidden", "this token may not do that")
-    return Caller(row["kind"], str(row["subject_id"]), token_hash)
+    return Caller(kind, str(row["subject_id"]), token_hash)

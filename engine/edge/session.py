@@ -263,7 +263,7 @@ class Session:
                 self.close(CLOSE_POLICY)
                 return False
             resume = dict(cmd.resume or {})
-            if subject["kind"] == "customer":
+            if subject["kind"] in ("customer", "link"):     # a link token has a customer token's rights
                 return await self._hello_customer(str(subject["subject_id"]), resume)
             return await self._hello_agent(str(subject["subject_id"]), resume, subject)
         except DatabaseError:
@@ -282,7 +282,7 @@ class Session:
 
     async def _hello_customer(self, conversation_id: str, resume: dict[str, int]) -> bool:
         self.role = "customer"
-        conv = self._edge.conversations.get(conversation_id)
+        conv = await self._edge.conversations.wake(conversation_id)
         if conv is None:
             return await self._welcome_ended(conversation_id, resume)
         self._conversation = conv
@@ -375,7 +375,8 @@ class Session:
         elif isinstance(cmd, protocol.AcceptInvitation | protocol.DeclineInvitation):
             await router.send(AnswerInvitation(agent_id, cmd.invitation_id,
                                                isinstance(cmd, protocol.AcceptInvitation), self))
-        elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End | protocol.Leave):
+        elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End | protocol.Leave
+                        | protocol.SetStatus):
             conversation_id = cmd.conversation_id
             if conversation_id is None:
                 raise EngineError("missing_field", "agents name the conversation", field="conversation_id",

@@ -303,7 +303,7 @@ class Router:
             st.add_queue(c.queue)
         self._info[c.conversation_id] = {**c.info, "queue": c.queue}
         key = c.queue_key if c.queue_key is not None else st.next_queue_key()
-        effects = st.enqueue(c.conversation_id, c.queue, key, now)
+        effects = st.enqueue(c.conversation_id, c.queue, key, now, c.prefer)
         position = st.position(c.conversation_id)
         if position is not None:  # still waiting (not offered and taken at once)
             self._entered[c.conversation_id] = (now, position)
@@ -408,6 +408,11 @@ class Router:
         q = self.state.queues.get(name)
         return QueueView(config, is_open, None if is_open else hours.next_open(config.schedule, at),
                          self.state.agents_online(name), len(q.waiting) if q else 0)
+
+    def queue_mode(self, name: str) -> str:
+        """``live`` or ``messaging``; read directly, as ``queue_view`` (no await, changes nothing)."""
+        config = self._queue_configs.get(name)
+        return config.mode if config is not None else "live"
 
     def next_queue_key(self) -> int:
         """A queue key for a chat about to be stored, after every chat waiting now. Called by the

@@ -124,6 +124,9 @@ class Config:
     limit_sockets_per_address: int = 1000      # open websockets of one client address (0 = no limit)
     limit_sockets_per_token: int = 10          # open websockets of one token (0 = no limit)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")   # whose X-Forwarded-For is believed
+    public_url: str | None = None              # base of links in mails; None: http://<host>:<port>
+    notify_after_s: float = 120.0              # an agent's unread message → the customer's mail
+    agent_remind_after_s: float = 300.0        # a customer's message unread by the owner → reminder
     faults: Faults | None = None               # tests only: exceptions injected into actors' handlers
 
     @property
@@ -137,6 +140,11 @@ class Config:
     @property
     def customer_grace_s(self) -> float:
         return self.customer_grace_ms / 1000
+
+    @property
+    def link_base(self) -> str:
+        """Where customers reach the engine: every link in a mail or SMS starts with it."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @property
     def uploads_dir(self) -> Path:
@@ -172,6 +180,9 @@ class Config:
             trusted_proxies=_env_networks(env, "FRONTDESK_TRUSTED_PROXIES", ("127.0.0.1/32", "::1/128")),
             limit_sockets_per_address=_env_int(env, "FRONTDESK_LIMIT_SOCKETS_PER_ADDRESS", 1000),
             limit_sockets_per_token=_env_int(env, "FRONTDESK_LIMIT_SOCKETS_PER_TOKEN", 10),
+            public_url=env.get("FRONTDESK_PUBLIC_URL") or None,
+            notify_after_s=_env_int(env, "FRONTDESK_NOTIFY_AFTER_S", 120),
+            agent_remind_after_s=_env_int(env, "FRONTDESK_AGENT_REMIND_AFTER_S", 300),
         ).with_limits(env)
 
     def with_limits(self, env: Mapping[str, str]) -> Config:

@@ -187,10 +187,22 @@ class AgentLeft:
 
 
 @dataclass(eq=False)
+class Adopt:
+    """An agent started a conversation (the business writes first): it owns it, and it counts
+    toward the agent's load like an accepted chat."""
+
+    conversation_id: str
+    queue: str
+    agent_id: str
+    info: dict[str, Any]
+    queue_key: int
+
+
+@dataclass(eq=False)
 class Tick:
     pass
 
 
 RouterCommand = (Enqueue | ReloadQueues | AgentOnline | TakeSnapshot | AgentDisconnected
                  | AgentOffline | SetPresence | AcceptOffer | RejectOffer | OfferTimedOut
-                 | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Tick)
+                 | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Adopt | Tick)

@@ -41,6 +41,7 @@ from frontdesk.core.wire import iso, utc_now
 from frontdesk.engine.protocol.frames import encode
 from frontdesk.engine.routing.commands import (
     AcceptOffer,
+    Adopt,
     AgentDisconnected,
     AgentLeft,
     AgentOffline,
@@ -385,6 +386,13 @@ class Router:
             return ()
         return self.state.change_load(c.agent_id, trio.current_time(), leave=c.conversation_id)
 
+    async def _adopt(self, c: Adopt) -> Effects:
+        self._info[c.conversation_id] = {**c.info, "queue": c.queue}
+        if c.agent_id in self.state.agents:
+            self.state.add_queue(c.queue)
+            self.state.restore_open(c.conversation_id, c.queue, c.agent_id, c.queue_key)
+        return ()
+
     async def _on_tick(self, c: Tick) -> Effects:
         self._tick = None
         metrics.ROUTER_TICKS.inc()
@@ -606,5 +614,6 @@ _HANDLERS: dict[type[Any], Callable[[Router, Any], Awaitable[Effects]]] = {
     AnswerInvitation: Router._answer_invitation,
     InvitationTimedOut: Router._invitation_timed_out,
     AgentLeft: Router._agent_left,
+    Adopt: Router._adopt,
     Tick: Router._on_tick,
 }

@@ -435,6 +435,34 @@ async def canned_for_agent(db: Database, agent_id: str) -> list[Row]:
         uuid.UUID(agent_id))
 
 
+# ---- conversations the business starts (edge/outreach.py) ------------------------------------
+
+async def customer_for_outreach(db: Database, customer_id: str | None, email: str | None) -> Row | None:
+    """The customer named by id, or the one with ``email`` (made when there is none, named after the
+    address's local part until they say otherwise)."""
+    if customer_id is not None:
+        cid = _uuid(customer_id)
+        if cid is None:
+            return None
+        return await db.fetchrow("SELECT id, name, email FROM customers WHERE id = $1", cid)
+    assert email is not None
+    await db.execute("INSERT INTO customers (id, name, email) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                     uuid.uuid4(), email.split("@", 1)[0], email)
+    return await db.fetchrow("SELECT id, name, email FROM customers WHERE lower(email) = lower($1)", email)
+
+
+def insert_outreach(conversation_id: str, queue: str, customer: Row, status: str, owner_id: str | None,
+                    queue_key: int, at: datetime) -> Statement:
+    """The conversation an agent (``active``, owned) or a supervisor (``pending``) starts; its
+    notification mail is due at once."""
+    owner = uuid.UUID(owner_id) if owner_id else None
+    return ("INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_id, queue_key, "
+            "owner_id, last_owner_id, created_at, accepted_at, last_activity_at, notify_due_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $9, $9)",
+            (uuid.UUID(conversation_id), queue, status, customer["name"], customer["email"], customer["id"],
+             queue_key, owner, at))
+
+
 # ---- notification mails of messaging conversations (mail/notifier.py) -----------------------
 
 async def due_notifications(db: Database, limit: int) -> list[Row]:

@@ -1,4 +1,5 @@
-"""A conversation's transcript: as JSON for its participants, by mail for its customer."""
+"""Conversations over HTTP: the business starting one (``outreach.py``), a conversation's
+transcript as JSON for its participants, and by mail for its customer."""
 
 from __future__ import annotations
 
@@ -8,12 +9,18 @@ from quart_trio import QuartTrio
 from frontdesk.core.errors import FrontdeskError
 from frontdesk.engine.conversations.model import message_wire
 from frontdesk.engine.edge.context import EdgeContext
-from frontdesk.engine.edge.http import authenticate, json_response
+from frontdesk.engine.edge.http import authenticate, json_response, read_body
+from frontdesk.engine.edge.outreach import start_outreach
 from frontdesk.engine.storage import queries
 
 
 def register(app: QuartTrio, edge: EdgeContext) -> None:
     db = edge.db
+
+    @app.post("/api/conversations")
+    async def start() -> Response:
+        who = await authenticate(db, "agent", "supervisor")
+        return json_response(await start_outreach(edge, who, await read_body()), 201)
 
     @app.get("/api/conversations/<conversation_id>/transcript")
     async def transcript(conversation_id: str) -> Response:

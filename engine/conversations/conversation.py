@@ -378,11 +378,11 @@ class Conversation:
     def _attach_customer(self, c: AttachCustomer) -> None:
         self._stop_grace()
         public = [m for m in self._messages if not m.private]
-        welcome: dict[str, object] = {"type": "welcome", "role": "customer", "conversation": {
-            "conversation_id": self.id, "status": self._wire_status(), "queue": self.queue,
-            "participants": self._participants_wire(),
-            "last_seq": public[-1].seq if public else 0, "customer_read_seq": self._customer_read_seq}}
-        c.session.deliver(encode(welcome))
+        if not c.quiet:
+            c.session.deliver(encode({"type": "welcome", "role": "customer", "conversation": {
+                "conversation_id": self.id, "status": self._wire_status(), "queue": self.queue,
+                "participants": self._participants_wire(),
+                "last_seq": public[-1].seq if public else 0, "customer_read_seq": self._customer_read_seq}}))
         if c.resume_after is not None:
             for m in public:
                 if m.seq > c.resume_after:

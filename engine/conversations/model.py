@@ -90,6 +90,7 @@ class StoredMessage(NamedTuple):
 class AttachCustomer:
     session: Outlet
     resume_after: int | None
+    quiet: bool = False     # a signed-in customer's socket: its one welcome lists every conversation
 
 
 @dataclass(eq=False)

@@ -435,6 +435,31 @@ async def canned_for_agent(db: Database, agent_id: str) -> list[Row]:
         uuid.UUID(agent_id))
 
 
+# ---- a signed-in customer's conversations (edge/session.py, the account's welcome) ------------
+
+async def account_customer(db: Database, customer_id: str) -> Row | None:
+    cid = _uuid(customer_id)
+    if cid is None:
+        return None
+    return await db.fetchrow("SELECT id, name, email, mobile, external_id, language, created_at, activated_at "
+                             "FROM customers WHERE id = $1", cid)
+
+
+async def account_conversations(db: Database, customer_id: str, limit: int = 200) -> list[Row]:
+    """The customer's conversations, newest activity first, each with its last public message and
+    the public messages of others the customer has not read (never a private one)."""
+    return await db.fetch(
+        "SELECT c.id, c.queue, c.status, q.mode, c.customer_read_seq, c.last_activity_at, "
+        "l.seq AS last_seq, l.text AS last_text, l.sender_kind AS last_sender, l.created_at AS last_at, "
+        "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND NOT m.private "
+        " AND m.sender_kind <> 'customer' AND m.seq > c.customer_read_seq) AS unread "
+        "FROM conversations c JOIN queues q ON q.name = c.queue "
+        "LEFT JOIN LATERAL (SELECT seq, text, sender_kind, created_at FROM messages m "
+        " WHERE m.conversation_id = c.id AND NOT m.private ORDER BY seq DESC LIMIT 1) l ON true "
+        "WHERE c.customer_id = $1 ORDER BY c.last_activity_at DESC NULLS LAST, c.created_at DESC LIMIT $2",
+        uuid.UUID(customer_id), limit)
+
+
 # ---- conversations the business starts (edge/outreach.py) ------------------------------------
 
 async def customer_for_outreach(db: Database, customer_id: str | None, email: str | None) -> Row | None:

@@ -1,5 +1,6 @@
-"""Conversations over HTTP: the business starting one (``outreach.py``), a conversation's
-transcript as JSON for its participants, and by mail for its customer."""
+"""Conversations over HTTP: the business starting one (``outreach.py``), the customer beside a
+conversation (their record, the pre-chat fields and their other conversations) for its agents, a
+conversation's transcript as JSON for its participants, and by mail for its customer."""
 
 from __future__ import annotations
 
@@ -8,6 +9,7 @@ from quart_trio import QuartTrio
 
 from frontdesk.core.errors import FrontdeskError
 from frontdesk.engine.conversations.model import message_wire
+from frontdesk.engine.edge import account_view
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import authenticate, json_response, read_body
 from frontdesk.engine.edge.outreach import start_outreach
@@ -21,6 +23,23 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
     async def start() -> Response:
         who = await authenticate(db, "agent", "supervisor")
         return json_response(await start_outreach(edge, who, await read_body()), 201)
+
+    @app.get("/api/conversations/<conversation_id>/customer")
+    async def customer_beside(conversation_id: str) -> Response:
+        """What an agent sees beside a chat: who the customer is, what they filled in, and their
+        earlier conversations (public last messages only)."""
+        who = await authenticate(db, "agent", "supervisor")
+        row = await queries.conversation(db, conversation_id)
+        part = (await queries.participation(db, conversation_id, who.subject_id)
+                if row is not None and who.kind == "agent" else None)
+        if row is None or (who.kind == "agent" and (part is None or part.left_at is not None)):
+            raise FrontdeskError("not_found", "no such conversation")
+        customer = await queries.account_customer(db, str(row["customer_id"])) if row["customer_id"] else None
+        others = await queries.account_conversations(db, str(row["customer_id"]), 50) if customer else []
+        return json_response({
+            "customer": account_view.customer_wire(customer) if customer else None,
+            "fields": row["fields"] or {},
+            "conversations": [account_view.conversation_wire(r) for r in others if str(r["id"]) != conversation_id]})
 
     @app.get("/api/conversations/<conversation_id>/transcript")
     async def transcript(conversation_id: str) -> Response:

@@ -508,7 +508,8 @@ def insert_link_token(token_hash: bytes, conversation_id: str, customer_id: Any,
     """A link token: a customer token's rights for one conversation, revoked with its customer's
     sign-out everywhere (``tokens.customer_id``)."""
     return ("INSERT INTO tokens (token_hash, kind, subject_id, customer_id, expires_at) "
-            "VALUES ($1, 'link', $2, $3, $4)", (token_hash, uuid.UUID(conversation_id), uuid.UUID(str(customer_id)), expires_at))
+            "VALUES ($1, 'link', $2, $3, $4)",
+            (token_hash, uuid.UUID(conversation_id), uuid.UUID(str(customer_id)), expires_at))
 
 
 def clear_notification(conversation_id: str) -> Statement:

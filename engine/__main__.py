@@ -31,6 +31,7 @@ from frontdesk.engine.supervisor.run import (
 
 DEFAULT_DASHBOARD_PORT = 8501
 DEFAULT_DASHBOARD_HOST = "127.0.0.1"    # the dashboard shows every conversation: reachable from afar only on request
+EXIT_INTERRUPTED = 130          # the shell's status for a command stopped by SIGINT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -135,6 +136,10 @@ def _import_mail(config: Config, request: ImportRequest) -> None:
     except (DatabaseError, BaseExceptionGroup) as exc:
         print(f"frontdesk import-mail: {_startup_failure(exc)}", file=sys.stderr)
         status = EXIT_REFUSED
+    except KeyboardInterrupt:
+        print("frontdesk import-mail: interrupted; the batches stored so far stay, and running the import "
+              "again adds the rest", file=sys.stderr)
+        status = EXIT_INTERRUPTED
     sys.exit(status)
 
 

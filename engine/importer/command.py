@@ -3,7 +3,8 @@ paths, threads their mails, stores the threads as resolved conversations of queu
 
 Exit status: 0 when every readable path was processed (skipped messages are listed on stderr and
 counted in the summary), 1 when a path could not be read at all (the other paths are imported
-all the same), 2 when nothing could be imported: the queue does not exist.
+all the same), 2 when nothing could be imported: the queue does not exist (``__main__`` also
+answers 2 when the database cannot be reached).
 
 Error handling: a ``DatabaseError`` propagates to the caller (the batches committed before it
 stay, and running the import again adds only what is missing); the staging folder and the open

@@ -22,7 +22,7 @@ import re
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from email import policy
-from email.message import EmailMessage, Message
+from email.message import EmailMessage, Message, MIMEPart
 from email.parser import BytesParser
 from pathlib import Path
 from typing import Any
@@ -44,6 +44,8 @@ TRUNCATED = "\n[…]"
 _MESSAGE_ID = re.compile(r"<[^<>\s]+>")
 # Control characters never belong in a text or a name; NUL cannot even be stored in PostgreSQL.
 _CONTROLS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+# Bytes the parser could not decode, as Python's surrogate escapes.
+_ESCAPED_BYTES = re.compile("[\udc80-\udcff]")
 
 Stash = Callable[[bytes], tuple[Path, str]]     # bytes -> (staged path, SHA-256)
 
@@ -61,7 +63,7 @@ def parse_mail(raw: bytes, origin: str, order: int, stash: Stash) -> Mail | Skip
     try:
         msg = _PARSER.parsebytes(raw)
         message_id = _message_id(msg)
-        fields, body_parts = _fields(msg)
+        fields, body_parts = _fields(msg, message_id)
         parts = list(_attachment_parts(msg, body_parts))
     except _Malformed as exc:
         return Skipped(origin, str(exc), message_id)
@@ -82,7 +84,7 @@ def parse_mail(raw: bytes, origin: str, order: int, stash: Stash) -> Mail | Skip
 
 def clean(text: str) -> str:
     """``text`` as it can be stored: undecodable bytes recovered or replaced, no control characters."""
-    if any("\udc80" <= ch <= "\udcff" for ch in text):
+    if _ESCAPED_BYTES.search(text):
         # header bytes the parser could not decode come as surrogate escapes: most are UTF-8
         raw = text.encode("utf-8", "surrogateescape")
         try:
@@ -101,7 +103,7 @@ def _message_id(msg: EmailMessage) -> str | None:
     return value if value and not any(ch.isspace() for ch in value) else None
 
 
-def _fields(msg: EmailMessage) -> tuple[dict[str, Any], list[EmailMessage]]:
+def _fields(msg: EmailMessage, own: str | None) -> tuple[dict[str, Any], list[MIMEPart]]:
     """The fields of the ``Mail`` that come from its headers and body, and the body's parts."""
     sender = _first_address(msg, "From")
     if sender is None:
@@ -109,7 +111,6 @@ def _fields(msg: EmailMessage) -> tuple[dict[str, Any], list[EmailMessage]]:
     date = _date(msg)
     if date is None:
         raise _Malformed(NO_DATE)
-    own = _message_id(msg)
     parents: list[str] = []
     for header in ("In-Reply-To", "References"):
         for found in _MESSAGE_ID.findall(clean(str(msg.get(header) or ""))):
@@ -142,14 +143,24 @@ def _date(msg: EmailMessage) -> datetime | None:
     return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
 
 
-def _body(msg: EmailMessage) -> tuple[str, list[EmailMessage]]:
-    """The text, and the parts it came from (the plain part and its HTML twin are no attachments)."""
-    plain = msg.get_body(preferencelist=("plain",))
-    html = msg.get_body(preferencelist=("html",))
-    parts: list[EmailMessage] = [p for p in (plain, html) if p is not None]   # type: ignore[misc]
-    text = _text_of(plain) if plain is not None else ""
-    if not text.strip() and html is not None:
-        text = html_to_text(_text_of(html))
+def _body(msg: EmailMessage) -> tuple[str, list[MIMEPart]]:
+    """The text, and the parts it came from. An HTML twin of a plain body is no attachment either:
+    it is a text part without a file name (``_attachment_parts``)."""
+    # every header is parsed again each time it is read (email.policy.default): the body is looked
+    # for once, and for the HTML part again only when the plain one is missing or blank
+    body = msg.get_body(preferencelist=("plain", "html"))
+    if body is None:
+        return "", []
+    parts = [body]
+    if body.get_content_subtype() == "html":
+        text = html_to_text(_text_of(body))
+    else:
+        text = _text_of(body)
+        if not text.strip():
+            html = msg.get_body(preferencelist=("html",))
+            if html is not None:
+                parts.append(html)
+                text = html_to_text(_text_of(html))
     text = clean(text.replace("\r\n", "\n")).rstrip()
     if len(text) > MAX_TEXT_CHARS:
         text = text[:MAX_TEXT_CHARS] + TRUNCATED
@@ -164,18 +175,18 @@ def _text_of(part: Any) -> str:
         return bytes(payload).decode("utf-8", "replace")
 
 
-def _leaves(part: EmailMessage, top: bool = True) -> Iterator[EmailMessage]:
+def _leaves(part: MIMEPart, top: bool = True) -> Iterator[MIMEPart]:
     """The parts that hold content; a forwarded message is one part, not opened."""
-    if part.get_content_type() == "message/rfc822" and not top:
+    if not part.is_multipart():
         yield part
-    elif part.is_multipart():
-        for sub in part.iter_parts():
-            yield from _leaves(sub, top=False)      # type: ignore[arg-type]
+    elif part.get_content_type() == "message/rfc822" and not top:
+        yield part
     else:
-        yield part
+        for sub in part.iter_parts():
+            yield from _leaves(sub, top=False)
 
 
-def _attachment_parts(msg: EmailMessage, body_parts: list[EmailMessage]) -> Iterator[tuple[str, str, bytes]]:
+def _attachment_parts(msg: EmailMessage, body_parts: list[MIMEPart]) -> Iterator[tuple[str, str, bytes]]:
     """(file name, content type, bytes) of every attachment of ``msg``."""
     for part in _leaves(msg):
         if any(part is b for b in body_parts):

@@ -73,12 +73,14 @@ def _read(sources: Sequence[Source], staging: Staging,
     mails: dict[str, Mail] = {}
     skipped: list[Skipped] = []
     duplicates = 0
+    order = 0
     for source in sources:
         for origin, raw in source.messages():
+            order += 1
             if isinstance(raw, OSError):
                 skipped.append(Skipped(origin, f"unreadable: {raw}"))
             else:
-                read = parse_mail(raw, origin, len(mails) + len(skipped) + duplicates, staging.stash)
+                read = parse_mail(raw, origin, order, staging.stash)
                 if isinstance(read, Skipped):
                     skipped.append(read)
                 elif read.source_id in mails:

@@ -11,7 +11,8 @@ actor does not know of.
 
 Senders: an agent is stored with ``sender_kind`` 'agent', the id of the staff member with that
 address when there is one (else none) and the name of its From header; every other sender is the
-customer. Attachments are rows of ``attachments`` bound to their message, their bytes moved to
+customer. Attachments are rows of ``attachments`` bound to their message (uploaded by the sender:
+the staff member, else the conversation, as a customer's uploads are), their bytes moved to
 ``<uploads>/<id>``, and listed in the message as the engine lists them (id, filename,
 content_type, size).
 

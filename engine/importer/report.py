@@ -52,11 +52,10 @@ def summary(threads: int, stored: Stored, skipped: Sequence[Skipped], unreadable
             duplicates: int = 0) -> str:
     """The summary: threads, messages, attachments, and what was skipped, by reason. ``duplicates``
     are the messages given more than once (in two files, or twice in one), counted once."""
-    unchanged = threads - stored.conversations - stored.extended
+    unchanged = threads - stored.conversations
     reasons = Counter(s.reason.split(":", 1)[0] if s.reason.startswith("malformed") else s.reason for s in skipped)
     lines = [
-        f"threads:      {threads} ({_count(stored.conversations, 'new conversation')}, "
-        f"{stored.extended} added to, {unchanged} imported before)",
+        f"threads:      {threads} ({_count(stored.conversations, 'new conversation')}, {unchanged} imported before)",
         f"messages:     {stored.messages} imported, {stored.present} imported before"
         + (f", {duplicates} given twice" if duplicates else ""),
         f"attachments:  {stored.attachments} imported",

@@ -3,11 +3,11 @@
 A batch is whole threads, about ``BATCH_MESSAGES`` messages, stored in ONE transaction with one
 ``executemany`` per table (``storage/mail_import.py``): a thousand messages are a few round trips,
 not thousands. In the transaction the batch first reads which of its messages were imported
-before (by ``source_id``): those are left alone. A thread none of whose mails is stored becomes a
-new conversation; later mails of a thread imported before are added after its last message,
-while that conversation is still resolved (it is locked meanwhile), and start a conversation of
-their own when its customer has reopened it since, so that no live conversation gets a seq its
-actor does not know of.
+before (by ``source_id``): those are left alone, and a thread's mails that were not become a
+conversation of their own. Later mails of a thread imported before are never written into its
+conversation: the engine takes a resolved conversation up again when its customer comes back,
+and its actor numbers the messages from what it loaded, so a seq written beside it would collide
+with the next one it stores.
 
 Senders: an agent is stored with ``sender_kind`` 'agent', the id of the staff member with that
 address when there is one (else none) and the name of its From header; every other sender is the
@@ -33,14 +33,7 @@ from frontdesk.engine.importer.model import Mail, Thread
 from frontdesk.engine.importer.threads import IsAgent
 from frontdesk.engine.storage import mail_import
 from frontdesk.engine.storage.db import Database
-from frontdesk.engine.storage.mail_import import (
-    AttachmentRow,
-    ConversationRow,
-    Extensible,
-    Extension,
-    Imported,
-    MessageRow,
-)
+from frontdesk.engine.storage.mail_import import AttachmentRow, ConversationRow, MessageRow
 
 BATCH_MESSAGES = 1000
 
@@ -49,8 +42,7 @@ BATCH_MESSAGES = 1000
 class Stored:
     """What the import added, and how many of its messages were there before."""
 
-    conversations: int = 0      # new conversations
-    extended: int = 0           # conversations imported before that got later mails
+    conversations: int = 0
     messages: int = 0
     attachments: int = 0
     present: int = 0            # messages imported before, left alone
@@ -59,7 +51,6 @@ class Stored:
 @dataclass
 class _Rows:
     conversations: list[ConversationRow] = field(default_factory=list)
-    extensions: list[Extension] = field(default_factory=list)
     messages: list[MessageRow] = field(default_factory=list)
     attachments: list[AttachmentRow] = field(default_factory=list)
     files: list[tuple[Path, str]] = field(default_factory=list)     # (staged, attachment id)
@@ -84,55 +75,39 @@ class Store:
         try:
             async with self._db.transaction() as tx:
                 present = await mail_import.imported(tx, [m.source_id for t in batch for m in t.mails])
-                targets = {present[m.source_id].conversation_id for t in batch for m in t.mails
-                           if m.source_id in present}
-                extensible = await mail_import.lock_for_extension(tx, list(targets)) if targets else {}
                 rows = _Rows()
                 for thread in batch:
-                    self._plan(thread, present, extensible, rows)
+                    self._plan(thread, present, rows)
                 for staged, attachment_id in rows.files:
                     moved.append(self._staging.keep(staged, attachment_id))
                 await mail_import.insert_conversations(tx, rows.conversations)
                 await mail_import.insert_messages(tx, rows.messages)
                 await mail_import.insert_attachments(tx, rows.attachments)
-                await mail_import.extend_conversations(tx, rows.extensions)
         except BaseException:
             for path in moved:
                 path.unlink(missing_ok=True)
             raise
         s = self.stored
         s.conversations += len(rows.conversations)
-        s.extended += len(rows.extensions)
         s.messages += len(rows.messages)
         s.attachments += len(rows.attachments)
         s.present += sum(len(t.mails) for t in batch) - len(rows.messages)
 
-    def _plan(self, thread: Thread, present: dict[str, Imported], extensible: dict[uuid.UUID, Extensible],
-              rows: _Rows) -> None:
-        """The rows that store the mails of ``thread`` not imported before."""
+    def _plan(self, thread: Thread, present: set[str], rows: _Rows) -> None:
+        """The rows that store the mails of ``thread`` not imported before, as a new conversation."""
         new = [m for m in thread.mails if m.source_id not in present]
         if not new:
             return
-        before = next((present[m.source_id] for m in thread.mails if m.source_id in present), None)
-        target = extensible.get(before.conversation_id) if before is not None else None
-        if before is not None and target is not None and target.resolved:
-            conversation_id, first_seq = before.conversation_id, target.last_seq + 1
-        else:
-            conversation_id, first_seq = uuid.uuid4(), 1
+        conversation_id = uuid.uuid4()
         last_owner: uuid.UUID | None = None
-        for seq, mail in enumerate(new, start=first_seq):
-            sender_id = self._message(mail, conversation_id, seq, rows)
-            last_owner = sender_id or last_owner
-        last_seq, last_at = first_seq + len(new) - 1, new[-1].date
-        if first_seq > 1:
-            rows.extensions.append(Extension(conversation_id, last_owner, last_seq, last_at))
-        else:
-            customer = thread.customer
-            rows.conversations.append(ConversationRow(
-                conversation_id, self._queue, customer.shown, customer.email,
-                # the key a chat arriving then would have had (wall-clock microseconds, as the Router's)
-                int(new[0].date.timestamp() * 1_000_000),
-                last_owner, last_seq, new[0].date, last_at))
+        for seq, mail in enumerate(new, start=1):
+            last_owner = self._message(mail, conversation_id, seq, rows) or last_owner
+        customer = thread.customer
+        rows.conversations.append(ConversationRow(
+            conversation_id, self._queue, customer.shown, customer.email,
+            # the key a chat arriving then would have had (wall-clock microseconds, as the Router's)
+            int(new[0].date.timestamp() * 1_000_000),
+            last_owner, len(new), new[0].date, new[-1].date))
 
     def _message(self, mail: Mail, conversation_id: uuid.UUID, seq: int, rows: _Rows) -> uuid.UUID | None:
         """Add the rows of one mail; the staff id of its sender, if an agent with an account sent it."""

@@ -57,29 +57,6 @@ class AttachmentRow(NamedTuple):
     created_at: datetime
 
 
-class Extension(NamedTuple):
-    """Later mails of a thread imported before, added to its conversation."""
-
-    id: uuid.UUID
-    last_owner_id: uuid.UUID | None
-    last_seq: int
-    last_activity_at: datetime
-
-
-class Imported(NamedTuple):
-    """Where a message imported before is."""
-
-    conversation_id: uuid.UUID
-    seq: int
-
-
-class Extensible(NamedTuple):
-    """A conversation that may get more imported messages, locked until the batch commits."""
-
-    resolved: bool
-    last_seq: int
-
-
 async def queue_exists(db: Database, queue: str) -> bool:
     return await db.fetchval("SELECT EXISTS (SELECT 1 FROM queues WHERE name = $1)", queue) is True
 
@@ -89,20 +66,10 @@ async def staff_by_email(db: Database) -> dict[str, uuid.UUID]:
     return {r["email"].lower(): r["id"] for r in await db.fetch("SELECT id, email FROM staff")}
 
 
-async def imported(tx: Transaction, source_ids: Sequence[str]) -> dict[str, Imported]:
-    """The messages among ``source_ids`` imported before."""
-    rows = await tx.fetch("SELECT source_id, conversation_id, seq FROM messages WHERE source_id = ANY($1::text[])",
-                          list(source_ids))
-    return {r["source_id"]: Imported(r["conversation_id"], r["seq"]) for r in rows}
-
-
-async def lock_for_extension(tx: Transaction, ids: Sequence[uuid.UUID]) -> dict[uuid.UUID, Extensible]:
-    """The conversations ``ids``, locked (a customer's reply that reopens one waits for the batch),
-    with their status and last seq."""
-    rows = await tx.fetch(
-        "SELECT c.id, c.status, (SELECT max(m.seq) FROM messages m WHERE m.conversation_id = c.id) AS last_seq "
-        "FROM conversations c WHERE c.id = ANY($1::uuid[]) FOR UPDATE OF c", list(ids))
-    return {r["id"]: Extensible(r["status"] == "resolved", r["last_seq"] or 0) for r in rows}
+async def imported(tx: Transaction, source_ids: Sequence[str]) -> set[str]:
+    """The ``source_ids`` of messages imported before."""
+    rows = await tx.fetch("SELECT source_id FROM messages WHERE source_id = ANY($1::text[])", list(source_ids))
+    return {r["source_id"] for r in rows}
 
 
 async def insert_conversations(tx: Transaction, rows: Sequence[ConversationRow]) -> None:
@@ -124,10 +91,3 @@ async def insert_attachments(tx: Transaction, rows: Sequence[AttachmentRow]) -> 
         "INSERT INTO attachments (id, uploader_kind, uploader_id, filename, content_type, size, sha256, "
         "conversation_id, message_id, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10)", rows)
 
-
-async def extend_conversations(tx: Transaction, rows: Sequence[Extension]) -> None:
-    await tx.executemany(
-        "UPDATE conversations SET last_owner_id = coalesce($2, last_owner_id), "
-        "customer_read_seq = greatest(customer_read_seq, $3), notified_seq = greatest(notified_seq, $3), "
-        "last_activity_at = greatest(last_activity_at, $4), resolved_at = greatest(resolved_at, $4) "
-        "WHERE id = $1", rows)

@@ -49,7 +49,7 @@ async def test_threads_of_an_mbox_a_maildir_and_eml_files_become_resolved_conver
         database_url: str, data_dir: Path, archive: Archive) -> None:
     run = await import_mail(database_url, data_dir, *archive.paths)
     assert run.status == 0, run.stderr
-    assert summary_line(run, "threads") == "3 (3 new conversations, 0 added to, 0 imported before)"
+    assert summary_line(run, "threads") == "3 (3 new conversations, 0 imported before)"
     assert summary_line(run, "messages") == "7 imported, 0 imported before"
     assert summary_line(run, "attachments") == "1 imported"
 
@@ -118,23 +118,31 @@ async def test_a_second_import_of_the_same_files_adds_nothing_and_says_so(
     before, files = await rows(database_url, count), uploads(data_dir)
     again = await import_mail(database_url, data_dir, *archive.paths)
     assert again.status == 0, again.stderr
-    assert summary_line(again, "threads") == "3 (0 new conversations, 0 added to, 3 imported before)"
+    assert summary_line(again, "threads") == "3 (0 new conversations, 3 imported before)"
     assert summary_line(again, "messages") == "0 imported, 7 imported before"
     assert summary_line(again, "attachments") == "0 imported"
     assert again.stdout.splitlines()[-1] == "nothing new to import"
     assert await rows(database_url, count) == before and uploads(data_dir) == files
 
 
-async def test_later_mails_of_a_thread_imported_before_are_added_to_its_conversation(
-        database_url: str, data_dir: Path, archive: Archive, tmp_path: Path) -> None:
+async def test_later_mails_of_a_thread_imported_before_become_a_conversation_of_their_own(
+        database_url: str, data_dir: Path, archive: Archive) -> None:
     assert (await import_mail(database_url, data_dir, str(archive.mbox))).status == 0
+    first = await rows(database_url, "SELECT id, seq, text FROM messages WHERE imported ORDER BY seq")
     later = await import_mail(database_url, data_dir, str(archive.mbox), str(archive.eml))
     assert later.status == 0, later.stderr
-    assert summary_line(later, "threads") == "2 (1 new conversation, 1 added to, 0 imported before)"
-    cora = (await conversations(database_url))["cora@example.com"]
-    assert [(m["seq"], m["text"]) for m in cora["messages"]][-2:] == [(3, "Thank you, Anna!\n\nCora"),
-                                                                      (4, "It arrived.")]
-    assert cora["customer_read_seq"] == 4 and cora["resolved_at"] == at(48)
+    # Cora's late reply joins her thread, whose three mails are there already; Fay's is new
+    assert summary_line(later, "threads") == "2 (2 new conversations, 0 imported before)"
+    assert summary_line(later, "messages") == "2 imported, 3 imported before"
+    cora = await rows(database_url, "SELECT c.id, array_agg(m.text ORDER BY m.seq) AS texts FROM conversations c "
+                                    "JOIN messages m ON m.conversation_id = c.id WHERE c.customer_email = "
+                                    "'cora@example.com' GROUP BY c.id ORDER BY min(m.created_at)")
+    assert [c["texts"] for c in cora] == [["Where is my order 17?",
+                                           "It ships today, the label is attached.\n\n> Where is my order 17?",
+                                           "Thank you, Anna!\n\nCora"], ["It arrived."]]
+    # the conversation imported first is left exactly as it was
+    assert await rows(database_url, "SELECT id, seq, text FROM messages WHERE conversation_id = $1 ORDER BY seq",
+                      cora[0]["id"]) == first
 
 
 async def test_a_path_that_cannot_be_read_exits_1_and_the_readable_ones_are_imported(

@@ -6,14 +6,16 @@ from __future__ import annotations
 
 import logging
 import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import agent, make_config, running_engine
+from conftest import agent, connect, make_config, running_engine
 from mailkit import PDF, QUEUE, Archive, at, import_mail, summary_line, write_archive
 
-from frontdesk.core.wire import iso
+from frontdesk.core import auth
+from frontdesk.core.wire import iso, utc_now
 from frontdesk.engine.storage.db import open_database
 
 
@@ -202,3 +204,35 @@ async def test_an_engine_started_after_the_import_does_not_take_the_resolved_con
     statuses = await rows(database_url, "SELECT DISTINCT c.status FROM conversations c JOIN messages m "
                                         "ON m.conversation_id = c.id WHERE m.imported")
     assert statuses == [{"status": "resolved"}]
+
+
+async def account_token(database_url: str, email: str) -> str:
+    """A signed-in customer's token, stored as the sign-in route stores it."""
+    token, token_hash = auth.new_token()
+    async with open_database(database_url) as db:
+        customer_id = await db.fetchval("SELECT id FROM customers WHERE lower(email) = lower($1)", email)
+        await db.execute("INSERT INTO tokens (token_hash, kind, subject_id, customer_id, expires_at) "
+                         "VALUES ($1, 'account', $2, $2, $3)", token_hash, customer_id, utc_now() + timedelta(hours=1))
+    return token
+
+
+async def test_a_customer_who_comes_back_finds_the_old_thread_and_writing_reopens_it_to_its_last_agent(
+        database_url: str, data_dir: Path, archive: Archive) -> None:
+    assert (await import_mail(database_url, data_dir, *archive.paths)).status == 0
+    erik = (await conversations(database_url))["erik@example.net"]
+    eid = str(erik["id"])
+    token = await account_token(database_url, "erik@example.net")
+    async with running_engine(make_config(database_url, data_dir)) as engine, agent(engine, 1) as a1:
+        async with connect(engine, token, "Erik signed in", resume={eid: 0}) as customer:
+            [listed] = customer.info["conversations"]
+            assert (listed["conversation_id"], listed["status"], listed["unread"]) == (eid, "resolved", 0)
+            assert listed["last_message"]["text"] == "Paid it, thanks."
+            replayed = [await customer.expect("message", conversation_id=eid, seq=n) for n in (1, 2)]
+            assert [(m["imported"], m["at"], m["sender"]["name"]) for m in replayed] == [
+                (True, iso(at(24)), "Agent One"), (True, iso(at(30)), "Erik")]
+            await customer.send({"type": "send", "client_id": "back", "text": "One more question",
+                                 "conversation_id": eid})
+            ack = await customer.expect("ack", client_id="back")
+            assert (ack["conversation_id"], ack["seq"]) == (eid, 3)
+            offer = await a1.expect("offer", conversation_id=eid)   # agent1 wrote last in the old thread
+            assert offer["question"] == "One more question"

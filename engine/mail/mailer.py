@@ -7,7 +7,9 @@ database takes it while the attempt may still succeed), sends it, and marks it `
 schedules a retry with exponential backoff (``RETRY_BASE_S`` doubling up to ``RETRY_MAX_S``). A
 mail the server refuses for good (SMTP 5xx) or that failed ``MAX_ATTEMPTS`` times is marked
 ``failed`` with the error. Without ``FRONTDESK_SMTP_URL`` mails stay queued (and are logged), to
-be sent once SMTP is configured: nothing is lost while the server is down.
+be sent once SMTP is configured: nothing is lost while the server is down. Every attempt at one
+row sends the same Message-ID (the row's id), so the copy a retry makes of a mail whose answer
+was lost is recognisable as such.
 
 Error handling: a row that cannot become a mail or be handed to smtplib (a header value the
 ``email`` package refuses, an encoding error, anything but a cancellation) is poisoned: it is
@@ -32,7 +34,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -61,6 +62,7 @@ DATA_WAITS_PER_ATTEMPT = 3
 BATCH = 20                   # queued mails logged at once while no SMTP is configured
 MAX_ERROR_CHARS = 1000
 DEFAULT_FROM = Address("Frontdesk", "frontdesk", "localhost")
+MESSAGE_ID_DOMAIN = "frontdesk.local"
 
 
 @dataclass(frozen=True)
@@ -125,6 +127,13 @@ def _deliver(target: SmtpTarget, message: EmailMessage, command_timeout_s: float
             raise
 
 
+def message_id(mail_id: object) -> str:
+    """The Message-ID of an outbox row's mail, the same at every attempt: when a server took a mail
+    but its answer was lost, the retry is a copy the recipient's system can recognise (RFC 5322
+    §3.6.4: one message, one id), not a second message."""
+    return f"<{mail_id}@{MESSAGE_ID_DOMAIN}>"
+
+
 def build_message(row: Row, sender: Address) -> EmailMessage:
     """The mail of one outbox row. Its headers are made by the ``email`` package, which refuses a
     value that would break out of its header (CR, LF) with ``ValueError``; a recipient that is not
@@ -135,7 +144,7 @@ def build_message(row: Row, sender: Address) -> EmailMessage:
     if len(message["To"].addresses) != 1:
         raise ValueError(f"the recipient {row['recipient']!r} is not one address")
     message["Subject"] = row["subject"]
-    message["Message-ID"] = make_msgid(domain="frontdesk.local")
+    message["Message-ID"] = message_id(row["id"])
     message.set_content(row["body_text"])
     if row["body_html"]:
         message.add_alternative(row["body_html"], subtype="html")

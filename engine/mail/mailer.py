@@ -5,11 +5,11 @@ claims one due row at a time with a lease (``queries.claim_due_mails``: its ``ne
 moves past the longest an attempt can take, so neither this loop nor another engine on the
 database takes it while the attempt may still succeed), sends it, and marks it ``sent`` or
 schedules a retry with exponential backoff (``RETRY_BASE_S`` doubling up to ``RETRY_MAX_S``). A
-mail the server refuses for good (SMTP 5xx) or that failed ``MAX_ATTEMPTS`` times is marked
-``failed`` with the error. Without ``FRONTDESK_SMTP_URL`` mails stay queued (and are logged), to
-be sent once SMTP is configured: nothing is lost while the server is down. Every attempt at one
-row sends the same Message-ID (the row's id), so the copy a retry makes of a mail whose answer
-was lost is recognisable as such.
+mail the server refuses for good (SMTP 5xx), or still not sent ``GIVE_UP_AFTER_S`` (five days)
+after it was queued, is marked ``failed`` with the error: nothing is lost while the server is
+down for less than that. Without ``FRONTDESK_SMTP_URL`` mails stay queued (and are logged), to be
+sent once SMTP is configured. Every attempt at one row sends the same Message-ID (the row's id),
+so the copy a retry makes of a mail whose answer was lost is recognisable as such.
 
 Error handling: a row that cannot become a mail or be handed to smtplib (a header value the
 ``email`` package refuses, an encoding error, anything but a cancellation) is poisoned: it is
@@ -51,7 +51,9 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 300.0
-MAX_ATTEMPTS = 25            # with the backoff cap: about two hours of trying
+# RFC 5321 §4.5.4.1: "the give-up time generally needs to be at least 4-5 days". A count of
+# attempts would be spent by an SMTP outage of a few hours, and every mail queued in it lost.
+GIVE_UP_AFTER_S = 5 * 24 * 3600.0
 POLL_S = 5.0                 # look for due rows this often even without a nudge
 SMTP_TIMEOUT_S = 15.0        # connecting, the greeting and each command
 SMTP_DATA_TIMEOUT_S = 600.0  # the DATA command, the mail's data and the answer to its final dot
@@ -216,9 +218,10 @@ class Mailer:
             await queries.mark_mail(self._db, row["id"], "failed", attempts, _error_text(exc))
             log.error("mail %s to %r refused: %s", row["id"], row["recipient"], exc)
         except (OSError, smtplib.SMTPException) as exc:
-            if attempts >= MAX_ATTEMPTS:
+            if (utc_now() - row["created_at"]).total_seconds() >= GIVE_UP_AFTER_S:
                 await queries.mark_mail(self._db, row["id"], "failed", attempts, _error_text(exc))
-                log.error("mail %s to %r failed %d times, giving up: %s", row["id"], row["recipient"], attempts, exc)
+                log.error("mail %s to %r not sent in %d attempts since %s, giving up: %s", row["id"], row["recipient"],
+                          attempts, row["created_at"], exc)
                 return
             delay = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (attempts - 1))
             await queries.mark_mail(self._db, row["id"], "queued", attempts, _error_text(exc),

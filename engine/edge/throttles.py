@@ -13,6 +13,11 @@ variable; ``FRONTDESK_RATE_LIMIT=0`` turns every one off, for benchmarks):
   bytes per token and per conversation. Frames and bytes come too often to remember each; a
   bucket is two numbers per key.
 
+Besides, each socket has a ``RateLimiter`` of its own (``FRONTDESK_RATE_LIMIT`` frames a second),
+which also keeps how long the socket has been over its limits (the Session closes it after 10 s),
+and ``sockets_per_*`` bound how many websockets one address and one token hold open
+(``edge/sessions.py`` counts them).
+
 A refused event is not counted: over HTTP it answers 429 ``rate_limited`` with ``Retry-After``
 (PROTOCOL.md §13), on a websocket an ``error`` ``rate_limited`` (the Session). Keys live in memory,
 at most ``MAX_KEYS`` per limit (the least recently used go first), so a flood from many keys

@@ -442,6 +442,7 @@ class Session:
                 raise EngineError("missing_field", "a signed-in customer names the conversation",
                                   field="conversation_id", ref=command_ref(cmd))
             conv = await self._account_conversation(cmd.conversation_id, cmd)
+            self._count_message(conv.id, cmd, sender)
             if not await conv.send(ClientFrame(self, sender, cmd)):
                 raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
         elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End):
@@ -455,8 +456,13 @@ class Session:
 
     async def _to_conversation(self, conversation_id: str, cmd: protocol.Command, sender: Sender) -> None:
         conv = self._edge.conversations.get(conversation_id)
-        if conv is not None and isinstance(cmd, protocol.Send):
-            self._edge.throttles.message_to(conversation_id, sender.id or sender.kind, command_ref(cmd))
+        if conv is not None:
+            self._count_message(conversation_id, cmd, sender)
         if conv is None or not await conv.send(ClientFrame(self, sender, cmd)):
             raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
+
+    def _count_message(self, conversation_id: str, cmd: protocol.Command, sender: Sender) -> None:
+        """A ``send`` counts against its conversation's limit for its sender (``rate_limited`` past it)."""
+        if isinstance(cmd, protocol.Send):
+            self._edge.throttles.message_to(conversation_id, sender.id or sender.kind, command_ref(cmd))
 

@@ -1,6 +1,7 @@
 """Attachments: streamed uploads, downloads for those who may see them.
 
-An upload is refused (409 ``conflict``) once the customer's conversation has ended, and counts
+An upload is refused (409 ``conflict``) once the customer's live chat has ended (a resolved
+messaging conversation reopens when its customer writes, so it still takes files), and counts
 its bytes against its token's and its conversation's limits as they arrive (429 ``rate_limited``
 with ``Retry-After``; edge/throttles.py); an upload refused for any reason is not counted."""
 

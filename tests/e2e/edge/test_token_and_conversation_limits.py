@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -18,7 +19,10 @@ from conftest import Client, Engine, accept_next, agent, connect, make_config, r
 from rawws import RawClient
 from wsproto.events import AcceptConnection, Ping, Pong, TextMessage
 
+from frontdesk.core import auth
+from frontdesk.core.wire import utc_now
 from frontdesk.engine.runtime.config import Limit
+from frontdesk.engine.storage.db import open_database
 
 SOCKETS = 5
 PINGS_PER_SOCKET = 8        # far within one socket's burst of 40
@@ -126,6 +130,32 @@ async def test_a_customer_flooding_its_chat_is_refused_by_send_and_its_agent_sti
             r = await http.get(f"/api/conversations/{cid}/transcript", headers=bearer(a1.token))
             assert [m["text"] for m in r.json()["messages"]] == [
                 "Where is my order?", "line 0", "line 1", "line 2", "I am here"]
+
+
+async def account_token(database_url: str, email: str) -> str:
+    """A signed-in customer's token, stored as the sign-in route stores it."""
+    token, token_hash = auth.new_token()
+    async with open_database(database_url) as db:
+        customer_id = await db.fetchval("SELECT id FROM customers WHERE lower(email) = lower($1)", email)
+        await db.execute("INSERT INTO tokens (token_hash, kind, subject_id, customer_id, expires_at) "
+                         "VALUES ($1, 'account', $2, $2, $3)", token_hash, customer_id, utc_now() + timedelta(hours=1))
+    return token
+
+
+async def test_a_chats_customer_shares_one_message_limit_whichever_of_its_tokens_it_writes_with(
+        limited: Engine, database_url: str) -> None:
+    async with agent(limited, 1) as a1:
+        chat = await limited.start_chat(email="ada@example.com")
+        cid = chat["conversation_id"]
+        await accept_next(a1, cid)
+        async with connect(limited, chat["customer_token"], "the chat's page") as page, \
+                connect(limited, await account_token(database_url, "ada@example.com"), "signed in") as signed_in:
+            await page.send_text(None, "from the page")
+            await signed_in.send_text(cid, "signed in, once")
+            await page.send_text(None, "from the page again")
+            flood = uuid.uuid4().hex
+            await signed_in.send({"type": "send", "client_id": flood, "conversation_id": cid, "text": "one too many"})
+            assert (await signed_in.expect("error", ref=flood))["code"] == "rate_limited"
 
 
 async def upload(engine: Engine, token: str, size: int) -> httpx.Response:

@@ -456,7 +456,7 @@ function onError(f) {
   }
   if (f.ref) return;   // a send: shown at the message (sendfailed)
   const asked = [...convs.values()].find((c) => c.statusWanted);
-  if (asked && f.field === 'status') {
+  if (asked && (f.field === 'status' || f.field === 'conversation_id')) {
     asked.statusRefused(errorText(f));
     return;
   }
@@ -710,6 +710,7 @@ class Conv {
   update(view) {
     this.status = view.status;
     if (isMessaging(view.status)) this.messaging = true;
+    if (this.statusWanted) this.statusRefused('');    // still listed after a reconnect: it was not set
     if (view.customer) this.customer = view.customer;
     if (view.participants) this.participants = view.participants;
     for (const p of this.participants) if (p.id !== me.id) knownAgents.set(p.id, p.name);

@@ -302,6 +302,14 @@ function onFrame(state, f) {
   switch (f.type) {
     case 'welcome': {
       const conv = f.conversation || {};
+      if (state.session.link && conv.conversation_id !== cid) {
+        // a token of another conversation under this address: the link was altered
+        state.conn.stop();
+        saved.save(null);
+        unackedStore.save(null);
+        fail(t('link.invalid'), { newChat: true });
+        return;
+      }
       if (document.body.dataset.screen !== 'chat') show('chat');
       state.status = conv.status;
       remember(state, conv.queue, MESSAGING_STATUSES.has(conv.status));

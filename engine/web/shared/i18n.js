@@ -589,10 +589,14 @@ export function applyI18n(root) {
 const timeFormat = new Intl.DateTimeFormat(lang, { hour: 'numeric', minute: '2-digit' });
 const dateTimeFormat = new Intl.DateTimeFormat(lang, { dateStyle: 'full', timeStyle: 'short' });
 
-/** 14:05 in the browser's time zone. */
+const shortDateTimeFormat = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** 14:05 in the browser's time zone; with the date when it was not today (a conversation that
+ *  outlives the page goes on for weeks). */
 export function formatTime(iso) {
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? '' : timeFormat.format(date);
+  if (Number.isNaN(date.getTime())) return '';
+  return date.toDateString() === new Date().toDateString() ? timeFormat.format(date) : shortDateTimeFormat.format(date);
 }
 
 /** "Monday, 3 March 2025 at 09:00" in the browser's time zone. */

@@ -129,11 +129,17 @@ def test_a_mails_link_opens_the_conversation_in_another_browser_and_writing_reop
     expect(agent.locator("#console-note-text")).to_contain_text("The conversation with Mila Meier is pending")
     expect(agent.locator(".tab", has_text="Mila Meier")).to_have_count(0)
 
+    # the question was asked three weeks ago (the conversation rests as rows until someone comes)
+    engine.sql(f"UPDATE messages SET created_at = created_at - interval '21 days' "
+               f"WHERE conversation_id = '{cid}' AND seq = 1;")
+
     # another browser, nobody signed in: the whole conversation, attachments included
     linked = new_page(browser, watch)
     linked.goto(url)
     log = linked.locator("#log")
     expect(log).to_contain_text("Can you check my invoice?")
+    expect(log.locator(".msg time").first).to_have_text(re.compile(r"\b20\d\d\b"))       # with its date
+    expect(log.locator(".msg time").last).to_have_text(re.compile(r"^\d{1,2}:\d\d\s?[AP]M$"))   # today: the time
     expect(log).to_contain_text("Your invoice is corrected, see the picture.")
     expect(log.locator(".file__name")).to_have_text("invoice.png")
     expect(log.locator("img.file__preview")).to_be_visible()
@@ -182,6 +188,11 @@ def test_a_mails_link_opens_the_conversation_in_another_browser_and_writing_reop
     expect(agent.locator(".tab", has_text="Mila Meier")).to_have_count(0)
     shoot(linked, "chat-link-resolved")
     assert "resolved" in engine.sql(f"SELECT status FROM conversations WHERE id = '{cid}';")
+
+    # the token under another conversation's address is no link at all
+    altered = new_page(browser, watch)
+    altered.goto(url.replace(cid, str(uuid.uuid4())))
+    expect(altered.locator("#error-text")).to_have_text(re.compile("^This link does not work any more"))
 
     # once the link has expired it says so, and offers a new chat instead
     engine.sql("UPDATE tokens SET expires_at = now() - interval '1 second' WHERE kind = 'link';")

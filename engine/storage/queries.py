@@ -138,20 +138,25 @@ async def all_queues(db: Database) -> list[Row]:
 
 _INSERT_CONVERSATION = _with_bulk(
     "INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
-    "fields, queue_key, created_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)",
+    "fields, queue_key, created_at, consent_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9)",
     "INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
-    "fields, queue_key, created_at) "
+    "fields, queue_key, created_at, consent_at) "
     "SELECT r.id, r.queue, 'queued', r.name, r.email, "
-    "ARRAY(SELECT jsonb_array_elements_text(r.verified::jsonb)), r.fields::jsonb, r.queue_key, r.created_at "
+    "ARRAY(SELECT jsonb_array_elements_text(r.verified::jsonb)), r.fields::jsonb, r.queue_key, r.created_at, "
+    "r.consent_at "
     "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], "
-    "$8::timestamptz[]) AS r(id, queue, name, email, verified, fields, queue_key, created_at)",
+    "$8::timestamptz[], $9::timestamptz[]) AS r(id, queue, name, email, verified, fields, queue_key, created_at, "
+    "consent_at)",
     json=(4, 5))
 
 
 def insert_conversation(conversation_id: str, queue: str, name: str, email: str, verified: Sequence[str],
-                        fields: dict[str, Any], queue_key: int, created_at: datetime) -> Statement:
+                        fields: dict[str, Any], queue_key: int, created_at: datetime,
+                        consent_at: datetime | None = None) -> Statement:
+    """``consent_at``: when the customer agreed to the queue's consent notice (None: it has none)."""
     return (_INSERT_CONVERSATION,
-            (uuid.UUID(conversation_id), queue, name, email, list(verified), fields, queue_key, created_at))
+            (uuid.UUID(conversation_id), queue, name, email, list(verified), fields, queue_key, created_at,
+             consent_at))
 
 
 _INSERT_MESSAGE = _with_bulk(
@@ -377,11 +382,11 @@ def format_request_number(number: int) -> str:
 
 
 def insert_offline_request(request_id: str, number: int, queue: str, name: str, email: str, question: str,
-                           conversation_id: str | None = None) -> Statement:
-    return ("INSERT INTO offline_requests (id, request_number, queue, name, email, question, conversation_id) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                           conversation_id: str | None = None, consent_at: datetime | None = None) -> Statement:
+    return ("INSERT INTO offline_requests (id, request_number, queue, name, email, question, conversation_id, "
+            "consent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             (uuid.UUID(request_id), number, queue, name, email, question,
-             uuid.UUID(conversation_id) if conversation_id else None))
+             uuid.UUID(conversation_id) if conversation_id else None, consent_at))
 
 
 # ---- attachments ----------------------------------------------------------------------------

@@ -97,6 +97,22 @@ const TEXT = {
     'chat.endedByYou': 'You ended the chat.',
     'chat.endedMaxWait': 'The chat has ended. Your request number is {number}.',
     'chat.expired': 'This chat has expired. Please start a new one.',
+    'chat.resolve': 'Mark as resolved',
+    'chat.resolveTitle': 'Mark this conversation as resolved?',
+    'chat.resolveText': 'You can write again at any time: that reopens it.',
+    'chat.notePending': 'We are waiting for your reply — write to continue the conversation.',
+    'chat.noteResolved': 'This conversation is resolved — write to reopen it.',
+    'chat.statusPending': 'The agent is waiting for your reply.',
+    'chat.statusResolvedByAgent': 'The agent marked the conversation as resolved.',
+    'chat.statusResolvedByYou': 'You marked the conversation as resolved.',
+    'chat.statusReopened': 'The conversation is open again.',
+
+    'link.invalid': 'This link does not work any more: links in our e-mails are valid for 30 days. '
+      + 'Start a new chat and we will gladly help you.',
+
+    'consent.title': 'Privacy',
+    'consent.agree': 'I have read this notice and agree.',
+    'consent.required': 'Please agree to the notice to continue.',
 
     'prechat.title': 'How can we help?',
     'prechat.submit': 'Start chat',
@@ -185,6 +201,24 @@ const TEXT = {
     'agent.endedByCustomer': 'The customer ended the chat.',
     'agent.endedByAgent': 'The chat was ended by an agent.',
     'agent.customerLeft': 'The customer has left.',
+    'agent.setPending': 'Set pending',
+    'agent.resolve': 'Resolve',
+    'agent.settingStatus': 'Setting the status…',
+    'agent.statusLabel': 'Status: {status}',
+    'agent.nowPending': 'The conversation with {name} is pending: it left your list and comes back when the customer writes.',
+    'agent.nowResolved': 'The conversation with {name} is resolved and left your list.',
+    'agent.resolvedByCustomer': '{name} marked the conversation as resolved; it left your list.',
+    'agent.waitingAgain': 'The conversation with {name} is waiting in the queue again.',
+    'agent.dismiss': 'Dismiss',
+    'agent.reminderBadge': 'Reminder',
+    'agent.reminder_one': 'Waiting for your answer since {time}: one unread message.',
+    'agent.reminder_other': 'Waiting for your answer since {time}: {n} unread messages.',
+    'agent.reminderAnnounce': 'Reminder: {name} is waiting for your answer.',
+
+    'status.queued': 'Waiting',
+    'status.open': 'Open',
+    'status.pending': 'Pending',
+    'status.resolved': 'Resolved',
 
     'role.owner': 'owner',
     'role.invited': 'invited',
@@ -370,6 +404,22 @@ const TEXT = {
     'chat.endedByYou': 'Sie haben den Chat beendet.',
     'chat.endedMaxWait': 'Der Chat ist beendet. Ihre Anfragenummer ist {number}.',
     'chat.expired': 'Dieser Chat ist abgelaufen. Bitte beginnen Sie einen neuen.',
+    'chat.resolve': 'Als erledigt markieren',
+    'chat.resolveTitle': 'Dieses Gespräch als erledigt markieren?',
+    'chat.resolveText': 'Sie können jederzeit wieder schreiben: dann geht das Gespräch weiter.',
+    'chat.notePending': 'Wir warten auf Ihre Antwort – schreiben Sie einfach, um das Gespräch fortzusetzen.',
+    'chat.noteResolved': 'Dieses Gespräch ist erledigt – schreiben Sie, um es wieder zu öffnen.',
+    'chat.statusPending': 'Der Mitarbeiter wartet auf Ihre Antwort.',
+    'chat.statusResolvedByAgent': 'Der Mitarbeiter hat das Gespräch als erledigt markiert.',
+    'chat.statusResolvedByYou': 'Sie haben das Gespräch als erledigt markiert.',
+    'chat.statusReopened': 'Das Gespräch ist wieder offen.',
+
+    'link.invalid': 'Dieser Link funktioniert nicht mehr: Links in unseren E-Mails gelten 30 Tage. '
+      + 'Beginnen Sie einfach einen neuen Chat, wir helfen Ihnen gern.',
+
+    'consent.title': 'Datenschutz',
+    'consent.agree': 'Ich habe diesen Hinweis gelesen und bin einverstanden.',
+    'consent.required': 'Bitte stimmen Sie dem Hinweis zu, um fortzufahren.',
 
     'prechat.title': 'Wie können wir helfen?',
     'prechat.submit': 'Chat beginnen',
@@ -458,6 +508,24 @@ const TEXT = {
     'agent.endedByCustomer': 'Der Kunde hat den Chat beendet.',
     'agent.endedByAgent': 'Ein Mitarbeiter hat den Chat beendet.',
     'agent.customerLeft': 'Der Kunde ist gegangen.',
+    'agent.setPending': 'Auf ausstehend setzen',
+    'agent.resolve': 'Erledigen',
+    'agent.settingStatus': 'Der Status wird gesetzt …',
+    'agent.statusLabel': 'Status: {status}',
+    'agent.nowPending': 'Das Gespräch mit {name} ist ausstehend: Es hat Ihre Liste verlassen und kommt zurück, sobald der Kunde schreibt.',
+    'agent.nowResolved': 'Das Gespräch mit {name} ist erledigt und hat Ihre Liste verlassen.',
+    'agent.resolvedByCustomer': '{name} hat das Gespräch als erledigt markiert; es hat Ihre Liste verlassen.',
+    'agent.waitingAgain': 'Das Gespräch mit {name} wartet wieder in der Warteschlange.',
+    'agent.dismiss': 'Ausblenden',
+    'agent.reminderBadge': 'Erinnerung',
+    'agent.reminder_one': 'Wartet seit {time} auf Ihre Antwort: eine ungelesene Nachricht.',
+    'agent.reminder_other': 'Wartet seit {time} auf Ihre Antwort: {n} ungelesene Nachrichten.',
+    'agent.reminderAnnounce': 'Erinnerung: {name} wartet auf Ihre Antwort.',
+
+    'status.queued': 'Wartend',
+    'status.open': 'Offen',
+    'status.pending': 'Ausstehend',
+    'status.resolved': 'Erledigt',
 
     'role.owner': 'zuständig',
     'role.invited': 'eingeladen',
@@ -595,10 +663,14 @@ export function applyI18n(root) {
 const timeFormat = new Intl.DateTimeFormat(lang, { hour: 'numeric', minute: '2-digit' });
 const dateTimeFormat = new Intl.DateTimeFormat(lang, { dateStyle: 'full', timeStyle: 'short' });
 
-/** 14:05 in the browser's time zone. */
+const shortDateTimeFormat = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
+
+/** 14:05 in the browser's time zone; with the date when it was not today (a conversation that
+ *  outlives the page goes on for weeks). */
 export function formatTime(iso) {
   const date = new Date(iso);
-  return Number.isNaN(date.getTime()) ? '' : timeFormat.format(date);
+  if (Number.isNaN(date.getTime())) return '';
+  return date.toDateString() === new Date().toDateString() ? timeFormat.format(date) : shortDateTimeFormat.format(date);
 }
 
 /** "Monday, 3 March 2025 at 09:00" in the browser's time zone. */

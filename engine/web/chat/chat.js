@@ -619,6 +619,7 @@ function openLink() {
 
 function init() {
   document.documentElement.lang = lang;
+  $('#signin-link').href = `/account?lang=${lang}`;      // the account page speaks the chat's language
   if (embedded) document.body.classList.add('embedded');
   applyI18n(document);
   for (const b of document.querySelectorAll('[data-icon]')) b.prepend(icon(b.dataset.icon));

@@ -114,7 +114,8 @@ def _new_customer(who: dict[str, str]) -> None:
             external_id = c4.text_input("External id (optional)", key="nc_external_id", max_chars=200,
                                         help="The id your business app knows the customer by; "
                                              "it never changes.")
-            language = c5.selectbox("Language", list(LANGUAGES), key="nc_language", format_func=lambda code: LANGUAGES[code])
+            language = c5.selectbox("Language", list(LANGUAGES), key="nc_language",
+                                    format_func=lambda code: LANGUAGES[code])
             submitted = st.form_submit_button("Create", type="primary")
         if not submitted:
             return

@@ -8,7 +8,9 @@ so a flood from many addresses costs bounded memory; a restart forgets them.
 The limits (defaults in ``runtime/config.py``, each ``FRONTDESK_LIMIT_*`` as ``N/SECONDS``):
 failed sign-ins per account and per client address (an unknown account counts as a wrong
 password), new chats and offline requests per client address, confirmation mails per e-mail
-address. ``FRONTDESK_RATE_LIMIT=0`` turns every one off (benchmarks).
+address; for customers' accounts, code requests per e-mail address (known or not: the answer must
+not tell) and failed sign-ins per e-mail address and per client address, apart from the staff's.
+``FRONTDESK_RATE_LIMIT=0`` turns every one off (benchmarks).
 
 The client address is the socket's peer, or, when that peer is a trusted proxy
 (``FRONTDESK_TRUSTED_PROXIES``, loopback by default), the right-most address of
@@ -107,19 +109,28 @@ class Throttles:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     sockets_per_address: int = 0       # open websockets at once (0: no limit)
     sockets_per_token: int = 0
+    code_requests_per_email: Window | None = None
+    customer_signin_per_email: Window | None = None
+    customer_signin_per_address: Window | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> Throttles:
         trusted = tuple(ipaddress.ip_network(n, strict=False) for n in config.trusted_proxies)
         if config.rate_limit_per_s <= 0:
             return cls(None, None, None, None, None, trusted)
-        sockets = {"sockets_per_address": max(0, config.limit_sockets_per_address),
-                   "sockets_per_token": max(0, config.limit_sockets_per_token)}
         return cls(Window(config.limit_signin_failures, "failed sign-ins for this account"),
                    Window(config.limit_signin_failures_per_address, "failed sign-ins from this address"),
                    Window(config.limit_chats_per_address, "new chats from this address"),
                    Window(config.limit_offline_per_address, "offline requests from this address"),
-                   Window(config.limit_mails_per_email, "mails to this e-mail address"), trusted, **sockets)
+                   Window(config.limit_mails_per_email, "mails to this e-mail address"), trusted,
+                   sockets_per_address=max(0, config.limit_sockets_per_address),
+                   sockets_per_token=max(0, config.limit_sockets_per_token),
+                   code_requests_per_email=Window(config.limit_code_requests_per_email,
+                                                  "codes for this e-mail address"),
+                   customer_signin_per_email=Window(config.limit_customer_signin_failures,
+                                                    "failed sign-ins for this e-mail address"),
+                   customer_signin_per_address=Window(config.limit_customer_signin_failures_per_address,
+                                                      "failed sign-ins from this address"))
 
     def address(self, peer: str, forwarded_for: str | None) -> str:
         return client_address(peer, forwarded_for, self.trusted_proxies)
@@ -144,5 +155,22 @@ class Throttles:
         if self.mails_per_email is not None:
             self.mails_per_email.check(email.lower())
         for window, key in ((self.offline_per_address, address), (self.mails_per_email, email.lower())):
+            if window is not None:
+                window.count(key)
+
+    def code_request(self, email: str) -> None:
+        """One more sign-in code asked for ``email``, whether or not a customer has it."""
+        if self.code_requests_per_email is not None:
+            self.code_requests_per_email.hit(email.lower())
+
+    def check_customer_signin(self, email: str, address: str) -> None:
+        for window, key in ((self.customer_signin_per_email, email.lower()),
+                            (self.customer_signin_per_address, address)):
+            if window is not None:
+                window.check(key)
+
+    def failed_customer_signin(self, email: str, address: str) -> None:
+        for window, key in ((self.customer_signin_per_email, email.lower()),
+                            (self.customer_signin_per_address, address)):
             if window is not None:
                 window.count(key)

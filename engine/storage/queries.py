@@ -2,7 +2,8 @@
 
 Two kinds: functions named for a write return a ``Statement`` (SQL + arguments) for the
 Persister to put into a group commit; ``async`` functions read through ``Database`` and
-return rows. No other module of the engine writes SQL.
+return rows. No other module of the engine writes SQL but those beside it: ``customers.py``
+(customers and their accounts) and ``sms_outbox.py``.
 
 The writes a busy engine makes many of at once also have a form for many rows (``BULK``, see
 ``commit_plan.py``): the same change for every row of arrays passed as ``$1``, ``$2``, … (one
@@ -108,7 +109,8 @@ async def hello_subjects(db: Database, token_hashes: list[bytes]) -> list[Row]:
 
 async def token_subject(db: Database, token_hash: bytes) -> Row | None:
     return await db.fetchrow(
-        "SELECT kind, subject_id FROM tokens WHERE token_hash = $1 AND expires_at > now()", token_hash)
+        "SELECT kind, subject_id, customer_id, restricted FROM tokens WHERE token_hash = $1 AND expires_at > now()",
+        token_hash)
 
 
 def set_chosen_presence(agent_id: str, state: str) -> Statement:

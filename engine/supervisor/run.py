@@ -6,8 +6,8 @@ asked, rebuilds the Router's queues and the open conversations from the database
 handles (``ConversationContext``, ``AgentContext``, ``EdgeContext``) and owns the nursery every
 actor runs in.
 
-Supervision (``runtime/supervision.py``): a Conversation, an AgentActor or the Mailer that
-crashes on a bug is logged, counted and restarted from the database, with back-off, and parked
+Supervision (``runtime/supervision.py``): a Conversation, an AgentActor, the Mailer or the SMS
+sender that crashes on a bug is logged, counted and restarted from the database, with back-off, and parked
 when it keeps crashing; every other actor goes on. The Router is rebuilt in place
 (``restore.rebuild_router``) with the same inbox; one that keeps crashing stops the engine, whose
 next start rebuilds everything. A crash of the Persister, the timer service, the token resolver or
@@ -32,7 +32,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, TypeVar
 
 import trio
 from hypercorn.config import Config as HypercornConfig
@@ -50,6 +50,7 @@ from frontdesk.engine.edge.throttles import Throttles
 from frontdesk.engine.edge.token_resolver import TokenResolver
 from frontdesk.engine.mail.mailer import Mailer
 from frontdesk.engine.mail.outbox import Outbox
+from frontdesk.engine.mail.sms import SmsSender
 from frontdesk.engine.protocol.frames import MAX_FRAME_BYTES
 from frontdesk.engine.routing.router import Router
 from frontdesk.engine.runtime.config import Config
@@ -65,6 +66,8 @@ from frontdesk.engine.supervisor.housekeeping import sweep_unsent_uploads, watch
 from frontdesk.engine.supervisor.restore import load_queue_configs, rebuild_router, restore
 
 log = logging.getLogger(__name__)
+
+A = TypeVar("A", Mailer, SmsSender)
 
 # The young generations are kept small and everything alive after start-up is frozen out of every
 # collection: a full collection over ~2,000 sockets' tasks stops the engine for hundreds of
@@ -177,6 +180,8 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     await nursery.start(tokens.run)
     mailer = Mailer(db, config.smtp_url)
     await nursery.start(partial(supervise, Strategy("mailer"), "mailer", mailer, _same))
+    sms = SmsSender(db, config.sms_url)
+    await nursery.start(partial(supervise, Strategy("sms"), "sms", sms, _same))
     outbox = Outbox(db, persister, mailer.nudge)
     nursery.start_soon(sweep_unsent_uploads, db, config.uploads_dir)
 
@@ -198,7 +203,8 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     nursery.start_soon(watch_queues, db, router)
 
     edge = EdgeContext(config=config, db=db, persister=persister, router=router, conversations=conversations,
-                       agents=agents, tokens=tokens, outbox=outbox, throttles=Throttles.from_config(config))
+                       agents=agents, tokens=tokens, outbox=outbox, sms=sms,
+                       throttles=Throttles.from_config(config))
     hc = HypercornConfig()
     hc.bind = [f"{config.host}:{config.port}"]
     hc.websocket_max_message_size = MAX_FRAME_BYTES
@@ -219,8 +225,9 @@ async def _router_parked(_key: str, _router: Router) -> None:
     raise RuntimeError("the Router keeps crashing: the engine stops")
 
 
-async def _same(_key: str, crashed: Mailer) -> Mailer:
-    """The Mailer's successor is itself: its state (the outbox) is all in the database."""
+async def _same(_key: str, crashed: A) -> A:
+    """The successor of the Mailer or the SMS sender is itself: its state (its outbox) is all in the
+    database."""
     return crashed
 
 

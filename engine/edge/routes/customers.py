@@ -58,6 +58,12 @@ def _conversations_cursor(value: str | None) -> tuple[datetime, str] | None:
 def register(app: QuartTrio, edge: EdgeContext) -> None:
     db = edge.db
 
+    async def _refuse_duplicates(email: str | None, mobile: str | None, external_id: str | None,
+                                 other_than: str | None = None) -> None:
+        field = await customers.conflicting_field(db, email, mobile, external_id, other_than)
+        if field is not None:
+            raise FrontdeskError("duplicate", f"another customer has this {field.replace('_', ' ')}", field=field)
+
     # ---- the customer's account ----
 
     @app.post("/api/customers/code")
@@ -169,12 +175,6 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
         if answer is None:
             raise FrontdeskError("not_found", "no such customer")
         return json_response(answer, 202)
-
-    async def _refuse_duplicates(email: str | None, mobile: str | None, external_id: str | None,
-                                 other_than: str | None = None) -> None:
-        field = await customers.conflicting_field(db, email, mobile, external_id, other_than)
-        if field is not None:
-            raise FrontdeskError("duplicate", f"another customer has this {field.replace('_', ' ')}", field=field)
 
 
 def _keep_external_id(current: Row, changes: dict[str, str | None]) -> None:

@@ -8,14 +8,16 @@ so a flood from many addresses costs bounded memory; a restart forgets them.
 The limits (defaults in ``runtime/config.py``, each ``FRONTDESK_LIMIT_*`` as ``N/SECONDS``):
 failed sign-ins per account and per client address (an unknown account counts as a wrong
 password), new chats and offline requests per client address, confirmation mails per e-mail
-address; for customers' accounts, code requests per e-mail address (known or not: the answer must
-not tell) and failed sign-ins per e-mail address and per client address, apart from the staff's.
-``FRONTDESK_RATE_LIMIT=0`` turns every one off (benchmarks).
+address. ``FRONTDESK_RATE_LIMIT=0`` turns every one off (benchmarks).
 
 The client address is the socket's peer, or, when that peer is a trusted proxy
 (``FRONTDESK_TRUSTED_PROXIES``, loopback by default), the right-most address of
 ``X-Forwarded-For`` that is not itself a trusted proxy: behind a load balancer every request
 comes from the balancer, and a header from anyone else is not believed.
+
+Customers' accounts have windows of their own: code requests per e-mail address (known or not:
+the answer must not tell) and failed sign-ins per e-mail address and per client address, counted
+apart from the staff's.
 
 A hand-written window rather than the ``limits`` package: its in-memory storage expires entries
 from a thread timer armed on every hit, and the engine idles at no CPU at all.
@@ -145,19 +147,6 @@ class Throttles:
             if window is not None:
                 window.count(key)
 
-    def new_chat(self, address: str) -> None:
-        if self.chats_per_address is not None:
-            self.chats_per_address.hit(address)
-
-    def offline_request(self, address: str, email: str) -> None:
-        if self.offline_per_address is not None:
-            self.offline_per_address.check(address)
-        if self.mails_per_email is not None:
-            self.mails_per_email.check(email.lower())
-        for window, key in ((self.offline_per_address, address), (self.mails_per_email, email.lower())):
-            if window is not None:
-                window.count(key)
-
     def code_request(self, email: str) -> None:
         """One more sign-in code asked for ``email``, whether or not a customer has it."""
         if self.code_requests_per_email is not None:
@@ -172,5 +161,18 @@ class Throttles:
     def failed_customer_signin(self, email: str, address: str) -> None:
         for window, key in ((self.customer_signin_per_email, email.lower()),
                             (self.customer_signin_per_address, address)):
+            if window is not None:
+                window.count(key)
+
+    def new_chat(self, address: str) -> None:
+        if self.chats_per_address is not None:
+            self.chats_per_address.hit(address)
+
+    def offline_request(self, address: str, email: str) -> None:
+        if self.offline_per_address is not None:
+            self.offline_per_address.check(address)
+        if self.mails_per_email is not None:
+            self.mails_per_email.check(email.lower())
+        for window, key in ((self.offline_per_address, address), (self.mails_per_email, email.lower())):
             if window is not None:
                 window.count(key)

@@ -325,6 +325,11 @@ ALTER TABLE conversations ADD COLUMN IF NOT EXISTS resolved_at timestamptz;
 ALTER TABLE conversations ADD COLUMN IF NOT EXISTS consent_at timestamptz;
 -- The last public agent message a notification mail told the customer about (one per quiet period).
 ALTER TABLE conversations ADD COLUMN IF NOT EXISTS notified_seq integer NOT NULL DEFAULT 0;
+-- When the customer's notification mail is due (an agent's public message unread since); the
+-- notifier claims due rows, so a pending conversation needs no actor to be mailed.
+ALTER TABLE conversations ADD COLUMN IF NOT EXISTS notify_due_at timestamptz;
+CREATE INDEX IF NOT EXISTS conversations_notify_due_idx ON conversations (notify_due_at)
+    WHERE notify_due_at IS NOT NULL;
 CREATE INDEX IF NOT EXISTS conversations_customer_idx ON conversations (customer_id, last_activity_at DESC);
 DO $$ BEGIN
     IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'conversations_status_v2') THEN

@@ -13,6 +13,16 @@ sockets, customer resumes and the customer's welcome never see it.
 Delivery never waits: customer sockets are Sessions (bounded outbox), agents are reached
 through their AgentActor. Resource handling: the actor's task returns when the conversation
 ends (its ``ActorMap`` then forgets it); the customer's sessions stay open and only get ``ended``.
+
+Messaging queues (PROTOCOL.md §7): a conversation does not end when its customer leaves. Its
+owner sets it ``pending`` or ``resolved`` (the customer's ``end`` resolves it): every agent leaves,
+the owner is kept as the last one, and once no customer socket is attached the actor returns —
+a resting conversation is rows, not an actor, until someone writes (``ConversationRoster.wake``).
+A customer's message reopens it: it waits again and is offered to its last owner first. The
+database stores an owned conversation as ``active``; the wire calls it ``open`` in these queues.
+An agent's public message arms the customer's notification mail (sent by ``mail/notifier.py``
+from the database, so a resting conversation is mailed too); a customer's message unread by the
+owner after ``agent_remind_after_s`` sends the owner a ``reminder``.
 """
 
 from __future__ import annotations
@@ -42,6 +52,7 @@ from frontdesk.engine.conversations.model import (
     Join,
     Participant,
     Position,
+    RemindOwner,
     ReplayToAgent,
     Requeue,
     Sender,
@@ -52,7 +63,7 @@ from frontdesk.engine.conversations.model import (
 from frontdesk.engine.mail.outbox import Outbox, offline_confirmation
 from frontdesk.engine.protocol import frames as protocol
 from frontdesk.engine.protocol.frames import encode
-from frontdesk.engine.routing.commands import AgentLeft, ConversationClosed
+from frontdesk.engine.routing.commands import AgentLeft, ConversationClosed, Enqueue
 from frontdesk.engine.routing.router import Router
 from frontdesk.engine.runtime import metrics
 from frontdesk.engine.runtime.config import ACTOR_INBOX_SIZE
@@ -69,6 +80,7 @@ log = logging.getLogger(__name__)
 MAX_SENDS_PER_WRITE = 64   # sends waiting back to back in the inbox, stored in one write
 # A command whose write found the database unavailable is handled again after this long.
 DATABASE_RETRY_S = 1.0
+RESTING = ("pending", "resolved")     # a messaging conversation set aside
 
 
 @dataclass(frozen=True, slots=True, eq=False)
@@ -86,6 +98,8 @@ class ConversationContext:
     max_wait_s: float
     customer_grace_s: float
     faults: Faults | None = None   # tests only (runtime/faults.py)
+    notify_after_s: float = 120.0  # messaging: an agent's unread public message → the customer's mail
+    remind_after_s: float = 300.0  # messaging: a customer's message unread by the owner → a reminder
 
 
 def is_send(command: ConversationCommand) -> bool:
@@ -109,6 +123,9 @@ class Conversation:
         self._client_ids = {(m.sender_key, m.client_id): m for m in self._messages if m.client_id}
         self._customers: set[Outlet] = set()
         self._grace: Timer | None = None
+        self._remind: Timer | None = None
+        self._last_owner = record.last_owner_id
+        self._retired = False       # a resting conversation without customers: the actor returns
         self.handling: ConversationCommand | None = None     # for the supervisor's log of a crash
         self._transcript_wanted = False     # the customer's end asked for the transcript by mail
         self._send, self.inbox = trio.open_memory_channel[ConversationCommand](ACTOR_INBOX_SIZE)
@@ -169,10 +186,18 @@ class Conversation:
     def last_seq(self) -> int:
         return self._messages[-1].seq if self._messages else 0
 
+    @property
+    def messaging(self) -> bool:
+        """In a messaging queue (read from the Router's settings: a mode changed while running counts)."""
+        return self._ctx.router.queue_mode(self.queue) == "messaging"
+
+    def _wire_status(self) -> str:
+        return "open" if self.status == "active" and self.messaging else self.status
+
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
         try:
             self._start_grace()
-            if self.status == "queued":
+            if self.status == "queued" and not self.messaging:
                 self._start_max_wait(self._rec.created_at)
             task_status.started()
             async with self.inbox:
@@ -199,12 +224,18 @@ class Conversation:
             if isinstance(command, Assign) and command.also:
                 await self._ctx.persister.post(command.also, self.id)
             elif isinstance(command, AttachCustomer):
-                self._attach_customer(command)      # a hello that came as the chat ended: its welcome
+                if self._retired:       # the client says hello again and wakes a new actor
+                    command.session.overflow()
+                else:
+                    self._attach_customer(command)      # a hello that came as the chat ended: its welcome
+            elif isinstance(command, ClientFrame) and self._retired:
+                # not handled, so never acked: the client sends it again after its next hello
+                command.session.overflow()
 
     async def _serve_inbox(self) -> None:
         """Commands in arrival order; sends that wait back to back are stored in one write."""
         carry: ConversationCommand | None = None
-        while self.status != "ended":
+        while self.status != "ended" and not self._retired:
             if carry is not None:
                 command, carry = carry, None
             else:
@@ -282,6 +313,7 @@ class Conversation:
     def _stop_timers(self) -> None:
         self._stop_grace()
         self._stop_max_wait()
+        self._stop_reminder()
 
     async def _handle(self, c: ConversationCommand) -> None:
         if isinstance(c, ClientFrame):
@@ -291,7 +323,10 @@ class Conversation:
         elif isinstance(c, Detach):
             self._customers.discard(c.session)
             if not self._customers:
-                self._start_grace()
+                if self.status in RESTING:
+                    self._retired = True    # nobody left to tell anything: rows until someone writes
+                else:
+                    self._start_grace()
         elif isinstance(c, Assign):
             await self._assign(c)
         elif isinstance(c, Join):
@@ -312,8 +347,14 @@ class Conversation:
         elif isinstance(c, Summarize):
             c.reply.send_nowait(self.summary())
         elif isinstance(c, CustomerGone):
-            if not self._customers:
+            if self._customers:
+                return
+            if not self.messaging:
                 await self._end(Sender("customer", None, self._rec.customer_name), "left")
+            elif self.status in RESTING:
+                self._retired = True
+        elif isinstance(c, RemindOwner):
+            self._remind_owner()
 
     # ---- views -----------------------------------------------------------------------------
 
@@ -323,9 +364,10 @@ class Conversation:
 
     def summary(self) -> dict[str, Any]:
         """The agent's view in ``welcome.conversations``."""
-        return {"conversation_id": self.id, "queue": self.queue, "status": self.status,
+        return {"conversation_id": self.id, "queue": self.queue, "status": self._wire_status(),
                 "customer": self.customer_info, "participants": self._participants_wire(),
-                "last_seq": self.last_seq, "customer_read_seq": self._customer_read_seq}
+                "last_seq": self.last_seq, "customer_read_seq": self._customer_read_seq,
+                "unread": self._unread_by_owner()}
 
     def _queued_frame(self) -> str:
         return encode({"type": "queued", "conversation_id": self.id, "position": self._position,
@@ -336,11 +378,11 @@ class Conversation:
     def _attach_customer(self, c: AttachCustomer) -> None:
         self._stop_grace()
         public = [m for m in self._messages if not m.private]
-        welcome: dict[str, object] = {"type": "welcome", "role": "customer", "conversation": {
-            "conversation_id": self.id, "status": self.status, "queue": self.queue,
-            "participants": self._participants_wire(),
-            "last_seq": public[-1].seq if public else 0, "customer_read_seq": self._customer_read_seq}}
-        c.session.deliver(encode(welcome))
+        if not c.quiet:
+            c.session.deliver(encode({"type": "welcome", "role": "customer", "conversation": {
+                "conversation_id": self.id, "status": self._wire_status(), "queue": self.queue,
+                "participants": self._participants_wire(),
+                "last_seq": public[-1].seq if public else 0, "customer_read_seq": self._customer_read_seq}}))
         if c.resume_after is not None:
             for m in public:
                 if m.seq > c.resume_after:
@@ -370,7 +412,7 @@ class Conversation:
 
     def _conversation_frame(self, agent_id: str) -> str:
         return encode({"type": "conversation", "conversation_id": self.id, "queue": self.queue,
-                       "status": self.status, "customer": self.customer_info,
+                       "status": self._wire_status(), "customer": self.customer_info,
                        "participants": self._participants_wire(), "customer_read_seq": self._customer_read_seq,
                        "messages": [orjson.Fragment(m.json(m.sender_key == agent_id)) for m in self._messages]})
 
@@ -443,9 +485,21 @@ class Conversation:
         elif isinstance(cmd, protocol.End):
             if sender.kind == "agent" and self._participants[sender.id or ""].role != "owner":
                 raise EngineError("forbidden", "only the owning agent or the customer can end a chat")
+            if self.messaging:      # a messaging conversation is resolved, never ended (PROTOCOL.md §14)
+                if self.status not in RESTING:
+                    await self._set_aside("resolved", sender)
+                return
             await self._end(sender, "ended")
             if sender.kind == "customer" and cmd.transcript_email:
                 self._transcript_wanted = True
+        elif isinstance(cmd, protocol.SetStatus):
+            if sender.kind != "agent" or self._participants[sender.id or ""].role != "owner":
+                raise EngineError("forbidden", "only the owning agent sets a conversation's status", field="status")
+            if not self.messaging:
+                raise EngineError("invalid_value", "live chats end; only messaging conversations are set aside",
+                                  field="status")
+            if self.status == "active":
+                await self._set_aside(cmd.status, sender)
         else:
             raise EngineError("unknown_type", f"{type(cmd).__name__} is not available in a conversation")
 
@@ -481,6 +535,8 @@ class Conversation:
                                             "retry with the same client_id"))
                 continue
             batch.append((c, key, m))
+        if statements and self.messaging:
+            statements.extend(self._messaging_statements(fresh.values()))
         if statements:
             try:
                 await self._ctx.persister.write(statements, self.id)
@@ -494,6 +550,10 @@ class Conversation:
                 return
         self._messages.extend(fresh.values())
         self._client_ids.update(fresh)
+        from_customer = [m for m in fresh.values() if m.sender_key == "customer"]
+        reopen = self.status in RESTING and bool(from_customer)
+        if self.messaging and from_customer:
+            self._arm_reminder()
         for c, key, m in batch:
             if fresh.pop(key, None) is not None:    # a new message (not a retry): announce it once
                 self._fan_out(m, c.sender, (c.session, self._ack(m)))
@@ -501,6 +561,78 @@ class Conversation:
                 metrics.MESSAGE_LATENCY.observe(time.perf_counter() - started)
             else:
                 c.session.deliver(self._ack(m))
+        if reopen:
+            await self._reopen(from_customer[-1].text)
+
+    # ---- messaging queues (PROTOCOL.md §7) ----------------------------------------------------
+
+    def _messaging_statements(self, fresh: Any) -> list[Statement]:
+        """What new messages change besides themselves: the newest activity, and the customer's
+        notification mail when an agent wrote in public."""
+        statements = [queries.touch_conversation(self.id, utc_now())]
+        if any(m.sender_key != "customer" and not m.private for m in fresh):
+            statements.append(queries.arm_notification(self.id, self._ctx.notify_after_s))
+        return statements
+
+    async def _set_aside(self, status: str, by: Sender) -> None:
+        """Pending or resolved: every agent leaves (the owner's room is free again), the owner is
+        remembered for a reopening, and the actor rests once no customer is attached."""
+        await self._ctx.persister.write(queries.set_aside(self.id, status, utc_now()), self.id)
+        owner = self._owner_id()
+        self._last_owner = owner or self._last_owner
+        self.status = status
+        self._stop_reminder()
+        self._to_everyone(encode({"type": "status", "conversation_id": self.id, "status": status, "by": by.kind}))
+        self._participants.clear()
+        await self._ctx.router.send(ConversationClosed(self.id))
+        if not self._customers:
+            self._retired = True
+
+    async def _reopen(self, question: str) -> None:
+        """A customer wrote in a resting conversation: it waits again, offered to its last owner first."""
+        key = self._ctx.router.next_queue_key()
+        await self._ctx.persister.write([queries.reopen_conversation(self.id, key, utc_now())], self.id)
+        self.status = "queued"
+        self._to_customers(encode({"type": "status", "conversation_id": self.id, "status": "queued",
+                                   "by": "customer"}))
+        info = {"customer": self.customer_info, "question": question}
+        self._position = await self._ctx.router.call(
+            lambda reply: Enqueue(self.id, self.queue, info, key, reply, prefer=self._last_owner))
+        if self.status == "queued" and self._position:
+            self._to_customers(self._queued_frame())
+
+    def _owner_id(self) -> str | None:
+        return next((p.agent_id for p in self._participants.values() if p.role == "owner"), None)
+
+    def _unread_by_owner(self) -> int:
+        owner = self._participants.get(self._owner_id() or "")
+        if owner is None:
+            return 0
+        return sum(1 for m in self._messages if m.seq > owner.read_seq and m.sender_key == "customer")
+
+    def _arm_reminder(self) -> None:
+        if self._remind is None and self.status == "active":
+            self._remind = self._ctx.timers.after(self._ctx.remind_after_s, lambda: self.post(RemindOwner()))
+
+    def _stop_reminder(self) -> None:
+        if self._remind is not None:
+            self._remind.cancel()
+            self._remind = None
+
+    def _remind_owner(self) -> None:
+        """The owner has not read a customer's message for ``remind_after_s``: a ``reminder``, and
+        another one later while it stays unread."""
+        self._remind = None
+        owner = self._participants.get(self._owner_id() or "")
+        if owner is None or self.status != "active":
+            return
+        unread = [m for m in self._messages if m.seq > owner.read_seq and m.sender_key == "customer"]
+        if not unread:
+            return
+        since = orjson.loads(unread[0].body)["at"]
+        deliver_to_agent(self._ctx.agents, owner.agent_id, encode(
+            {"type": "reminder", "conversation_id": self.id, "unread": len(unread), "since": since}), self.id)
+        self._arm_reminder()
 
     async def _new_message(self, sender: Sender, cmd: protocol.Send, seq: int) -> tuple[StoredMessage, list[Statement]]:
         """Validate a send and build its message (number ``seq``) and the statements that store it."""
@@ -590,7 +722,10 @@ class Conversation:
             if cmd.seq <= p.read_seq:
                 return
             p.read_seq = cmd.seq
-        await self._ctx.persister.post([queries.set_read(self.id, sender.kind, sender.id, cmd.seq)], self.id)
+        statements = [queries.set_read(self.id, sender.kind, sender.id, cmd.seq)]
+        if sender.kind == "customer" and self.messaging:
+            statements.append(queries.disarm_notification(self.id, cmd.seq))
+        await self._ctx.persister.post(statements, self.id)
         frame = encode({"type": "read", "conversation_id": self.id,
                         "reader": {"kind": sender.kind, "id": sender.id}, "seq": cmd.seq})
         if sender.kind == "customer":

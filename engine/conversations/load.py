@@ -29,5 +29,6 @@ async def records_of(db: Database, rows: Sequence[Row]) -> list[ConversationReco
     return [ConversationRecord(str(r["id"]), r["queue"], r["status"], r["customer_name"], r["customer_email"],
                                list(r["customer_verified"]), r["created_at"].astimezone(UTC),
                                messages=messages[str(r["id"])], participants=participants[str(r["id"])],
-                               customer_read_seq=r["customer_read_seq"])
+                               customer_read_seq=r["customer_read_seq"],
+                               last_owner_id=str(r["last_owner_id"]) if r["last_owner_id"] else None)
             for r in rows]

@@ -90,6 +90,7 @@ class StoredMessage(NamedTuple):
 class AttachCustomer:
     session: Outlet
     resume_after: int | None
+    quiet: bool = False     # a signed-in customer's socket: its one welcome lists every conversation
 
 
 @dataclass(eq=False)
@@ -165,8 +166,13 @@ class WaitedTooLong:
     pass
 
 
+@dataclass(eq=False)
+class RemindOwner:
+    """A customer's message may still be unread by the owner (PROTOCOL.md §7 reminders)."""
+
+
 ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | AgentGone | Requeue | Position
-                       | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong)
+                       | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong | RemindOwner)
 
 
 @dataclass
@@ -184,6 +190,7 @@ class ConversationRecord:
     messages: list[StoredMessage] = field(default_factory=list)
     participants: dict[str, Participant] = field(default_factory=dict)
     customer_read_seq: int = 0
+    last_owner_id: str | None = None      # a messaging conversation's owner before it was set aside
 
     @property
     def customer_info(self) -> dict[str, Any]:

@@ -33,9 +33,22 @@ class ConversationRoster:
         self._actors.spawn(record.id, conversation, self._restart, self._park)
         return conversation
 
+    async def wake(self, conversation_id: str) -> Conversation | None:
+        """The actor of a resting (pending or resolved) messaging conversation, started from its rows
+        when someone comes to it; the running one if there is one; None for any other."""
+        running = self._actors.get(conversation_id)
+        if running is not None:
+            return running
+        row = await queries.conversation(self._ctx.db, conversation_id)
+        if row is None or row["status"] not in ("pending", "resolved"):
+            return None
+        record = (await records_of(self._ctx.db, [row]))[0]
+        running = self._actors.get(conversation_id)     # another hello may have woken it meanwhile
+        return running if running is not None else self.open(record)
+
     async def _restart(self, conversation_id: str, crashed: Conversation) -> Conversation | None:
         row = await queries.conversation(self._ctx.db, conversation_id)
-        if row is None or row["status"] == "ended":
+        if row is None or row["status"] in ("ended", "pending", "resolved"):
             await self._ctx.router.send(ConversationClosed(conversation_id))
             return None
         record = (await records_of(self._ctx.db, [row]))[0]

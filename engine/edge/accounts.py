@@ -35,7 +35,8 @@ import trio
 
 from frontdesk.core import auth
 from frontdesk.core.errors import FrontdeskError
-from frontdesk.core.wire import iso, utc_now
+from frontdesk.core.wire import utc_now
+from frontdesk.engine.edge.account_view import customer_wire
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.customer_forms import CustomerLogin
 from frontdesk.engine.edge.http import Caller
@@ -49,16 +50,9 @@ from frontdesk.engine.runtime.config import (
     RESTRICTED_TOKEN_TTL_S,
 )
 from frontdesk.engine.storage import customers
-from frontdesk.engine.storage.db import Row
 
 # compared when there is no live code: the same constant-time comparison as with one
 _NO_CODE = b"\x00" * 32
-
-
-def customer_wire(row: Row) -> dict[str, Any]:
-    return {"id": str(row["id"]), "name": row["name"], "email": row["email"], "mobile": row["mobile"],
-            "external_id": row["external_id"], "language": row["language"], "created_at": iso(row["created_at"]),
-            "activated_at": iso(row["activated_at"])}
 
 
 async def request_code(edge: EdgeContext, email: str) -> None:
@@ -136,7 +130,7 @@ async def activate(edge: EdgeContext, customer_id: str) -> dict[str, Any] | None
     code = auth.new_code(ACTIVATION_CODE_DIGITS)
     ttl_s = edge.config.activation_code_ttl_s
     by_sms = row["mobile"] is not None
-    link = signin_link(edge.config.public_base, row["email"])
+    link = signin_link(edge.config.link_base, row["email"], row["language"])
     subject, text, page = compose_activation_mail(row["language"], row["name"], row["email"], link,
                                                   None if by_sms else code, ttl_s)
     now = utc_now()

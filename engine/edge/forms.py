@@ -30,6 +30,7 @@ from email_validator import EmailNotValidError, validate_email
 
 from frontdesk.core.errors import ProtocolError
 from frontdesk.engine.protocol import loose_json
+from frontdesk.engine.protocol.frames import MAX_ATTACHMENTS, MAX_TEXT_CHARS
 
 MAX_NAME_CHARS = 200
 MAX_EMAIL_CHARS = 254
@@ -218,3 +219,32 @@ async def _parse_contact(obj: dict[str, Any], *, check_domain: bool) -> Contact:
 async def parse_offline_request(body: bytes, *, check_domain: bool = False) -> Contact:
     """``POST /api/offline-requests``: validated like the pre-chat form."""
     return await _parse_contact(decode_object(body), check_domain=check_domain)
+
+
+@dataclass
+class Outreach:
+    """``POST /api/conversations``: the business writes first (PROTOCOL.md §7)."""
+
+    queue: str
+    text: str
+    customer_id: str | None
+    email: str | None
+    attachments: list[str]
+
+
+async def parse_outreach(body: bytes, *, check_domain: bool = False) -> Outreach:
+    obj = decode_object(body)
+    queue = text_field(obj, "queue", max_chars=100) or ""
+    text = text_field(obj, "text", max_chars=MAX_TEXT_CHARS) or ""
+    customer_id = text_field(obj, "customer_id", max_chars=100, required=False)
+    raw_email = text_field(obj, "email", max_chars=MAX_EMAIL_CHARS, required=False)
+    if (customer_id is None) == (raw_email is None):
+        raise ProtocolError("missing_field", "name the customer by customer_id or by email (one of them)",
+                            field="customer_id")
+    email = await checked_email(raw_email, field_name="email", check_domain=check_domain) if raw_email else None
+    attachments = obj.get("attachments", [])
+    if (not isinstance(attachments, list) or len(attachments) > MAX_ATTACHMENTS
+            or not all(isinstance(a, str) and 0 < len(a) <= 100 for a in attachments)):
+        raise ProtocolError("invalid_value", f"attachments must be a list of at most {MAX_ATTACHMENTS} upload ids",
+                            field="attachments")
+    return Outreach(queue, text, customer_id, email, list(attachments))

@@ -101,7 +101,7 @@ async def paced(body: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
 class Caller:
     """Who sent a request, from its bearer token."""
 
-    kind: str           # agent | supervisor | customer | account | link
+    kind: str           # agent | supervisor | customer (a link token too) | account
     subject_id: str     # the staff member's id; the conversation's id for a customer; the customer's for an account
     token_hash: bytes   # what the tokens table knows the caller's token by
     customer_id: str | None = None      # the customer of an account or link token
@@ -121,7 +121,9 @@ async def authenticate(db: Database, *kinds: str, restricted_ok: bool = False) -
         raise FrontdeskError("unauthenticated", "bad or expired token")
     if row["restricted"] and not restricted_ok:
         raise FrontdeskError("password_change_required", "set a password first (POST /api/customers/password)")
-    if row["kind"] not in kinds:
+    # a mail's link token carries a customer token's rights for its one conversation (PROTOCOL.md §14)
+    kind = "customer" if row["kind"] == "link" else row["kind"]
+    if kind not in kinds:
         raise FrontdeskError("forbidden", "this token may not do that")
     customer_id = str(row["customer_id"]) if row["customer_id"] else None
-    return Caller(row["kind"], str(row["subject_id"]), token_hash, customer_id)
+    return Caller(kind, str(row["subject_id"]), token_hash, customer_id)

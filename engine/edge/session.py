@@ -34,6 +34,7 @@ from frontdesk.core.wire import utc_now
 from frontdesk.engine.agents.agent import AgentActor
 from frontdesk.engine.conversations.conversation import Conversation
 from frontdesk.engine.conversations.model import AttachCustomer, ClientFrame, Detach, Sender, message_from_row
+from frontdesk.engine.edge import account_view
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.sessions import token_key
 from frontdesk.engine.edge.websocket import PARTLY_SENT, SENT, Socket, SocketClosed
@@ -108,6 +109,8 @@ class Session:
         self._expires_at: datetime | None = None     # when the hello's token expires
         self._sender: Sender | None = None
         self._conversation: Conversation | None = None   # customers: their one conversation
+        self._account: str | None = None                  # a signed-in customer: their id
+        self._attached: dict[str, Conversation] = {}      # a signed-in customer: conversations attached to
         self._agent: AgentActor | None = None
 
     # ---- for actors (never blocks) -----------------------------------------------------------
@@ -263,8 +266,10 @@ class Session:
                 self.close(CLOSE_POLICY)
                 return False
             resume = dict(cmd.resume or {})
-            if subject["kind"] == "customer":
+            if subject["kind"] in ("customer", "link"):     # a link token has a customer token's rights
                 return await self._hello_customer(str(subject["subject_id"]), resume)
+            if subject["kind"] == "account":
+                return await self._hello_account(str(subject["subject_id"]), resume)
             return await self._hello_agent(str(subject["subject_id"]), resume, subject)
         except DatabaseError:
             return self._unavailable()
@@ -282,7 +287,7 @@ class Session:
 
     async def _hello_customer(self, conversation_id: str, resume: dict[str, int]) -> bool:
         self.role = "customer"
-        conv = self._edge.conversations.get(conversation_id)
+        conv = await self._edge.conversations.wake(conversation_id)
         if conv is None:
             return await self._welcome_ended(conversation_id, resume)
         self._conversation = conv
@@ -311,6 +316,52 @@ class Session:
                     self.deliver(m.frame(False))
         return True
 
+    async def _hello_account(self, customer_id: str, resume: dict[str, int]) -> bool:
+        """A signed-in customer (PROTOCOL.md §6): one welcome listing every conversation; the running
+        ones are attached now, a resting one when the customer writes in it."""
+        customer = await queries.account_customer(self._edge.db, customer_id)
+        if customer is None:
+            return self._unauthenticated("bad or expired token", None)
+        rows = await queries.account_conversations(self._edge.db, customer_id)
+        self.role = "customer"
+        self._account = customer_id
+        self._sender = Sender("customer", None, customer["name"])
+        self.deliver(encode({"type": "welcome", "role": "customer", "customer": account_view.customer_wire(customer),
+                             "conversations": [account_view.conversation_wire(r) for r in rows]}))
+        for r in rows:
+            cid = str(r["id"])
+            conv = self._edge.conversations.get(cid)
+            if conv is not None:
+                await self._attach_quietly(conv, resume.get(cid))
+            elif cid in resume:     # resting: its history from the database
+                await self._replay_stored(cid, resume[cid])
+        return True
+
+    async def _attach_quietly(self, conv: Conversation, after: int | None) -> bool:
+        if await conv.send(AttachCustomer(self, after, quiet=True)):
+            self._attached[conv.id] = conv
+            return True
+        return False
+
+    async def _replay_stored(self, conversation_id: str, after: int) -> None:
+        for r in await queries.messages_of(self._edge.db, [conversation_id]):
+            if not r["private"] and r["seq"] > after:
+                self.deliver(message_from_row(r).frame(r["sender_key"] == "customer"))
+
+    async def _account_conversation(self, conversation_id: str, cmd: protocol.Command) -> Conversation:
+        """The signed-in customer's conversation ``conversation_id``, attached to this socket (woken
+        from its rows when it rests); not_found for any other."""
+        attached = self._attached.get(conversation_id)
+        if attached is not None:
+            return attached
+        row = await queries.conversation(self._edge.db, conversation_id)
+        if row is None or str(row["customer_id"]) != self._account:
+            raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
+        conv = await self._edge.conversations.wake(conversation_id)
+        if conv is None or not await self._attach_quietly(conv, None):
+            raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
+        return conv
+
     async def _hello_agent(self, agent_id: str, resume: dict[str, int], profile_row: Any) -> bool:
         """``profile_row``: the staff columns of ``queries.hello_subjects`` (role None: no such staff)."""
         if profile_row["role"] != "agent":
@@ -325,6 +376,8 @@ class Session:
     def _detach(self) -> None:
         if self._conversation is not None:
             self._conversation.post(Detach(self))
+        for conv in self._attached.values():
+            conv.post(Detach(self))
         if self._agent is not None:
             self._agent.detach(self)
 
@@ -375,7 +428,8 @@ class Session:
         elif isinstance(cmd, protocol.AcceptInvitation | protocol.DeclineInvitation):
             await router.send(AnswerInvitation(agent_id, cmd.invitation_id,
                                                isinstance(cmd, protocol.AcceptInvitation), self))
-        elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End | protocol.Leave):
+        elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End | protocol.Leave
+                        | protocol.SetStatus):
             conversation_id = cmd.conversation_id
             if conversation_id is None:
                 raise EngineError("missing_field", "agents name the conversation", field="conversation_id",
@@ -386,7 +440,15 @@ class Session:
                               ref=command_ref(cmd))
 
     async def _dispatch_customer(self, cmd: protocol.Command, sender: Sender) -> None:
-        if isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End):
+        if self._account is not None and isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing
+                                                    | protocol.End):
+            if cmd.conversation_id is None:
+                raise EngineError("missing_field", "a signed-in customer names the conversation",
+                                  field="conversation_id", ref=command_ref(cmd))
+            conv = await self._account_conversation(cmd.conversation_id, cmd)
+            if not await conv.send(ClientFrame(self, sender, cmd)):
+                raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
+        elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End):
             own = self._conversation.id if self._conversation is not None else None
             conversation_id = cmd.conversation_id or own
             if conversation_id is None or conversation_id != own:

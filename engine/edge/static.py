@@ -88,6 +88,15 @@ def register_web(app: QuartTrio, frame_origins: Iterable[str] = ()) -> None:
     async def chat_file(path: str) -> Response:
         return await serve("chat", path, chat_csp, same_origin_frames=False)
 
+    @app.get("/account")
+    @app.get("/account/")
+    async def account_page() -> Response:
+        return await serve("account", "index.html", own_csp, same_origin_frames=True)
+
+    @app.get("/account/<path:path>")
+    async def account_file(path: str) -> Response:
+        return await serve("account", path, own_csp, same_origin_frames=True)
+
     @app.get("/agent")
     @app.get("/agent/")
     async def agent_page() -> Response:

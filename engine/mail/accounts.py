@@ -11,9 +11,9 @@ from __future__ import annotations
 import html
 from urllib.parse import quote
 
-# The customer's sign-in page, which the activation mail links to (below FRONTDESK_PUBLIC_URL);
-# the address goes in the fragment, which no server or proxy log sees.
-SIGNIN_PATH = "/chat/account"
+# The customer's account page, which the activation mail links to (below FRONTDESK_PUBLIC_URL),
+# in the mail's language; the address goes in the fragment, which no server or proxy log sees.
+SIGNIN_PATH = "/account"
 
 _UNITS = {"en": (("day", "days"), ("hour", "hours"), ("minute", "minutes")),
           "de": (("Tag", "Tage"), ("Stunde", "Stunden"), ("Minute", "Minuten"))}
@@ -66,8 +66,8 @@ def duration(seconds: int, language: str) -> str:
     return f"{count} {minute[count != 1]}"
 
 
-def signin_link(public_base: str, email: str) -> str:
-    return f"{public_base}{SIGNIN_PATH}#email={quote(email, safe='@')}"
+def signin_link(link_base: str, email: str, language: str) -> str:
+    return f"{link_base}{SIGNIN_PATH}?lang={language_of(language)}#email={quote(email, safe='@')}"
 
 
 def _greeting(texts: dict[str, str], name: str) -> tuple[str, str]:

@@ -58,3 +58,46 @@ def compose_offline_confirmation(request_number: str, name: str, question: str) 
                  f"<p>Your message:</p><blockquote style=\"white-space:pre-wrap\">{html.escape(question)}</blockquote>"
                  "</body></html>")
     return subject, text, body_html
+
+
+_NOTIFY = {
+    "en": {"subject": "New reply to your message ({queue})",
+           "hello": "Hello {name},",
+           "intro": "you have a new reply to your conversation with {queue}:",
+           "open": "Open the conversation to read it and answer:",
+           "note": "The link opens this conversation without signing in; keep it to yourself."},
+    "de": {"subject": "Neue Antwort auf Ihre Nachricht ({queue})",
+           "hello": "Hallo {name},",
+           "intro": "Sie haben eine neue Antwort in Ihrem Gespräch mit {queue}:",
+           "open": "Öffnen Sie das Gespräch, um zu lesen und zu antworten:",
+           "note": "Der Link öffnet dieses Gespräch ohne Anmeldung; geben Sie ihn nicht weiter."},
+}
+
+
+def compose_notification(name: str, queue_title: str, language: str, messages: Sequence[Any], link: str,
+                         templates: dict[str, Any] | None = None) -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of the mail that tells a customer an agent replied: the new public
+    messages and the link back. Private messages are dropped whatever the caller passes. The
+    queue's ``templates`` (per language) may replace any line; English when the language has none."""
+    lang = language if language in _NOTIFY else "en"
+    words = {**_NOTIFY[lang], **((templates or {}).get(lang) or {})}
+    public = [m for m in messages if not m["private"]]
+
+    def fill(key: str) -> str:
+        # placeholders by plain replacement: a template is text, never a format string that could
+        # reach attributes of the values
+        return str(words[key]).replace("{name}", name).replace("{queue}", queue_title)
+
+    subject = " ".join(fill("subject").split())    # one line, whatever a template holds
+    lines = [fill("hello"), "", fill("intro"), ""]
+    rows = []
+    for m in public:
+        lines.append(f"{m['sender_name']}: {m['text']}")
+        rows.append(f"<p><strong>{html.escape(m['sender_name'])}</strong><br>"
+                    f"<span style=\"white-space:pre-wrap\">{html.escape(m['text'])}</span></p>")
+    lines += ["", words["open"], link, "", words["note"]]
+    body_html = (f"<p>{html.escape(fill('hello'))}</p>"
+                 f"<p>{html.escape(fill('intro'))}</p>{''.join(rows)}"
+                 f"<p>{html.escape(words['open'])}<br><a href=\"{html.escape(link, quote=True)}\">"
+                 f"{html.escape(link)}</a></p><p style=\"color:#666\">{html.escape(words['note'])}</p>")
+    return subject, "\n".join(lines), body_html

@@ -75,6 +75,7 @@ __all__ = [
     "Read",
     "Reject",
     "Send",
+    "SetStatus",
     "Typing",
     "command_ref",
     "command_type",
@@ -195,9 +196,16 @@ class End(_Frame, tag="end", frozen=True, kw_only=True):
     transcript_email: bool = False
 
 
+class SetStatus(_Frame, tag="set_status", frozen=True, kw_only=True):
+    """The owner sets a messaging conversation aside (PROTOCOL.md §7)."""
+
+    conversation_id: Id
+    status: Literal["pending", "resolved"]
+
+
 Command: TypeAlias = (
     Hello | Ping | Presence | Accept | Reject | Send | Read | Typing | Invite | AcceptInvitation
-    | DeclineInvitation | Leave | End
+    | DeclineInvitation | Leave | End | SetStatus
 )
 
 FRAME_TYPES: Final[frozenset[str]] = frozenset(

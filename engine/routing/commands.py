@@ -48,6 +48,7 @@ class Enqueue:
     info: dict[str, Any]              # customer and question, for the offer event
     queue_key: int | None             # None: a new chat at the tail
     reply: Reply[int] | None
+    prefer: str | None = None         # offered first to this agent (a reopened conversation's last owner)
 
 
 @dataclass(frozen=True)
@@ -60,6 +61,8 @@ class QueueConfig:
     faq_suggestions: bool
     identity_secret: str | None
     required_fields: tuple[str, ...]
+    mode: str = "live"                # live | messaging (PROTOCOL.md §7)
+    consent_notice: str | None = None
 
 
 @dataclass(frozen=True)
@@ -184,10 +187,22 @@ class AgentLeft:
 
 
 @dataclass(eq=False)
+class Adopt:
+    """An agent started a conversation (the business writes first): it owns it, and it counts
+    toward the agent's load like an accepted chat."""
+
+    conversation_id: str
+    queue: str
+    agent_id: str
+    info: dict[str, Any]
+    queue_key: int
+
+
+@dataclass(eq=False)
 class Tick:
     pass
 
 
 RouterCommand = (Enqueue | ReloadQueues | AgentOnline | TakeSnapshot | AgentDisconnected
                  | AgentOffline | SetPresence | AcceptOffer | RejectOffer | OfferTimedOut
-                 | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Tick)
+                 | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Adopt | Tick)

@@ -151,8 +151,11 @@ class RoutingState:
 
     # ---- events --------------------------------------------------------------------------
 
-    def enqueue(self, conversation_id: str, queue: str, queue_key: int, now: float) -> list[Effect]:
-        """A chat starts waiting (new, or back at start). Raises EngineError for an unknown queue."""
+    def enqueue(self, conversation_id: str, queue: str, queue_key: int, now: float,
+                prefer: str | None = None) -> list[Effect]:
+        """A chat starts waiting (new, reopened, or back at start). Raises EngineError for an
+        unknown queue. ``prefer``: the agent offered it first when available with room (a
+        reopened conversation's last owner); else it waits in its arrival order."""
         if queue not in self.queues:
             raise EngineError("not_found", f"no queue {queue!r}", field="queue")
         if queue_key > 0:
@@ -160,6 +163,9 @@ class RoutingState:
         else:
             self._head_key = min(self._head_key, queue_key)
         self._enqueue_only(conversation_id, queue, queue_key)
+        agent = self.agents.get(prefer) if prefer is not None else None
+        if agent is not None and agent.eligible and queue in agent.queues:
+            return [self._make_offer(self.waiting[conversation_id], agent, now), *self._dispatch(queue, now)]
         return self._dispatch(queue, now)
 
     def _enqueue_only(self, conversation_id: str, queue: str, queue_key: int) -> None:

@@ -41,6 +41,7 @@ from frontdesk.core.wire import iso, utc_now
 from frontdesk.engine.protocol.frames import encode
 from frontdesk.engine.routing.commands import (
     AcceptOffer,
+    Adopt,
     AgentDisconnected,
     AgentLeft,
     AgentOffline,
@@ -303,7 +304,7 @@ class Router:
             st.add_queue(c.queue)
         self._info[c.conversation_id] = {**c.info, "queue": c.queue}
         key = c.queue_key if c.queue_key is not None else st.next_queue_key()
-        effects = st.enqueue(c.conversation_id, c.queue, key, now)
+        effects = st.enqueue(c.conversation_id, c.queue, key, now, c.prefer)
         position = st.position(c.conversation_id)
         if position is not None:  # still waiting (not offered and taken at once)
             self._entered[c.conversation_id] = (now, position)
@@ -385,6 +386,13 @@ class Router:
             return ()
         return self.state.change_load(c.agent_id, trio.current_time(), leave=c.conversation_id)
 
+    async def _adopt(self, c: Adopt) -> Effects:
+        self._info[c.conversation_id] = {**c.info, "queue": c.queue}
+        if c.agent_id in self.state.agents:
+            self.state.add_queue(c.queue)
+            self.state.restore_open(c.conversation_id, c.queue, c.agent_id, c.queue_key)
+        return ()
+
     async def _on_tick(self, c: Tick) -> Effects:
         self._tick = None
         metrics.ROUTER_TICKS.inc()
@@ -408,6 +416,11 @@ class Router:
         q = self.state.queues.get(name)
         return QueueView(config, is_open, None if is_open else hours.next_open(config.schedule, at),
                          self.state.agents_online(name), len(q.waiting) if q else 0)
+
+    def queue_mode(self, name: str) -> str:
+        """``live`` or ``messaging``; read directly, as ``queue_view`` (no await, changes nothing)."""
+        config = self._queue_configs.get(name)
+        return config.mode if config is not None else "live"
 
     def next_queue_key(self) -> int:
         """A queue key for a chat about to be stored, after every chat waiting now. Called by the
@@ -601,5 +614,6 @@ _HANDLERS: dict[type[Any], Callable[[Router, Any], Awaitable[Effects]]] = {
     AnswerInvitation: Router._answer_invitation,
     InvitationTimedOut: Router._invitation_timed_out,
     AgentLeft: Router._agent_left,
+    Adopt: Router._adopt,
     Tick: Router._on_tick,
 }

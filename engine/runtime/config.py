@@ -157,7 +157,6 @@ class Config:
     allowed_origins: tuple[str, ...] = ()      # empty = any Origin
     smtp_url: str | None = None
     check_email_domain: bool = False
-    public_url: str | None = None              # base of links in mails and SMS; None: http://host:port
     sms_url: str | None = None                 # None: SMS stay queued in the sms_outbox table
     code_ttl_s: int = 600                      # a sign-in code's life
     activation_code_ttl_s: int = 72 * 3600     # an activation code's life
@@ -173,6 +172,9 @@ class Config:
     limit_sockets_per_address: int = 1000      # open websockets of one client address (0 = no limit)
     limit_sockets_per_token: int = 10          # open websockets of one token (0 = no limit)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")   # whose X-Forwarded-For is believed
+    public_url: str | None = None              # base of links in mails and SMS; None: http://<host>:<port>
+    notify_after_s: float = 120.0              # an agent's unread message → the customer's mail
+    agent_remind_after_s: float = 300.0        # a customer's message unread by the owner → reminder
     faults: Faults | None = None               # tests only: exceptions injected into actors' handlers
 
     @property
@@ -188,17 +190,17 @@ class Config:
         return self.customer_grace_ms / 1000
 
     @property
-    def uploads_dir(self) -> Path:
-        return self.data_dir / "uploads"
-
-    @property
-    def public_base(self) -> str:
-        """The base of every link in a mail or SMS (PROTOCOL.md §14): ``FRONTDESK_PUBLIC_URL``, else
-        the address the engine binds."""
+    def link_base(self) -> str:
+        """Where customers reach the engine: every link in a mail or SMS starts with it (PROTOCOL.md
+        §14): ``FRONTDESK_PUBLIC_URL``, else the address the engine binds."""
         if self.public_url:
-            return self.public_url
+            return self.public_url.rstrip("/")
         host = f"[{self.host}]" if ":" in self.host else self.host
         return f"http://{host}:{self.port}"
+
+    @property
+    def uploads_dir(self) -> Path:
+        return self.data_dir / "uploads"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] | None = None) -> Config:
@@ -227,13 +229,15 @@ class Config:
             allowed_origins=origins,
             smtp_url=env.get("FRONTDESK_SMTP_URL") or None,
             check_email_domain=_env_bool(env, "FRONTDESK_CHECK_EMAIL_DOMAIN", False),
-            public_url=_env_url(env, "FRONTDESK_PUBLIC_URL"),
             sms_url=_env_url(env, "FRONTDESK_SMS_URL"),
             code_ttl_s=_env_positive(env, "FRONTDESK_CODE_TTL_S", 600),
             activation_code_ttl_s=_env_positive(env, "FRONTDESK_ACTIVATION_CODE_TTL_S", 72 * 3600),
             trusted_proxies=_env_networks(env, "FRONTDESK_TRUSTED_PROXIES", ("127.0.0.1/32", "::1/128")),
             limit_sockets_per_address=_env_int(env, "FRONTDESK_LIMIT_SOCKETS_PER_ADDRESS", 1000),
             limit_sockets_per_token=_env_int(env, "FRONTDESK_LIMIT_SOCKETS_PER_TOKEN", 10),
+            public_url=_env_url(env, "FRONTDESK_PUBLIC_URL"),
+            notify_after_s=_env_int(env, "FRONTDESK_NOTIFY_AFTER_S", 120),
+            agent_remind_after_s=_env_int(env, "FRONTDESK_AGENT_REMIND_AFTER_S", 300),
         ).with_limits(env)
 
     def with_limits(self, env: Mapping[str, str]) -> Config:

@@ -1,5 +1,6 @@
 """SQL of customers and their accounts (PROTOCOL.md §6): the customer records, one-time codes,
-account tokens, the mails and SMS an account sends, and what a signed-in customer reads.
+account tokens, and the mails and SMS an account sends. (A signed-in customer's conversations are
+``queries.account_conversations``, which the account's websocket reads too.)
 
 As in ``queries.py``: functions named for a write return a ``Statement`` for the Persister; the
 ``async`` ones read (or change and return rows) through ``Database``.
@@ -20,10 +21,6 @@ from typing import Any
 from frontdesk.engine.storage.db import Database, Row, Statement
 
 CUSTOMER_COLUMNS = "id, name, email, mobile, external_id, language, created_at, activated_at"
-# a conversation's last public message, as columns prefixed m_ (message_wire's names after the prefix)
-_LAST_MESSAGE_COLUMNS = ", ".join(
-    f"lm.{c} AS m_{c}" for c in ("id", "conversation_id", "seq", "sender_kind", "sender_id", "sender_name", "text",
-                                 "private", "attachments", "options", "option_id", "created_at"))
 
 
 def _uuid(value: str) -> uuid.UUID | None:
@@ -179,30 +176,3 @@ def sms_to_customer(sms_id: str, customer_id: str, text: str) -> Statement:
     return ("INSERT INTO sms_outbox (id, recipient, text) "
             "SELECT $1::uuid, mobile, $3::text FROM customers WHERE id = $2::uuid AND mobile IS NOT NULL",
             (uuid.UUID(sms_id), uuid.UUID(customer_id), text))
-
-
-# ---- what a signed-in customer reads --------------------------------------------------------
-
-async def conversations_of(db: Database, customer_id: str, limit: int,
-                           before: tuple[datetime, str] | None) -> list[Row]:
-    """The customer's conversations, newest activity first, each with its queue's mode, its last
-    public message (``m_*`` columns, NULL without one) and ``unread``: public agent and system
-    messages after what the customer has read. ``before`` (activity, id) is where the previous
-    page ended.
-
-    ``last_activity_at`` is made of what the customer may see (the start, the last public message,
-    the end or resolution): a private note moves nothing the customer reads."""
-    return await db.fetch(
-        "SELECT * FROM ("
-        "SELECT c.id, c.status, c.queue, q.mode, "
-        "greatest(c.created_at, c.ended_at, c.resolved_at, lm.created_at) AS last_activity_at, "
-        f"{_LAST_MESSAGE_COLUMNS}, "
-        "(SELECT count(*) FROM messages u WHERE u.conversation_id = c.id AND NOT u.private "
-        "AND u.sender_kind IN ('agent', 'system') AND u.seq > c.customer_read_seq) AS unread "
-        "FROM conversations c JOIN queues q ON q.name = c.queue "
-        "LEFT JOIN LATERAL (SELECT * FROM messages m WHERE m.conversation_id = c.id AND NOT m.private "
-        "ORDER BY m.seq DESC LIMIT 1) lm ON true "
-        "WHERE c.customer_id = $1) v "
-        "WHERE ($2::timestamptz IS NULL OR (v.last_activity_at, v.id) < ($2, $3::uuid)) "
-        "ORDER BY v.last_activity_at DESC, v.id DESC LIMIT $4",
-        uuid.UUID(customer_id), before[0] if before else None, _uuid(before[1]) if before else None, limit)

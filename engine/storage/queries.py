@@ -98,13 +98,16 @@ def revoke_token(token_hash: bytes, kind: str) -> Statement:
 async def hello_subjects(db: Database, token_hashes: list[bytes]) -> list[Row]:
     """Who websocket ``hello`` tokens name (one row per live token, with its ``token_hash``), with
     the staff profile when a token names staff: one query for a whole batch of hellos
-    (``token_resolver.py``); an agent's hello once made two round trips (token, then profile)."""
+    (``token_resolver.py``); an agent's hello once made two round trips (token, then profile).
+
+    A restricted token (a customer who must set a password first) names nobody here: it may only
+    set a password, so its hello is refused like an unknown token's."""
     return await db.fetch(
         "SELECT t.token_hash, t.kind, t.subject_id, t.expires_at, s.role, s.email, s.name, s.capacity, s.presence, "
         "coalesce((SELECT array_agg(m.queue ORDER BY m.queue) FROM queue_members m WHERE m.staff_id = s.id), "
         "'{}') AS queues "
-        "FROM tokens t LEFT JOIN staff s ON t.kind <> 'customer' AND s.id = t.subject_id "
-        "WHERE t.token_hash = ANY($1::bytea[]) AND t.expires_at > now()", token_hashes)
+        "FROM tokens t LEFT JOIN staff s ON t.kind IN ('agent', 'supervisor') AND s.id = t.subject_id "
+        "WHERE t.token_hash = ANY($1::bytea[]) AND t.expires_at > now() AND NOT t.restricted", token_hashes)
 
 
 async def token_subject(db: Database, token_hash: bytes) -> Row | None:
@@ -132,8 +135,8 @@ async def queue(db: Database, name: str) -> Row | None:
 
 async def all_queues(db: Database) -> list[Row]:
     return await db.fetch(
-        "SELECT name, opening_hours, closed_message, faq_suggestions, identity_secret, required_fields "
-        "FROM queues ORDER BY name")
+        "SELECT name, opening_hours, closed_message, faq_suggestions, identity_secret, required_fields, mode, "
+        "consent_notice FROM queues ORDER BY name")
 
 
 # ---- conversations and messages -------------------------------------------------------------
@@ -233,6 +236,43 @@ def end_conversation(conversation_id: str, by: str, reason: str, at: datetime) -
     return [(_END, (cid, at, by, reason)), (_ALL_LEAVE, (cid, at))]
 
 
+def set_aside(conversation_id: str, status: str, at: datetime) -> list[Statement]:
+    """A messaging conversation becomes ``pending`` or ``resolved``: its owner is remembered as the
+    last one (a reopening goes to them first) and every agent leaves it."""
+    cid = uuid.UUID(conversation_id)
+    return [("UPDATE conversations SET status = $2::text, last_owner_id = coalesce(owner_id, last_owner_id), "
+             "owner_id = NULL, resolved_at = CASE WHEN $2::text = 'resolved' THEN $3::timestamptz END, "
+             "last_activity_at = $3::timestamptz WHERE id = $1", (cid, status, at)),
+            (_ALL_LEAVE, (cid, at))]
+
+
+def reopen_conversation(conversation_id: str, queue_key: int, at: datetime) -> Statement:
+    """A customer wrote in a pending or resolved conversation: it waits again, at ``queue_key``."""
+    return ("UPDATE conversations SET status = 'queued', queue_key = $2, resolved_at = NULL, last_activity_at = $3 "
+            "WHERE id = $1", (uuid.UUID(conversation_id), queue_key, at))
+
+
+def touch_conversation(conversation_id: str, at: datetime) -> Statement:
+    """The newest activity of a conversation: "my conversations" lists the newest first."""
+    return "UPDATE conversations SET last_activity_at = $2 WHERE id = $1", (uuid.UUID(conversation_id), at)
+
+
+def arm_notification(conversation_id: str, after_s: float) -> Statement:
+    """A public agent message the customer has not read: a mail is due after ``after_s``, unless one
+    is due already or the customer has not read up to the last notified message (one mail per
+    quiet period, PROTOCOL.md §14)."""
+    return ("UPDATE conversations SET notify_due_at = now() + make_interval(secs => $2) "
+            "WHERE id = $1 AND notify_due_at IS NULL AND notified_seq <= customer_read_seq",
+            (uuid.UUID(conversation_id), after_s))
+
+
+def disarm_notification(conversation_id: str, read_seq: int) -> Statement:
+    """The customer read up to ``read_seq``: no mail about messages they have seen."""
+    return ("UPDATE conversations SET notify_due_at = NULL WHERE id = $1 AND notify_due_at IS NOT NULL "
+            "AND NOT EXISTS (SELECT 1 FROM messages m WHERE m.conversation_id = $1 AND m.seq > $2 "
+            "AND m.sender_kind = 'agent' AND NOT m.private)", (uuid.UUID(conversation_id), read_seq))
+
+
 _CUSTOMER_READ = _with_bulk(
     "UPDATE conversations SET customer_read_seq = greatest(customer_read_seq, $2) WHERE id = $1",
     "UPDATE conversations c SET customer_read_seq = greatest(c.customer_read_seq, r.seq) "
@@ -259,8 +299,10 @@ async def conversation(db: Database, conversation_id: str) -> Row | None:
 
 
 async def open_conversations(db: Database) -> list[Row]:
-    """Every conversation not ended, waiting ones in their queue order."""
-    return await db.fetch("SELECT * FROM conversations WHERE status <> 'ended' ORDER BY queue, queue_key")
+    """Every conversation waiting or owned, waiting ones in their queue order (pending and resolved
+    messaging conversations are not actors until someone writes)."""
+    return await db.fetch("SELECT * FROM conversations WHERE status IN ('queued', 'active') "
+                          "ORDER BY queue, queue_key")
 
 
 async def messages_of(db: Database, conversation_ids: Sequence[str]) -> list[Row]:
@@ -396,6 +438,115 @@ async def canned_for_agent(db: Database, agent_id: str) -> list[Row]:
         "SELECT id, title, text, queue FROM canned_messages c WHERE c.queue IS NULL OR c.queue IN "
         "(SELECT queue FROM queue_members WHERE staff_id = $1) ORDER BY c.queue NULLS FIRST, c.title",
         uuid.UUID(agent_id))
+
+
+# ---- a signed-in customer's conversations (edge/session.py, the account's welcome) ------------
+
+async def account_customer(db: Database, customer_id: str) -> Row | None:
+    cid = _uuid(customer_id)
+    if cid is None:
+        return None
+    return await db.fetchrow("SELECT id, name, email, mobile, external_id, language, created_at, activated_at "
+                             "FROM customers WHERE id = $1", cid)
+
+
+async def account_conversations(db: Database, customer_id: str, limit: int = 200,
+                                before: tuple[datetime, str] | None = None) -> list[Row]:
+    """The customer's conversations, newest activity first, each with its last public message and
+    the public messages of others the customer has not read (never a private one). ``before``
+    (activity, id) is where the previous page ended (``GET /api/customers/me/conversations``).
+
+    ``last_activity_at`` is made of what the customer sees — the start, the last public message,
+    the end or the resolution — so a private note moves nothing, not even the order of the list."""
+    return await db.fetch(
+        "SELECT * FROM ("
+        "SELECT c.id, c.queue, c.status, q.mode, c.customer_read_seq, "
+        "greatest(c.created_at, c.ended_at, c.resolved_at, l.created_at) AS last_activity_at, "
+        "l.seq AS last_seq, l.text AS last_text, l.sender_kind AS last_sender, l.created_at AS last_at, "
+        "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND NOT m.private "
+        " AND m.sender_kind <> 'customer' AND m.seq > c.customer_read_seq) AS unread "
+        "FROM conversations c JOIN queues q ON q.name = c.queue "
+        "LEFT JOIN LATERAL (SELECT seq, text, sender_kind, created_at FROM messages m "
+        " WHERE m.conversation_id = c.id AND NOT m.private ORDER BY seq DESC LIMIT 1) l ON true "
+        "WHERE c.customer_id = $1) v "
+        "WHERE ($3::timestamptz IS NULL OR (v.last_activity_at, v.id) < ($3, $4::uuid)) "
+        "ORDER BY v.last_activity_at DESC, v.id DESC LIMIT $2",
+        uuid.UUID(customer_id), limit, before[0] if before else None, _uuid(before[1]) if before else None)
+
+
+# ---- conversations the business starts (edge/outreach.py) ------------------------------------
+
+async def customer_for_outreach(db: Database, customer_id: str | None, email: str | None) -> Row | None:
+    """The customer named by id, or the one with ``email`` (made when there is none, named after the
+    address's local part until they say otherwise)."""
+    if customer_id is not None:
+        cid = _uuid(customer_id)
+        if cid is None:
+            return None
+        return await db.fetchrow("SELECT id, name, email FROM customers WHERE id = $1", cid)
+    assert email is not None
+    await db.execute("INSERT INTO customers (id, name, email) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING",
+                     uuid.uuid4(), email.split("@", 1)[0], email)
+    return await db.fetchrow("SELECT id, name, email FROM customers WHERE lower(email) = lower($1)", email)
+
+
+def insert_outreach(conversation_id: str, queue: str, customer: Row, status: str, owner_id: str | None,
+                    queue_key: int, at: datetime) -> Statement:
+    """The conversation an agent (``active``, owned) or a supervisor (``pending``) starts; its
+    notification mail is due at once."""
+    owner = uuid.UUID(owner_id) if owner_id else None
+    return ("INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_id, queue_key, "
+            "owner_id, last_owner_id, created_at, accepted_at, last_activity_at, notify_due_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $8, $9, $9, $9, $9)",
+            (uuid.UUID(conversation_id), queue, status, customer["name"], customer["email"], customer["id"],
+             queue_key, owner, at))
+
+
+# ---- notification mails of messaging conversations (mail/notifier.py) -----------------------
+
+async def due_notifications(db: Database, limit: int) -> list[Row]:
+    return await db.fetch(
+        "SELECT c.id, c.queue, c.customer_name, c.customer_email, c.customer_id, c.customer_read_seq, "
+        "cu.language, q.title AS queue_title, q.mail_templates FROM conversations c "
+        "JOIN queues q ON q.name = c.queue LEFT JOIN customers cu ON cu.id = c.customer_id "
+        "WHERE c.notify_due_at <= now() ORDER BY c.notify_due_at LIMIT $1", limit)
+
+
+async def unread_public_agent_messages(db: Database, conversation_id: str, read_seq: int) -> list[Row]:
+    return await db.fetch(
+        "SELECT seq, sender_name, text, private FROM messages WHERE conversation_id = $1 AND seq > $2 "
+        "AND sender_kind = 'agent' AND NOT private ORDER BY seq", uuid.UUID(conversation_id), read_seq)
+
+
+def insert_link_token(token_hash: bytes, conversation_id: str, customer_id: Any, expires_at: datetime) -> Statement:
+    """A link token: a customer token's rights for one conversation, revoked with its customer's
+    sign-out everywhere (``tokens.customer_id``)."""
+    return ("INSERT INTO tokens (token_hash, kind, subject_id, customer_id, expires_at) "
+            "VALUES ($1, 'link', $2, $3, $4)",
+            (token_hash, uuid.UUID(conversation_id), uuid.UUID(str(customer_id)), expires_at))
+
+
+def clear_notification(conversation_id: str) -> Statement:
+    return "UPDATE conversations SET notify_due_at = NULL WHERE id = $1", (uuid.UUID(conversation_id),)
+
+
+def record_notification(conversation_id: str, customer_id: Any, token_hash: bytes, expires_at: datetime,
+                        mail_id: str, recipient: str, subject: str, body_text: str, body_html: str,
+                        last_seq: int) -> list[Statement]:
+    """The link token, the mail and what it told, in one transaction; each only while the customer
+    has still not read ``last_seq`` (a read in between cancels the mail)."""
+    cid = uuid.UUID(conversation_id)
+    still_unread = ("EXISTS (SELECT 1 FROM conversations WHERE id = $1 AND notify_due_at IS NOT NULL "
+                    "AND customer_read_seq < $2)")
+    return [
+        ("INSERT INTO tokens (token_hash, kind, subject_id, customer_id, expires_at) "
+         f"SELECT $3, 'link', $1, $4, $5 WHERE {still_unread}", (cid, last_seq, token_hash, customer_id, expires_at)),
+        ("INSERT INTO outbox (id, recipient, subject, body_text, body_html) "
+         f"SELECT $3, $4, $5, $6, $7 WHERE {still_unread}",
+         (cid, last_seq, uuid.UUID(mail_id), recipient, subject, body_text, body_html)),
+        ("UPDATE conversations SET notify_due_at = NULL, notified_seq = greatest(notified_seq, $2) "
+         "WHERE id = $1", (cid, last_seq)),
+    ]
 
 
 # ---- outbox ---------------------------------------------------------------------------------

@@ -62,7 +62,8 @@ async def load_queue_configs(db: Database, *, strict: bool) -> dict[str, QueueCo
             log.error("%s (the queue is closed until this is fixed)", message)
             schedule = hours.parse_schedule({"never": True})
         configs[name] = QueueConfig(name, schedule, row["closed_message"], row["faq_suggestions"],
-                                    row["identity_secret"], tuple(row["required_fields"] or ()))
+                                    row["identity_secret"], tuple(row["required_fields"] or ()),
+                                    row["mode"], row["consent_notice"])
     return configs
 
 

@@ -32,7 +32,7 @@ import sys
 from collections.abc import Callable
 from dataclasses import dataclass
 from functools import partial
-from typing import Any, TypeVar
+from typing import Any
 
 import trio
 from hypercorn.config import Config as HypercornConfig
@@ -49,13 +49,14 @@ from frontdesk.engine.edge.session import CLOSE_GOING_AWAY
 from frontdesk.engine.edge.throttles import Throttles
 from frontdesk.engine.edge.token_resolver import TokenResolver
 from frontdesk.engine.mail.mailer import Mailer
+from frontdesk.engine.mail.notifier import Notifier
 from frontdesk.engine.mail.outbox import Outbox
 from frontdesk.engine.mail.sms import SmsSender
 from frontdesk.engine.protocol.frames import MAX_FRAME_BYTES
 from frontdesk.engine.routing.router import Router
 from frontdesk.engine.runtime.config import Config
 from frontdesk.engine.runtime.registry import ActorMap
-from frontdesk.engine.runtime.supervision import Strategy, supervise
+from frontdesk.engine.runtime.supervision import A, Strategy, supervise
 from frontdesk.engine.runtime.timers import Timers
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database, open_database
@@ -66,8 +67,6 @@ from frontdesk.engine.supervisor.housekeeping import sweep_unsent_uploads, watch
 from frontdesk.engine.supervisor.restore import load_queue_configs, rebuild_router, restore
 
 log = logging.getLogger(__name__)
-
-A = TypeVar("A", Mailer, SmsSender)
 
 # The young generations are kept small and everything alive after start-up is frozen out of every
 # collection: a full collection over ~2,000 sockets' tasks stops the engine for hundreds of
@@ -183,6 +182,8 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     sms = SmsSender(db, config.sms_url)
     await nursery.start(partial(supervise, Strategy("sms"), "sms", sms, _same))
     outbox = Outbox(db, persister, mailer.nudge)
+    notifier = Notifier(db, persister, config.link_base, mailer.nudge)
+    await nursery.start(partial(supervise, Strategy("notifier"), "notifier", notifier, _same))
     nursery.start_soon(sweep_unsent_uploads, db, config.uploads_dir)
 
     conversation_actors: ActorMap[Conversation] = ActorMap(nursery, Strategy("conversation"))
@@ -193,7 +194,8 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     conversations = ConversationRoster(conversation_actors, ConversationContext(
         db=db, persister=persister, timers=timers, router=router, agents=agent_actors, outbox=outbox,
         spill=conversation_actors.send_later, max_wait_s=config.max_wait_s,
-        customer_grace_s=config.customer_grace_s, faults=config.faults))
+        customer_grace_s=config.customer_grace_s, faults=config.faults, notify_after_s=config.notify_after_s,
+        remind_after_s=config.agent_remind_after_s))
     agents = AgentRoster(agent_actors, AgentContext(
         router=router, conversations=conversation_actors, timers=timers, spill=agent_actors.send_later,
         reconnect_grace_s=config.reconnect_grace_s, faults=config.faults))
@@ -226,7 +228,7 @@ async def _router_parked(_key: str, _router: Router) -> None:
 
 
 async def _same(_key: str, crashed: A) -> A:
-    """The successor of the Mailer or the SMS sender is itself: its state (its outbox) is all in the
+    """A mail or SMS worker's successor is itself: its state (its outbox, the due rows) is all in the
     database."""
     return crashed
 

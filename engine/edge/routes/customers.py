@@ -11,38 +11,18 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime
-from typing import Any
 
 from quart import Response, request
 from quart_trio import QuartTrio
 
 from frontdesk.core.errors import FrontdeskError
-from frontdesk.core.wire import iso, utc_now
-from frontdesk.engine.conversations.model import message_wire
-from frontdesk.engine.edge import accounts, customer_forms
-from frontdesk.engine.edge.accounts import customer_wire
+from frontdesk.core.wire import utc_now
+from frontdesk.engine.edge import account_view, accounts, customer_forms
+from frontdesk.engine.edge.account_view import customer_wire
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import authenticate, client_address, empty_response, json_response, read_body
-from frontdesk.engine.storage import customers
+from frontdesk.engine.storage import customers, queries
 from frontdesk.engine.storage.db import Row, UniqueViolation
-
-MESSAGE_COLUMNS = ("id", "conversation_id", "seq", "sender_kind", "sender_id", "sender_name", "text", "private",
-                   "attachments", "options", "option_id", "created_at")
-
-
-def wire_status(status: str, mode: str) -> str:
-    """A messaging queue's owned conversation is ``open`` on the wire (PROTOCOL.md §7), ``active``
-    in the database; a live queue's statuses are v1's."""
-    return "open" if mode == "messaging" and status == "active" else status
-
-
-def conversation_wire(row: Row) -> dict[str, Any]:
-    last = None
-    if row["m_id"] is not None:
-        last = message_wire({column: row[f"m_{column}"] for column in MESSAGE_COLUMNS})
-    return {"conversation_id": str(row["id"]), "status": wire_status(row["status"], row["mode"]),
-            "queue": row["queue"], "last_message": last, "unread": row["unread"],
-            "last_activity_at": iso(row["last_activity_at"])}
 
 
 def _conversations_cursor(value: str | None) -> tuple[datetime, str] | None:
@@ -105,12 +85,13 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
         who = await authenticate(db, "account")
         limit = customer_forms.parse_limit(request.args.get("limit"))
         before = _conversations_cursor(request.args.get("cursor"))
-        rows = await customers.conversations_of(db, who.subject_id, limit + 1, before)
+        rows = await queries.account_conversations(db, who.subject_id, limit + 1, before)
         page = rows[:limit]
         more = len(rows) > limit
         next_cursor = (customer_forms.encode_cursor(page[-1]["last_activity_at"].isoformat(), str(page[-1]["id"]))
                        if more else None)
-        return json_response({"conversations": [conversation_wire(r) for r in page], "next_cursor": next_cursor})
+        return json_response({"conversations": [account_view.conversation_wire(r) for r in page],
+                              "next_cursor": next_cursor})
 
     # ---- the staff's side ----
 

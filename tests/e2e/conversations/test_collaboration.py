@@ -339,7 +339,7 @@ async def test_agents_list_their_colleagues_with_presence_for_a_named_invitation
         assert [a["name"] for a in listed] == ["Agent Four", "Agent One", "Agent Three", "Agent Two"]
         by_name = {a["name"]: a for a in listed}
         assert by_name["Agent One"]["id"] == a1.info["id"]
-        assert by_name["Agent One"]["queues"] == ["after-hours", "support"]
+        assert by_name["Agent One"]["queues"] == ["after-hours", "messages", "support"]
         assert by_name["Agent Two"]["presence"] == "offline"      # never connected
         assert by_name["Agent One"]["open_conversations"] == 0 and by_name["Agent One"]["capacity"] > 0
         assert all(set(a) == {"id", "name", "presence", "queues", "open_conversations", "capacity"} for a in listed)

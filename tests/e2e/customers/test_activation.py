@@ -22,7 +22,7 @@ from accountkit import (  # noqa: F401  (fixtures)
     smtp_fixture,
     supervisor_token,
 )
-from conftest import Engine, Postgres, make_config, running_engine
+from conftest import Engine, Postgres, connect, make_config, running_engine
 from mail.smtpkit import Smtp
 
 PUBLIC = "https://help.example.com"
@@ -58,7 +58,8 @@ async def test_activation_sends_the_code_by_sms_and_the_link_by_mail(
     (mail,) = await smtp.catcher.wait_for(1)
     assert mail.rcpt_tos == ["cora@example.com"]
     text, page = mail.part("text/plain"), mail.part("text/html")
-    assert f"{PUBLIC}/chat/account#email=cora@example.com" in text and f'href="{PUBLIC}/chat/account' in page
+    link = f"{PUBLIC}/account?lang=en#email=cora@example.com"       # the account page, in the mail's language
+    assert link in text and f'href="{link}"' in page
     assert code not in text and code not in page                # the code went by SMS alone
     await psql_until(postgres, database_url, "SELECT status FROM sms_outbox", "sent")
 
@@ -67,6 +68,10 @@ async def test_activation_sends_the_code_by_sms_and_the_link_by_mail(
     assert first.json()["password_change_required"] is True
     assert first.json()["customer"]["activated_at"] is not None
     restricted = first.json()["token"]
+    async with connect(engine, restricted, "restricted", hello=False) as ws:    # not on the websocket either
+        await ws.send({"type": "hello", "token": restricted})
+        assert (await ws.expect("error"))["code"] == "unauthenticated"
+        assert await ws.closed_code() == 1008
     async with engine.http() as http:
         for path in ("/api/customers/me", "/api/customers/me/conversations"):
             r = await http.get(path, headers=bearer(restricted))
@@ -162,8 +167,8 @@ async def test_without_a_gateway_sms_stay_queued(
         cora = await create_customer(engine, token, name="Cora", email="cora@example.com", mobile=MOBILE)
         await activate(engine, token, cora["id"])
         (mail,) = await smtp.catcher.wait_for(1)
-        # without FRONTDESK_PUBLIC_URL the link is the engine's own address
-        assert f"http://127.0.0.1:{engine.config.port}/chat/account" in mail.part("text/plain")
+        # without FRONTDESK_PUBLIC_URL the link starts with the address the engine is configured to bind
+        assert f"http://127.0.0.1:{engine.config.port}/account?lang=en#" in mail.part("text/plain")
         await psql_until(postgres, database_url, "SELECT status || ' ' || attempts FROM sms_outbox", "queued 1")
     logged = [r.getMessage() for r in caplog.records if "SMS" in r.getMessage() and "queued" in r.getMessage()]
     assert logged and not any(code_in_text(m) for m in logged)     # the log never shows a code

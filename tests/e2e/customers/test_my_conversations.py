@@ -73,7 +73,7 @@ async def test_a_customer_sees_its_conversations_newest_activity_first_without_p
     first = by_id[answered["conversation_id"]]
     assert (first["status"], first["queue"], first["unread"]) == ("active", "support", 1)
     assert first["last_message"]["text"] == "It ships today, Cora."
-    assert first["last_message"]["sender"]["kind"] == "agent" and first["last_message"]["private"] is False
+    assert first["last_message"]["sender_kind"] == "agent"
     assert first["last_activity_at"] == first["last_message"]["at"]
     # a messaging queue's owned conversation is "open" on the wire; its private note changes nothing
     second = by_id[messaging["conversation_id"]]
@@ -82,7 +82,10 @@ async def test_a_customer_sees_its_conversations_newest_activity_first_without_p
     assert second["last_activity_at"] == second["last_message"]["at"]
     third = by_id[waiting["conversation_id"]]
     assert (third["status"], third["unread"], third["last_message"]["seq"]) == ("queued", 0, 1)
-    assert set(first) == {"conversation_id", "status", "queue", "last_message", "unread", "last_activity_at"}
+    # the shape of the account's websocket welcome, which lists the same conversations
+    assert set(first) == {"conversation_id", "status", "queue", "last_message", "unread", "last_activity_at",
+                          "last_seq", "customer_read_seq"}
+    assert set(first["last_message"]) == {"seq", "text", "sender_kind", "at"}
 
 
 async def test_unread_counts_public_agent_messages_after_what_the_customer_read(engine: Engine, smtp: Smtp) -> None:

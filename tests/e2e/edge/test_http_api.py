@@ -82,7 +82,7 @@ async def test_agent_login_returns_a_token_and_the_agent(engine: Engine) -> None
     assert set(me) == {"id", "name", "email", "capacity", "queues"}
     assert is_uuid(me["id"])
     assert (me["name"], me["email"], me["capacity"]) == ("Agent One", "agent1@demo.test", 3)
-    assert sorted(me["queues"]) == ["after-hours", "support"]
+    assert sorted(me["queues"]) == ["after-hours", "messages", "support"]
 
 
 async def test_login_email_is_case_insensitive_and_each_login_gets_a_new_token(engine: Engine) -> None:

@@ -152,3 +152,30 @@ async def test_accepted_conversation_stays_open_with_its_agent_after_kill_9(engi
             assert (await a1.expect("message", seq=4))["text"] == "still there?"
             assert not [f for f in cu.seen if f["type"] in ("requeued", "participant_left")]
         assert offers_in(a1.seen) == []  # away: the chat waiting since before the crash is not offered
+
+
+async def test_messaging_conversations_come_back_open_pending_and_resolved_exactly_after_kill_9(
+        engine_process: EngineProcess) -> None:
+    engine = engine_process.engine
+    chats = {}
+    async with agent(engine, 1) as a1:
+        for name in ("open", "pending", "resolved"):
+            chats[name] = await engine.start_chat(queue="messages", email=f"{name}@example.com",
+                                                  question=f"stays {name}")
+            await accept_next(a1, chats[name]["conversation_id"])
+        for status in ("pending", "resolved"):
+            cid = chats[status]["conversation_id"]
+            await a1.send({"type": "set_status", "conversation_id": cid, "status": status})
+            await a1.expect("status", conversation_id=cid, status=status)
+    engine_process.kill()
+    engine = await engine_process.start()
+    async with agent(engine, 1) as a1:
+        owned = {c["conversation_id"]: c["status"] for c in a1.info["conversations"]}
+        assert owned == {chats["open"]["conversation_id"]: "open"}
+        for status in ("pending", "resolved"):
+            async with connect(engine, chats[status]["customer_token"], "customer") as cu:
+                assert cu.info["conversation"]["status"] == status
+        # the resolved one reopens to its last owner when its customer writes again
+        async with connect(engine, chats["resolved"]["customer_token"], "customer") as cu:
+            await cu.send_text(None, "one more thing")
+            await a1.expect("offer", conversation_id=chats["resolved"]["conversation_id"])

@@ -44,7 +44,7 @@ def test_the_code_mail_says_the_code_and_its_lifetime() -> None:
 
 def test_a_name_is_text_in_the_plain_part_and_escaped_in_html_and_never_in_a_subject() -> None:
     for subject, text, page in (compose_code_mail("en", HOSTILE, "012345", 600),
-                                compose_activation_mail("en", HOSTILE, "c@example.com", "http://x/chat/account",
+                                compose_activation_mail("en", HOSTILE, "c@example.com", "http://x/account?lang=en",
                                                         "01234567", 3600)):
         assert HOSTILE in text and HOSTILE not in page
         assert "&lt;b&gt;Eve&lt;/b&gt; &amp; &quot;friends&quot;" in page
@@ -52,8 +52,8 @@ def test_a_name_is_text_in_the_plain_part_and_escaped_in_html_and_never_in_a_sub
 
 
 def test_the_activation_mail_holds_the_link_and_the_code_unless_it_goes_by_sms() -> None:
-    link = signin_link("https://help.example.com", "c+1@example.com")
-    assert link == "https://help.example.com/chat/account#email=c%2B1@example.com"
+    link = signin_link("https://help.example.com", "c+1@example.com", "de-CH")
+    assert link == "https://help.example.com/account?lang=de#email=c%2B1@example.com"
     _, text, page = compose_activation_mail("en", "Cora", "c+1@example.com", link, "01234567", 72 * 3600)
     assert link in text and "01234567" in text and "3 days" in text
     assert f'href="{link}"' in page and "01234567" in page

@@ -30,6 +30,7 @@ from frontdesk.engine.protocol.frames import (
     Read,
     Reject,
     Send,
+    SetStatus,
     Typing,
     _decoder,
     _split_validation_message,
@@ -75,6 +76,7 @@ VALID: dict[str, dict[str, object]] = {
     "decline_invitation": {"type": "decline_invitation", "invitation_id": "i1"},
     "leave": {"type": "leave", "conversation_id": "k1"},
     "end": {"type": "end"},
+    "set_status": {"type": "set_status", "conversation_id": "k1", "status": "pending"},
 }
 
 
@@ -110,6 +112,8 @@ def variant(frame_type: str, **changes: object) -> str:
     ({"type": "decline_invitation", "invitation_id": "i1"}, DeclineInvitation(invitation_id="i1")),
     ({"type": "leave", "conversation_id": "k1"}, Leave(conversation_id="k1")),
     ({"type": "end"}, End()),
+    ({"type": "set_status", "conversation_id": "k1", "status": "resolved"},
+     SetStatus(conversation_id="k1", status="resolved")),
     ({"type": "end", "conversation_id": "k1", "transcript_email": True},
      End(conversation_id="k1", transcript_email=True)),
 ])
@@ -121,7 +125,7 @@ def test_every_frame_type_decodes_to_its_command(fields: dict[str, object], expe
 def test_frame_types_are_exactly_the_protocol_client_frames() -> None:
     assert set(VALID) == FRAME_TYPES == {
         "hello", "ping", "presence", "accept", "reject", "send", "read", "typing", "invite",
-        "accept_invitation", "decline_invitation", "leave", "end"}
+        "accept_invitation", "decline_invitation", "leave", "end", "set_status"}
 
 
 def test_send_defaults() -> None:
@@ -575,7 +579,7 @@ def check_outcome(raw: str | bytes) -> None:
     else:
         assert type(command).__name__ in {cls.__name__ for cls in (
             Hello, Ping, Presence, Accept, Reject, Send, Read, Typing, Invite, AcceptInvitation,
-            DeclineInvitation, Leave, End)}
+            DeclineInvitation, Leave, End, SetStatus)}
 
 
 any_char = st.characters(exclude_categories=())  # surrogates included

@@ -9,11 +9,11 @@ from frontdesk.engine.runtime.config import Config, Limit
 
 
 def test_links_use_the_public_url_or_else_the_address_the_engine_binds() -> None:
-    assert Config.from_env({"FRONTDESK_PUBLIC_URL": "https://help.example.com/"}).public_base == \
+    assert Config.from_env({"FRONTDESK_PUBLIC_URL": "https://help.example.com/"}).link_base == \
         "https://help.example.com"
-    assert Config.from_env({"FRONTDESK_HOST": "10.0.0.5", "FRONTDESK_PORT": "9000"}).public_base == \
+    assert Config.from_env({"FRONTDESK_HOST": "10.0.0.5", "FRONTDESK_PORT": "9000"}).link_base == \
         "http://10.0.0.5:9000"
-    assert Config(host="::1", port=8080).public_base == "http://[::1]:8080"
+    assert Config(host="::1", port=8080).link_base == "http://[::1]:8080"
 
 
 @pytest.mark.parametrize("name", ["FRONTDESK_PUBLIC_URL", "FRONTDESK_SMS_URL"])

@@ -104,7 +104,6 @@ class Caller:
     kind: str           # agent | supervisor | customer (a link token too) | account
     subject_id: str     # the staff member's id; the conversation's id for a customer; the customer's for an account
     token_hash: bytes   # what the tokens table knows the caller's token by
-    customer_id: str | None = None      # the customer of an account or link token
 
 
 async def authenticate(db: Database, *kinds: str, restricted_ok: bool = False) -> Caller:
@@ -125,5 +124,4 @@ async def authenticate(db: Database, *kinds: str, restricted_ok: bool = False) -
     kind = "customer" if row["kind"] == "link" else row["kind"]
     if kind not in kinds:
         raise FrontdeskError("forbidden", "this token may not do that")
-    customer_id = str(row["customer_id"]) if row["customer_id"] else None
-    return Caller(kind, str(row["subject_id"]), token_hash, customer_id)
+    return Caller(kind, str(row["subject_id"]), token_hash)

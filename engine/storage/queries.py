@@ -112,8 +112,7 @@ async def hello_subjects(db: Database, token_hashes: list[bytes]) -> list[Row]:
 
 async def token_subject(db: Database, token_hash: bytes) -> Row | None:
     return await db.fetchrow(
-        "SELECT kind, subject_id, customer_id, restricted FROM tokens WHERE token_hash = $1 AND expires_at > now()",
-        token_hash)
+        "SELECT kind, subject_id, restricted FROM tokens WHERE token_hash = $1 AND expires_at > now()", token_hash)
 
 
 def set_chosen_presence(agent_id: str, state: str) -> Statement:

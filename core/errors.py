@@ -56,8 +56,8 @@ class EngineError(FrontdeskError):
 class RateLimited(FrontdeskError):
     """A client that did something too often: answered 429 with ``Retry-After``."""
 
-    def __init__(self, message: str, retry_after_s: int):
-        super().__init__("rate_limited", message)
+    def __init__(self, message: str, retry_after_s: int, *, ref: str | None = None):
+        super().__init__("rate_limited", message, ref=ref)
         self.retry_after_s = retry_after_s
 
 

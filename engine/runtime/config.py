@@ -50,17 +50,19 @@ MAX_BATCH_WRITES = 2000
 
 @dataclass(frozen=True)
 class Limit:
-    """At most ``count`` events per ``per_s`` seconds (one key of one throttle: edge/throttles.py)."""
+    """At most ``count`` per ``per_s`` seconds for one key of one throttle (edge/throttles.py): events
+    in a sliding window, or, for frames, messages and upload bytes, a bucket that holds ``count`` and
+    refills at ``count`` per ``per_s``."""
 
     count: int
     per_s: float
 
     @classmethod
     def parse(cls, name: str, raw: str) -> Limit:
-        """``N/SECONDS``, e.g. ``10/900``."""
+        """``N/SECONDS``, e.g. ``10/900``; N may end in KiB, MiB or GiB (``200MiB/3600``)."""
         count, slash, per = raw.partition("/")
         try:
-            limit = cls(int(count), float(per))
+            limit = cls(_count(count), float(per))
         except ValueError:
             raise ValueError(f"{name} must look like N/SECONDS (e.g. 10/900), got {raw!r}") from None
         if not slash or limit.count < 1 or limit.per_s <= 0:
@@ -68,6 +70,16 @@ class Limit:
         return limit
 
 
+_UNITS = {"kib": 1 << 10, "mib": 1 << 20, "gib": 1 << 30}
+
+
+def _count(raw: str) -> int:
+    raw = raw.strip()
+    unit = _UNITS.get(raw[-3:].lower(), 1)
+    return int(raw[:-3] if unit > 1 else raw) * unit
+
+
+MIB = 1 << 20
 # Defaults of the edge's throttles: generous for people, tight for loops.
 LIMITS = {
     "limit_signin_failures": ("FRONTDESK_LIMIT_SIGNIN_FAILURES", Limit(10, 900)),
@@ -81,6 +93,13 @@ LIMITS = {
     "limit_chats_per_address": ("FRONTDESK_LIMIT_CHATS_PER_ADDRESS", Limit(10, 600)),
     "limit_offline_per_address": ("FRONTDESK_LIMIT_OFFLINE_PER_ADDRESS", Limit(5, 3600)),
     "limit_mails_per_email": ("FRONTDESK_LIMIT_MAILS_PER_EMAIL", Limit(3, 3600)),
+    # what one socket may (20 frames/s, bursts of 40), for all of a token's sockets together
+    "limit_frames_per_token": ("FRONTDESK_LIMIT_FRAMES_PER_TOKEN", Limit(40, 2)),
+    # a person writes far below one message a second; a paste of many lines is a burst
+    "limit_messages_per_conversation": ("FRONTDESK_LIMIT_MESSAGES_PER_CONVERSATION", Limit(60, 60)),
+    # five files of the largest size (20 MiB) at once are a customer's worst case, an agent's ten
+    "limit_upload_bytes_per_token": ("FRONTDESK_LIMIT_UPLOAD_BYTES_PER_TOKEN", Limit(200 * MIB, 3600)),
+    "limit_upload_bytes_per_conversation": ("FRONTDESK_LIMIT_UPLOAD_BYTES_PER_CONVERSATION", Limit(100 * MIB, 3600)),
 }
 
 
@@ -169,6 +188,10 @@ class Config:
     limit_chats_per_address: Limit = LIMITS["limit_chats_per_address"][1]
     limit_offline_per_address: Limit = LIMITS["limit_offline_per_address"][1]
     limit_mails_per_email: Limit = LIMITS["limit_mails_per_email"][1]
+    limit_frames_per_token: Limit = LIMITS["limit_frames_per_token"][1]
+    limit_messages_per_conversation: Limit = LIMITS["limit_messages_per_conversation"][1]
+    limit_upload_bytes_per_token: Limit = LIMITS["limit_upload_bytes_per_token"][1]
+    limit_upload_bytes_per_conversation: Limit = LIMITS["limit_upload_bytes_per_conversation"][1]
     limit_sockets_per_address: int = 1000      # open websockets of one client address (0 = no limit)
     limit_sockets_per_token: int = 10          # open websockets of one token (0 = no limit)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")   # whose X-Forwarded-For is believed
@@ -214,6 +237,8 @@ class Config:
             except ValueError:
                 raise ValueError(f"FRONTDESK_RATE_LIMIT must be an integer, got {rate!r}") from None
             burst = per_s * 2
+        # a token may send what one socket may, unless its own variable says otherwise
+        per_token = Limit(burst, 2) if per_s > 0 else LIMITS["limit_frames_per_token"][1]
         return cls(
             database_url=env.get("FRONTDESK_DATABASE_URL") or None,
             data_dir=Path(env.get("FRONTDESK_DATA_DIR") or ".frontdesk"),
@@ -238,6 +263,7 @@ class Config:
             public_url=_env_url(env, "FRONTDESK_PUBLIC_URL"),
             notify_after_s=_env_int(env, "FRONTDESK_NOTIFY_AFTER_S", 120),
             agent_remind_after_s=_env_int(env, "FRONTDESK_AGENT_REMIND_AFTER_S", 300),
+            limit_frames_per_token=per_token,
         ).with_limits(env)
 
     def with_limits(self, env: Mapping[str, str]) -> Config:

@@ -28,6 +28,10 @@ The client address is the socket's peer, or, when that peer is a trusted proxy
 ``X-Forwarded-For`` that is not itself a trusted proxy: behind a load balancer every request
 comes from the balancer, and a header from anyone else is not believed.
 
+Customers' accounts have windows of their own: code requests per e-mail address (known or not:
+the answer must not tell) and failed sign-ins per e-mail address and per client address, counted
+apart from the staff's.
+
 A hand-written window rather than the ``limits`` package: its in-memory storage expires entries
 from a thread timer armed on every hit, and the engine idles at no CPU at all.
 """
@@ -254,6 +258,9 @@ class Throttles:
     trusted_proxies: tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...] = ()
     sockets_per_address: int = 0       # open websockets at once (0: no limit)
     sockets_per_token: int = 0
+    code_requests_per_email: Window | None = None
+    customer_signin_per_email: Window | None = None
+    customer_signin_per_address: Window | None = None
 
     @classmethod
     def from_config(cls, config: Config) -> Throttles:
@@ -270,6 +277,11 @@ class Throttles:
             messages_per_conversation=Buckets(config.limit_messages_per_conversation),
             upload_bytes_per_token=Buckets(config.limit_upload_bytes_per_token),
             upload_bytes_per_conversation=Buckets(config.limit_upload_bytes_per_conversation),
+            code_requests_per_email=Window(config.limit_code_requests_per_email, "codes for this e-mail address"),
+            customer_signin_per_email=Window(config.limit_customer_signin_failures,
+                                             "failed sign-ins for this e-mail address"),
+            customer_signin_per_address=Window(config.limit_customer_signin_failures_per_address,
+                                               "failed sign-ins from this address"),
             trusted_proxies=trusted,
             sockets_per_address=max(0, config.limit_sockets_per_address),
             sockets_per_token=max(0, config.limit_sockets_per_token))
@@ -284,6 +296,23 @@ class Throttles:
 
     def failed_signin(self, account: str, address: str) -> None:
         for window, key in ((self.signin_per_account, account.lower()), (self.signin_per_address, address)):
+            if window is not None:
+                window.count(key)
+
+    def code_request(self, email: str) -> None:
+        """One more sign-in code asked for ``email``, whether or not a customer has it."""
+        if self.code_requests_per_email is not None:
+            self.code_requests_per_email.hit(email.lower())
+
+    def check_customer_signin(self, email: str, address: str) -> None:
+        for window, key in ((self.customer_signin_per_email, email.lower()),
+                            (self.customer_signin_per_address, address)):
+            if window is not None:
+                window.check(key)
+
+    def failed_customer_signin(self, email: str, address: str) -> None:
+        for window, key in ((self.customer_signin_per_email, email.lower()),
+                            (self.customer_signin_per_address, address)):
             if window is not None:
                 window.count(key)
 

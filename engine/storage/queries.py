@@ -2,7 +2,8 @@
 
 Two kinds: functions named for a write return a ``Statement`` (SQL + arguments) for the
 Persister to put into a group commit; ``async`` functions read through ``Database`` and
-return rows. No other module of the engine writes SQL.
+return rows. No other module of the engine writes SQL but those beside it: ``customers.py``
+(customers and their accounts) and ``sms_outbox.py``.
 
 The writes a busy engine makes many of at once also have a form for many rows (``BULK``, see
 ``commit_plan.py``): the same change for every row of arrays passed as ``$1``, ``$2``, … (one
@@ -97,18 +98,21 @@ def revoke_token(token_hash: bytes, kind: str) -> Statement:
 async def hello_subjects(db: Database, token_hashes: list[bytes]) -> list[Row]:
     """Who websocket ``hello`` tokens name (one row per live token, with its ``token_hash``), with
     the staff profile when a token names staff: one query for a whole batch of hellos
-    (``token_resolver.py``); an agent's hello once made two round trips (token, then profile)."""
+    (``token_resolver.py``); an agent's hello once made two round trips (token, then profile).
+
+    A restricted token (a customer who must set a password first) names nobody here: it may only
+    set a password, so its hello is refused like an unknown token's."""
     return await db.fetch(
         "SELECT t.token_hash, t.kind, t.subject_id, t.expires_at, s.role, s.email, s.name, s.capacity, s.presence, "
         "coalesce((SELECT array_agg(m.queue ORDER BY m.queue) FROM queue_members m WHERE m.staff_id = s.id), "
         "'{}') AS queues "
         "FROM tokens t LEFT JOIN staff s ON t.kind IN ('agent', 'supervisor') AND s.id = t.subject_id "
-        "WHERE t.token_hash = ANY($1::bytea[]) AND t.expires_at > now()", token_hashes)
+        "WHERE t.token_hash = ANY($1::bytea[]) AND t.expires_at > now() AND NOT t.restricted", token_hashes)
 
 
 async def token_subject(db: Database, token_hash: bytes) -> Row | None:
     return await db.fetchrow(
-        "SELECT kind, subject_id FROM tokens WHERE token_hash = $1 AND expires_at > now()", token_hash)
+        "SELECT kind, subject_id, restricted FROM tokens WHERE token_hash = $1 AND expires_at > now()", token_hash)
 
 
 def set_chosen_presence(agent_id: str, state: str) -> Statement:
@@ -450,19 +454,28 @@ async def account_customer(db: Database, customer_id: str) -> Row | None:
                              "FROM customers WHERE id = $1", cid)
 
 
-async def account_conversations(db: Database, customer_id: str, limit: int = 200) -> list[Row]:
+async def account_conversations(db: Database, customer_id: str, limit: int = 200,
+                                before: tuple[datetime, str] | None = None) -> list[Row]:
     """The customer's conversations, newest activity first, each with its last public message and
-    the public messages of others the customer has not read (never a private one)."""
+    the public messages of others the customer has not read (never a private one). ``before``
+    (activity, id) is where the previous page ended (``GET /api/customers/me/conversations``).
+
+    ``last_activity_at`` is made of what the customer sees — the start, the last public message,
+    the end or the resolution — so a private note moves nothing, not even the order of the list."""
     return await db.fetch(
-        "SELECT c.id, c.queue, c.status, q.mode, c.customer_read_seq, c.last_activity_at, "
+        "SELECT * FROM ("
+        "SELECT c.id, c.queue, c.status, q.mode, c.customer_read_seq, "
+        "greatest(c.created_at, c.ended_at, c.resolved_at, l.created_at) AS last_activity_at, "
         "l.seq AS last_seq, l.text AS last_text, l.sender_kind AS last_sender, l.created_at AS last_at, "
         "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND NOT m.private "
         " AND m.sender_kind <> 'customer' AND m.seq > c.customer_read_seq) AS unread "
         "FROM conversations c JOIN queues q ON q.name = c.queue "
         "LEFT JOIN LATERAL (SELECT seq, text, sender_kind, created_at FROM messages m "
         " WHERE m.conversation_id = c.id AND NOT m.private ORDER BY seq DESC LIMIT 1) l ON true "
-        "WHERE c.customer_id = $1 ORDER BY c.last_activity_at DESC NULLS LAST, c.created_at DESC LIMIT $2",
-        uuid.UUID(customer_id), limit)
+        "WHERE c.customer_id = $1) v "
+        "WHERE ($3::timestamptz IS NULL OR (v.last_activity_at, v.id) < ($3, $4::uuid)) "
+        "ORDER BY v.last_activity_at DESC, v.id DESC LIMIT $2",
+        uuid.UUID(customer_id), limit, before[0] if before else None, _uuid(before[1]) if before else None)
 
 
 # ---- conversations the business starts (edge/outreach.py) ------------------------------------

@@ -569,8 +569,11 @@ class Conversation:
     def _messaging_statements(self, fresh: Any) -> list[Statement]:
         """What new messages change besides themselves: the newest activity, and the customer's
         notification mail when an agent wrote in public."""
+        public = [m for m in fresh if not m.private]
+        if not public:      # a private note is no activity the customer sees
+            return []
         statements = [queries.touch_conversation(self.id, utc_now())]
-        if any(m.sender_key != "customer" and not m.private for m in fresh):
+        if any(m.sender_key != "customer" for m in public):
             statements.append(queries.arm_notification(self.id, self._ctx.notify_after_s))
         return statements
 

@@ -45,7 +45,9 @@ async def start_chat(edge: EdgeContext, body: bytes, client: str) -> tuple[dict[
     view = queue_view(edge, form.queue)
     forms.require_fields(form, view.config.required_fields)
     forms.require_consent(form.consent, view.config.consent_notice)
-    if not view.open or view.agents_online == 0:
+    # a messaging conversation waits for an agent however long it takes: nobody online is no reason
+    # to turn its customer away (PROTOCOL.md §7)
+    if not view.open or (view.agents_online == 0 and view.config.mode != "messaging"):
         return {"status": "closed", "reason": "outside_hours" if not view.open else "no_agents",
                 "message": view.config.closed_message, "next_open": iso(view.next_open),
                 "offline_requests": True}, 200

@@ -4,7 +4,7 @@
 // PROTOCOL.md §6–7 only. The account token is kept in localStorage: it is meant to outlive a tab.
 
 import { el, $, replace, setText } from '/web/shared/dom.js';
-import { t, applyI18n, formatDateTime, lang } from '/web/shared/i18n.js';
+import { t, applyI18n, lang } from '/web/shared/i18n.js';
 import { ApiError, api } from '/web/shared/protocol.js';
 
 const STORE = 'frontdesk.account';
@@ -12,6 +12,9 @@ const SCREENS = ['loading', 'signin', 'password', 'list'];
 const MIN_PASSWORD = 10;
 
 let mode = 'code';          // code | password
+// a list row has room for a short date; the full one is the row's tooltip
+const shortDate = new Intl.DateTimeFormat(lang, { dateStyle: 'medium', timeStyle: 'short' });
+const longDate = new Intl.DateTimeFormat(lang, { dateStyle: 'full', timeStyle: 'short' });
 let pendingEmail = '';
 
 // ---- the token -------------------------------------------------------------------------------
@@ -94,12 +97,7 @@ async function submitSignIn(event) {
       return;
     }
     await api('POST', '/api/customers/code', { body: { email } });
-    pendingEmail = email;
-    setText($('#code-sent'), t('account.codeSent', { email }));
-    $('#code-request').hidden = true;
-    $('#code-entry').hidden = false;
-    $('#si-code').value = '';
-    $('#si-code').focus();
+    enterCode(email, t('account.codeSent', { email }));
   } catch (err) {
     if (err.field === 'email') fieldError('si-email', errorText(err));
     else if (err.code === 'bad_credentials') fieldError('si-password', errorText(err));
@@ -117,6 +115,22 @@ async function submitCode(event) {
   } catch (err) {
     fieldError('si-code', errorText(err));
   }
+}
+
+function enterCode(email, note) {
+  pendingEmail = email;
+  $('#si-email').value = email;
+  setText($('#code-sent'), note);
+  $('#code-request').hidden = true;
+  $('#code-entry').hidden = false;
+  $('#si-code').value = '';
+  $('#si-code').focus();
+}
+
+function haveCode() {
+  const email = $('#si-email').value.trim();
+  fieldError('si-email', email ? '' : t('error.required'));
+  if (email) enterCode(email, t('account.enterCode', { email }));
 }
 
 function codeAgain() {
@@ -183,7 +197,10 @@ function conversationItem(c) {
   }
   const button = el('button', { type: 'button', class: `conversation${c.unread > 0 ? ' conversation--unread' : ''}` },
     el('span', { class: 'conversation__queue' }, c.queue),
-    el('span', { class: 'conversation__when' }, c.last_activity_at ? formatDateTime(c.last_activity_at) : ''),
+    c.last_activity_at
+      ? el('time', { class: 'conversation__when', dateTime: c.last_activity_at,
+        title: longDate.format(new Date(c.last_activity_at)) }, shortDate.format(new Date(c.last_activity_at)))
+      : el('span', { class: 'conversation__when' }),
     el('span', { class: 'conversation__last' }, preview),
     meta);
   button.addEventListener('click', () => open(c.conversation_id, button));
@@ -248,6 +265,7 @@ function init() {
   $('#code-entry').addEventListener('submit', submitCode);
   $('#code-again').addEventListener('click', codeAgain);
   $('#si-mode').addEventListener('click', () => setMode(mode === 'code' ? 'password' : 'code'));
+  $('#si-have-code').addEventListener('click', haveCode);
   $('#password-form').addEventListener('submit', submitPassword);
   $('#sign-out').addEventListener('click', signOut);
   $('#new-conversation').href = `/chat?queue=messages&lang=${lang}`;
@@ -255,7 +273,14 @@ function init() {
     if (document.visibilityState === 'visible' && token && !$('#screen-list').hidden) showList();
   });
   setMode('code');
-  if (token) showList(); else show('signin');
+  // an activation mail links here with the address: the code came by SMS or in that mail
+  const invited = new URLSearchParams(location.hash.slice(1)).get('email');
+  if (invited) history.replaceState(null, '', location.pathname + location.search);
+  if (token) showList();
+  else {
+    show('signin');
+    if (invited) enterCode(invited, t('account.enterCode', { email: invited }));
+  }
 }
 
 init();

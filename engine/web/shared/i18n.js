@@ -52,6 +52,8 @@ const TEXT = {
     'account.status.resolved': 'resolved',
     'account.status.ended': 'ended',
     'account.signInLink': 'Sign in to see earlier conversations',
+    'account.haveCode': 'I already have a code',
+    'account.enterCode': 'Enter the code we sent for {email} (by SMS or e-mail).',
 
     'conn.reconnecting': 'Connection lost – reconnecting…',
     'conn.notConnected': 'Not connected right now. Please try again in a moment.',
@@ -359,6 +361,8 @@ const TEXT = {
     'account.status.resolved': 'erledigt',
     'account.status.ended': 'beendet',
     'account.signInLink': 'Anmelden, um frühere Gespräche zu sehen',
+    'account.haveCode': 'Ich habe schon einen Code',
+    'account.enterCode': 'Geben Sie den Code ein, den wir für {email} gesendet haben (per SMS oder E-Mail).',
 
     'conn.reconnecting': 'Verbindung unterbrochen – wird wiederhergestellt …',
     'conn.notConnected': 'Gerade keine Verbindung. Bitte gleich noch einmal versuchen.',

@@ -21,6 +21,7 @@ from typing import Any, NamedTuple
 
 from frontdesk.engine.storage.commit_plan import Bulk
 from frontdesk.engine.storage.db import Database, Row, Statement
+from frontdesk.engine.storage.outbox_rows import OutboxRows
 
 BULK: dict[str, Bulk] = {}
 
@@ -560,37 +561,12 @@ def insert_mail(mail_id: str, recipient: str, subject: str, body_text: str, body
             (uuid.UUID(mail_id), recipient, subject, body_text, body_html))
 
 
-async def claim_due_mails(db: Database, limit: int, lease_s: float) -> list[Row]:
-    """Up to ``limit`` due mails, each leased for ``lease_s``: its ``next_try_at`` moves that far
-    ahead in the statement that selects it, so no other claim (this engine's or another's) takes
-    it meanwhile; rows another claim is taking are skipped, not waited for."""
-    return await db.fetch(
-        "UPDATE outbox o SET next_try_at = now() + make_interval(secs => $2) "
-        "FROM (SELECT id FROM outbox WHERE status = 'queued' AND next_try_at <= now() "
-        "ORDER BY next_try_at LIMIT $1 FOR UPDATE SKIP LOCKED) due "
-        "WHERE o.id = due.id RETURNING o.*", limit, lease_s)
-
-
-async def seconds_until_next_mail(db: Database) -> float | None:
-    value = await db.fetchval("SELECT extract(epoch FROM min(next_try_at) - now()) FROM outbox "
-                              "WHERE status = 'queued'")
-    return None if value is None else float(value)
-
-
-async def mark_mail(db: Database, mail_id: Any, status: str, attempts: int, error: str | None,
-                    next_try_at: datetime | None = None) -> None:
-    """status 'sent', 'failed', or 'queued' (a retry at ``next_try_at``)."""
-    await db.execute(
-        "UPDATE outbox SET status = $2, attempts = $3, last_error = $4, "
-        "next_try_at = coalesce($5, next_try_at), sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1",
-        mail_id, status, attempts, error, next_try_at)
-
-
-async def unannounced_queued_mails(db: Database, limit: int) -> list[Row]:
-    """Queued mails never tried (no SMTP configured); marked tried so each is logged once."""
-    return await db.fetch(
-        "UPDATE outbox SET attempts = 1 WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' "
-        "AND attempts = 0 ORDER BY created_at LIMIT $1) RETURNING recipient, subject", limit)
+# the Mailer's work on the ``outbox`` table (storage/outbox_rows.py, shared with the SMS outbox)
+_MAILS = OutboxRows("outbox")
+claim_due_mails = _MAILS.claim_due
+seconds_until_next_mail = _MAILS.seconds_until_next
+mark_mail = _MAILS.mark
+unannounced_queued_mails = _MAILS.unannounced_queued
 
 
 # ---- invitations ----------------------------------------------------------------------------

@@ -229,7 +229,9 @@ def test_a_link_that_does_not_work_says_so_and_leads_to_a_new_chat(browser: Brow
 # ---- consent ------------------------------------------------------------------------------------
 
 def test_the_forms_of_a_queue_with_a_notice_ask_for_consent(browser: Browser, engine: WebEngine) -> None:
-    """Nobody of ``messages`` is online: the pre-chat form leads to the offline form, which asks again."""
+    """``messages`` is closed by its hours (a messaging queue that is open takes conversations while
+    nobody is online): the pre-chat form leads to the offline form, which asks again."""
+    engine.sql("UPDATE queues SET opening_hours = '{\"never\": true}' WHERE name = 'messages';")
     watch = Watch()
     page = new_page(browser, watch)
     fill_prechat(page, engine.base, "Olga Offline", "olga@example.com", "Please call me back.")
@@ -246,7 +248,7 @@ def test_the_forms_of_a_queue_with_a_notice_ask_for_consent(browser: Browser, en
     form.get_by_role("button", name="Start chat").click()
 
     offline = page.locator("#offline")
-    expect(page.locator("#closed-title")).to_have_text("Nobody is available right now")
+    expect(page.locator("#closed-title")).to_have_text("We are closed right now")
     expect(offline.locator("#of-consent-notice")).to_have_text(CONSENT["messages"])
     agree = offline.get_by_label(AGREE)
     expect(agree).to_be_checked()              # agreed on the form before, to the same notice

@@ -73,15 +73,18 @@ async def test_a_messaging_conversation_outlives_the_page_is_mailed_with_a_link_
         await live_conversations(engine, 0)     # nobody attached: it rests as rows
 
         # the link opens it anywhere, with its whole public history
-        async with connect(engine, link_token, "another browser", resume={cid: 0}) as linked:
+        async with open_database(database_url) as db, \
+                connect(engine, link_token, "another browser", resume={cid: 0}) as linked:
             assert linked.info["conversation"]["status"] == "pending"
             await live_conversations(engine, 1)     # woken by the link
             got = await linked.expect("message", seq=reply["seq"])
             assert got["text"] == "Your invoice is corrected."
             seen = [f for f in linked.seen if f.get("type") == "message"]
             assert all(not f["private"] and "INTERNAL" not in f["text"] for f in seen)
-            # writing again reopens it, offered to its last owner first though the other agent is free
+            # writing again reopens it, offered to its last owner first though the other agent is free;
+            # the message and the reopening are one commit: once acked, it waits in the queue
             await linked.send_text(None, "Thanks, one more question")
+            assert await db.fetchval("SELECT status FROM conversations WHERE id = $1", uuid.UUID(cid)) == "queued"
             reopened = await linked.expect("status", conversation_id=cid)
             assert reopened["status"] == "queued"
             again = await owner.expect("offer", conversation_id=cid)

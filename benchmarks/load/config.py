@@ -101,7 +101,7 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     "burst": dict(kind="burst", duration_s=5.0, warmup_s=0.0, burst_chats=5000, burst_window_s=5.0,
                   timeout_s=30.0),
     # 100,000 resting conversations: opening one, "my conversations", reopenings beside new chats, memory
-    "scale": dict(kind="scale", duration_s=30.0, warmup_s=5.0, rate=200.0, arrival_rate=200.0, agents=40,
+    "scale": dict(kind="scale", duration_s=30.0, warmup_s=5.0, rate=200.0, arrival_rate=200.0, agents=100,
                   sockets=5000, timeout_s=10.0),
 }
 

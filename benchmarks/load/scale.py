@@ -16,18 +16,18 @@ Four phases, one after the other, each its own segment (measured window) of the 
    ``GET /api/customers/me/conversations`` (``my_conversations``) where the engine serves it.
    Sign-in itself (``POST /api/customers/code`` + ``/login``) is ``scale_signin.py``'s: measured
    where the engine serves it, reported as missing where it does not.
-3. **reopen** — for ``warmup_s`` + ``duration_s``, ``rate`` reopenings per second (Poisson): a
-   customer opens a pending conversation with its link token and writes in it (``reopen_hello``,
-   ``reopen_ack``; ``reopen_offer``: the send → the agent's ``offer``), and closes once the agent
-   has set it pending again; meanwhile new chats arrive at ``arrival_rate`` per second (Poisson,
-   ``POST /api/chats`` to the same queue; ``offer``: the POST → the ``offer``). The ratio of the
-   two offer p50s is the figure (target ≤ 1.2): a reopening should cost about what a new chat does.
-4. **wake** — ``sockets`` resting conversations are opened at once (``connect_concurrency`` at a
+3. **wake** — ``sockets`` resting conversations are opened at once (``connect_concurrency`` at a
    time; ``wake``: hello → welcome) and held; then all closed; then as many others, once more.
    The engine's RSS and its number of live Conversation actors (``frontdesk_live_actors`` in
    ``/metrics``) before, while awake and after they rested again: the actors must go, and the
    memory must not grow from one round to the next (the allocator keeps what it freed for reuse,
    so the first round's high-water mark is the floor the second is judged against).
+4. **reopen** — for ``warmup_s`` + ``duration_s``, ``rate`` reopenings per second (Poisson): a
+   customer opens a pending conversation with its link token and writes in it (``reopen_hello``,
+   ``reopen_ack``; ``reopen_offer``: the send → the agent's ``offer``), and closes once the agent
+   has set it pending again; meanwhile new chats arrive at ``arrival_rate`` per second (Poisson,
+   ``POST /api/chats`` to the same queue; ``offer``: the POST → the ``offer``). The ratio of the
+   two offer p50s is the figure (target ≤ 1.2): a reopening should cost about what a new chat does.
 
 Every figure of its own (ratios to the floors, the targets, memory, CPU per phase) goes into the
 report's ``extra`` (``scale_report.py`` prints and plots them); each phase's segment carries the
@@ -479,12 +479,14 @@ class Scale:
         x["reopen_offer_p50_over_new"] = ratio(p50(paths, "reopen_offer"), p50(paths, "offer"))
         for path in ("open_welcome", "open_history", "transcript", "account_welcome", "my_conversations",
                      "signin_code", "signin_login"):
-            p99 = (paths.get(path) or {}).get("p99_ms")
-            if p99 is not None:
-                x[f"target_{path}_p99_under_{TARGET_P99_MS:g}ms"] = p99 < TARGET_P99_MS
+            summary = paths.get(path) or {}
+            if summary.get("p99_ms") is not None:
+                x[f"target_{path}_p99_under_{TARGET_P99_MS:g}ms"] = (summary["p99_ms"] < TARGET_P99_MS
+                                                                      and not summary["timeouts"])
         r = x["reopen_offer_p50_over_new"]
-        if r is not None:
-            x[f"target_reopen_over_new_at_most_{TARGET_REOPEN_RATIO:g}"] = r <= TARGET_REOPEN_RATIO
+        if r is not None:       # a reopening never offered within the timeout misses it whatever the p50
+            lost = self.rec.paths["reopen_offer"].timeouts
+            x[f"target_reopen_over_new_at_most_{TARGET_REOPEN_RATIO:g}"] = r <= TARGET_REOPEN_RATIO and not lost
 
     async def run(self) -> None:
         cfg, seeded = self.cfg, self.seeded
@@ -508,8 +510,8 @@ class Scale:
             await self._probe_phase("open", seeded.picks.open, self._open_one)
             await self._probe_phase("accounts", seeded.picks.accounts, self._account_one)
             await sign_in_phase(self.ctx, http, seeded, self._segment, PROBE_S)
+            await self._wake_phase()        # before the load: its RSS before is the engine's at rest
             await self._reopen_phase()
-            await self._wake_phase()
             self._figures()
             self.world.closing = True
             background.cancel_scope.cancel()

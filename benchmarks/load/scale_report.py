@@ -134,7 +134,9 @@ def plot_scale(report: dict[str, Any], stem: Path) -> Path:
     cdf.legend(fontsize=7, loc="lower right")
     cdf.set_title(f"scale — latency CDF ({engine['extra'].get('seed_conversations'):,} resting conversations)")
 
-    rss = report.get("resource_series", {}).get("engine", [])
+    # from the first phase on: the agents' sign-in before it (argon2, 64 MiB a verification) is no phase's
+    first = min((seg["start_s"] for seg in report["segments"]), default=0.0)
+    rss = [r for r in report.get("resource_series", {}).get("engine", []) if r["t"] >= first]
     if rss:
         mem.plot([r["t"] for r in rss], [r["rss_mib"] for r in rss], color="tab:blue", label="engine RSS (MiB)")
     mem.set_ylabel("engine RSS (MiB)")
@@ -146,8 +148,8 @@ def plot_scale(report: dict[str, Any], stem: Path) -> Path:
             ns.append(n)
         colour = PHASE_COLOURS.get(seg.get("label", ""), "tab:grey")
         mem.axvspan(seg["start_s"], seg["end_s"], alpha=0.08, color=colour)
-        mem.text(seg["start_s"], 1.0, f" {seg.get('label', '')}", transform=mem.get_xaxis_transform(), fontsize=7,
-                 va="top", color=colour)
+        mem.text(seg["start_s"], 0.02, f" {seg.get('label', '')}", transform=mem.get_xaxis_transform(), fontsize=7,
+                 va="bottom", color=colour)
     if ts:
         actors.plot(ts, ns, color="tab:red", linestyle="--", label="live Conversation actors")
     actors.set_ylabel("live Conversation actors")

@@ -48,7 +48,7 @@ import orjson
 import trio
 from trio_websocket import ConnectionClosed, HandshakeError
 
-from . import stats
+from . import engine_metrics, stats
 from .config import LoadConfig
 from .context import RunContext
 from .converse import SIGN_IN_TIMEOUT_S
@@ -192,8 +192,12 @@ class Scale:
         end = trio.current_time()
         self.ctx.add_segment("engine", start, window, end, label=label,
                              live_conversation_actors=self.gauge.between(start, end))
-        cpu = self.ctx.sampler.summary([window]).get("engine", {}).get("cpu_pct_mean")
-        self.extra[f"engine_cpu_pct_{label}"] = cpu
+        processes = self.ctx.sampler.summary([window])
+        engine, generator = processes.get("engine", {}), processes.get("generator", {})
+        # waits: the share of the phase a process was ready to run but another held the CPU
+        self.extra[f"engine_cpu_pct_{label}"] = engine.get("cpu_pct_mean")
+        self.extra[f"engine_waits_pct_{label}"] = engine.get("runq_wait_pct_mean")
+        self.extra[f"generator_waits_pct_{label}"] = generator.get("runq_wait_pct_mean")
 
     async def _open_loop(self, times: list[float], items: list[Any], one: Callable[[Any], Awaitable[None]]) -> None:
         """Start ``one(item)`` at each time (open loop: a slow engine does not slow the starts)."""
@@ -358,8 +362,19 @@ class Scale:
         async def chats() -> None:
             convs.extend(await self._new_chats(chat_times, itertools.count()))
 
+        async def engine_side() -> None:
+            """The engine's commits and a new chat's time inside it over the window (/metrics)."""
+            await trio.sleep_until(window[0])
+            before = await world.engine_metrics()
+            await trio.sleep_until(window[1])
+            after = await world.engine_metrics()
+            if before and after:
+                self.extra.update({f"reopen_{k}": v for k, v in
+                                   engine_metrics.window(before, after, cfg.duration_s).items()})
+
         async with trio.open_nursery() as nursery:
             nursery.start_soon(chats)
+            nursery.start_soon(engine_side)
             await self._open_loop(reopen_times, list(enumerate(picks)), self._reopen_one)
         with trio.move_on_after(cfg.timeout_s):        # offers of the last chats
             while any(c.cid and c.cid not in world.accepted_at for c in convs):

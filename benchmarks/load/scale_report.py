@@ -99,9 +99,14 @@ def show_scale(report: dict[str, Any], stem: Path, plots: bool) -> list[Path]:
         f"{_f(extra.get('live_conversations_before'))} → {_f(extra.get('live_conversations_awake'))} → "
         f"{_f(extra.get('live_conversations_after'))}, all gone {_f(extra.get('rest_s'), 2)} s after the sockets "
         "closed")
-    cpu = {k.removeprefix("engine_cpu_pct_"): v for k, v in extra.items() if k.startswith("engine_cpu_pct_")}
-    console.print("engine CPU % of its core by phase: " + ", ".join(f"{k} {_f(v)}" for k, v in cpu.items())
-                  + f"; reopenings {_f(extra.get('reopenings'))}, new chats {_f(extra.get('new_chats'))}")
+    phases = [k.removeprefix("engine_cpu_pct_") for k in extra if k.startswith("engine_cpu_pct_")]
+    console.print("engine CPU % of its core (waiting for a CPU %; the generator waiting %) by phase: " + ", ".join(
+        f"{p} {_f(extra.get(f'engine_cpu_pct_{p}'))} ({_f(extra.get(f'engine_waits_pct_{p}'))}; "
+        f"{_f(extra.get(f'generator_waits_pct_{p}'))})" for p in phases))
+    console.print(f"reopen phase: {_f(extra.get('reopenings'))} reopenings, {_f(extra.get('new_chats'))} new chats; "
+                  f"commits {_f(extra.get('reopen_commits_per_s'))}/s of "
+                  f"{_f(extra.get('reopen_commit_ms_mean'), 2)} ms and {_f(extra.get('reopen_writes_per_commit'))} "
+                  f"writes; a new chat's POST {_f(extra.get('reopen_chat_start_ms_mean'), 2)} ms inside the engine")
     if not plots:
         return []
     try:

@@ -1,6 +1,6 @@
 """Load generator for frontdesk, with the bare websocket relay as its baseline.
 
-    .venv/bin/python -m benchmarks.load --scenario smoke|steady|saturate|idle|burst [flags]
+    .venv/bin/python -m benchmarks.load --scenario smoke|steady|saturate|idle|burst|scale [flags]
 
 Modules, each with one job:
 
@@ -16,6 +16,11 @@ Modules, each with one job:
 - ``converse.py``   segments of conversations, engine and relay interleaved (smoke, steady, saturate)
 - ``idle.py``       many idle authenticated sockets (idle)
 - ``burst.py``      many chats at once (burst)
+- ``scale.py``      an engine over 100,000 resting messaging conversations: its phases (scale)
+- ``scale_seed.py`` those conversations and their tokens, written before the engine starts
+- ``scale_agents.py`` agents that accept every offer and set the conversation pending
+- ``scale_signin.py`` customers signing in by code, where the engine serves it
+- ``scale_report.py`` the scale scenario's table (each path beside its floor) and plot
 - ``stats.py``      latencies (exact + HDR), per-second timeline, errors
 - ``sampler.py``    CPU, run-queue waits and RSS of the engine, relay, PostgreSQL and generator from /proc
 - ``engine_metrics.py`` the engine's own commit figures from /metrics, per measured window

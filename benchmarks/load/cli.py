@@ -29,6 +29,8 @@ from .converse import run_converse
 from .idle import run_idle
 from .report import build, render
 from .sampler import Sampler, postmaster_pid
+from .scale import ScaleSeed, run_scale
+from .scale_report import show_scale
 from .servers import Servers
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
@@ -60,6 +62,9 @@ FLAGS: list[tuple[str, str, Any, str]] = [
     ("--connect-concurrency", "connect_concurrency", int, "idle: connects in progress at once"),
     ("--burst-chats", "burst_chats", int, "burst: chats to create"),
     ("--burst-window", "burst_window_s", float, "burst: seconds to create them in"),
+    ("--seed-conversations", "seed_conversations", int, "scale: resting conversations written before the engine"),
+    ("--seed-customers", "seed_customers", int, "scale: ...of this many customers"),
+    ("--probe-rate", "probe_rate", float, "scale: conversations opened (and account hellos) per second"),
     ("--timeout", "timeout_s", float, "seconds after which a message, offer or reply counts as a timeout"),
     ("--database-url", "database_url", str, "use this PostgreSQL instead of a throw-away embedded one"),
     ("--out-dir", "out_dir", str, "where the JSON and PNGs go [benchmarks/results]"),
@@ -109,7 +114,7 @@ def parse_args(argv: list[str] | None) -> LoadConfig:
         problems.append("--http-connections must be >= 1")
     if cfg.mode == "open" and cfg.rate <= 0 and cfg.conv_rate <= 0:
         problems.append("open loop needs --rate or --conv-rate > 0")
-    if cfg.arrival_rate > 0 and cfg.exchanges <= 0:
+    if cfg.kind == "converse" and cfg.arrival_rate > 0 and cfg.exchanges <= 0:
         problems.append("Poisson arrivals need --exchanges > 0 (chats must end)")
     if cfg.duration_s <= 0 or cfg.rounds < 1 or cfg.timeout_s <= 0:
         problems.append("--duration and --timeout must be > 0, --rounds >= 1")
@@ -128,6 +133,8 @@ def planned_seconds(cfg: LoadConfig) -> float:
         return targets * (cfg.rounds * (fill + cfg.warmup_s + 2.0) + cfg.duration_s)
     if cfg.kind == "idle":
         return targets * (cfg.sockets / 300 + 3 + cfg.duration_s)
+    if cfg.kind == "scale":
+        return 35 + cfg.warmup_s + cfg.duration_s + cfg.sockets / 300
     return cfg.burst_window_s + 2
 
 
@@ -140,7 +147,7 @@ def load_average(before: float) -> dict[str, Any]:
     return out
 
 
-async def run_all(ctx: RunContext, pids: dict[str, int | None]) -> None:
+async def run_all(ctx: RunContext, pids: dict[str, int | None], seed: ScaleSeed | None = None) -> None:
     tune_gc()   # the generator holds thousands of sockets too: no full-collection pauses in its measurements
     ctx.origin = ctx.sampler.origin = trio.current_time()
     ctx.phase.started = ctx.origin
@@ -156,6 +163,9 @@ async def run_all(ctx: RunContext, pids: dict[str, int | None]) -> None:
             await run_converse(ctx)
         elif ctx.cfg.kind == "idle":
             await run_idle(ctx, pids.get("engine"), pids.get("relay"))
+        elif ctx.cfg.kind == "scale":
+            assert seed is not None and seed.seeded is not None
+            await run_scale(ctx, pids.get("engine"), seed.seeded)
         else:
             await run_burst(ctx)
         ctx.sampler.sample_now()
@@ -173,8 +183,9 @@ def main(argv: list[str] | None = None) -> int:
 
     log(f"scenario {cfg.scenario}: {cfg.kind}, {cfg.agent_count} agents, "
         f"{'with' if cfg.vs_baseline else 'without'} the {'durable' if cfg.durable_relay else 'bare'} relay baseline")
+    seed = ScaleSeed(cfg, log) if cfg.kind == "scale" else None      # written before the engine starts
     try:
-        with Servers(cfg, log=log) as servers:
+        with Servers(cfg, log=log, before_engine=seed) as servers:
             tokens_for = cfg.agent_count if cfg.kind == "idle" else max(0, cfg.agent_count - cfg.http_logins)
             emails, tokens = prepare_agents(servers.database_url, cfg.agent_count, tokens_for)
             log(f"{len(emails)} bench agents (capacity 5), {len(emails) - len(tokens)} sign in over HTTP")
@@ -184,7 +195,7 @@ def main(argv: list[str] | None = None) -> int:
                              rng=random.Random(cfg.seed))
             ctx.phase.planned_s = planned_seconds(cfg)
             try:
-                trio.run(run_all, ctx, pids)
+                trio.run(run_all, ctx, pids, seed)
             except BaseException:
                 print(servers.engine_log_tail(), file=sys.stderr)
                 raise
@@ -210,6 +221,8 @@ def main(argv: list[str] | None = None) -> int:
     json_path.write_text(json.dumps(report, indent=1) + "\n")
     render(report)
     written = [json_path]
+    if cfg.kind == "scale":
+        written += show_scale(report, stem, cfg.plots)
     if cfg.plots:
         try:
             from .plots import plot

@@ -1,8 +1,9 @@
 """The settings of one load run, and the named scenarios as presets of them.
 
-A scenario fills in defaults; every flag given on the command line wins over them. Three kinds
+A scenario fills in defaults; every flag given on the command line wins over them. Four kinds
 of workload exist: ``converse`` (agents and customers exchanging messages), ``idle`` (many
-authenticated sockets doing nothing) and ``burst`` (many chats created at once).
+authenticated sockets doing nothing), ``burst`` (many chats created at once) and ``scale`` (an
+engine over many resting messaging conversations: ``scale.py``).
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ AGENT_CAPACITY = 5
 @dataclass(frozen=True)
 class LoadConfig:
     scenario: str = "custom"
-    kind: str = "converse"               # converse | idle | burst
+    kind: str = "converse"               # converse | idle | burst | scale
     # ---- how long
     duration_s: float = 30.0             # measured time per target (split across rounds)
     warmup_s: float = 5.0                # per segment, not measured
@@ -47,6 +48,10 @@ class LoadConfig:
     # ---- burst
     burst_chats: int = 100
     burst_window_s: float = 5.0
+    # ---- scale (rate: reopenings per second; arrival_rate: new chats; sockets: conversations woken at once)
+    seed_conversations: int = 100_000    # resting messaging conversations written before the engine starts
+    seed_customers: int = 20_000         # ...of this many customers
+    probe_rate: float = 50.0             # conversations opened, and account hellos, per second
     # ---- limits
     timeout_s: float = 10.0              # a message, offer or accept not seen by then is a timeout
     # ---- what else
@@ -95,6 +100,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     # many chats created within a few seconds: time until all are offered and accepted
     "burst": dict(kind="burst", duration_s=5.0, warmup_s=0.0, burst_chats=5000, burst_window_s=5.0,
                   timeout_s=30.0),
+    # 100,000 resting conversations: opening one, "my conversations", reopenings beside new chats, memory
+    "scale": dict(kind="scale", duration_s=30.0, warmup_s=5.0, rate=200.0, arrival_rate=200.0, agents=100,
+                  sockets=5000, timeout_s=10.0),
 }
 
 

@@ -64,7 +64,7 @@ def target_summary(ctx: RunContext, target: str) -> dict[str, Any]:
         throughput["msgs_per_server_cpu_s"] = round(done / (server["cpu_pct_mean"] / 100 * measured), 1)
     generator_cpu = resources.get("generator", {}).get("cpu_pct_mean") or 0.0
     chats = arrivals["chat"]
-    if target == "engine" and chats and not msgs:
+    if target == "engine" and chats and not msgs and ctx.cfg.kind == "burst":
         # chats and nothing else (burst): what one chat's creation, offer and accept cost each side
         for key, process in (("server_cpu_ms_per_chat", server), ("generator_cpu_ms_per_chat",
                                                                   resources.get("generator", {}))):

@@ -2,7 +2,9 @@
 
 Start-up order matters for CPU placement: PostgreSQL is started first, while this process may
 still run on every CPU, so the cluster stays unpinned; the engine and the relay are pinned to
-the first CPU; then this process (the load generator) pins itself to the second. With fewer
+the first CPU; then this process (the load generator) pins itself to the second. A scenario that
+needs data in the database before the engine starts (``scale``) writes it between the two
+(``before_engine``). With fewer
 than two CPUs (or ``--no-pin``) nothing is pinned. The cluster runs as ``SCHED_BATCH``, as the
 engine's own embedded database does (``engine/storage/embedded.py``; ``--pg-sched-normal``:
 the default policy).
@@ -39,9 +41,11 @@ def cpu_plan(pin: bool) -> tuple[list[int], int | None, int | None]:
 
 
 class Servers:
-    def __init__(self, cfg: LoadConfig, log: Callable[[str], None] = print):
+    def __init__(self, cfg: LoadConfig, log: Callable[[str], None] = print,
+                 before_engine: Callable[[str], None] | None = None):
         self.cfg = cfg
         self.log = log
+        self.before_engine = before_engine      # given the database's URL while no engine serves it
         self.cpus, self.server_cpu, self.generator_cpu = cpu_plan(cfg.pin)
         self.tmp = Path(tempfile.mkdtemp(prefix="fdload-"))
         self.pg: EmbeddedPostgres | None = None
@@ -77,6 +81,8 @@ class Servers:
                 self.pg.warm_wal()
                 self.log(f"database: WAL segments made ready to recycle ({time.perf_counter() - started:.1f} s)")
             self.log(f"database: throw-away embedded PostgreSQL (pgserver), unpinned, {self.pg_policy}")
+        if self.before_engine is not None:
+            self.before_engine(self.database_url)
         os.environ.update(cfg.engine_env)
         self.engine = EngineProcess(free_port(), self.tmp / "engine", self.database_url, self.server_cpu,
                                     self.tmp / "engine.log")

@@ -535,8 +535,12 @@ class Conversation:
                                             "retry with the same client_id"))
                 continue
             batch.append((c, key, m))
-        if statements and self.messaging:
-            statements.extend(self._messaging_statements(fresh.values()))
+        # a customer writing in a resting conversation reopens it in the same commit as the message:
+        # its offer then waits for no second commit, as a new chat's waits for one
+        reopen_key = (self._ctx.router.next_queue_key() if statements and self.status in RESTING
+                      and any(m.sender_key == "customer" for m in fresh.values()) else None)
+        if statements and (self.messaging or reopen_key is not None):
+            statements.extend(self._messaging_statements(fresh.values(), reopen_key))
         if statements:
             try:
                 await self._ctx.persister.write(statements, self.id)
@@ -551,7 +555,6 @@ class Conversation:
         self._messages.extend(fresh.values())
         self._client_ids.update(fresh)
         from_customer = [m for m in fresh.values() if m.sender_key == "customer"]
-        reopen = self.status in RESTING and bool(from_customer)
         if self.messaging and from_customer:
             self._arm_reminder()
         for c, key, m in batch:
@@ -561,18 +564,22 @@ class Conversation:
                 metrics.MESSAGE_LATENCY.observe(time.perf_counter() - started)
             else:
                 c.session.deliver(self._ack(m))
-        if reopen:
-            await self._reopen(from_customer[-1].text)
+        if reopen_key is not None:
+            await self._reopen(from_customer[-1].text, reopen_key)
 
     # ---- messaging queues (PROTOCOL.md §7) ----------------------------------------------------
 
-    def _messaging_statements(self, fresh: Any) -> list[Statement]:
-        """What new messages change besides themselves: the newest activity, and the customer's
-        notification mail when an agent wrote in public."""
+    def _messaging_statements(self, fresh: Any, reopen_key: int | None) -> list[Statement]:
+        """What new messages change besides themselves: the newest activity (or, with ``reopen_key``,
+        the conversation waiting again at that key), and the customer's notification mail when an
+        agent wrote in public. A private note is no activity the customer sees."""
         public = [m for m in fresh if not m.private]
-        if not public:      # a private note is no activity the customer sees
-            return []
-        statements = [queries.touch_conversation(self.id, utc_now())]
+        at = utc_now()
+        statements = []
+        if reopen_key is not None:
+            statements.append(queries.reopen_conversation(self.id, reopen_key, at))
+        elif public:
+            statements.append(queries.touch_conversation(self.id, at))
         if any(m.sender_key != "customer" for m in public):
             statements.append(queries.arm_notification(self.id, self._ctx.notify_after_s))
         return statements
@@ -591,10 +598,9 @@ class Conversation:
         if not self._customers:
             self._retired = True
 
-    async def _reopen(self, question: str) -> None:
-        """A customer wrote in a resting conversation: it waits again, offered to its last owner first."""
-        key = self._ctx.router.next_queue_key()
-        await self._ctx.persister.write([queries.reopen_conversation(self.id, key, utc_now())], self.id)
+    async def _reopen(self, question: str, key: int) -> None:
+        """A customer wrote in a resting conversation (stored waiting again at ``key`` with the
+        message): it waits again, offered to its last owner first."""
         self.status = "queued"
         self._to_customers(encode({"type": "status", "conversation_id": self.id, "status": "queued",
                                    "by": "customer"}))

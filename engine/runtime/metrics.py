@@ -1,7 +1,8 @@
 """Prometheus metrics of the engine (prometheus_client), served at ``/metrics``.
 
 Gauges describe the Router's view (queue lengths, agents by presence) and are set by the
-Router itself after each event, so scraping never asks an actor anything. Histograms are
+Router itself after each event, so scraping never asks an actor anything; the live actors of each
+kind are counted by their ``ActorMap`` as it adds and removes them. Histograms are
 observed where the time is spent: the Persister (commit) and the Conversation (message,
 from receipt of ``send`` to fan-out after COMMIT).
 """
@@ -41,6 +42,8 @@ FRAME_ERRORS = Counter("frontdesk_frame_errors_total", "Refused client frames, b
                        registry=REGISTRY)
 ACTOR_RESTARTS = Counter("frontdesk_actor_restarts_total", "Actors that crashed on a bug and were restarted "
                          "from the database, by kind", ["actor"], registry=REGISTRY)
+LIVE_ACTORS = Gauge("frontdesk_live_actors", "Actors running now, by kind (a resting messaging conversation is "
+                    "rows, not an actor)", ["actor"], registry=REGISTRY)
 ACTORS_PARKED = Counter("frontdesk_actors_parked_total", "Actors that kept crashing and were parked (not "
                         "restarted), by kind", ["actor"], registry=REGISTRY)
 

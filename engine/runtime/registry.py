@@ -4,9 +4,10 @@ An ``ActorMap`` is the only writer of its map. ``spawn`` and ``start`` add an ac
 the actor nursery the map was given, supervised by the map's ``Strategy`` (``supervision.py``):
 a crashed actor leaves the map at once and its successor, restarted from the database, takes
 its place. The entry goes when the actor's task returns, before any other task runs, so a lookup
-never finds an actor that has stopped. Everyone else only looks
-actors up (``get``), which in trio is atomic: nothing can change the map between a lookup and the
-use of what it found, as long as no ``await`` lies between them.
+never finds an actor that has stopped. The map also keeps its kind's count of live actors in
+``/metrics`` (``frontdesk_live_actors``): a resting messaging conversation leaves none behind.
+Everyone else only looks actors up (``get``), which in trio is atomic: nothing can change the map
+between a lookup and the use of what it found, as long as no ``await`` lies between them.
 
 Resource handling: the nursery belongs to the supervisor; cancelling it stops every actor of the
 map.
@@ -19,6 +20,7 @@ from typing import Any, Generic, Protocol, TypeVar
 
 import trio
 
+from frontdesk.engine.runtime import metrics
 from frontdesk.engine.runtime.supervision import Actor, Strategy, supervise
 
 T_co = TypeVar("T_co", covariant=True)
@@ -40,6 +42,7 @@ class ActorMap(Generic[A]):
         self._nursery = nursery
         self._strategy = strategy
         self._actors: dict[str, A] = {}
+        self._live = metrics.LIVE_ACTORS.labels(strategy.kind)     # kept equal to len(self)
 
     def get(self, key: str) -> A | None:
         return self._actors.get(key)
@@ -58,12 +61,14 @@ class ActorMap(Generic[A]):
         """Run ``actor`` without waiting for its start. It is found at once; what is posted to its
         inbox before its task first runs waits there (a new chat's POST waits no scheduler round)."""
         self._actors[key] = actor
+        self._live.set(len(self._actors))
         self._nursery.start_soon(self._run, key, actor, restart, park)
 
     async def start(self, key: str, actor: A, restart: Restart[A] | None = None, park: Park[A] | None = None
                     ) -> None:
         """Run ``actor`` and return once it has started."""
         self._actors[key] = actor
+        self._live.set(len(self._actors))
         await self._nursery.start(self._run, key, actor, restart, park)
 
     async def _run(self, key: str, actor: A, restart: Restart[A] | None, park: Park[A] | None, *,
@@ -77,6 +82,7 @@ class ActorMap(Generic[A]):
             if successor is not None and key not in self._actors:
                 self._actors[key] = successor
             running[0] = successor
+            self._live.set(len(self._actors))
 
         try:
             await supervise(self._strategy, key, actor, restart, replace=replace, park=park,

@@ -241,25 +241,42 @@ def end_conversation(conversation_id: str, by: str, reason: str, at: datetime) -
     return [(_END, (cid, at, by, reason)), (_ALL_LEAVE, (cid, at))]
 
 
+# A busy messaging queue sets many conversations aside, reopens and touches many in one commit:
+# with a form for many rows each, such a commit stays one statement (commit_plan.py).
+_SET_ASIDE = _with_bulk(
+    "UPDATE conversations SET status = $2::text, last_owner_id = coalesce(owner_id, last_owner_id), "
+    "owner_id = NULL, resolved_at = CASE WHEN $2::text = 'resolved' THEN $3::timestamptz END, "
+    "last_activity_at = $3::timestamptz WHERE id = $1",
+    "UPDATE conversations c SET status = r.status, last_owner_id = coalesce(c.owner_id, c.last_owner_id), "
+    "owner_id = NULL, resolved_at = CASE WHEN r.status = 'resolved' THEN r.at END, last_activity_at = r.at "
+    "FROM unnest($1::uuid[], $2::text[], $3::timestamptz[]) AS r(id, status, at) WHERE c.id = r.id")
+_REOPEN = _with_bulk(
+    "UPDATE conversations SET status = 'queued', queue_key = $2, resolved_at = NULL, last_activity_at = $3 "
+    "WHERE id = $1",
+    "UPDATE conversations c SET status = 'queued', queue_key = r.queue_key, resolved_at = NULL, "
+    "last_activity_at = r.at FROM unnest($1::uuid[], $2::bigint[], $3::timestamptz[]) AS r(id, queue_key, at) "
+    "WHERE c.id = r.id")
+_TOUCH = _with_bulk(
+    "UPDATE conversations SET last_activity_at = $2 WHERE id = $1",
+    "UPDATE conversations c SET last_activity_at = r.at FROM unnest($1::uuid[], $2::timestamptz[]) AS r(id, at) "
+    "WHERE c.id = r.id")
+
+
 def set_aside(conversation_id: str, status: str, at: datetime) -> list[Statement]:
     """A messaging conversation becomes ``pending`` or ``resolved``: its owner is remembered as the
     last one (a reopening goes to them first) and every agent leaves it."""
     cid = uuid.UUID(conversation_id)
-    return [("UPDATE conversations SET status = $2::text, last_owner_id = coalesce(owner_id, last_owner_id), "
-             "owner_id = NULL, resolved_at = CASE WHEN $2::text = 'resolved' THEN $3::timestamptz END, "
-             "last_activity_at = $3::timestamptz WHERE id = $1", (cid, status, at)),
-            (_ALL_LEAVE, (cid, at))]
+    return [(_SET_ASIDE, (cid, status, at)), (_ALL_LEAVE, (cid, at))]
 
 
 def reopen_conversation(conversation_id: str, queue_key: int, at: datetime) -> Statement:
     """A customer wrote in a pending or resolved conversation: it waits again, at ``queue_key``."""
-    return ("UPDATE conversations SET status = 'queued', queue_key = $2, resolved_at = NULL, last_activity_at = $3 "
-            "WHERE id = $1", (uuid.UUID(conversation_id), queue_key, at))
+    return _REOPEN, (uuid.UUID(conversation_id), queue_key, at)
 
 
 def touch_conversation(conversation_id: str, at: datetime) -> Statement:
     """The newest activity of a conversation: "my conversations" lists the newest first."""
-    return "UPDATE conversations SET last_activity_at = $2 WHERE id = $1", (uuid.UUID(conversation_id), at)
+    return _TOUCH, (uuid.UUID(conversation_id), at)
 
 
 def arm_notification(conversation_id: str, after_s: float) -> Statement:

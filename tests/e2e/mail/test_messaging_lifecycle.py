@@ -2,7 +2,8 @@
 engine, PostgreSQL and SMTP server: it outlives the customer's page, the agent's reply is mailed
 once with a link (public messages only), the link opens it in another browser with its history,
 the owner sets it pending, the customer's message reopens it to the same agent first, an unread
-customer message reminds the owner, and the customer's ``end`` resolves it."""
+customer message reminds the owner, and the customer's ``end`` resolves it. While it rests with
+nobody attached it is rows only: no Conversation actor is left running (``/metrics``)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import re
 import uuid
 from pathlib import Path
 
-from conftest import accept_next, agent, connect, make_config, running_engine
+import trio
+from conftest import Engine, accept_next, agent, connect, make_config, metric, running_engine
 from smtpkit import Smtp, smtp_fixture  # noqa: F401  (fixture)
 
 from frontdesk.engine.storage.db import open_database
@@ -21,6 +23,13 @@ LINK = re.compile(r"http://[^\s\"<]+/chat/c/([0-9a-f-]{36})#t=([A-Za-z0-9_-]+)")
 async def status_of(database_url: str, conversation_id: str) -> str:
     async with open_database(database_url) as db:
         return str(await db.fetchval("SELECT status FROM conversations WHERE id = $1", uuid.UUID(conversation_id)))
+
+
+async def live_conversations(engine: Engine, expected: float) -> None:
+    """Wait until ``expected`` Conversation actors run (an actor returns a moment after its last socket)."""
+    with trio.fail_after(5):
+        while await metric(engine, 'frontdesk_live_actors{actor="conversation"}') != expected:  # noqa: ASYNC110
+            await trio.sleep(0.02)
 
 
 async def test_a_messaging_conversation_outlives_the_page_is_mailed_with_a_link_and_reopens_to_its_agent(
@@ -61,16 +70,21 @@ async def test_a_messaging_conversation_outlives_the_page_is_mailed_with_a_link_
         assert status.get("type") == "status", status
         assert status["status"] == "pending" and status["by"] == "agent"
         assert await status_of(database_url, cid) == "pending"
+        await live_conversations(engine, 0)     # nobody attached: it rests as rows
 
         # the link opens it anywhere, with its whole public history
-        async with connect(engine, link_token, "another browser", resume={cid: 0}) as linked:
+        async with open_database(database_url) as db, \
+                connect(engine, link_token, "another browser", resume={cid: 0}) as linked:
             assert linked.info["conversation"]["status"] == "pending"
+            await live_conversations(engine, 1)     # woken by the link
             got = await linked.expect("message", seq=reply["seq"])
             assert got["text"] == "Your invoice is corrected."
             seen = [f for f in linked.seen if f.get("type") == "message"]
             assert all(not f["private"] and "INTERNAL" not in f["text"] for f in seen)
-            # writing again reopens it, offered to its last owner first though the other agent is free
+            # writing again reopens it, offered to its last owner first though the other agent is free;
+            # the message and the reopening are one commit: once acked, it waits in the queue
             await linked.send_text(None, "Thanks, one more question")
+            assert await db.fetchval("SELECT status FROM conversations WHERE id = $1", uuid.UUID(cid)) == "queued"
             reopened = await linked.expect("status", conversation_id=cid)
             assert reopened["status"] == "queued"
             again = await owner.expect("offer", conversation_id=cid)
@@ -87,3 +101,4 @@ async def test_a_messaging_conversation_outlives_the_page_is_mailed_with_a_link_
             assert resolved == {**resolved, "status": "resolved", "by": "customer"}
         assert not [f for f in other.seen if f.get("conversation_id") == cid and f.get("type") == "offer"]
         assert await status_of(database_url, cid) == "resolved"
+        await live_conversations(engine, 0)

@@ -57,6 +57,14 @@ def stages(agents: list[str]) -> list[list[Statement]]:
         [queries.set_read(cid, "customer", None, 2) for cid in cids],
         [queries.set_read(cids[0], "customer", None, 1)],        # greatest(): reading back changes nothing
         [queries.set_read(cid, "agent", agents[i], 2) for i, cid in enumerate(cids)],
+        # a messaging conversation's life: its newest activity, set aside (pending or resolved, the
+        # owner kept as the last one, every agent gone), reopened by its customer
+        [queries.touch_conversation(cid, at + timedelta(seconds=10 + i)) for i, cid in enumerate(cids)],
+        *zip(*(queries.set_aside(cid, status, at + timedelta(seconds=20))
+               for cid, status in zip(cids, ("pending", "resolved", "resolved"), strict=True)), strict=True),
+        [queries.reopen_conversation(cid, 200 + i, at + timedelta(seconds=30)) for i, cid in enumerate(cids[1:])],
+        *zip(*(queries.assign_conversation(cid, agents[i], at + timedelta(seconds=40)) for i, cid in enumerate(cids)),
+             strict=True),
         *zip(*(queries.end_conversation(cid, "agent", "done", at + timedelta(minutes=1)) for cid in cids[:2]),
              strict=True),
         [agent_status(a, "available", i, 1, 0, 5) for i, a in enumerate(agents)],

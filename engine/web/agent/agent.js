@@ -1,6 +1,7 @@
 // The agent console (/agent): sign-in, presence, offers, conversations in tabs, invitations and
 // offline requests; conversations of messaging queues with their status, set pending or resolved
-// by their owner (messaging.js). Written against PROTOCOL.md and the README's API notes only.
+// by their owner (messaging.js); the customer beside each chat and new conversations the business
+// starts (customers.js). Written against PROTOCOL.md and the README's API notes only.
 
 import { el, $, $$, icon, srOnly, setText, throttle, atBottom } from '/web/shared/dom.js';
 import { t, applyI18n, formatDateTime, lang } from '/web/shared/i18n.js';
@@ -10,6 +11,7 @@ import { Files, Tray, ACCEPT, setupDrop } from '/web/shared/uploads.js';
 import {
   isMessaging, leavingText, showConsoleNote, hideConsoleNote, renderStatusPill, renderReminder,
 } from '/agent/messaging.js';
+import { initCustomerPanel, loadCustomerPanel, setupOutreach } from '/agent/customers.js';
 
 const auth = sessionValue('frontdesk.agent');             // {token, agent}
 const unackedStore = sessionValue('frontdesk.agent.unacked');
@@ -39,6 +41,7 @@ let colleagues = null;               // cached GET /api/agents: { at, list }
 const COLLEAGUES_TTL_MS = 10_000;    // presence in the list is at most this old (plus the engine's tick)
 let requestsTimer = null;
 let countdownTimer = null;
+let outreach = null;                 // the "New conversation" dialog (customers.js)
 
 const now = () => Date.now() + clockSkew;
 
@@ -215,6 +218,7 @@ function onWelcome(f) {
   me = { ...me, ...f.agent };
   auth.save({ token, agent: me });
   setPresence(f.presence, false);
+  outreach.refresh();
   const open = new Set();
   for (const summary of f.conversations || []) {
     open.add(summary.conversation_id);
@@ -506,6 +510,7 @@ class Conv {
     this.log.setReadSeq(view.customer_read_seq || 0);
     convs.set(this.id, this);
     this.renderHead();
+    this.loadCustomer();
   }
 
   build() {
@@ -560,6 +565,7 @@ class Conv {
       },
     });
     this.tray = new Tray($('.tray', panel), $('.tray-error', panel), () => token, () => this.updateSend());
+    this.customerPanel = initCustomerPanel(panel);
     this.wire();
   }
 
@@ -770,6 +776,10 @@ class Conv {
     this.renderHead();
   }
 
+  loadCustomer() {
+    loadCustomerPanel(this.customerPanel, this.id, token);
+  }
+
   /** The engine's count of unread customer messages (welcome), unless the agent is reading now. */
   setUnread(n) {
     if (this.visible()) return;
@@ -896,8 +906,12 @@ function onConversation(f) {
     removeConv(conv);
     conv = null;
   }
-  if (conv) conv.update(f);
-  else conv = new Conv(f);
+  if (conv) {
+    conv.update(f);
+    conv.loadCustomer();             // accepted again: what is known of the customer may have changed
+  } else {
+    conv = new Conv(f);
+  }
   conv.setHistory(f.messages || []);
   for (const [id, card] of offers) if (card.conversationId === f.conversation_id) removeOffer(id);
   for (const [id, card] of invitations) if (card.conversationId === f.conversation_id) removeInvitation(id);
@@ -1235,6 +1249,20 @@ function init() {
     renumberOptions();
   });
   $('#options-cancel').addEventListener('click', () => $('#options-dialog').close());
+  outreach = setupOutreach({
+    token: () => token,
+    queues: () => (me && me.queues) || [],
+    errorText,
+    started: (conversationId, email) => {
+      announce(t('outreach.started', { email }));
+      // the conversation event may have come first: closing the dialog gave the focus back to its button
+      const conv = convs.get(conversationId);
+      if (conv) {
+        selectTab(conv.id, false);
+        conv.input.focus({ preventScroll: true });
+      }
+    },
+  });
   document.addEventListener('visibilitychange', () => {
     const conv = convs.get(activeTab);
     if (conv) conv.markRead();

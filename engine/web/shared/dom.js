@@ -77,6 +77,7 @@ const ICONS = {
   close: ['M6 6l12 12', 'M18 6L6 18'],
   warn: ['M12 3L2 21h20z', 'M12 10v5', 'M12 17.5v.5'],
   bell: ['M6 17V11a6 6 0 0 1 12 0v6l1.5 2h-15z', 'M10 21h4'],
+  plus: ['M12 5v14', 'M5 12h14'],
 };
 
 /** An SVG icon (decorative: aria-hidden; give the text alternative next to it). */

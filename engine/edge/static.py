@@ -21,7 +21,7 @@ can import the translation table.
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from pathlib import Path
 
 import trio
@@ -95,25 +95,24 @@ def register_web(app: QuartTrio, frame_origins: Iterable[str] = ()) -> None:
     async def chat_file(path: str) -> Response:
         return await serve("chat", path, chat_csp, same_origin_frames=False)
 
-    @app.get("/account")
-    @app.get("/account/")
-    async def account_page() -> Response:
-        return await serve("account", "index.html", own_csp, same_origin_frames=True)
-
-    @app.get("/account/<path:path>")
-    async def account_file(path: str) -> Response:
-        return await serve("account", path, own_csp, same_origin_frames=True)
-
-    @app.get("/agent")
-    @app.get("/agent/")
-    async def agent_page() -> Response:
-        return await serve("agent", "index.html", own_csp, same_origin_frames=True)
-
-    @app.get("/agent/<path:path>")
-    async def agent_file(path: str) -> Response:
-        return await serve("agent", path, own_csp, same_origin_frames=True)
+    for folder in ("account", "agent"):     # the pages of our own origin: never framed elsewhere
+        _own_app(app, folder, serve, own_csp)
 
     @app.get("/web/shared/<path:path>")
     async def shared_file(path: str) -> Response:
         # public modules without secrets; CORS lets widget.js on other sites import the translations
         return await serve("shared", path, own_csp, same_origin_frames=True, cors=True)
+
+
+def _own_app(app: QuartTrio, folder: str, serve: Callable[..., Awaitable[Response]], csp: str) -> None:
+    """``/<folder>`` serves its index.html, ``/<folder>/<file>`` its files, same-origin frames only."""
+
+    async def page() -> Response:
+        return await serve(folder, "index.html", csp, same_origin_frames=True)
+
+    async def file(path: str) -> Response:
+        return await serve(folder, path, csp, same_origin_frames=True)
+
+    app.add_url_rule(f"/{folder}", f"{folder}_page", page, methods=["GET"])
+    app.add_url_rule(f"/{folder}/", f"{folder}_page_slash", page, methods=["GET"])
+    app.add_url_rule(f"/{folder}/<path:path>", f"{folder}_file", file, methods=["GET"])

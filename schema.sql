@@ -323,6 +323,8 @@ ALTER TABLE conversations ADD COLUMN IF NOT EXISTS last_owner_id uuid REFERENCES
 ALTER TABLE conversations ADD COLUMN IF NOT EXISTS last_activity_at timestamptz;
 ALTER TABLE conversations ADD COLUMN IF NOT EXISTS resolved_at timestamptz;
 ALTER TABLE conversations ADD COLUMN IF NOT EXISTS consent_at timestamptz;
+-- When the customer ticked the queue's consent notice on the offline form (NULL: the queue had none).
+ALTER TABLE offline_requests ADD COLUMN IF NOT EXISTS consent_at timestamptz;
 -- The last public agent message a notification mail told the customer about (one per quiet period).
 ALTER TABLE conversations ADD COLUMN IF NOT EXISTS notified_seq integer NOT NULL DEFAULT 0;
 -- When the customer's notification mail is due (an agent's public message unread since); the

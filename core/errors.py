@@ -56,8 +56,8 @@ class EngineError(FrontdeskError):
 class RateLimited(FrontdeskError):
     """A client that did something too often: answered 429 with ``Retry-After``."""
 
-    def __init__(self, message: str, retry_after_s: int):
-        super().__init__("rate_limited", message)
+    def __init__(self, message: str, retry_after_s: int, *, ref: str | None = None):
+        super().__init__("rate_limited", message, ref=ref)
         self.retry_after_s = retry_after_s
 
 
@@ -69,8 +69,9 @@ class DatabaseError(FrontdeskError):
 
 
 # the HTTP status of each error code (PROTOCOL.md §3); codes not listed are 400
-HTTP_STATUS = {"bad_json": 400, "unauthenticated": 401, "bad_credentials": 401, "forbidden": 403,
-               "not_found": 404, "conflict": 409, "file_too_large": 413, "too_large": 413, "unsupported_type": 415,
+HTTP_STATUS = {"bad_json": 400, "unauthenticated": 401, "bad_credentials": 401, "bad_code": 401, "forbidden": 403,
+               "password_change_required": 403, "not_found": 404, "conflict": 409, "duplicate": 409,
+               "immutable": 409, "file_too_large": 413, "too_large": 413, "unsupported_type": 415,
                "missing_field": 422, "invalid_value": 422, "invalid_email": 422, "rate_limited": 429,
                "unavailable": 503, "method_not_allowed": 405, "timeout": 408, "internal": 500}
 

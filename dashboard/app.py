@@ -20,6 +20,7 @@ PAGES = {
     "Monitor": [
         ("overview.py", "Live overview", ":material/monitoring:"),
         ("conversations.py", "Conversations", ":material/forum:"),
+        ("customers.py", "Customers", ":material/contacts:"),
         ("offline.py", "Offline requests", ":material/mark_email_unread:"),
         ("reports.py", "Reports", ":material/bar_chart:"),
     ],

@@ -15,7 +15,7 @@ from frontdesk.dashboard import common, db, transcript
 
 PAGE_SIZE = 50
 COUNT_CAP = 1000
-STATUSES = ["queued", "active", "ended"]
+STATUSES = ["queued", "active", "pending", "resolved", "ended"]
 OPEN_KEY = "open_conversation"
 
 

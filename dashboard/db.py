@@ -40,7 +40,7 @@ def session_options() -> str:
 
 
 REQUIRED_TABLES = ("queues", "staff", "queue_members", "conversations", "messages", "participants", "offers",
-                   "invitations", "offline_requests", "faq_entries", "canned_messages", "agent_status")
+                   "invitations", "offline_requests", "faq_entries", "canned_messages", "agent_status", "customers")
 
 # Up to this many matching messages, a text search collects every hit through the GIN index.
 TEXT_HITS_CAP = 10_000
@@ -590,3 +590,41 @@ def offline_requests_per_day(conn: Conn, period: Period, tz: str) -> list[Row]:
                count(*) FILTER (WHERE r.status = 'handled') AS handled
         FROM offline_requests r WHERE {where} GROUP BY 1, 2 ORDER BY 1, 2""").format(where=where)
     return _all(conn, query, {**params, "tz": tz})
+
+
+# --------------------------------------------------------------------------- customers
+
+CUSTOMER_PAGE = 50
+
+
+def customer_search(conn: Conn, text: str, limit: int = CUSTOMER_PAGE) -> list[Row]:
+    """Customers whose name, e-mail, mobile or external id starts with ``text`` (case-insensitive;
+    an e-mail also matches anywhere), newest first; every customer when ``text`` is empty."""
+    columns = ("SELECT cu.id, cu.name, cu.email, cu.mobile, cu.external_id, cu.language, cu.created_at, "
+               "cu.activated_at, (SELECT count(*) FROM conversations c WHERE c.customer_id = cu.id) AS conversations "
+               "FROM customers cu ")
+    text = text.strip()
+    if not text:
+        return _all(conn, columns + "ORDER BY cu.created_at DESC LIMIT %s", (limit,))
+    prefix = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+    return _all(conn, columns + "WHERE lower(cu.name) LIKE %(p)s OR lower(cu.email) LIKE %(p)s "
+                "OR lower(cu.email) LIKE '%%' || %(p)s OR cu.mobile LIKE %(p)s OR lower(cu.external_id) LIKE %(p)s "
+                "ORDER BY cu.created_at DESC LIMIT %(limit)s", {"p": prefix, "limit": limit})
+
+
+def customer(conn: Conn, customer_id: str) -> Row | None:
+    cid = _uuid(customer_id)
+    if cid is None:
+        return None
+    return _one(conn, "SELECT id, name, email, mobile, external_id, language, created_at, activated_at "
+                      "FROM customers WHERE id = %s", (cid,))
+
+
+def customer_conversations(conn: Conn, customer_id: str, limit: int = 200) -> list[Row]:
+    """A customer's conversations, newest activity first, with their owner or last owner."""
+    return _all(conn, "SELECT c.id, c.queue, c.status, c.created_at, coalesce(c.last_activity_at, c.created_at) "
+                      "AS last_activity_at, coalesce(s.name, l.name) AS agent_name, "
+                      "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id) AS message_count "
+                      "FROM conversations c LEFT JOIN staff s ON s.id = c.owner_id "
+                      "LEFT JOIN staff l ON l.id = c.last_owner_id "
+                      "WHERE c.customer_id = %s ORDER BY 5 DESC LIMIT %s", (_uuid(customer_id), limit))

@@ -1,4 +1,4 @@
-"""Command line: ``frontdesk serve | dashboard | demo`` (PROTOCOL.md §1).
+"""Command line: ``frontdesk serve | dashboard | demo | import-mail`` (PROTOCOL.md §1, §7).
 
 Flags override the environment (``FRONTDESK_*``); see ``engine/runtime/config.py`` for every setting.
 """
@@ -15,7 +15,9 @@ from pathlib import Path
 import trio
 
 from frontdesk.core.errors import DatabaseError
+from frontdesk.engine.importer.command import EXIT_REFUSED, ImportRequest, import_mail
 from frontdesk.engine.runtime.config import Config
+from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import open_database
 from frontdesk.engine.storage.demo import DEMO_PASSWORD
 from frontdesk.engine.storage.embedded import EmbeddedPostgres
@@ -29,6 +31,7 @@ from frontdesk.engine.supervisor.run import (
 
 DEFAULT_DASHBOARD_PORT = 8501
 DEFAULT_DASHBOARD_HOST = "127.0.0.1"    # the dashboard shows every conversation: reachable from afar only on request
+EXIT_INTERRUPTED = 130          # the shell's status for a command stopped by SIGINT
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -49,6 +52,15 @@ def _parser() -> argparse.ArgumentParser:
     demo = sub.add_parser("demo", help="load the demo data and exit")
     demo.add_argument("--database-url", help="PostgreSQL URL [FRONTDESK_DATABASE_URL, embedded]")
     demo.add_argument("--data-dir", help="data directory [FRONTDESK_DATA_DIR, ./.frontdesk]")
+    mail = sub.add_parser("import-mail", help="import old e-mail threads as resolved conversations and exit")
+    mail.add_argument("--queue", required=True, help="the queue the conversations belong to")
+    mail.add_argument("--agent-domain", action="append", default=[], metavar="D",
+                      help="mail from this domain (or a subdomain) is an agent's; may be repeated "
+                           "(staff members' addresses always are)")
+    mail.add_argument("--database-url", help="PostgreSQL URL [FRONTDESK_DATABASE_URL, embedded]")
+    mail.add_argument("--data-dir", help="data directory, whose uploads/ gets the attachments "
+                                         "[FRONTDESK_DATA_DIR, ./.frontdesk]")
+    mail.add_argument("paths", nargs="+", metavar="PATH", help="mbox file, .eml file, Maildir or a folder of them")
     return parser
 
 
@@ -108,6 +120,29 @@ def _demo(config: Config) -> None:
     trio.run(main)
 
 
+def _import_mail(config: Config, request: ImportRequest) -> None:
+    async def main() -> int:
+        embedded = EmbeddedPostgres(config.data_dir)
+        try:
+            url = await database_url(config, embedded)
+            async with open_database(url) as db:
+                await db.apply_schema(queries.schema_sql())
+                return await import_mail(db, request, config.uploads_dir)
+        finally:
+            await trio.to_thread.run_sync(embedded.stop)
+
+    try:
+        status = trio.run(main)
+    except (DatabaseError, BaseExceptionGroup) as exc:
+        print(f"frontdesk import-mail: {_startup_failure(exc)}", file=sys.stderr)
+        status = EXIT_REFUSED
+    except KeyboardInterrupt:
+        print("frontdesk import-mail: interrupted; the batches stored so far stay, and running the import "
+              "again adds the rest", file=sys.stderr)
+        status = EXIT_INTERRUPTED
+    sys.exit(status)
+
+
 def _dashboard(config: Config, host: str, port: int) -> None:
     # the server module wraps app.py in st.App, whose middleware adds the headers that refuse framing
     spec = importlib.util.find_spec("frontdesk.dashboard.server")
@@ -133,6 +168,8 @@ def main(argv: list[str] | None = None) -> None:
         _demo(config)
     elif args.command == "dashboard":
         _dashboard(config, args.host, args.port)
+    elif args.command == "import-mail":
+        _import_mail(config, ImportRequest(args.queue, tuple(args.paths), tuple(args.agent_domain)))
 
 
 if __name__ == "__main__":

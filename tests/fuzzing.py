@@ -310,11 +310,12 @@ CONTACT = {"queue": queues, "name": one_line, "email": emails, "question": quest
 IDENTITY = st.fixed_dictionaries({"email": emails, "hmac": hmacs}, optional={"name": one_line})
 # the fields each body has on the wire, each with its valid values
 BODIES: dict[str, dict[str, st.SearchStrategy[Any]]] = {
-    "chat": {**CONTACT, "fields": st.dictionaries(one_line, field_values, max_size=3), "identity": IDENTITY},
-    "offline": dict(CONTACT),
+    "chat": {**CONTACT, "fields": st.dictionaries(one_line, field_values, max_size=3), "identity": IDENTITY,
+             "consent": st.booleans()},
+    "offline": {**CONTACT, "consent": st.booleans()},
     "login": {"email": emails, "password": st.text(min_size=1, max_size=40)},
 }
-OPTIONAL = {"chat": {"fields", "identity"}}
+OPTIONAL = {"chat": {"fields", "identity", "consent"}, "offline": {"consent"}}
 VALID_BODIES = {kind: st.fixed_dictionaries({k: v for k, v in fields.items() if k not in OPTIONAL.get(kind, set())},
                                             optional={k: fields[k] for k in OPTIONAL.get(kind, set())})
                 for kind, fields in BODIES.items()}

@@ -572,11 +572,15 @@ class Conversation:
     def _messaging_statements(self, fresh: Any, reopen_key: int | None) -> list[Statement]:
         """What new messages change besides themselves: the newest activity (or, with ``reopen_key``,
         the conversation waiting again at that key), and the customer's notification mail when an
-        agent wrote in public."""
+        agent wrote in public. A private note is no activity the customer sees."""
+        public = [m for m in fresh if not m.private]
         at = utc_now()
-        statements = [queries.reopen_conversation(self.id, reopen_key, at) if reopen_key is not None
-                      else queries.touch_conversation(self.id, at)]
-        if any(m.sender_key != "customer" and not m.private for m in fresh):
+        statements = []
+        if reopen_key is not None:
+            statements.append(queries.reopen_conversation(self.id, reopen_key, at))
+        elif public:
+            statements.append(queries.touch_conversation(self.id, at))
+        if any(m.sender_key != "customer" for m in public):
             statements.append(queries.arm_notification(self.id, self._ctx.notify_after_s))
         return statements
 

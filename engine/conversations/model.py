@@ -199,14 +199,18 @@ class ConversationRecord:
 
 
 def message_wire(row: Any) -> dict[str, Any]:
-    """The wire form (``message`` event without type and client_id) of a row of the ``messages`` table."""
-    return {
+    """The wire form (``message`` event without type and client_id) of a row of the ``messages`` table;
+    ``imported: true`` marks a message imported from an old e-mail thread (PROTOCOL.md §7)."""
+    wire = {
         "conversation_id": str(row["conversation_id"]), "seq": row["seq"], "id": str(row["id"]),
         "sender": {"kind": row["sender_kind"], "id": str(row["sender_id"]) if row["sender_id"] else None,
                    "name": row["sender_name"]},
         "text": row["text"], "private": row["private"], "attachments": row["attachments"],
         "options": row["options"], "option_id": row["option_id"], "at": iso(row["created_at"]),
     }
+    if row.get("imported"):
+        wire["imported"] = True
+    return wire
 
 
 def message_from_row(row: Any) -> StoredMessage:

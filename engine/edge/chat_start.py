@@ -2,9 +2,10 @@
 
 Quart's route (``routes/chats.py``) and the listener's lean HTTP path (``chat_door.py``) both call
 ``start_chat`` with the raw body and send what it returns, so the two cannot drift apart.
-``start_chat`` validates the form, reads the Router's view of the queue (open? anyone online?), stores
-the conversation, its first message and the customer's token in one statement, spawns the
-Conversation actor and enqueues it. Raises ``FrontdeskError`` (the caller maps its code to a
+``start_chat`` validates the form (with the queue's required fields and consent notice), reads the
+Router's view of the queue (open? anyone online?), stores the conversation (with the time of the
+consent), its first message and the customer's token in one statement, spawns the Conversation
+actor and enqueues it. Raises ``FrontdeskError`` (the caller maps its code to a
 status) and ``DatabaseError`` (503).
 """
 
@@ -43,7 +44,10 @@ async def start_chat(edge: EdgeContext, body: bytes, client: str) -> tuple[dict[
     form = await forms.parse_chat(body, check_domain=edge.config.check_email_domain)
     view = queue_view(edge, form.queue)
     forms.require_fields(form, view.config.required_fields)
-    if not view.open or view.agents_online == 0:
+    forms.require_consent(form.consent, view.config.consent_notice)
+    # a messaging conversation waits for an agent however long it takes: nobody online is no reason
+    # to turn its customer away (PROTOCOL.md §7)
+    if not view.open or (view.agents_online == 0 and view.config.mode != "messaging"):
         return {"status": "closed", "reason": "outside_hours" if not view.open else "no_agents",
                 "message": view.config.closed_message, "next_open": iso(view.next_open),
                 "offline_requests": True}, 200
@@ -64,7 +68,7 @@ async def start_chat(edge: EdgeContext, body: bytes, client: str) -> tuple[dict[
             "private": False, "attachments": [], "options": None, "option_id": None, "at": iso(created)}
     await edge.persister.write([   # one statement with the rest of its round (commit_plan.py)
         queries.insert_conversation(conversation_id, form.queue, name, email, verified, form.fields,
-                                    queue_key, created),
+                                    queue_key, created, created if view.config.consent_notice else None),
         queries.insert_message({**wire, "_at": created}, "customer"),
         queries.insert_token(token_hash, "customer", conversation_id,
                              created + timedelta(seconds=CUSTOMER_TOKEN_TTL_S)),

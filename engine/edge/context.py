@@ -11,6 +11,7 @@ from frontdesk.engine.edge.sessions import OpenSessions
 from frontdesk.engine.edge.throttles import Throttles
 from frontdesk.engine.edge.token_resolver import TokenResolver
 from frontdesk.engine.mail.outbox import Outbox
+from frontdesk.engine.mail.sms import SmsSender
 from frontdesk.engine.routing.router import Router
 from frontdesk.engine.runtime.config import Config
 from frontdesk.engine.storage.db import Database
@@ -27,5 +28,6 @@ class EdgeContext:
     agents: AgentRoster
     tokens: TokenResolver
     outbox: Outbox
+    sms: SmsSender
     throttles: Throttles
     sessions: OpenSessions = field(default_factory=OpenSessions)

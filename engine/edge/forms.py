@@ -8,6 +8,9 @@ resolves — a DNS lookup, so that variant runs in a worker thread). A verified 
 become the customer's name and address, which reach mail headers: its e-mail is validated like
 the form's, its name may hold no control character (PROTOCOL.md §13) and its hmac is hex.
 
+A queue with a consent notice (``QueueConfig.consent_notice``) needs ``"consent": true`` on both
+forms (``require_consent``); ``consent`` is a boolean wherever it is given.
+
 A body that orjson refuses is ``bad_json`` when it is not JSON at all; when it is JSON by the
 grammar but holds what no field may hold (a lone surrogate, a number beyond a double) the error is
 ``invalid_value`` naming where it is, as ``protocol/frames.py`` answers the same frame. A name
@@ -150,6 +153,13 @@ class ChatForm:
     question: str
     fields: dict[str, str] = field(default_factory=dict)
     identity: Identity | None = None
+    consent: bool = False
+
+
+def require_consent(consent: bool, notice: str | None) -> None:
+    """A queue that shows a consent notice takes a form only once the customer has agreed to it."""
+    if notice and not consent:
+        raise ProtocolError("missing_field", "consent to the queue's notice is required", field="consent")
 
 
 def require_fields(form: ChatForm, names: Sequence[str]) -> None:
@@ -180,7 +190,7 @@ async def parse_chat(body: bytes, *, check_domain: bool = False) -> ChatForm:
     if ident is not None:
         identity = await _parse_identity(ident, check_domain=check_domain)
     return ChatForm(queue=base.queue, name=base.name, email=base.email, question=base.question,
-                    fields=fields, identity=identity)
+                    fields=fields, identity=identity, consent=base.consent)
 
 
 async def _parse_identity(ident: Any, *, check_domain: bool) -> Identity:
@@ -203,6 +213,16 @@ class Contact:
     name: str
     email: str
     question: str
+    consent: bool = False
+
+
+def _consent(obj: dict[str, Any]) -> bool:
+    value = obj.get("consent")
+    if value is None:
+        return False
+    if not isinstance(value, bool):
+        raise ProtocolError("invalid_value", "consent must be true or false", field="consent")
+    return value
 
 
 async def _parse_contact(obj: dict[str, Any], *, check_domain: bool) -> Contact:
@@ -213,7 +233,7 @@ async def _parse_contact(obj: dict[str, Any], *, check_domain: bool) -> Contact:
     raw_email = text_field(obj, "email", max_chars=MAX_EMAIL_CHARS) or ""
     email = await checked_email(raw_email, field_name="email", check_domain=check_domain)
     question = text_field(obj, "question", max_chars=MAX_QUESTION_CHARS) or ""
-    return Contact(queue, name, email, question)
+    return Contact(queue, name, email, question, _consent(obj))
 
 
 async def parse_offline_request(body: bytes, *, check_domain: bool = False) -> Contact:

@@ -101,13 +101,16 @@ async def paced(body: AsyncIterable[bytes]) -> AsyncIterator[bytes]:
 class Caller:
     """Who sent a request, from its bearer token."""
 
-    kind: str           # agent | supervisor | customer
-    subject_id: str     # the staff member's id; the conversation's id for a customer
+    kind: str           # agent | supervisor | customer (a link token too) | account
+    subject_id: str     # the staff member's id; the conversation's id for a customer; the customer's for an account
     token_hash: bytes   # what the tokens table knows the caller's token by
 
 
-async def authenticate(db: Database, *kinds: str) -> Caller:
-    """The caller of this request; 401 without a valid token, 403 when its kind is not in ``kinds``."""
+async def authenticate(db: Database, *kinds: str, restricted_ok: bool = False) -> Caller:
+    """The caller of this request; 401 without a valid token, 403 when its kind is not in ``kinds``.
+
+    A restricted token (a customer's first sign-in after activation) may only set a password:
+    anywhere but where ``restricted_ok`` it is 403 ``password_change_required``."""
     header = request.headers.get("Authorization", "")
     if not header.startswith("Bearer ") or len(header) > MAX_AUTHORIZATION_BYTES:
         raise FrontdeskError("unauthenticated", "a bearer token is required")
@@ -115,6 +118,8 @@ async def authenticate(db: Database, *kinds: str) -> Caller:
     row = await queries.token_subject(db, token_hash)
     if row is None:
         raise FrontdeskError("unauthenticated", "bad or expired token")
+    if row["restricted"] and not restricted_ok:
+        raise FrontdeskError("password_change_required", "set a password first (POST /api/customers/password)")
     # a mail's link token carries a customer token's rights for its one conversation (PROTOCOL.md §14)
     kind = "customer" if row["kind"] == "link" else row["kind"]
     if kind not in kinds:

@@ -1,21 +1,27 @@
 """Session: one websocket — hello and authentication, a reader task and a writer task.
 
 The reader validates each frame through ``protocol.parse_frame`` (errors are answered with
-an ``error`` event and the socket stays open), applies the rate limit and passes commands to
-the actor that owns their state (Router, Conversation, AgentActor). Actors hand events to
-``deliver`` without waiting: when nothing is queued before it and the socket's buffer takes it,
-the frame is written at once (a non-blocking write, no task switch); otherwise it goes into the
-bounded outbox, and the writer sends every frame waiting there in one write. When a client
-reads too slowly and the outbox is full, the socket is closed with 1013 and the client resumes
-from its last seq (DESIGN.md: actors never wait on a client).
+an ``error`` event and the socket stays open), applies the rate limits and passes commands to
+the actor that owns their state (Router, Conversation, AgentActor). Every frame after the hello,
+pings and pongs included, counts against the socket's limit and its token's (all of the token's
+sockets together); a ``send`` also against its conversation's limit for its sender. A frame over a
+limit is answered ``error`` ``rate_limited`` (a ``send``'s with its ``client_id`` as ``ref``, so
+the client sends it again later) and goes no further.
+
+Actors hand events to ``deliver`` without waiting: when nothing is queued before it and the
+socket's buffer takes it, the frame is written at once (a non-blocking write, no task switch);
+otherwise it goes into the bounded outbox, and the writer sends every frame waiting there in one
+write. When a client reads too slowly and the outbox is full, the socket is closed with 1013 and
+the client resumes from its last seq (DESIGN.md: actors never wait on a client).
 
 The socket is a ``websocket.Socket``: normally a ``ServerSocket`` straight from the front
 door, or Quart's websocket for an upgrade that came through hypercorn (always queued).
 
-Close codes: 1008 for a missing or bad hello and for a client that stays over its rate limit
-for 10 s; 1009 for a frame over 64 KiB (``ServerSocket``; hypercorn's websocket_max_message_size
-on the Quart path); 1013 for an overflowing outbox (its frames dropped: the client resumes) and,
-after an ``unavailable`` error, for a hello that needed the unreachable database (PROTOCOL.md §13).
+Close codes: 1008 for a missing or bad hello and for a client that stays over its socket's or
+its token's rate limit for 10 s (or pings past it before its hello); 1009 for a frame over
+64 KiB (``ServerSocket``; hypercorn's websocket_max_message_size on the Quart path); 1013 for an
+overflowing outbox (its frames dropped: the client resumes) and, after an ``unavailable`` error,
+for a hello that needed the unreachable database (PROTOCOL.md §13).
 """
 
 from __future__ import annotations
@@ -37,7 +43,8 @@ from frontdesk.engine.conversations.model import AttachCustomer, ClientFrame, De
 from frontdesk.engine.edge import account_view
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.sessions import token_key
-from frontdesk.engine.edge.websocket import PARTLY_SENT, SENT, Socket, SocketClosed
+from frontdesk.engine.edge.throttles import RateLimiter
+from frontdesk.engine.edge.websocket import CONTROL, PARTLY_SENT, SENT, ControlFrame, Socket, SocketClosed
 from frontdesk.engine.protocol import frames as protocol
 from frontdesk.engine.protocol.frames import command_ref, command_type, encode
 from frontdesk.engine.routing.commands import (
@@ -62,36 +69,6 @@ CLOSE_TIMEOUT_S = 2.0   # a client that takes longer to read the close frame is 
 SOCKET_RETRY_AFTER_S = 10   # what a refused socket's client is told to wait
 
 
-class RateLimiter:
-    """Token bucket: ``rate`` frames per second with bursts of ``burst``; rate 0 = off."""
-
-    def __init__(self, rate: float, burst: float):
-        self.rate, self.burst = rate, burst
-        self.tokens = burst
-        self.stamp = trio.current_time()
-        self.over_since: float | None = None
-        self.last_refused = 0.0
-
-    def allow(self, now: float) -> bool:
-        if self.rate <= 0:
-            return True
-        self.tokens = min(self.burst, self.tokens + (now - self.stamp) * self.rate)
-        self.stamp = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            # a frame let through by the refill does not end the overload; a second without refusals does
-            if self.over_since is not None and now - self.last_refused >= 1.0:
-                self.over_since = None
-            return True
-        if self.over_since is None:
-            self.over_since = now
-        self.last_refused = now
-        return False
-
-    def over_for(self, now: float) -> float:
-        return 0.0 if self.over_since is None else now - self.over_since
-
-
 class Session:
     def __init__(self, edge: EdgeContext, ws: Socket, address: str = ""):
         """``address``: the client's, as the throttles key it (one address holds a bounded number of sockets)."""
@@ -102,6 +79,8 @@ class Session:
         # the outbox; None asks the writer to finish a frame the socket took only in part
         self._out_send, self._out_recv = trio.open_memory_channel[str | None](SESSION_OUTBOX_SIZE)
         self._queued = 0    # frames in the outbox or in the writer's hands, not yet written
+        self._limiter = RateLimiter(edge.config.rate_limit_per_s, edge.config.rate_limit_burst)
+        self._token: str | None = None      # the hello's token, as its limits key it
         self._close_code: int | None = None
         self._flush_on_close = True
         self._cancel = trio.CancelScope()
@@ -245,10 +224,16 @@ class Session:
 
     async def _hello(self) -> bool:
         """Authenticate the first frame; False (and a 1008 close) when it is not a good hello."""
-        raw: str | bytes | None = None
+        raw: str | bytes | ControlFrame = CONTROL
         with trio.move_on_after(HELLO_TIMEOUT_S):
             raw = await self._ws.receive()
-        if raw is None:
+            while isinstance(raw, ControlFrame):     # pings before the hello count against the socket's limit
+                if not self._limiter.allow(trio.current_time()):
+                    self._refuse(ProtocolError("rate_limited", "too many pings before hello"))
+                    self.close(CLOSE_POLICY)
+                    return False
+                raw = await self._ws.receive()
+        if isinstance(raw, ControlFrame):
             return self._unauthenticated("no hello within 10 s", None)
         try:
             cmd = protocol.parse_frame(raw)
@@ -261,7 +246,8 @@ class Session:
             if subject is None or subject["kind"] == "supervisor":
                 return self._unauthenticated("bad or expired token", None)
             self._expires_at = subject["expires_at"]
-            if not self._claim(token_key(subject["token_hash"]), self._edge.throttles.sockets_per_token):
+            self._token = token_key(subject["token_hash"])
+            if not self._claim(self._token, self._edge.throttles.sockets_per_token):
                 self._refuse(RateLimited("too many websockets with this token", SOCKET_RETRY_AFTER_S))
                 self.close(CLOSE_POLICY)
                 return False
@@ -384,23 +370,33 @@ class Session:
     # ---- frames after hello ----------------------------------------------------------------
 
     async def _reader(self) -> None:
-        cfg = self._edge.config
-        limiter = RateLimiter(cfg.rate_limit_per_s, cfg.rate_limit_burst)
         while True:
             raw = await self._ws.receive()
             now = trio.current_time()
-            if not limiter.allow(now):
-                if limiter.over_for(now) >= RATE_LIMIT_CLOSE_AFTER_S:
+            refusal = self._over_limit(now)
+            if refusal is not None:
+                if self._limiter.over_for(now) >= RATE_LIMIT_CLOSE_AFTER_S:
                     self._refuse(ProtocolError("rate_limited", "over the rate limit for 10 s: closing"))
                     self.close(CLOSE_POLICY)
                     return
-                self._refuse(ProtocolError("rate_limited", "too many frames; slow down"))
+                self._refuse(ProtocolError("rate_limited", refusal))
+                continue
+            if isinstance(raw, ControlFrame):
                 continue
             try:
                 cmd = protocol.parse_frame(raw)
                 await self._dispatch(cmd)
-            except (ProtocolError, EngineError) as exc:
+            except (ProtocolError, EngineError, RateLimited) as exc:
                 self._refuse(exc)
+
+    def _over_limit(self, now: float) -> str | None:
+        """None when one more frame is within this socket's limit and its token's; else why not."""
+        if not self._limiter.allow(now):
+            return "too many frames on this socket; slow down"
+        if self._token is not None and not self._edge.throttles.frame_of(self._token):
+            self._limiter.refused(now)
+            return "too many frames with this token on all its sockets; slow down"
+        return None
 
     async def _dispatch(self, cmd: protocol.Command) -> None:
         if isinstance(cmd, protocol.Ping):
@@ -446,6 +442,7 @@ class Session:
                 raise EngineError("missing_field", "a signed-in customer names the conversation",
                                   field="conversation_id", ref=command_ref(cmd))
             conv = await self._account_conversation(cmd.conversation_id, cmd)
+            self._count_message(conv.id, cmd, sender)
             if not await conv.send(ClientFrame(self, sender, cmd)):
                 raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
         elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End):
@@ -459,6 +456,13 @@ class Session:
 
     async def _to_conversation(self, conversation_id: str, cmd: protocol.Command, sender: Sender) -> None:
         conv = self._edge.conversations.get(conversation_id)
+        if conv is not None:
+            self._count_message(conversation_id, cmd, sender)
         if conv is None or not await conv.send(ClientFrame(self, sender, cmd)):
             raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
+
+    def _count_message(self, conversation_id: str, cmd: protocol.Command, sender: Sender) -> None:
+        """A ``send`` counts against its conversation's limit for its sender (``rate_limited`` past it)."""
+        if isinstance(cmd, protocol.Send):
+            self._edge.throttles.message_to(conversation_id, sender.id or sender.kind, command_ref(cmd))
 

@@ -1,7 +1,9 @@
 """The browser clients, served as static files by the engine itself (no build step, no CDN).
 
-Routes: ``/chat`` (customer widget; ``/chat/widget.js`` is the embeddable script), ``/agent``
-(agent console) and ``/web/shared/...`` (modules both use). The files live in ``engine/web/``
+Routes: ``/chat`` (customer widget; ``/chat/widget.js`` is the embeddable script),
+``/chat/c/{conversation_id}`` (the same page, opened by a notification mail's link: the link token
+rides in the fragment, ``#t=...``, which no browser sends to a server), ``/agent`` (agent console)
+and ``/web/shared/...`` (modules both use). The files live in ``engine/web/``
 and speak only the public protocol (PROTOCOL.md): HTTP API plus ``/ws``.
 
 Every answer carries a strict Content-Security-Policy: scripts, styles and everything else only
@@ -84,9 +86,23 @@ def register_web(app: QuartTrio, frame_origins: Iterable[str] = ()) -> None:
     async def chat_page() -> Response:
         return await serve("chat", "index.html", chat_csp, same_origin_frames=False)
 
+    @app.get("/chat/c/<conversation_id>")
+    async def chat_link_page(conversation_id: str) -> Response:
+        # the page reads the id from its address and judges the link by the token: any id gets the page
+        return await serve("chat", "index.html", chat_csp, same_origin_frames=False)
+
     @app.get("/chat/<path:path>")
     async def chat_file(path: str) -> Response:
         return await serve("chat", path, chat_csp, same_origin_frames=False)
+
+    @app.get("/account")
+    @app.get("/account/")
+    async def account_page() -> Response:
+        return await serve("account", "index.html", own_csp, same_origin_frames=True)
+
+    @app.get("/account/<path:path>")
+    async def account_file(path: str) -> Response:
+        return await serve("account", path, own_csp, same_origin_frames=True)
 
     @app.get("/agent")
     @app.get("/agent/")

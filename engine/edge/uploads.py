@@ -17,7 +17,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import os
-import re
 import unicodedata
 import uuid
 import zipfile
@@ -32,12 +31,12 @@ from python_multipart.exceptions import MultipartParseError
 from python_multipart.multipart import MultipartParser, parse_options_header
 
 from frontdesk.core.errors import ProtocolError
+from frontdesk.core.filenames import sanitize_filename
 
 MAX_UPLOAD_BYTES = 20 * 1024 * 1024
 # multipart framing around the file: boundaries and part headers
 MULTIPART_OVERHEAD_BYTES = 64 * 1024
 SNIFF_BYTES = 8192
-MAX_FILENAME_CHARS = 150
 
 PDF = "application/pdf"
 ZIP = "application/zip"
@@ -69,19 +68,6 @@ class Upload:
     size: int
     sha256: str
     path: Path
-
-
-def sanitize_filename(name: str | None) -> str:
-    """A name safe to show and to put in a Content-Disposition header: no path, no controls."""
-    name = unicodedata.normalize("NFC", name or "")
-    name = name.replace("\\", "/").rsplit("/", 1)[-1]
-    name = "".join(ch for ch in name if unicodedata.category(ch)[0] != "C")
-    name = re.sub(r"[\"<>:|?*;]", "_", name).strip(" .")
-    if len(name) > MAX_FILENAME_CHARS:
-        stem, dot, ext = name.rpartition(".")
-        name = (stem[: MAX_FILENAME_CHARS - len(ext) - 1] + dot + ext) if dot and len(ext) <= 10 \
-            else name[:MAX_FILENAME_CHARS]
-    return name or "file"
 
 
 def sniff(path: Path) -> str | None:

@@ -4,8 +4,11 @@ The listener (``listener.py``) hands every ``GET /ws`` upgrade here, so a websoc
 one trio stream, one wsproto ``Connection`` and no extra task: the Session's reader task reads
 the socket itself, and its writer sends every frame that is waiting in one ``send_all``
 (``send_frames``). Frames over ``max_message_bytes`` close the socket with 1009, as PROTOCOL.md
-§4 asks. ``QuartSocket`` gives a websocket upgraded through hypercorn (a connection that
-carried plain HTTP first) the same three methods.
+§4 asks. A ping is answered here, as RFC 6455 §5.5.2 requires, and ``receive`` reports it (and
+any pong) as ``CONTROL``, so that the Session counts it against the rate limit like any frame: a
+flood of pings would otherwise cost the engine without ever reaching a limit. ``QuartSocket``
+gives a websocket upgraded through hypercorn (a connection that carried plain HTTP first) the
+same three methods; hypercorn answers pings itself, unseen by the Session.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from wsproto.events import (
     BytesMessage,
     CloseConnection,
     Ping,
+    Pong,
     Request,
     TextMessage,
 )
@@ -79,6 +83,15 @@ def unmask(payload: bytes | bytearray, key: bytes | bytearray) -> bytes:
     return (int.from_bytes(payload, "little") ^ int.from_bytes(mask, "little")).to_bytes(n, "little")
 
 
+class ControlFrame:
+    """A ping or a pong the client sent (already answered)."""
+
+    __slots__ = ()
+
+
+CONTROL = ControlFrame()
+
+
 class SocketClosed(Exception):
     """The peer closed the websocket (or the connection broke)."""
 
@@ -86,7 +99,7 @@ class SocketClosed(Exception):
 class Socket(Protocol):
     """What a Session needs of its websocket."""
 
-    async def receive(self) -> str | bytes: ...
+    async def receive(self) -> str | bytes | ControlFrame: ...
 
     def send_now(self, *frames: str) -> int: ...
 
@@ -163,11 +176,12 @@ class ServerSocket:
         self._wsproto_message = False   # wsproto holds the first fragments of a message
         self._skip = 0                  # bytes still to come of a frame refused unread (over the limit)
 
-    async def receive(self) -> str | bytes:
-        """The next whole message. Complete, unfragmented, masked text frames (nearly every frame a
-        client sends) are parsed here; every other frame (fragments, binary, control frames,
-        anything malformed) goes whole to wsproto, which keeps the protocol's rules: its general
-        parser costs the hot path more than the rest of a message's reading."""
+    async def receive(self) -> str | bytes | ControlFrame:
+        """The next whole message, or ``CONTROL`` for a ping or pong. Complete, unfragmented, masked
+        text frames (nearly every frame a client sends) are parsed here; every other frame
+        (fragments, binary, control frames, anything malformed) goes whole to wsproto, which keeps
+        the protocol's rules: its general parser costs the hot path more than the rest of a
+        message's reading."""
         while True:
             for event in self._conn.events():
                 message = await self._on_event(event)
@@ -253,12 +267,15 @@ class ServerSocket:
             raise SocketClosed from None
         return True
 
-    async def _on_event(self, event: Any) -> str | bytes | None:
+    async def _on_event(self, event: Any) -> str | bytes | ControlFrame | None:
         if isinstance(event, TextMessage | BytesMessage):
             return await self._on_message(event)
         if isinstance(event, Ping):
             await self._send(self._conn.send(event.response()))
-        elif isinstance(event, CloseConnection):
+            return CONTROL
+        if isinstance(event, Pong):
+            return CONTROL
+        if isinstance(event, CloseConnection):
             if self._conn.state is ConnectionState.REMOTE_CLOSING:      # the peer closes: answer it
                 await self._send(self._conn.send(event.response()))
             elif self._conn.state is ConnectionState.OPEN:              # wsproto refused a frame

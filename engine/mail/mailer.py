@@ -5,9 +5,11 @@ claims one due row at a time with a lease (``queries.claim_due_mails``: its ``ne
 moves past the longest an attempt can take, so neither this loop nor another engine on the
 database takes it while the attempt may still succeed), sends it, and marks it ``sent`` or
 schedules a retry with exponential backoff (``RETRY_BASE_S`` doubling up to ``RETRY_MAX_S``). A
-mail the server refuses for good (SMTP 5xx) or that failed ``MAX_ATTEMPTS`` times is marked
-``failed`` with the error. Without ``FRONTDESK_SMTP_URL`` mails stay queued (and are logged), to
-be sent once SMTP is configured: nothing is lost while the server is down.
+mail the server refuses for good (SMTP 5xx), or still not sent ``GIVE_UP_AFTER_S`` (five days)
+after it was queued, is marked ``failed`` with the error: nothing is lost while the server is
+down for less than that. Without ``FRONTDESK_SMTP_URL`` mails stay queued (and are logged), to be
+sent once SMTP is configured. Every attempt at one row sends the same Message-ID (the row's id),
+so the copy a retry makes of a mail whose answer was lost is recognisable as such.
 
 Error handling: a row that cannot become a mail or be handed to smtplib (a header value the
 ``email`` package refuses, an encoding error, anything but a cancellation) is poisoned: it is
@@ -32,7 +34,6 @@ from dataclasses import dataclass
 from datetime import timedelta
 from email.headerregistry import Address
 from email.message import EmailMessage
-from email.utils import make_msgid
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
 
@@ -50,7 +51,9 @@ log = logging.getLogger(__name__)
 
 RETRY_BASE_S = 0.5
 RETRY_MAX_S = 300.0
-MAX_ATTEMPTS = 25            # with the backoff cap: about two hours of trying
+# RFC 5321 §4.5.4.1: "the give-up time generally needs to be at least 4-5 days". A count of
+# attempts would be spent by an SMTP outage of a few hours, and every mail queued in it lost.
+GIVE_UP_AFTER_S = 5 * 24 * 3600.0
 POLL_S = 5.0                 # look for due rows this often even without a nudge
 SMTP_TIMEOUT_S = 15.0        # connecting, the greeting and each command
 SMTP_DATA_TIMEOUT_S = 600.0  # the DATA command, the mail's data and the answer to its final dot
@@ -61,6 +64,7 @@ DATA_WAITS_PER_ATTEMPT = 3
 BATCH = 20                   # queued mails logged at once while no SMTP is configured
 MAX_ERROR_CHARS = 1000
 DEFAULT_FROM = Address("Frontdesk", "frontdesk", "localhost")
+MESSAGE_ID_DOMAIN = "frontdesk.local"
 
 
 @dataclass(frozen=True)
@@ -125,6 +129,13 @@ def _deliver(target: SmtpTarget, message: EmailMessage, command_timeout_s: float
             raise
 
 
+def message_id(mail_id: object) -> str:
+    """The Message-ID of an outbox row's mail, the same at every attempt: when a server took a mail
+    but its answer was lost, the retry is a copy the recipient's system can recognise (RFC 5322
+    §3.6.4: one message, one id), not a second message."""
+    return f"<{mail_id}@{MESSAGE_ID_DOMAIN}>"
+
+
 def build_message(row: Row, sender: Address) -> EmailMessage:
     """The mail of one outbox row. Its headers are made by the ``email`` package, which refuses a
     value that would break out of its header (CR, LF) with ``ValueError``; a recipient that is not
@@ -135,7 +146,7 @@ def build_message(row: Row, sender: Address) -> EmailMessage:
     if len(message["To"].addresses) != 1:
         raise ValueError(f"the recipient {row['recipient']!r} is not one address")
     message["Subject"] = row["subject"]
-    message["Message-ID"] = make_msgid(domain="frontdesk.local")
+    message["Message-ID"] = message_id(row["id"])
     message.set_content(row["body_text"])
     if row["body_html"]:
         message.add_alternative(row["body_html"], subtype="html")
@@ -207,9 +218,10 @@ class Mailer:
             await queries.mark_mail(self._db, row["id"], "failed", attempts, _error_text(exc))
             log.error("mail %s to %r refused: %s", row["id"], row["recipient"], exc)
         except (OSError, smtplib.SMTPException) as exc:
-            if attempts >= MAX_ATTEMPTS:
+            if (utc_now() - row["created_at"]).total_seconds() >= GIVE_UP_AFTER_S:
                 await queries.mark_mail(self._db, row["id"], "failed", attempts, _error_text(exc))
-                log.error("mail %s to %r failed %d times, giving up: %s", row["id"], row["recipient"], attempts, exc)
+                log.error("mail %s to %r not sent in %d attempts since %s, giving up: %s", row["id"], row["recipient"],
+                          attempts, row["created_at"], exc)
                 return
             delay = min(RETRY_MAX_S, RETRY_BASE_S * 2 ** (attempts - 1))
             await queries.mark_mail(self._db, row["id"], "queued", attempts, _error_text(exc),

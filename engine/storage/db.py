@@ -265,6 +265,30 @@ class CommitLoop(Generic[T]):
                 pass                # given back already, when the server closed it
 
 
+async def _hop(call: Callable[..., Any], *args: Any) -> Any:
+    """``call(*args)`` on the asyncio side, its errors as ``DatabaseError``."""
+    try:
+        return await trio_asyncio.aio_as_trio(call)(*args)
+    except _DB_ERRORS as exc:
+        raise _map_error(exc) from exc
+
+
+class Transaction:
+    """The statements of one open transaction (``Database.transaction``); each call is one hop."""
+
+    def __init__(self, conn: asyncpg.Connection):
+        self._conn = conn
+
+    async def fetch(self, sql: str, *args: Any) -> list[Row]:
+        rows: list[Row] = await _hop(self._conn.fetch, sql, *args)
+        return rows
+
+    async def executemany(self, sql: str, arglists: Sequence[Sequence[Any]]) -> None:
+        """``sql`` once per argument list, sent together (asyncpg pipelines them)."""
+        if arglists:
+            await _hop(self._conn.executemany, sql, arglists)
+
+
 class Database:
     """A pool of connections, used from trio. Create with ``open_database``."""
 
@@ -297,6 +321,39 @@ class Database:
         except _DB_ERRORS as exc:
             raise _map_error(exc) from exc
         return status
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[Transaction]:
+        """One transaction on a connection of the pool, for a writer that reads what it writes
+        next (the mail import): committed when the block ends, rolled back when it raises.
+
+        Resource handling: the connection goes back to the pool on exit, shielded from
+        cancellation. Error handling: what the database refuses, here and in the block's
+        statements, is ``DatabaseError``; the block's own exceptions pass through unchanged.
+        """
+        try:
+            conn = await trio_asyncio.aio_as_trio(self._pool.acquire)()
+        except _DB_ERRORS as exc:
+            raise _map_error(exc) from exc
+        try:
+            tx = conn.transaction()
+            await _hop(tx.start)
+            try:
+                yield Transaction(conn)
+            except BaseException:
+                with trio.CancelScope(shield=True):
+                    try:
+                        await _hop(tx.rollback)
+                    except DatabaseError:
+                        pass        # the connection is gone: so is the transaction
+                raise
+            await _hop(tx.commit)
+        finally:
+            with trio.CancelScope(shield=True), trio.move_on_after(5):
+                try:
+                    await trio_asyncio.aio_as_trio(self._pool.release)(conn)
+                except _DB_ERRORS:
+                    pass
 
     def commit_loop(self, plan: Callable[[list[T]], Sequence[Step]],
                     done: Callable[[list[T], DatabaseError | None, float], Sequence[T] | None], max_batch: int,

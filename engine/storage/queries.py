@@ -2,7 +2,8 @@
 
 Two kinds: functions named for a write return a ``Statement`` (SQL + arguments) for the
 Persister to put into a group commit; ``async`` functions read through ``Database`` and
-return rows. No other module of the engine writes SQL.
+return rows. No other module of the engine writes SQL but those beside it: ``customers.py``
+(customers and their accounts) and ``sms_outbox.py``.
 
 The writes a busy engine makes many of at once also have a form for many rows (``BULK``, see
 ``commit_plan.py``): the same change for every row of arrays passed as ``$1``, ``$2``, … (one
@@ -20,6 +21,7 @@ from typing import Any, NamedTuple
 
 from frontdesk.engine.storage.commit_plan import Bulk
 from frontdesk.engine.storage.db import Database, Row, Statement
+from frontdesk.engine.storage.outbox_rows import OutboxRows
 
 BULK: dict[str, Bulk] = {}
 
@@ -97,18 +99,21 @@ def revoke_token(token_hash: bytes, kind: str) -> Statement:
 async def hello_subjects(db: Database, token_hashes: list[bytes]) -> list[Row]:
     """Who websocket ``hello`` tokens name (one row per live token, with its ``token_hash``), with
     the staff profile when a token names staff: one query for a whole batch of hellos
-    (``token_resolver.py``); an agent's hello once made two round trips (token, then profile)."""
+    (``token_resolver.py``); an agent's hello once made two round trips (token, then profile).
+
+    A restricted token (a customer who must set a password first) names nobody here: it may only
+    set a password, so its hello is refused like an unknown token's."""
     return await db.fetch(
         "SELECT t.token_hash, t.kind, t.subject_id, t.expires_at, s.role, s.email, s.name, s.capacity, s.presence, "
         "coalesce((SELECT array_agg(m.queue ORDER BY m.queue) FROM queue_members m WHERE m.staff_id = s.id), "
         "'{}') AS queues "
         "FROM tokens t LEFT JOIN staff s ON t.kind IN ('agent', 'supervisor') AND s.id = t.subject_id "
-        "WHERE t.token_hash = ANY($1::bytea[]) AND t.expires_at > now()", token_hashes)
+        "WHERE t.token_hash = ANY($1::bytea[]) AND t.expires_at > now() AND NOT t.restricted", token_hashes)
 
 
 async def token_subject(db: Database, token_hash: bytes) -> Row | None:
     return await db.fetchrow(
-        "SELECT kind, subject_id FROM tokens WHERE token_hash = $1 AND expires_at > now()", token_hash)
+        "SELECT kind, subject_id, restricted FROM tokens WHERE token_hash = $1 AND expires_at > now()", token_hash)
 
 
 def set_chosen_presence(agent_id: str, state: str) -> Statement:
@@ -138,20 +143,25 @@ async def all_queues(db: Database) -> list[Row]:
 
 _INSERT_CONVERSATION = _with_bulk(
     "INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
-    "fields, queue_key, created_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8)",
+    "fields, queue_key, created_at, consent_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9)",
     "INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
-    "fields, queue_key, created_at) "
+    "fields, queue_key, created_at, consent_at) "
     "SELECT r.id, r.queue, 'queued', r.name, r.email, "
-    "ARRAY(SELECT jsonb_array_elements_text(r.verified::jsonb)), r.fields::jsonb, r.queue_key, r.created_at "
+    "ARRAY(SELECT jsonb_array_elements_text(r.verified::jsonb)), r.fields::jsonb, r.queue_key, r.created_at, "
+    "r.consent_at "
     "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], "
-    "$8::timestamptz[]) AS r(id, queue, name, email, verified, fields, queue_key, created_at)",
+    "$8::timestamptz[], $9::timestamptz[]) AS r(id, queue, name, email, verified, fields, queue_key, created_at, "
+    "consent_at)",
     json=(4, 5))
 
 
 def insert_conversation(conversation_id: str, queue: str, name: str, email: str, verified: Sequence[str],
-                        fields: dict[str, Any], queue_key: int, created_at: datetime) -> Statement:
+                        fields: dict[str, Any], queue_key: int, created_at: datetime,
+                        consent_at: datetime | None = None) -> Statement:
+    """``consent_at``: when the customer agreed to the queue's consent notice (None: it has none)."""
     return (_INSERT_CONVERSATION,
-            (uuid.UUID(conversation_id), queue, name, email, list(verified), fields, queue_key, created_at))
+            (uuid.UUID(conversation_id), queue, name, email, list(verified), fields, queue_key, created_at,
+             consent_at))
 
 
 _INSERT_MESSAGE = _with_bulk(
@@ -394,11 +404,11 @@ def format_request_number(number: int) -> str:
 
 
 def insert_offline_request(request_id: str, number: int, queue: str, name: str, email: str, question: str,
-                           conversation_id: str | None = None) -> Statement:
-    return ("INSERT INTO offline_requests (id, request_number, queue, name, email, question, conversation_id) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+                           conversation_id: str | None = None, consent_at: datetime | None = None) -> Statement:
+    return ("INSERT INTO offline_requests (id, request_number, queue, name, email, question, conversation_id, "
+            "consent_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
             (uuid.UUID(request_id), number, queue, name, email, question,
-             uuid.UUID(conversation_id) if conversation_id else None))
+             uuid.UUID(conversation_id) if conversation_id else None, consent_at))
 
 
 # ---- attachments ----------------------------------------------------------------------------
@@ -462,19 +472,28 @@ async def account_customer(db: Database, customer_id: str) -> Row | None:
                              "FROM customers WHERE id = $1", cid)
 
 
-async def account_conversations(db: Database, customer_id: str, limit: int = 200) -> list[Row]:
+async def account_conversations(db: Database, customer_id: str, limit: int = 200,
+                                before: tuple[datetime, str] | None = None) -> list[Row]:
     """The customer's conversations, newest activity first, each with its last public message and
-    the public messages of others the customer has not read (never a private one)."""
+    the public messages of others the customer has not read (never a private one). ``before``
+    (activity, id) is where the previous page ended (``GET /api/customers/me/conversations``).
+
+    ``last_activity_at`` is made of what the customer sees — the start, the last public message,
+    the end or the resolution — so a private note moves nothing, not even the order of the list."""
     return await db.fetch(
-        "SELECT c.id, c.queue, c.status, q.mode, c.customer_read_seq, c.last_activity_at, "
+        "SELECT * FROM ("
+        "SELECT c.id, c.queue, c.status, q.mode, c.customer_read_seq, "
+        "greatest(c.created_at, c.ended_at, c.resolved_at, l.created_at) AS last_activity_at, "
         "l.seq AS last_seq, l.text AS last_text, l.sender_kind AS last_sender, l.created_at AS last_at, "
         "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND NOT m.private "
         " AND m.sender_kind <> 'customer' AND m.seq > c.customer_read_seq) AS unread "
         "FROM conversations c JOIN queues q ON q.name = c.queue "
         "LEFT JOIN LATERAL (SELECT seq, text, sender_kind, created_at FROM messages m "
         " WHERE m.conversation_id = c.id AND NOT m.private ORDER BY seq DESC LIMIT 1) l ON true "
-        "WHERE c.customer_id = $1 ORDER BY c.last_activity_at DESC NULLS LAST, c.created_at DESC LIMIT $2",
-        uuid.UUID(customer_id), limit)
+        "WHERE c.customer_id = $1) v "
+        "WHERE ($3::timestamptz IS NULL OR (v.last_activity_at, v.id) < ($3, $4::uuid)) "
+        "ORDER BY v.last_activity_at DESC, v.id DESC LIMIT $2",
+        uuid.UUID(customer_id), limit, before[0] if before else None, _uuid(before[1]) if before else None)
 
 
 # ---- conversations the business starts (edge/outreach.py) ------------------------------------
@@ -521,6 +540,14 @@ async def unread_public_agent_messages(db: Database, conversation_id: str, read_
         "AND sender_kind = 'agent' AND NOT private ORDER BY seq", uuid.UUID(conversation_id), read_seq)
 
 
+def insert_link_token(token_hash: bytes, conversation_id: str, customer_id: Any, expires_at: datetime) -> Statement:
+    """A link token: a customer token's rights for one conversation, revoked with its customer's
+    sign-out everywhere (``tokens.customer_id``)."""
+    return ("INSERT INTO tokens (token_hash, kind, subject_id, customer_id, expires_at) "
+            "VALUES ($1, 'link', $2, $3, $4)",
+            (token_hash, uuid.UUID(conversation_id), uuid.UUID(str(customer_id)), expires_at))
+
+
 def clear_notification(conversation_id: str) -> Statement:
     return "UPDATE conversations SET notify_due_at = NULL WHERE id = $1", (uuid.UUID(conversation_id),)
 
@@ -551,37 +578,12 @@ def insert_mail(mail_id: str, recipient: str, subject: str, body_text: str, body
             (uuid.UUID(mail_id), recipient, subject, body_text, body_html))
 
 
-async def claim_due_mails(db: Database, limit: int, lease_s: float) -> list[Row]:
-    """Up to ``limit`` due mails, each leased for ``lease_s``: its ``next_try_at`` moves that far
-    ahead in the statement that selects it, so no other claim (this engine's or another's) takes
-    it meanwhile; rows another claim is taking are skipped, not waited for."""
-    return await db.fetch(
-        "UPDATE outbox o SET next_try_at = now() + make_interval(secs => $2) "
-        "FROM (SELECT id FROM outbox WHERE status = 'queued' AND next_try_at <= now() "
-        "ORDER BY next_try_at LIMIT $1 FOR UPDATE SKIP LOCKED) due "
-        "WHERE o.id = due.id RETURNING o.*", limit, lease_s)
-
-
-async def seconds_until_next_mail(db: Database) -> float | None:
-    value = await db.fetchval("SELECT extract(epoch FROM min(next_try_at) - now()) FROM outbox "
-                              "WHERE status = 'queued'")
-    return None if value is None else float(value)
-
-
-async def mark_mail(db: Database, mail_id: Any, status: str, attempts: int, error: str | None,
-                    next_try_at: datetime | None = None) -> None:
-    """status 'sent', 'failed', or 'queued' (a retry at ``next_try_at``)."""
-    await db.execute(
-        "UPDATE outbox SET status = $2, attempts = $3, last_error = $4, "
-        "next_try_at = coalesce($5, next_try_at), sent_at = CASE WHEN $2 = 'sent' THEN now() END WHERE id = $1",
-        mail_id, status, attempts, error, next_try_at)
-
-
-async def unannounced_queued_mails(db: Database, limit: int) -> list[Row]:
-    """Queued mails never tried (no SMTP configured); marked tried so each is logged once."""
-    return await db.fetch(
-        "UPDATE outbox SET attempts = 1 WHERE id IN (SELECT id FROM outbox WHERE status = 'queued' "
-        "AND attempts = 0 ORDER BY created_at LIMIT $1) RETURNING recipient, subject", limit)
+# the Mailer's work on the ``outbox`` table (storage/outbox_rows.py, shared with the SMS outbox)
+_MAILS = OutboxRows("outbox")
+claim_due_mails = _MAILS.claim_due
+seconds_until_next_mail = _MAILS.seconds_until_next
+mark_mail = _MAILS.mark
+unannounced_queued_mails = _MAILS.unannounced_queued
 
 
 # ---- invitations ----------------------------------------------------------------------------

@@ -6,8 +6,8 @@ asked, rebuilds the Router's queues and the open conversations from the database
 handles (``ConversationContext``, ``AgentContext``, ``EdgeContext``) and owns the nursery every
 actor runs in.
 
-Supervision (``runtime/supervision.py``): a Conversation, an AgentActor or the Mailer that
-crashes on a bug is logged, counted and restarted from the database, with back-off, and parked
+Supervision (``runtime/supervision.py``): a Conversation, an AgentActor, the Mailer or the SMS
+sender that crashes on a bug is logged, counted and restarted from the database, with back-off, and parked
 when it keeps crashing; every other actor goes on. The Router is rebuilt in place
 (``restore.rebuild_router``) with the same inbox; one that keeps crashing stops the engine, whose
 next start rebuilds everything. A crash of the Persister, the timer service, the token resolver or
@@ -51,6 +51,7 @@ from frontdesk.engine.edge.token_resolver import TokenResolver
 from frontdesk.engine.mail.mailer import Mailer
 from frontdesk.engine.mail.notifier import Notifier
 from frontdesk.engine.mail.outbox import Outbox
+from frontdesk.engine.mail.sms import SmsSender
 from frontdesk.engine.protocol.frames import MAX_FRAME_BYTES
 from frontdesk.engine.routing.router import Router
 from frontdesk.engine.runtime.config import Config
@@ -178,6 +179,8 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     await nursery.start(tokens.run)
     mailer = Mailer(db, config.smtp_url)
     await nursery.start(partial(supervise, Strategy("mailer"), "mailer", mailer, _same))
+    sms = SmsSender(db, config.sms_url)
+    await nursery.start(partial(supervise, Strategy("sms"), "sms", sms, _same))
     outbox = Outbox(db, persister, mailer.nudge)
     notifier = Notifier(db, persister, config.link_base, mailer.nudge)
     await nursery.start(partial(supervise, Strategy("notifier"), "notifier", notifier, _same))
@@ -202,7 +205,8 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     nursery.start_soon(watch_queues, db, router)
 
     edge = EdgeContext(config=config, db=db, persister=persister, router=router, conversations=conversations,
-                       agents=agents, tokens=tokens, outbox=outbox, throttles=Throttles.from_config(config))
+                       agents=agents, tokens=tokens, outbox=outbox, sms=sms,
+                       throttles=Throttles.from_config(config))
     hc = HypercornConfig()
     hc.bind = [f"{config.host}:{config.port}"]
     hc.websocket_max_message_size = MAX_FRAME_BYTES
@@ -224,7 +228,8 @@ async def _router_parked(_key: str, _router: Router) -> None:
 
 
 async def _same(_key: str, crashed: A) -> A:
-    """A mail worker's successor is itself: its state (the outbox, the due rows) is all in the database."""
+    """A mail or SMS worker's successor is itself: its state (its outbox, the due rows) is all in the
+    database."""
     return crashed
 
 

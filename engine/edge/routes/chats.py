@@ -27,7 +27,8 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
         return json_response({"queue": name, "open": view.open, "next_open": iso(view.next_open),
                               "agents_online": view.agents_online, "waiting": view.waiting,
                               "faq_suggestions": view.config.faq_suggestions,
-                              "required_fields": list(view.config.required_fields)})
+                              "required_fields": list(view.config.required_fields),
+                              "mode": view.config.mode, "consent_notice": view.config.consent_notice})
 
     @app.post("/api/chats")
     async def start_chat() -> Response:

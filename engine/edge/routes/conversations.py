@@ -7,12 +7,15 @@ from __future__ import annotations
 from quart import Response
 from quart_trio import QuartTrio
 
+from frontdesk.core import auth
 from frontdesk.core.errors import FrontdeskError
+from frontdesk.core.wire import iso, utc_now
 from frontdesk.engine.conversations.model import message_wire
 from frontdesk.engine.edge import account_view
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import authenticate, json_response, read_body
 from frontdesk.engine.edge.outreach import start_outreach
+from frontdesk.engine.mail.notifier import LINK_TOKEN_TTL
 from frontdesk.engine.storage import queries
 
 
@@ -23,6 +26,21 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
     async def start() -> Response:
         who = await authenticate(db, "agent", "supervisor")
         return json_response(await start_outreach(edge, who, await read_body()), 201)
+
+    @app.post("/api/conversations/<conversation_id>/link")
+    async def link(conversation_id: str) -> Response:
+        """A signed-in customer opens one of their conversations on the conversation page: a link
+        token for it (as a notification mail carries), so the page needs one kind of token only."""
+        who = await authenticate(db, "account")
+        row = await queries.conversation(db, conversation_id)
+        if row is None or str(row["customer_id"]) != who.subject_id:
+            raise FrontdeskError("not_found", "no such conversation")
+        token, token_hash = auth.new_token()
+        expires_at = utc_now() + LINK_TOKEN_TTL
+        await edge.persister.write([queries.insert_link_token(token_hash, conversation_id, who.subject_id,
+                                                              expires_at)], conversation_id)
+        return json_response({"link_token": token, "path": f"/chat/c/{conversation_id}#t={token}",
+                              "expires_at": iso(expires_at)}, 201)
 
     @app.get("/api/conversations/<conversation_id>/customer")
     async def customer_beside(conversation_id: str) -> Response:

@@ -1,4 +1,9 @@
-"""Attachments: streamed uploads, downloads for those who may see them."""
+"""Attachments: streamed uploads, downloads for those who may see them.
+
+An upload is refused (409 ``conflict``) once the customer's live chat has ended (a resolved
+messaging conversation reopens when its customer writes, so it still takes files), and counts
+its bytes against its token's and its conversation's limits as they arrive (429 ``rate_limited``
+with ``Retry-After``; edge/throttles.py); an upload refused for any reason is not counted."""
 
 from __future__ import annotations
 
@@ -11,6 +16,7 @@ from frontdesk.core.errors import FrontdeskError
 from frontdesk.engine.edge import uploads
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import Caller, authenticate, json_response, paced
+from frontdesk.engine.edge.sessions import token_key
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database
 
@@ -36,13 +42,22 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
     @app.post("/api/uploads")
     async def upload() -> Response:
         who = await authenticate(db, "agent", "customer")
-        up = await uploads.receive_upload(paced(request.body), request.headers.get("Content-Type"),
-                                          request.content_length, uploads_dir)
+        conversation_id = who.subject_id if who.kind == "customer" else None
+        if conversation_id is not None:
+            row = await queries.conversation(db, conversation_id)
+            if row is None or row["status"] == "ended":
+                raise FrontdeskError("conflict", "the conversation has ended: nothing more can be sent to it")
+        budget = edge.throttles.upload(token_key(who.token_hash), conversation_id, request.content_length)
+        up: uploads.Upload | None = None
         try:
+            up = await uploads.receive_upload(budget.metered(paced(request.body)), request.headers.get("Content-Type"),
+                                              request.content_length, uploads_dir)
             await edge.persister.write([queries.insert_attachment(
                 up.attachment_id, who.kind, who.subject_id, up.filename, up.content_type, up.size, up.sha256)])
         except BaseException:
-            up.path.unlink(missing_ok=True)
+            budget.give_back()
+            if up is not None:
+                up.path.unlink(missing_ok=True)
             raise
         return json_response({"attachment_id": up.attachment_id, "filename": up.filename,
                               "content_type": up.content_type, "size": up.size}, 201)

@@ -9,7 +9,7 @@ from quart import Response, request
 from quart_trio import QuartTrio
 
 from frontdesk.core.errors import FrontdeskError
-from frontdesk.core.wire import iso
+from frontdesk.core.wire import iso, utc_now
 from frontdesk.engine.edge import chat_start, forms
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import authenticate, client_address, json_response, read_body
@@ -31,13 +31,15 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
     @app.post("/api/offline-requests")
     async def offline_request() -> Response:
         form = await forms.parse_offline_request(await read_body(), check_domain=edge.config.check_email_domain)
-        chat_start.queue_view(edge, form.queue)
+        notice = chat_start.queue_view(edge, form.queue).config.consent_notice
+        forms.require_consent(form.consent, notice)
         edge.throttles.offline_request(client_address(edge.throttles), form.email)
         request_id = str(uuid.uuid4())
         number = await queries.next_request_number(db)
         request_number = queries.format_request_number(number)
         await edge.persister.write([
-            queries.insert_offline_request(request_id, number, form.queue, form.name, form.email, form.question),
+            queries.insert_offline_request(request_id, number, form.queue, form.name, form.email, form.question,
+                                           consent_at=utc_now() if notice else None),
             offline_confirmation(form.email, request_number, form.name, form.question)])
         edge.outbox.nudge()
         return json_response({"request_id": request_id, "request_number": request_number}, 201)

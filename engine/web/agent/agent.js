@@ -1,11 +1,17 @@
 // The agent console (/agent): sign-in, presence, offers, conversations in tabs, invitations and
-// offline requests. Written against PROTOCOL.md and the README's API notes only.
+// offline requests; conversations of messaging queues with their status, set pending or resolved
+// by their owner (messaging.js); the customer beside each chat and new conversations the business
+// starts (customers.js). Written against PROTOCOL.md and the README's API notes only.
 
 import { el, $, $$, icon, srOnly, setText, throttle, atBottom } from '/web/shared/dom.js';
 import { t, applyI18n, formatDateTime, lang } from '/web/shared/i18n.js';
 import { Connection, ApiError, api, newId, sessionValue } from '/web/shared/protocol.js';
 import { ChatLog } from '/web/shared/chatlog.js';
 import { Files, Tray, ACCEPT, setupDrop } from '/web/shared/uploads.js';
+import {
+  isMessaging, leavingText, showConsoleNote, hideConsoleNote, renderStatusPill, renderReminder,
+} from '/agent/messaging.js';
+import { initCustomerPanel, loadCustomerPanel, setupOutreach } from '/agent/customers.js';
 
 const auth = sessionValue('frontdesk.agent');             // {token, agent}
 const unackedStore = sessionValue('frontdesk.agent.unacked');
@@ -35,6 +41,7 @@ let colleagues = null;               // cached GET /api/agents: { at, list }
 const COLLEAGUES_TTL_MS = 10_000;    // presence in the list is at most this old (plus the engine's tick)
 let requestsTimer = null;
 let countdownTimer = null;
+let outreach = null;                 // the "New conversation" dialog (customers.js)
 
 const now = () => Date.now() + clockSkew;
 
@@ -102,6 +109,7 @@ function signOut(info) {
   auth.save(null);
   unackedStore.save(null);
   for (const conv of convs.values()) removeConv(conv);
+  hideConsoleNote();
   for (const id of [...offers.keys()]) removeOffer(id);
   for (const id of [...invitations.keys()]) removeInvitation(id);
   clearInterval(requestsTimer);
@@ -199,6 +207,8 @@ function onFrame(f) {
     case 'invitation': showInvitation(f); break;
     case 'invitation_result': onInvitationResult(f); break;
     case 'ended': onEnded(f); break;
+    case 'status': onStatus(f); break;
+    case 'reminder': onReminder(f); break;
     case 'error': onError(f); break;
     default: break;
   }
@@ -208,6 +218,7 @@ function onWelcome(f) {
   me = { ...me, ...f.agent };
   auth.save({ token, agent: me });
   setPresence(f.presence, false);
+  outreach.refresh();
   const open = new Set();
   for (const summary of f.conversations || []) {
     open.add(summary.conversation_id);
@@ -218,6 +229,8 @@ function onWelcome(f) {
       conv = new Conv(summary);
       conv.loadHistory();
     }
+    // what the owner left unread while away (the engine counts the customer's messages)
+    if (typeof summary.unread === 'number' && conv.role === 'owner') conv.setUnread(summary.unread);
   }
   for (const conv of convs.values()) {
     if (!open.has(conv.id) && !conv.ended) conv.finish(t('agent.gone'));
@@ -446,6 +459,11 @@ function onError(f) {
     return;
   }
   if (f.ref) return;   // a send: shown at the message (sendfailed)
+  const asked = [...convs.values()].find((c) => c.statusWanted);
+  if (asked && (f.field === 'status' || f.field === 'conversation_id')) {
+    asked.statusRefused(errorText(f));
+    return;
+  }
   if (lastInvite && Date.now() - lastInvite.at < 5000) {
     const conv = convs.get(lastInvite.conversationId);
     const i = pendingInvites.lastIndexOf(lastInvite.conversationId);
@@ -480,6 +498,9 @@ class Conv {
     this.customer = view.customer || {};
     this.participants = view.participants || [];
     this.ended = view.status === 'ended';
+    this.messaging = isMessaging(view.status);
+    this.statusWanted = null;        // set_status sent, its status event not yet here
+    this.reminder = null;            // the last reminder event, until the agent reads
     this.gone = false;
     this.loaded = false;
     this.unread = 0;
@@ -489,6 +510,7 @@ class Conv {
     this.log.setReadSeq(view.customer_read_seq || 0);
     convs.set(this.id, this);
     this.renderHead();
+    this.loadCustomer();
   }
 
   build() {
@@ -525,7 +547,9 @@ class Conv {
     const tab = el('button', {
       type: 'button', role: 'tab', id: `tab-${key}`, class: 'tab', 'aria-controls': panel.id,
       'aria-selected': 'false', tabindex: '-1', dataset: { conversationId: this.id },
-    }, el('span', { class: 'tab__label' }), el('span', { class: 'badge', hidden: true }));
+    }, el('span', { class: 'tab__label' }),
+    el('span', { class: 'tab__reminder', hidden: true }, icon('bell'), srOnly(t('agent.reminderBadge'))),
+    el('span', { class: 'badge', hidden: true }));
     tab.addEventListener('click', () => selectTab(this.id, true));
     $('#tabs').append(tab);
     $('#panels').append(panel);
@@ -541,6 +565,7 @@ class Conv {
       },
     });
     this.tray = new Tray($('.tray', panel), $('.tray-error', panel), () => token, () => this.updateSend());
+    this.customerPanel = initCustomerPanel(panel);
     this.wire();
   }
 
@@ -588,6 +613,8 @@ class Conv {
     $('.act-canned', panel).addEventListener('click', () => openCanned(this));
     $('.act-options', panel).addEventListener('click', () => openOptions(this));
     $('.act-end', panel).addEventListener('click', () => confirmEnd(this));
+    $('.act-pending', panel).addEventListener('click', () => this.setStatus('pending'));
+    $('.act-resolve', panel).addEventListener('click', () => this.setStatus('resolved'));
     $('.act-leave', panel).addEventListener('click', () => {
       if (!conn.send({ type: 'leave', conversation_id: this.id })) this.log.notice(t('conn.notConnected'), 'error');
     });
@@ -688,6 +715,8 @@ class Conv {
 
   update(view) {
     this.status = view.status;
+    if (isMessaging(view.status)) this.messaging = true;
+    if (this.statusWanted) this.statusRefused('');    // still listed after a reconnect: it was not set
     if (view.customer) this.customer = view.customer;
     if (view.participants) this.participants = view.participants;
     for (const p of this.participants) if (p.id !== me.id) knownAgents.set(p.id, p.name);
@@ -711,12 +740,74 @@ class Conv {
       people.length ? t('agent.participants', { list: people.join(', ') }) : ''].filter(Boolean).join(' · '));
     const role = this.role;
     $('.act-leave', this.panel).hidden = this.ended || role !== 'invited';
-    $('.act-end', this.panel).hidden = this.ended || role === 'invited';
+    // a messaging conversation is resolved or set pending by its owner, never ended
+    $('.act-end', this.panel).hidden = this.ended || role === 'invited' || this.messaging;
+    const settable = this.messaging && role === 'owner' && !this.ended && this.status === 'open';
+    for (const button of $$('.act-pending, .act-resolve', this.panel)) {
+      button.hidden = !settable;
+      // aria-disabled, not disabled: the pressed button keeps the focus until the answer comes
+      button.setAttribute('aria-disabled', String(Boolean(this.statusWanted)));
+    }
+    const statusBox = $('.conv__status', this.panel);
+    statusBox.hidden = !this.messaging || this.ended;
+    if (this.messaging) renderStatusPill(statusBox, this.status);
     $('.act-invite', this.panel).hidden = this.ended;
     $('.act-close', this.panel).hidden = !this.ended;
     $('.composer', this.panel).hidden = this.ended;
     if (this.ended) $('.invite', this.panel).hidden = true;
     this.updateBadge();
+  }
+
+  /** The owner asks for ``status`` (pending, resolved); the ``status`` event shows the result. */
+  setStatus(status) {
+    if (this.statusWanted) return;
+    if (!conn.send({ type: 'set_status', conversation_id: this.id, status })) {
+      this.log.notice(t('conn.notConnected'), 'error');
+      return;
+    }
+    this.statusWanted = status;
+    setText($('.conv__progress', this.panel), t('agent.settingStatus'));
+    this.renderHead();
+  }
+
+  statusRefused(text) {
+    this.statusWanted = null;
+    setText($('.conv__progress', this.panel), text);
+    this.renderHead();
+  }
+
+  loadCustomer() {
+    loadCustomerPanel(this.customerPanel, this.id, token);
+  }
+
+  /** The engine's count of unread customer messages (welcome), unless the agent is reading now. */
+  setUnread(n) {
+    if (this.visible()) return;
+    this.unread = n;
+    this.updateBadge();
+  }
+
+  remind(f) {
+    const first = !this.reminder;
+    this.reminder = f;
+    if (!this.visible()) this.unread = Math.max(this.unread, f.unread);
+    const box = $('.conv__reminder', this.panel);
+    renderReminder(box, f);
+    box.hidden = false;
+    this.tab.title = box.textContent;          // the reminder's words where the bell is
+    this.tab.classList.add('tab--reminder');
+    $('.tab__reminder', this.tab).hidden = false;
+    this.updateBadge();
+    if (first) announce(t('agent.reminderAnnounce', { name: this.customer.name || t('common.customer') }));
+    this.markRead();
+  }
+
+  clearReminder() {
+    this.reminder = null;
+    $('.conv__reminder', this.panel).hidden = true;
+    this.tab.removeAttribute('title');
+    this.tab.classList.remove('tab--reminder');
+    $('.tab__reminder', this.tab).hidden = true;
   }
 
   updateBadge() {
@@ -779,6 +870,7 @@ class Conv {
       this.unread = 0;
       this.updateBadge();
     }
+    if (this.reminder) this.clearReminder();
   }
 
   showTyping(name) {
@@ -795,6 +887,7 @@ class Conv {
   finish(text) {
     this.ended = true;
     this.status = 'ended';
+    if (this.reminder) this.clearReminder();
     this.hideTyping();
     this.tray.clear();
     const banner = $('.conv__banner', this.panel);
@@ -813,8 +906,12 @@ function onConversation(f) {
     removeConv(conv);
     conv = null;
   }
-  if (conv) conv.update(f);
-  else conv = new Conv(f);
+  if (conv) {
+    conv.update(f);
+    conv.loadCustomer();             // accepted again: what is known of the customer may have changed
+  } else {
+    conv = new Conv(f);
+  }
   conv.setHistory(f.messages || []);
   for (const [id, card] of offers) if (card.conversationId === f.conversation_id) removeOffer(id);
   for (const [id, card] of invitations) if (card.conversationId === f.conversation_id) removeInvitation(id);
@@ -870,6 +967,28 @@ function onEnded(f) {
   else if (f.by === 'customer') text = t('agent.endedByCustomer');
   else if (f.by === 'agent') text = t('agent.endedByAgent');
   conv.finish(text);
+}
+
+/** A messaging conversation was set pending or resolved (or waits again): every agent left it, so it
+ *  leaves the list, and a note says what became of it. */
+function onStatus(f) {
+  const conv = convs.get(f.conversation_id);
+  if (!conv) return;
+  if (f.status === 'open') {
+    conv.status = 'open';
+    conv.renderHead();
+    return;
+  }
+  showConsoleNote(leavingText(f, conv.customer.name || t('common.customer')));
+  const hadFocus = conv.panel.contains(document.activeElement) || conv.tab.contains(document.activeElement);
+  const wasActive = activeTab === conv.id;
+  removeConv(conv);
+  if (wasActive) selectTab('requests', hadFocus);
+}
+
+function onReminder(f) {
+  const conv = convs.get(f.conversation_id);
+  if (conv && !conv.ended) conv.remind(f);
 }
 
 function removeConv(conv) {
@@ -1117,6 +1236,10 @@ function init() {
   $('#sign-out').addEventListener('click', signOutByChoice);
   $('#tabs').addEventListener('keydown', tabKeys);
   $('#tab-requests').addEventListener('click', () => selectTab('requests', true));
+  $('#console-note-dismiss').addEventListener('click', () => {
+    hideConsoleNote();
+    $(`#tab-${cssId(activeTab)}`)?.focus();
+  });
   $('#requests-refresh').addEventListener('click', () => loadRequests());
   $('#requests-status').addEventListener('change', () => loadRequests());
   $('#canned-search').addEventListener('input', renderCanned);
@@ -1126,6 +1249,20 @@ function init() {
     renumberOptions();
   });
   $('#options-cancel').addEventListener('click', () => $('#options-dialog').close());
+  outreach = setupOutreach({
+    token: () => token,
+    queues: () => (me && me.queues) || [],
+    errorText,
+    started: (conversationId, email) => {
+      announce(t('outreach.started', { email }));
+      // the conversation event may have come first: closing the dialog gave the focus back to its button
+      const conv = convs.get(conversationId);
+      if (conv) {
+        selectTab(conv.id, false);
+        conv.input.focus({ preventScroll: true });
+      }
+    },
+  });
   document.addEventListener('visibilitychange', () => {
     const conv = convs.get(activeTab);
     if (conv) conv.markRead();

@@ -1,11 +1,17 @@
 // The customer chat (/chat?queue=support): pre-chat form with FAQ suggestions, closed queue with
-// the offline-request form, waiting, and the chat itself. Written against PROTOCOL.md only.
+// the offline-request form, waiting, and the chat itself; and the same chat opened by a
+// notification mail's link (/chat/c/{conversation_id}#t=<link token>, link.js), where a messaging
+// conversation is pending or resolved until the customer writes again. Written against PROTOCOL.md only.
 
 import { el, $, $$, icon, replace, setText, debounce, throttle, atBottom } from '/web/shared/dom.js';
 import { t, tParts, applyI18n, formatDateTime, formatWait, lang } from '/web/shared/i18n.js';
 import { Connection, ApiError, api, newId, sessionValue } from '/web/shared/protocol.js';
 import { ChatLog } from '/web/shared/chatlog.js';
 import { Files, Tray, ACCEPT, setupDrop } from '/web/shared/uploads.js';
+import {
+  errorText, cssId, fieldLabel, values, clearErrors, showApiError, setupConsent, withConsent,
+} from '/chat/forms.js';
+import { readLink, newChatUrl } from '/chat/link.js';
 
 const params = new URLSearchParams(location.search);
 const queue = params.get('queue') || 'support';
@@ -15,12 +21,17 @@ const fragment = new URLSearchParams(location.hash.slice(1));
 const identity = fragment.get('email') && fragment.get('hmac')
   ? { email: fragment.get('email'), name: fragment.get('name') || undefined, hmac: fragment.get('hmac') } : null;
 
-const KEY = `frontdesk.chat.${queue}`;
-const saved = sessionValue(KEY);                 // {conversation_id, token, name, email, last_seq, messages}
+const link = readLink();                         // {conversationId, token} on /chat/c/...
+// a link's conversation is kept under its own key: the tab may hold a chat of the queue's page too
+const KEY = link ? `frontdesk.chat.c.${link.conversationId}` : `frontdesk.chat.${queue}`;
+// {conversation_id, token, name, email, last_seq, messages, queue, messaging, link}
+const saved = sessionValue(KEY);
 const unackedStore = sessionValue(`${KEY}.unacked`);
 const MAX_CACHED_MESSAGES = 300;
 const TYPING_SEND_MS = 3000;
 const TYPING_SHOW_MS = 5000;
+const RESTING = new Set(['pending', 'resolved']);   // a messaging conversation set aside (PROTOCOL.md §7)
+const MESSAGING_STATUSES = new Set(['open', ...RESTING]);
 
 let queueInfo = null;
 let chat = null;   // the running chat (see startChat)
@@ -38,68 +49,13 @@ function show(name, focus = true) {
   }
 }
 
-function fail(text) {
+/** The error screen; ``newChat``: the way out is a new chat (a link that no longer works), not a retry. */
+function fail(text, { newChat = false, queue: newQueue = null } = {}) {
   setText($('#error-text'), text);
+  $('#error-retry').hidden = newChat;
+  $('#error-new').hidden = !newChat;
+  $('#error-new').href = newChatUrl(newQueue);
   show('error');
-}
-
-// ---- form errors (error.field of the API -> the right input) ---------------------------------
-
-const ERROR_TEXT = {
-  missing_field: 'error.required', invalid_email: 'error.email', invalid_value: 'error.invalid',
-  too_large: 'error.tooLong', rate_limited: 'error.rateLimited', network: 'error.network',
-  unavailable: 'error.unavailable', not_found: 'chat.unknownQueue',
-};
-
-function errorText(err) {
-  const key = ERROR_TEXT[err.code];
-  return key ? t(key) : t('error.generic', { message: err.message || err.code });
-}
-
-function clearErrors(form) {
-  for (const input of form.querySelectorAll('[aria-invalid]')) {
-    input.removeAttribute('aria-invalid');
-    input.removeAttribute('aria-describedby');
-  }
-  for (const p of form.querySelectorAll('.field-error, .form-error')) {
-    p.hidden = true;
-    p.textContent = '';
-  }
-}
-
-function fieldError(form, prefix, field, text) {
-  const id = field.startsWith('fields.') ? `${prefix}-f-${cssId(field.slice(7))}` : `${prefix}-${field}`;
-  const input = form.querySelector(`#${id}`);
-  const box = form.querySelector(`#${id}-error`);
-  if (!input || !box) return false;
-  setText(box, text);
-  box.hidden = false;
-  input.setAttribute('aria-invalid', 'true');
-  input.setAttribute('aria-describedby', box.id);
-  input.focus();
-  return true;
-}
-
-function showApiError(form, prefix, err, formErrorBox) {
-  const text = errorText(err);
-  if (err.field && fieldError(form, prefix, err.field, text)) return;
-  setText(formErrorBox, text);
-  formErrorBox.hidden = false;
-}
-
-function cssId(name) {
-  return String(name).replace(/[^A-Za-z0-9_-]/g, '_');
-}
-
-function fieldLabel(name) {
-  const text = String(name).replace(/[_-]+/g, ' ').trim();
-  return text.charAt(0).toUpperCase() + text.slice(1);
-}
-
-function values(form) {
-  const data = Object.fromEntries(new FormData(form).entries());
-  for (const k of Object.keys(data)) data[k] = String(data[k]);
-  return data;
 }
 
 // ---- pre-chat ------------------------------------------------------------------------------
@@ -113,6 +69,7 @@ async function loadQueue() {
     return;
   }
   buildExtraFields(queueInfo.required_fields || []);
+  setupConsent('pc', queueInfo.consent_notice);
   const notice = $('#prechat-notice');
   if (!queueInfo.open || queueInfo.agents_online === 0) {
     const when = queueInfo.next_open ? t('closed.next', { time: formatDateTime(queueInfo.next_open) }) : '';
@@ -157,7 +114,7 @@ async function submitPrechat(event) {
   const v = values(form);
   const fields = {};
   for (const input of form.querySelectorAll('[data-extra-field]')) fields[input.dataset.extraField] = input.value;
-  const body = { queue, name: v.name, email: v.email, question: v.question };
+  const body = withConsent('pc', { queue, name: v.name, email: v.email, question: v.question });
   if (Object.keys(fields).length) body.fields = fields;
   if (identity) body.identity = identity;
   const submit = $('#prechat-submit');
@@ -170,7 +127,7 @@ async function submitPrechat(event) {
     }
     const session = {
       conversation_id: data.conversation_id, token: data.customer_token, name: v.name, email: v.email,
-      last_seq: 0, messages: [], position: data.position,
+      last_seq: 0, messages: [], position: data.position, queue, messaging: queueInfo.mode === 'messaging',
     };
     saved.save(session);
     startChat(session);
@@ -227,6 +184,7 @@ function showClosed(data, v) {
   form.elements.name.value = v.name || '';
   form.elements.email.value = v.email || '';
   form.elements.question.value = v.question || '';
+  setupConsent('of', queueInfo && queueInfo.consent_notice, $('#pc-consent').checked);
   show('closed');
 }
 
@@ -239,7 +197,7 @@ async function submitOffline(event) {
   submit.disabled = true;
   try {
     const { data } = await api('POST', '/api/offline-requests',
-      { body: { queue, name: v.name, email: v.email, question: v.question } });
+      { body: withConsent('of', { queue, name: v.name, email: v.email, question: v.question }) });
     setText($('#request-number'), data.request_number);
     setText($('#offline-done-text'), t('offline.doneText', { email: v.email }));
     show('offline-done');
@@ -253,8 +211,11 @@ async function submitOffline(event) {
 
 // ---- the chat ------------------------------------------------------------------------------
 
+/** The running chat of ``session``. A link opened in a new tab shows its conversation once the
+ *  engine has welcomed the token: a link that no longer works never flashes an empty chat. */
 function startChat(session) {
-  show('chat');
+  const waitForWelcome = Boolean(session.link) && !(session.messages || []).length;
+  if (!waitForWelcome) show('chat');
   const files = new Files(() => session.token);
   const log = new ChatLog($('#log'), {
     viewer: 'customer', files,
@@ -268,7 +229,7 @@ function startChat(session) {
   });
   const state = {
     session, log, files, status: 'queued', agents: new Map(), readSent: 0, ended: false,
-    typingTimer: null, transcriptAsked: Boolean(session.transcript_asked),
+    typingTimer: null, transcriptAsked: Boolean(session.transcript_asked), messaging: Boolean(session.messaging),
   };
   chat = state;
 
@@ -291,13 +252,15 @@ function startChat(session) {
   conn.addEventListener('unauthenticated', () => {
     saved.save(null);
     unackedStore.save(null);
-    fail(t('chat.expired'));
+    if (session.link) fail(t('link.invalid'), { newChat: true, queue: session.queue });
+    else fail(t('chat.expired'));
   });
   conn.start();
 
   const tray = new Tray($('#tray'), $('#tray-error'), () => session.token, () => updateSendButton(state));
   state.tray = tray;
   setupComposer(state);
+  updateHead(state);
   document.addEventListener('visibilitychange', () => markRead(state));
   window.addEventListener('focus', () => markRead(state));
   $('#log-scroll').addEventListener('scroll', () => markRead(state), { passive: true });
@@ -339,18 +302,33 @@ function onFrame(state, f) {
   switch (f.type) {
     case 'welcome': {
       const conv = f.conversation || {};
+      if (state.session.link && conv.conversation_id !== cid) {
+        // a token of another conversation under this address: the link was altered
+        state.conn.stop();
+        saved.save(null);
+        unackedStore.save(null);
+        fail(t('link.invalid'), { newChat: true });
+        return;
+      }
+      if (document.body.dataset.screen !== 'chat') show('chat');
       state.status = conv.status;
+      remember(state, conv.queue, MESSAGING_STATUSES.has(conv.status));
       for (const p of conv.participants || []) {
         state.agents.set(p.id, p.name);
         log.setReadSeq(p.read_seq || 0);
       }
-      if (conv.status === 'active') hideBanner();
+      if (conv.status === 'active' || conv.status === 'open') hideBanner();
+      if (RESTING.has(conv.status)) showResting(conv.status);
       if (conv.status === 'ended') showEnded(state, null);
+      updateHead(state);
       break;
     }
     case 'queued':
       state.status = 'queued';
       showWaiting(f.position, f.estimated_wait_s);
+      break;
+    case 'status':
+      onStatus(state, f);
       break;
     case 'requeued':
       state.status = 'queued';
@@ -358,9 +336,10 @@ function onFrame(state, f) {
       log.notice(t('chat.requeued'));
       break;
     case 'participant_joined':
-      state.status = 'active';
+      state.status = state.messaging ? 'open' : 'active';
       state.agents.set(f.agent.id, f.agent.name);
       hideBanner();
+      updateHead(state);
       log.notice(t('chat.joined', { name: f.agent.name }));
       $('#message-input').focus({ preventScroll: true });
       break;
@@ -395,6 +374,51 @@ function onFrame(state, f) {
   }
 }
 
+/** The queue and kind of the conversation, kept for a reload and for "start a new chat". */
+function remember(state, conversationQueue, messaging) {
+  if (messaging) state.messaging = true;
+  const { session } = state;
+  if ((conversationQueue && session.queue !== conversationQueue) || session.messaging !== state.messaging) {
+    session.queue = conversationQueue || session.queue;
+    session.messaging = state.messaging;
+    persist(state);
+  }
+}
+
+/** A messaging conversation changed its status: a line in the log, and a calm note while it rests
+ *  (the customer's next message reopens it). */
+function onStatus(state, f) {
+  state.status = f.status;
+  remember(state, null, true);
+  const line = statusLine(f);
+  if (line) state.log.notice(line);
+  if (RESTING.has(f.status)) showResting(f.status);
+  else if (f.status === 'queued') showBanner(t('wait.unknown'), '');
+  else hideBanner();
+  updateHead(state);
+}
+
+function statusLine(f) {
+  if (f.status === 'pending') return t('chat.statusPending');
+  if (f.status === 'resolved') return t(f.by === 'customer' ? 'chat.statusResolvedByYou' : 'chat.statusResolvedByAgent');
+  if (f.status === 'queued') return t('chat.statusReopened');
+  return null;
+}
+
+function showResting(status) {
+  showBanner(t(status === 'pending' ? 'chat.notePending' : 'chat.noteResolved'), '');
+}
+
+/** The head's button: "End chat" in a live chat; in a messaging conversation "Mark as resolved",
+ *  which nothing needs while it rests. */
+function updateHead(state) {
+  const button = $('#end-button');
+  setText(button, t(state.messaging ? 'chat.resolve' : 'chat.end'));
+  button.classList.toggle('button--danger', !state.messaging);
+  button.classList.toggle('button--secondary', state.messaging);
+  button.hidden = state.ended || (state.messaging && RESTING.has(state.status));
+}
+
 function showWaiting(position, estimate, headline) {
   const main = headline || (position === 1 ? t('wait.next') : t('wait.position', { n: position }));
   const sub = estimate === null || estimate === undefined ? t('wait.unknown') : t('wait.estimate', { time: formatWait(estimate) });
@@ -409,6 +433,7 @@ function requestNumber(number) {
 function showBanner(main, sub) {
   setText($('#banner-main'), main);
   replace($('#banner-sub'), sub);
+  $('#banner-sub').hidden = !sub || (Array.isArray(sub) && !sub.length);
   $('#chat-banner').hidden = false;
 }
 
@@ -511,11 +536,27 @@ function setupComposer(state) {
 
   const dialog = $('#end-dialog');
   $('#end-button').addEventListener('click', () => {
+    // a messaging conversation is resolved, not ended: it reopens when the customer writes again
+    const { messaging } = state;
+    setText($('#end-dialog-title'), t(messaging ? 'chat.resolveTitle' : 'chat.endTitle'));
+    setText($('#end-dialog-text'), messaging ? t('chat.resolveText') : '');
+    $('#end-dialog-text').hidden = !messaging;
+    $('#end-transcript-row').hidden = messaging;
+    const confirm = $('#end-confirm');
+    setText(confirm, t(messaging ? 'chat.resolve' : 'chat.end'));
+    confirm.classList.toggle('button--danger', !messaging);
+    confirm.classList.toggle('button--primary', messaging);
     $('#end-transcript').checked = false;
     dialog.showModal();
   });
   dialog.addEventListener('close', () => {
     if (dialog.returnValue !== 'end') return;
+    if (state.messaging) {
+      if (!state.conn.send({ type: 'end', conversation_id: state.session.conversation_id })) {
+        state.log.notice(t('conn.notConnected'), 'error');
+      }
+      return;
+    }
     state.transcriptAsked = $('#end-transcript').checked;
     state.session.transcript_asked = state.transcriptAsked;
     persist(state);
@@ -544,7 +585,8 @@ function setupComposer(state) {
   $('#new-chat').addEventListener('click', () => {
     saved.save(null);
     unackedStore.save(null);
-    location.reload();
+    if (state.session.link) location.assign(newChatUrl(state.session.queue));
+    else location.reload();
   });
 }
 
@@ -560,8 +602,24 @@ function autosize(textarea) {
 
 // ---- start -----------------------------------------------------------------------------------
 
+/** The conversation of a mail's link: the token from the fragment, else the one this tab kept; its
+ *  whole history comes with the first hello (resume from 0). */
+function openLink() {
+  const kept = saved.load(null);
+  const token = link.token || (kept && kept.token);
+  if (!token) {
+    fail(t('link.invalid'), { newChat: true });
+    return;
+  }
+  const same = kept && kept.conversation_id === link.conversationId ? kept : { last_seq: 0, messages: [] };
+  const session = { ...same, conversation_id: link.conversationId, token, link: true, messaging: true };
+  saved.save(session);
+  startChat(session);
+}
+
 function init() {
   document.documentElement.lang = lang;
+  $('#signin-link').href = `/account?lang=${lang}`;      // the account page speaks the chat's language
   if (embedded) document.body.classList.add('embedded');
   applyI18n(document);
   for (const b of document.querySelectorAll('[data-icon]')) b.prepend(icon(b.dataset.icon));
@@ -575,6 +633,10 @@ function init() {
   $('#offline').addEventListener('submit', submitOffline);
   $('#offline-again').addEventListener('click', () => location.reload());
   $('#error-retry').addEventListener('click', () => location.reload());
+  if (link) {
+    openLink();
+    return;
+  }
   const session = saved.load(null);
   if (session && session.token && session.conversation_id) startChat(session);
   else loadQueue();

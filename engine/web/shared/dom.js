@@ -76,6 +76,8 @@ const ICONS = {
   file: ['M6 2.5h8l5 5V21.5H6z', 'M14 2.5v5h5'],
   close: ['M6 6l12 12', 'M18 6L6 18'],
   warn: ['M12 3L2 21h20z', 'M12 10v5', 'M12 17.5v.5'],
+  bell: ['M6 17V11a6 6 0 0 1 12 0v6l1.5 2h-15z', 'M10 21h4'],
+  plus: ['M12 5v14', 'M5 12h14'],
 };
 
 /** An SVG icon (decorative: aria-hidden; give the text alternative next to it). */

@@ -8,6 +8,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from conftest import Engine, accept_next, agent, connect, make_config, running_engine
 
@@ -70,3 +71,24 @@ async def test_a_signed_in_customer_sees_every_conversation_and_writes_in_a_rest
             offer = await a1.expect("offer", conversation_id=lid)
             assert offer["question"] == "Any news?"
         assert str(uuid.UUID(lid)) == lid
+
+
+async def test_a_signed_in_customer_opens_a_conversation_with_a_link_token_for_it_alone(
+        database_url: str, data_dir: Path) -> None:
+    async with running_engine(make_config(database_url, data_dir)) as engine, agent(engine, 1):
+        own = await chat(engine, "messages", "lea@example.com", "Mine")
+        other = await chat(engine, "messages", "max@example.com", "Not mine")
+        token = await account_token(database_url, "lea@example.com")
+        async with engine.http() as http:
+            def post(cid: str, bearer: str) -> Any:
+                return http.post(f"/api/conversations/{cid}/link", headers={"Authorization": f"Bearer {bearer}"})
+            r = await post(own["conversation_id"], token)
+            assert r.status_code == 201, r.text
+            opened = r.json()
+            assert opened["path"] == f"/chat/c/{own['conversation_id']}#t={opened['link_token']}"
+            assert (await post(other["conversation_id"], token)).status_code == 404
+            assert (await post(own["conversation_id"], own["customer_token"])).status_code == 403
+        resume = {own["conversation_id"]: 0}
+        async with connect(engine, opened["link_token"], "the conversation page", resume=resume) as page:
+            assert page.info["conversation"]["conversation_id"] == own["conversation_id"]
+            assert (await page.expect("message", seq=1))["text"] == "Mine"

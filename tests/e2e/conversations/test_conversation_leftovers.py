@@ -36,6 +36,9 @@ class RecordingRouter:
         self.closed = trio.Event()
         self.on_closed: list[Callable[[], None]] = []
 
+    def queue_mode(self, _name: str) -> str:
+        return "live"
+
     async def send(self, command: Any) -> None:
         if isinstance(command, ConversationClosed):
             for fn in self.on_closed:

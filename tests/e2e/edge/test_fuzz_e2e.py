@@ -251,7 +251,8 @@ framings = st.sampled_from([(b"", 0), (b"", 0), (b"", 1), (b"", 3), (b"Expect: 1
 
 @st.composite
 def chat_bodies(draw: st.DrawFn) -> bytes:
-    body = draw(st.one_of(*[nearly_valid("chat", ["support", "sales"])] * 3, hostile_bodies("chat")))
+    # "messages" has a consent notice: its forms need "consent": true
+    body = draw(st.one_of(*[nearly_valid("chat", ["support", "sales", "messages"])] * 3, hostile_bodies("chat")))
     return draw(documents(body)) if draw(st.integers(0, 5)) == 0 else to_bytes(dumps(body))
 
 
@@ -313,7 +314,8 @@ LOGIN_SHAPES = {200: {"token", "agent"}}
 
 @st.composite
 def offline_bodies(draw: st.DrawFn) -> bytes:
-    body = draw(st.one_of(*[nearly_valid("offline", ["support", "after-hours"])] * 3, hostile_bodies("offline")))
+    body = draw(st.one_of(*[nearly_valid("offline", ["support", "after-hours", "messages"])] * 3,
+                          hostile_bodies("offline")))
     return draw(documents(body)) if draw(st.integers(0, 5)) == 0 else to_bytes(dumps(body))
 
 

@@ -19,6 +19,8 @@ import trio
 from conftest import PASSWORD, Engine, Postgres, accept_next, agent, make_config, running_engine
 from trio_websocket import ConnectionRejected, open_websocket_url
 
+from frontdesk.engine.storage.demo import CONSENT
+
 IDENTITY_SECRET = b"demo-identity-secret"
 CHAT = {"queue": "support", "name": "Cora Customer", "email": "cora@example.com", "question": "Where is my order?"}
 
@@ -137,11 +139,14 @@ async def test_malformed_login_body_is_refused(engine: Engine, content: bytes, s
 
 @pytest.mark.parametrize(("queue", "expected"), [
     ("support", {"queue": "support", "open": True, "next_open": None, "agents_online": 1, "waiting": 0,
-                 "faq_suggestions": True, "required_fields": []}),
+                 "faq_suggestions": True, "required_fields": [], "mode": "live", "consent_notice": None}),
     ("sales", {"queue": "sales", "open": True, "next_open": None, "agents_online": 0, "waiting": 0,
-               "faq_suggestions": False, "required_fields": []}),
+               "faq_suggestions": False, "required_fields": [], "mode": "live", "consent_notice": None}),
     ("after-hours", {"queue": "after-hours", "open": False, "next_open": None, "agents_online": 1, "waiting": 0,
-                     "faq_suggestions": False, "required_fields": []}),
+                     "faq_suggestions": False, "required_fields": [], "mode": "live", "consent_notice": None}),
+    ("messages", {"queue": "messages", "open": True, "next_open": None, "agents_online": 1, "waiting": 0,
+                  "faq_suggestions": False, "required_fields": [], "mode": "messaging",
+                  "consent_notice": CONSENT["messages"]}),
 ])
 async def test_queue_state_with_agent1_online(engine: Engine, queue: str, expected: dict[str, Any]) -> None:
     async with agent(engine, 1), engine.http() as http:

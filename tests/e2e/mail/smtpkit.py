@@ -42,11 +42,13 @@ class Mail:
 class MailCatcher:
     """aiosmtpd handler: keeps every mail and wakes trio waiters when one arrives. A mail counts
     as arrived when its data is in, before the server answers it; ``answer_delay_s`` holds that
-    answer back (a server slow to acknowledge the final dot)."""
+    answer back (a server slow to acknowledge the final dot), and while ``answers_to_lose`` is
+    above 0 the server hangs up instead of answering (the client never learns the mail arrived)."""
 
     def __init__(self) -> None:
         self.mails: list[Mail] = []
         self.answer_delay_s = 0.0
+        self.answers_to_lose = 0
         self._token = trio.lowlevel.current_trio_token()
         self._changed = trio.Event()
 
@@ -59,6 +61,9 @@ class MailCatcher:
         except trio.RunFinishedError:
             pass
         await asyncio.sleep(self.answer_delay_s)
+        if self.answers_to_lose > 0:
+            self.answers_to_lose -= 1
+            server.transport.abort()
         return "250 OK"
 
     async def handle_RCPT(self, server: Any, session: Any, envelope: Any, address: str,  # aiosmtpd hook
@@ -72,6 +77,9 @@ class MailCatcher:
         self.mails.append(mail)
         self._changed.set()
         self._changed = trio.Event()
+
+    def message_ids(self) -> list[str]:
+        return [str(m.message["Message-ID"]) for m in self.mails]
 
     async def wait_for(self, count: int, timeout: float = 10.0) -> list[Mail]:
         with trio.fail_after(timeout):

@@ -1,5 +1,6 @@
 """The Mailer (engine/mail/mailer.py) against faults: outbox rows that cannot become a mail, a
-server slow to acknowledge the final dot, and two Mailers on one database. Over real SMTP
+server slow to acknowledge the final dot, a server that hangs up instead of answering it, a server
+that is not there for many attempts, and two Mailers on one database. Over real SMTP
 (aiosmtpd on loopback, smtpkit.py) and the test's own PostgreSQL.
 
 Nothing here waits on time: tests wait for a mail's arrival or poll the outbox row (there is no
@@ -19,7 +20,8 @@ import trio
 from conftest import Postgres, agent, make_config, running_engine
 from smtpkit import Smtp, outbox_until, smtp_fixture, sql_on  # noqa: F401  (fixture)
 
-from frontdesk.engine.mail.mailer import SMTP_DATA_TIMEOUT_S, Mailer
+from frontdesk.engine.mail import mailer as mailer_module
+from frontdesk.engine.mail.mailer import GIVE_UP_AFTER_S, SMTP_DATA_TIMEOUT_S, Mailer, message_id
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database, Row, open_database
 
@@ -106,3 +108,36 @@ async def test_two_mailers_on_one_database_send_a_due_mail_once(db: Database, sm
         nursery.cancel_scope.cancel()
     assert (row["status"], row["attempts"]) == ("sent", 1)
     assert len(smtp.catcher.mails) == 1
+
+
+async def test_a_mail_whose_answer_was_lost_is_sent_again_with_the_same_message_id(
+        db: Database, smtp: Smtp, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(mailer_module, "RETRY_BASE_S", 0.05)     # the retry comes at once
+    smtp.catcher.answers_to_lose = 1
+    await smtp.start()
+    mail_id = await queue_mail(db, "twice@example.com")
+    async with trio.open_nursery() as nursery:
+        await nursery.start(Mailer(db, smtp.url).run)
+        row = await row_when(db, mail_id, lambda row: row["status"] != "queued")
+        nursery.cancel_scope.cancel()
+    assert (row["status"], row["attempts"]) == ("sent", 2)
+    # the server had the mail twice; its Message-ID tells the recipient's system it is one mail
+    assert smtp.catcher.message_ids() == [message_id(mail_id)] * 2
+
+
+async def test_a_mail_is_given_up_only_days_after_it_was_queued_however_often_it_was_tried(
+        db: Database, smtp: Smtp, monkeypatch: pytest.MonkeyPatch) -> None:
+    assert GIVE_UP_AFTER_S == 5 * 24 * 3600      # RFC 5321 §4.5.4.1: "at least 4-5 days"
+    monkeypatch.setattr(mailer_module, "RETRY_BASE_S", 0.01)
+    monkeypatch.setattr(mailer_module, "RETRY_MAX_S", 0.02)
+    young = await queue_mail(db, "young@example.com")
+    old = await queue_mail(db, "old@example.com")
+    await db.execute("UPDATE outbox SET created_at = now() - interval '5 days 1 minute' WHERE id = $1",
+                     uuid.UUID(old))
+    async with trio.open_nursery() as nursery:      # the server is not started: nothing listens
+        await nursery.start(Mailer(db, smtp.url).run)
+        given_up = await row_when(db, old, lambda row: row["status"] != "queued")
+        tried = await row_when(db, young, lambda row: row["attempts"] >= 30)
+        nursery.cancel_scope.cancel()
+    assert (given_up["status"], given_up["attempts"]) == ("failed", 1) and given_up["last_error"]
+    assert tried["status"] == "queued"      # past any count of attempts, and waiting for the server

@@ -39,7 +39,7 @@ async def test_a_messaging_conversation_outlives_the_page_is_mailed_with_a_link_
                          notify_after_s=0.2, agent_remind_after_s=0.3, public_url="http://frontdesk.example")
     async with running_engine(config) as engine, agent(engine, 1) as a1, agent(engine, 2) as a2:
         chat = await engine.start_chat(queue="messages", email="mila@example.com", name="Mila Meier",
-                                       question="Can you check my invoice?")
+                                       question="Can you check my invoice?", consent=True)
         cid = chat["conversation_id"]
         async with connect(engine, chat["customer_token"], "customer tab") as cu:
             first = await a1.expect_one_of({"offer"})

@@ -44,7 +44,7 @@ def stages(agents: list[str]) -> list[list[Statement]]:
     return [
         [queries.insert_conversation(cid, "support", f"Customer {i}", f"c{i}@example.com",
                                      [[], ["email"], ["email", "name"]][i], {"order": f"A-{i}"} if i else {},
-                                     100 + i, T0) for i, cid in enumerate(cids)],
+                                     100 + i, T0, T0 if i == 1 else None) for i, cid in enumerate(cids)],
         [queries.insert_token(uuid.uuid4().bytes, "customer", cid, T0 + timedelta(days=1)) for cid in cids],
         messages,
         [queries.insert_offer(o, cid, agents[i], T0, T0 + timedelta(seconds=30))

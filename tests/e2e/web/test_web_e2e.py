@@ -128,8 +128,9 @@ def web_engine(postgres: Postgres, tmp_path: Path) -> Iterator[WebEngine]:
         engine.stop()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@contextmanager
+def chromium() -> Iterator[Browser]:
+    """Debian's Chromium, headless, driven by Playwright."""
     # importing the engine installs trio-asyncio's event loop policy; Playwright needs a plain asyncio loop
     policy = asyncio.get_event_loop_policy()
     asyncio.set_event_loop_policy(asyncio.DefaultEventLoopPolicy())
@@ -140,6 +141,12 @@ def browser() -> Iterator[Browser]:
             b.close()
     finally:
         asyncio.set_event_loop_policy(policy)
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Browser]:
+    with chromium() as b:
+        yield b
 
 
 @dataclass
@@ -170,7 +177,7 @@ class Watch:
 
 
 def new_page(browser: Browser, watch: Watch, **options: Any) -> Page:
-    context = browser.new_context(viewport=DESKTOP, locale="en-US", accept_downloads=True, **options)
+    context = browser.new_context(**({"viewport": DESKTOP, "locale": "en-US", "accept_downloads": True} | options))
     context.set_default_timeout(15_000)
     return watch.attach(context.new_page())
 
@@ -253,6 +260,9 @@ CSP_PARTS = ["default-src 'self'", "connect-src 'self' ws: wss:", "img-src 'self
 def test_pages_are_served_with_csp_and_nosniff(web_engine: WebEngine) -> None:
     with httpx.Client(base_url=web_engine.base, timeout=10) as http:
         for path, kind in [("/chat", "text/html"), ("/chat/", "text/html"), ("/chat/chat.js", "text/javascript"),
+                           ("/chat/c/5d7a9a2e-8f3b-4c1e-9a57-0c8e2b6f4d10", "text/html"),
+                           ("/chat/forms.js", "text/javascript"), ("/chat/link.js", "text/javascript"),
+                           ("/agent/messaging.js", "text/javascript"),
                            ("/chat/widget.js", "text/javascript"), ("/chat/chat.css", "text/css"),
                            ("/agent", "text/html"), ("/agent/agent.js", "text/javascript"),
                            ("/web/shared/protocol.js", "text/javascript"), ("/web/shared/base.css", "text/css"),
@@ -266,6 +276,9 @@ def test_pages_are_served_with_csp_and_nosniff(web_engine: WebEngine) -> None:
                 assert part in csp, (path, part)
             assert "unsafe" not in csp
         assert "frame-ancestors *" in http.get("/chat").headers["content-security-policy"]
+        link_page = http.get("/chat/c/5d7a9a2e-8f3b-4c1e-9a57-0c8e2b6f4d10")
+        assert link_page.content == http.get("/chat").content           # the customer chat's own page
+        assert link_page.headers["referrer-policy"] == "same-origin"
         agent = http.get("/agent")
         assert "frame-ancestors 'self'" in agent.headers["content-security-policy"]
         assert agent.headers["x-frame-options"] == "SAMEORIGIN"

@@ -1,5 +1,5 @@
-"""The identity HMAC check (core/auth.py): PROTOCOL.md §3's lowercase hex HMAC-SHA256 of the e-mail,
-and an answer rather than an exception for whatever string a client sends."""
+"""core/auth.py: the identity HMAC check (PROTOCOL.md §3's lowercase hex HMAC-SHA256 of the e-mail, and
+an answer rather than an exception for whatever string a client sends), and one-time codes."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import hmac
 from hypothesis import given
 from hypothesis import strategies as st
 
-from frontdesk.core.auth import identity_hmac_ok
+from frontdesk.core.auth import code_hash, identity_hmac_ok, new_code, same_hash
 
 SECRET = "demo-identity-secret"
 
@@ -38,3 +38,29 @@ def test_any_strings_get_an_answer_not_an_exception(secret: str, email: str, giv
 def test_non_ascii_and_surrogates_do_not_match() -> None:
     for given_hmac in ("ä" * 64, "\ud800" * 64, "ß", signed("vip@example.com")[:-1] + "é"):
         assert not identity_hmac_ok(SECRET, "vip@example.com", given_hmac)
+
+
+# ---- one-time codes -----------------------------------------------------------------------
+
+def test_a_code_has_the_digits_asked_for_leading_zeros_included() -> None:
+    codes = {new_code(6) for _ in range(2000)}
+    assert all(len(c) == 6 and c.isdigit() for c in codes)
+    assert any(c.startswith("0") for c in codes)        # drawn from 000000..999999, not 100000..
+    assert len(codes) > 1990                            # random, not a sequence
+    assert len(new_code(8)) == 8
+
+
+def test_a_code_hash_binds_the_code_to_its_customer() -> None:
+    a, b = "0b9a8a66-5c2e-4c52-9e43-2cfb0a3b3f61", "9c2e1c5e-9d0c-4e0c-8a8e-1f0f0b7b4d22"
+    assert code_hash(a, "123456") == code_hash(a, "123456")
+    assert code_hash(a, "123456") != code_hash(b, "123456")
+    assert code_hash(a, "123456") != code_hash(a, "123457")
+    assert b"123456" not in code_hash(a, "123456")
+
+
+def test_same_hash_compares_whole_hashes_of_any_length() -> None:
+    stored = code_hash("c", "123456")
+    assert same_hash(stored, code_hash("c", "123456"))
+    assert not same_hash(stored, code_hash("c", "654321"))
+    assert not same_hash(stored, stored[:-1])
+    assert not same_hash(b"\x00" * 32, stored)

@@ -1,4 +1,4 @@
-"""Upload typing by content (``uploads.sniff``) and filename sanitising, without a server.
+"""Upload typing by content (``uploads.sniff``), without a server.
 
 Every sample is built here from the bytes its format prescribes; the name a file carries never
 matters (a Windows executable called ``invoice.pdf`` is refused).
@@ -19,14 +19,12 @@ from frontdesk.engine.edge.uploads import (
     DOCX,
     GIF,
     JPEG,
-    MAX_FILENAME_CHARS,
     PDF,
     PNG,
     TEXT,
     XLS,
     XLSX,
     ZIP,
-    sanitize_filename,
     sniff,
 )
 
@@ -238,33 +236,3 @@ def test_a_text_file_with_binary_bytes_after_the_first_block_is_refused(tmp_path
     data = b"harmless line\n" * 1000 + b"\x00\x01\x02\x03" * 100
     assert len(data) > 8192
     assert sniff(write(tmp_path, "sneaky.txt", data)) is None
-
-
-# ---- file names ----------------------------------------------------------------------------
-
-@pytest.mark.parametrize(("raw", "clean"), [
-    ("../../etc/passwd", "passwd"),
-    ("..\\..\\windows\\win.ini", "win.ini"),
-    ("C:\\Users\\cora\\report.docx", "report.docx"),
-    ("a\x00b\x1fc.txt", "abc.txt"),
-    ("bad\x7fname.txt", "badname.txt"),
-    ("new\nline\r\t.txt", "newline.txt"),
-    ("evil\u202etxt.exe", "eviltxt.exe"),           # right-to-left override (format character)
-    ('in"voice<1>.pdf', "in_voice_1_.pdf"),
-    ("a;b*c?|d:e.txt", "a_b_c__d_e.txt"),
-    ("  .hidden. ", "hidden"),
-    ("re\u0301sume\u0301.txt", "résumé.txt"),       # NFC-normalised
-    ("Grüße.pdf", "Grüße.pdf"),
-    ("", "file"),
-    (None, "file"),
-    ("../", "file"),
-    ("....", "file"),
-])
-def test_sanitize_filename(raw: str | None, clean: str) -> None:
-    assert sanitize_filename(raw) == clean
-
-
-def test_sanitize_filename_shortens_long_names_but_keeps_the_extension() -> None:
-    clean = sanitize_filename("x" * 300 + ".pdf")
-    assert len(clean) == MAX_FILENAME_CHARS and clean.endswith(".pdf")
-    assert len(sanitize_filename("y" * 400)) == MAX_FILENAME_CHARS

@@ -1,7 +1,8 @@
 """The receive side of ServerSocket (engine/edge/websocket.py): simple text frames are parsed by the
 engine, every other frame by wsproto. Whatever a client sends — random text, fragments, binary
 messages, pings between fragments, cut into random TCP segments — must come out exactly as
-wsproto alone would give it, in order; bad frames close with the right code."""
+wsproto alone would give it, in order, each ping answered and reported; bad frames close with the
+right code."""
 
 from __future__ import annotations
 
@@ -17,7 +18,7 @@ from wsproto import ConnectionType
 from wsproto.connection import Connection as WsprotoConnection
 from wsproto.events import CloseConnection, Message, Ping, Pong
 
-from frontdesk.engine.edge.websocket import ServerSocket, SocketClosed, frame_length, unmask
+from frontdesk.engine.edge.websocket import ControlFrame, ServerSocket, SocketClosed, frame_length, unmask
 
 MAX = 1 << 16
 
@@ -62,12 +63,18 @@ def test_any_mix_of_frames_in_any_segments_arrives_as_wsproto_would_give_it(
         client, server_stream = await socket_pair()
         server = ServerSocket(server_stream, WsprotoConnection(ConnectionType.SERVER), MAX)
         received: list[str | bytes] = []
+        controls = 0
         all_received = trio.Event()
 
         async def read_all() -> None:     # as a Session does: receive until the socket closes
+            nonlocal controls
             try:
                 while True:
-                    received.append(await server.receive())
+                    got = await server.receive()
+                    if isinstance(got, ControlFrame):
+                        controls += 1
+                    else:
+                        received.append(got)
                     if len(received) == len(expected):
                         all_received.set()
             except SocketClosed:
@@ -86,7 +93,7 @@ def test_any_mix_of_frames_in_any_segments_arrives_as_wsproto_would_give_it(
                     pongs += sum(isinstance(e, Pong) for e in pong_conn.events())
             nursery.cancel_scope.cancel()
         assert received == expected
-        assert pongs == pings
+        assert pongs == pings == controls
         await client.aclose()
         await server_stream.aclose()
 

@@ -1,0 +1,107 @@
+"""Customers page: search by name, e-mail, mobile or external id; a customer's record and their
+conversations, newest activity first; creating and activating a customer through a real engine's
+API as the signed-in supervisor."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pandas as pd
+import pytest
+from dashkit import Seed, dashboard_env_fixture, seed_fixture, signed_in, texts, widget  # noqa: F401  (fixtures)
+from streamlit.testing.v1 import AppTest
+
+from frontdesk.dashboard import engine_api
+
+
+def names(at: AppTest) -> list[str]:
+    if not at.dataframe:
+        return []
+    table: pd.DataFrame = at.dataframe[0].value
+    return sorted(table["Name"])
+
+
+def test_search_finds_customers_by_each_identifier_and_shows_their_conversations(dashboard_env: Seed) -> None:
+    dashboard_env.sql("UPDATE customers SET mobile = '+4915112345678', external_id = 'CRM-77' "
+                      "WHERE email = 'sam@example.com'")
+    at = signed_in(dashboard_env, "customers.py")
+    assert names(at) == ["Quentin Queue", "Sam Shopper", "Vera Verified"]   # one per conversation's e-mail
+    for query in ("sam", "SAM@EXAMPLE", "+49151", "crm-77", "example.com"):
+        widget(at.text_input, "cust_text").input(query).run()
+        assert "Sam Shopper" in names(at), query
+    widget(at.text_input, "cust_text").input("nobody-here").run()
+    assert names(at) == [] and "No customer matches." in texts(at)
+
+    (sam,) = dashboard_env.sql("SELECT id FROM customers WHERE email = 'sam@example.com'")
+    at = signed_in(dashboard_env, None, customer=str(sam[0]))
+    at.switch_page("customers.py").run()
+    assert not at.exception, [e.message for e in at.exception]
+    shown_text = texts(at)
+    assert "Sam Shopper" in shown_text and "+4915112345678" in shown_text and "CRM-77" in shown_text
+    table: pd.DataFrame = at.dataframe[0].value
+    assert list(table["Queue"]) == ["sales"] and list(table["Status"]) == ["open"]
+    assert list(table["Agent"]) == ["Agent Three"]
+
+
+@pytest.fixture
+def engine_for_dashboard(dashboard_env: Seed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real ``frontdesk serve`` on the dashboard's database, where the dashboard finds it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
+    with (tmp_path / "engine.log").open("ab") as log:
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("frontdesk")), "serve", "--host", "127.0.0.1",
+                                 "--port", str(port), "--database-url", dashboard_env.url, "--data-dir",
+                                 str(dashboard_env.data_dir)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, (tmp_path / "engine.log").read_text()
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the engine did not start"
+            time.sleep(0.1)
+        monkeypatch.setenv("FRONTDESK_ENGINE_URL", base)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)
+
+
+def test_a_supervisor_creates_a_customer_and_activates_them_through_the_engine(
+        dashboard_env: Seed, engine_for_dashboard: str) -> None:
+    at = signed_in(dashboard_env, "customers.py")
+    widget(at.text_input, "nc_name").input("Nina Neu")
+    widget(at.text_input, "nc_email").input("nina@example.com")
+    widget(at.text_input, "nc_mobile").input("+4915112345679")
+    at.button[[b.label for b in at.button].index("Create")].click().run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "Customer Nina Neu created." in texts(at)
+    assert dashboard_env.sql("SELECT mobile FROM customers WHERE email = 'nina@example.com'") == [("+4915112345679",)]
+    # the same mobile again is refused, naming the field
+    at = signed_in(dashboard_env, "customers.py")
+    widget(at.text_input, "nc_name").input("Nina Zwei")
+    widget(at.text_input, "nc_email").input("nina2@example.com")
+    widget(at.text_input, "nc_mobile").input("+4915112345679")
+    at.button[[b.label for b in at.button].index("Create")].click().run()
+    assert "Mobile: another customer has this already." in texts(at)
+
+    (nina,) = dashboard_env.sql("SELECT id FROM customers WHERE email = 'nina@example.com'")
+    supervisor = dashboard_env.staff["supervisor@demo.test"]
+    answer = engine_api.call(supervisor, "POST", f"/api/customers/{nina[0]}/activate")
+    assert answer.status == 202 and answer.body["code_sent_by"] == "sms"
+    assert dashboard_env.sql("SELECT count(*) FROM sms_outbox WHERE recipient = '+4915112345679'") == [(1,)]
+    assert dashboard_env.sql("SELECT count(*) FROM tokens WHERE kind = 'supervisor'") == [(0,)]   # none left behind

@@ -66,6 +66,7 @@ class EngineWorld:
         self.rng = rng
         self.text_bytes = text_bytes
         self.queue = QUEUE                            # where the chats' POSTs go
+        self.consent = False                          # the queue shows a consent notice: customers agree
         self.agents: list[SimAgent] = []
         self.running = False
         self.closing = False
@@ -227,8 +228,10 @@ class EngineWorld:
         q = conv.question_token
         self._by_question[q] = conv
         self._created_at[q] = t0 if t0 is not None else trio.current_time()
-        body = {"queue": self.queue, "name": f"Load Customer {conv.serial}", "email": f"c{conv.serial}@example.com",
-                "question": message_text(q, self.text_bytes)}
+        body: dict[str, Any] = {"queue": self.queue, "name": f"Load Customer {conv.serial}",
+                                "email": f"c{conv.serial}@example.com", "question": message_text(q, self.text_bytes)}
+        if self.consent:
+            body["consent"] = True
         try:
             r = await self.chat_posts.post("/api/chats", orjson.dumps(body))   # the wait for a lane counts
         except LaneError as exc:

@@ -178,6 +178,7 @@ class Scale:
         self.ws_url = ctx.engine_base.replace("http", "ws", 1) + "/ws"
         self.world = ScaleAgents(ctx.engine_base, Plan.of(ctx.cfg), self.rec, ctx.rng, ctx.cfg.text_bytes)
         self.world.queue = QUEUE
+        self.world.consent = True       # the demo's messaging queue asks for the privacy consent
         self.extra: dict[str, Any] = ctx.extra.setdefault("engine", {})
         self.open_sockets = 0
         self._actors_before = 0.0

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from typing import Any
 
 import httpx
 import orjson
@@ -30,14 +31,29 @@ def code_in(text: str) -> str | None:
     return found.group(0) if found else None
 
 
-def newest_mail_to(database_url: str, email: str) -> str:
-    """The text of the newest mail in the outbox to ``email`` (a worker thread's blocking read)."""
-    import psycopg
+class Mails:
+    """The newest mail in the outbox to an address, read over ONE connection in worker threads
+    (one at a time): a connection per read would make PostgreSQL start a backend per sign-in, on
+    the cores the engine is measured on."""
 
-    with psycopg.connect(database_url) as conn:
-        row = conn.execute("SELECT subject || E'\\n' || body_text FROM outbox WHERE lower(recipient) = lower(%s) "
-                           "ORDER BY created_at DESC LIMIT 1", (email,)).fetchone()
-    return str(row[0]) if row else ""
+    def __init__(self, database_url: str):
+        self._url = database_url
+        self._conn: Any = None
+        self.one_at_a_time = trio.CapacityLimiter(1)
+
+    def newest_to(self, email: str) -> str:
+        import psycopg
+
+        if self._conn is None:
+            self._conn = psycopg.connect(self._url, autocommit=True)
+        row = self._conn.execute("SELECT subject || E'\\n' || body_text FROM outbox WHERE lower(recipient) = "
+                                 "lower(%s) ORDER BY created_at DESC LIMIT 1", (email,)).fetchone()
+        return str(row[0]) if row else ""
+
+    def close(self) -> None:
+        if self._conn is not None:
+            self._conn.close()
+            self._conn = None
 
 
 async def sign_in_phase(ctx: RunContext, http: httpx.AsyncClient, seeded: Seeded, segment: Segment,
@@ -68,7 +84,7 @@ async def sign_in_phase(ctx: RunContext, http: httpx.AsyncClient, seeded: Seeded
         if r.status_code != 202:
             rec.error(f"sign-in code: {r.status_code}")
             return
-        code = code_in(await trio.to_thread.run_sync(newest_mail_to, seeded.database_url, email))
+        code = code_in(await trio.to_thread.run_sync(mails.newest_to, email, limiter=mails.one_at_a_time))
         if code is None:
             rec.error("sign-in: no code in the customer's mail")
             return
@@ -86,13 +102,17 @@ async def sign_in_phase(ctx: RunContext, http: httpx.AsyncClient, seeded: Seeded
         except (httpx.HTTPError, trio.TooSlowError, ValueError, OSError) as exc:
             rec.error(f"sign-in: {type(exc).__name__}")
 
-    async with trio.open_nursery() as nursery:
-        t = start
-        for i in customers[1:]:
-            t += 1.0 / rate
-            if t >= window[1]:
-                break
-            await trio.sleep_until(t)
-            nursery.start_soon(guarded, i)
+    mails = Mails(seeded.database_url)
+    try:
+        async with trio.open_nursery() as nursery:
+            t = start
+            for i in customers[1:]:
+                t += 1.0 / rate
+                if t >= window[1]:
+                    break
+                await trio.sleep_until(t)
+                nursery.start_soon(guarded, i)
+    finally:
+        await trio.to_thread.run_sync(mails.close, limiter=mails.one_at_a_time)
     segment("signin", start - 0.2, window)
 

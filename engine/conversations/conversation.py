@@ -12,7 +12,9 @@ sockets, customer resumes and the customer's welcome never see it.
 
 Delivery never waits: customer sockets are Sessions (bounded outbox), agents are reached
 through their AgentActor. Resource handling: the actor's task returns when the conversation
-ends (its ``ActorMap`` then forgets it); the customer's sessions stay open and only get ``ended``.
+ends (its ``ActorMap`` then forgets it) and lets go of its customers' sessions, which stay open
+and only get ``ended``; nothing refers back to an ended actor but those sessions, so it is freed
+when the last of them closes.
 """
 
 from __future__ import annotations
@@ -175,6 +177,10 @@ class Conversation:
             raise
         finally:
             self._stop_timers()
+            # a customer's Session points back at this actor until its socket closes, and its Detach
+            # finds the inbox closed: without this the pair is a reference cycle, which keeps the
+            # whole conversation (messages, sockets) in memory until a full garbage collection
+            self._customers.clear()
 
     async def _store_leftovers(self) -> None:
         """The writes carried by commands still in the inbox after the end (an accepted offer's close,

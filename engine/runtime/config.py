@@ -32,6 +32,10 @@ SESSION_OUTBOX_SIZE = 1024
 ACTOR_INBOX_SIZE = 4096
 # The Persister puts at most this many writes in one transaction.
 MAX_BATCH_WRITES = 2000
+# An open conversation keeps its newest messages in memory, at most this many and this many characters
+# of their wire form, and reads older ones from the database (conversations/history.py).
+HISTORY_TAIL_MESSAGES = 50
+HISTORY_TAIL_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -124,6 +128,8 @@ class Config:
     limit_sockets_per_address: int = 1000      # open websockets of one client address (0 = no limit)
     limit_sockets_per_token: int = 10          # open websockets of one token (0 = no limit)
     trusted_proxies: tuple[str, ...] = ("127.0.0.1/32", "::1/128")   # whose X-Forwarded-For is believed
+    history_tail_messages: int = HISTORY_TAIL_MESSAGES
+    history_tail_chars: int = HISTORY_TAIL_CHARS
     faults: Faults | None = None               # tests only: exceptions injected into actors' handlers
 
     @property

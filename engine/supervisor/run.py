@@ -39,6 +39,7 @@ from hypercorn.config import Config as HypercornConfig
 from frontdesk.engine.agents.agent import AgentActor, AgentContext
 from frontdesk.engine.agents.roster import AgentRoster
 from frontdesk.engine.conversations.conversation import Conversation, ConversationContext
+from frontdesk.engine.conversations.history import TailLimits
 from frontdesk.engine.conversations.roster import ConversationRoster
 from frontdesk.engine.edge import listener
 from frontdesk.engine.edge.app import chat_handler, create_app, websocket_handler
@@ -187,7 +188,8 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     conversations = ConversationRoster(conversation_actors, ConversationContext(
         db=db, persister=persister, timers=timers, router=router, agents=agent_actors, outbox=outbox,
         spill=conversation_actors.send_later, max_wait_s=config.max_wait_s,
-        customer_grace_s=config.customer_grace_s, faults=config.faults))
+        customer_grace_s=config.customer_grace_s,
+        tail=TailLimits(config.history_tail_messages, config.history_tail_chars), faults=config.faults))
     agents = AgentRoster(agent_actors, AgentContext(
         router=router, conversations=conversation_actors, timers=timers, spill=agent_actors.send_later,
         reconnect_grace_s=config.reconnect_grace_s, faults=config.faults))

@@ -27,15 +27,16 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
   the others up.
 
 - ``FD_MEM_PROBE=PATH``: what the heap holds, written to ``PATH.<pid>.json`` every
-  ``FD_MEM_EVERY_S`` seconds (10) and at exit: RSS, the C heap (glibc's in use, free but kept,
-  mapped), the objects the collector tracks counted by type, and how each type's count grew since
-  a baseline taken ``FD_MEM_BASELINE_S`` (30) seconds after start. Each count follows a collection
-  of every generation, so garbage the thresholds have not reached yet is not taken for a leak, and
-  what that collection freed (objects in reference cycles, which only a full collection frees and
-  which therefore pile up between two of them) is counted by type too. With ``FD_MEM_TRACE=N`` it
-  also runs ``tracemalloc`` (N frames per allocation) and lists the allocation sites that grew most
-  since the baseline. The collections and ``tracemalloc`` cost the engine CPU, so other figures of
-  such a run are not comparable.
+  ``FD_MEM_EVERY_S`` seconds (10) and at exit: RSS, Python's small-object allocator (arenas, bytes
+  in live and in free blocks), the C heap (glibc's in use, free but kept, mapped), the objects the
+  collector tracks counted by type, and how each type's count grew since a baseline taken
+  ``FD_MEM_BASELINE_S`` (30) seconds after start. Each count follows a collection of every
+  generation, so garbage the thresholds have not reached yet is not taken for a leak, and what
+  that collection freed (objects in reference cycles, which only a full collection frees and
+  which therefore pile up between two of them) is counted by type too. With ``FD_MEM_TRACE=N``
+  it also runs ``tracemalloc`` (N frames per allocation) and lists the allocation sites that grew
+  most since the baseline. The collections and ``tracemalloc`` cost the engine CPU, so other
+  figures of such a run are not comparable.
 
 ``FD_PROBE_ANY=1`` lets the probes act in any Python process (e.g. the load generator itself, with
 ``PYTHONPATH=benchmarks/engine_probe FD_PROBE_ANY=1 FD_ROUND_PROBE=... python -m benchmarks.load``).
@@ -257,6 +258,36 @@ def _malloc_mib() -> dict[str, float]:
             "mapped_mib": round(m.hblkhd / 2**20, 1)}
 
 
+_PYMALLOC_LINES = {"# arenas allocated current": "arenas", "# bytes in allocated blocks": "in_blocks_mib",
+                   "# bytes in available blocks": "free_in_pools_mib"}
+
+
+def _pymalloc_mib() -> dict[str, float]:
+    """Python's small-object allocator: arenas held (1 MiB each), bytes in live blocks, and bytes of
+    free blocks in pools that hold live ones too. ``sys._debugmallocstats`` writes to the C stderr,
+    which is pointed at a file for the call (a log line written meanwhile goes there too)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as f:
+        saved = os.dup(2)
+        try:
+            os.dup2(f.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        f.seek(0)
+        text = f.read().decode("ascii", "replace")
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition("=")
+        key = _PYMALLOC_LINES.get(name.strip())
+        if key is not None:
+            number = int(value.strip().replace(",", ""))
+            out[key] = number if key == "arenas" else round(number / 2**20, 1)
+    return out
+
+
 def _collect_and_count_garbage() -> tuple[int, Any]:
     """A collection of every generation, with what it freed counted by type: the objects in
     reference cycles, which only such a collection frees, and which pile up between two of them."""
@@ -294,7 +325,8 @@ def _probe_memory(path: str, baseline_s: float, trace_frames: int, every_s: floa
             baseline.update(at=now, counts=counts, rss_mib=round(_rss_mib(), 1),
                             snapshot=tracemalloc.take_snapshot() if trace_frames else None)
         row = {"t": now, "rss_mib": round(_rss_mib(), 1), "objects": sum(counts.values()),
-               "python_blocks": sys.getallocatedblocks(), "malloc": _malloc_mib(), "freed_by_collection": freed}
+               "python_blocks": sys.getallocatedblocks(), "pymalloc": _pymalloc_mib(), "malloc": _malloc_mib(),
+               "freed_by_collection": freed}
         report["series"].append(row)
         report.update(row, cyclic_garbage_types=cyclic.most_common(_MEM_TOP), top_types=counts.most_common(_MEM_TOP))
         if baseline:

@@ -87,3 +87,4 @@ def test_the_memory_probe_counts_live_objects_and_cyclic_garbage_by_type(tmp_pat
     assert dict(data["cyclic_garbage_types"])["Knot"] == 3
     assert dict(data["top_types"])["Kept"] == 100
     assert data["rss_mib"] > 0 and data["series"][-1]["rss_mib"] == data["rss_mib"]
+    assert data["pymalloc"]["arenas"] >= 1 and data["pymalloc"]["in_blocks_mib"] > 0

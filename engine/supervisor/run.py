@@ -23,6 +23,8 @@ stops; the database pool is closed shielded from cancellation.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import logging
 import resource
@@ -73,6 +75,8 @@ GC_THRESHOLDS = (5_000, 2, 100)
 SHUTDOWN_GRACE_S = 2
 STOP_CLOSE_SOCKETS_S = 5.0      # every socket's close frame, or the engine stops without it
 STOP_DRAIN_S = 10.0             # the queued writes' commit, or they are given up (and logged)
+M_MMAP_THRESHOLD = -3           # glibc's mallopt parameter (malloc.h)
+MMAP_THRESHOLD_BYTES = 128 * 1024   # glibc's own starting value, kept
 
 
 @dataclass(frozen=True)
@@ -107,6 +111,21 @@ def raise_file_limit() -> None:
         log.info("open files limit raised from %d to %d", soft, hard)
 
 
+def keep_large_buffers_mapped() -> None:
+    """Have glibc give every buffer of 128 KiB or more a mapping of its own, returned whole when freed.
+
+    asyncio reads each database response into a fresh 256-KiB buffer and shrinks it to what came.
+    glibc maps such buffers on their own only until the first is freed; then it raises its threshold
+    and serves them from the heap, where each read leaves a hole between long-lived objects that
+    the next read is too large for, and the heap grows for as long as the engine runs. Setting the
+    threshold keeps it where glibc starts. Elsewhere than glibc nothing changes."""
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
 def tune_gc() -> None:
     """Collect once, freeze the start-up heap, raise the thresholds. For a whole process, not a test."""
     gc.collect()
@@ -118,7 +137,8 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
                      task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
     """Run the engine until cancelled or signalled. ``task_status.started(url)`` when serving.
 
-    ``manage_gc`` (``frontdesk serve``): ``tune_gc()`` and ``raise_file_limit()`` once serving; left
+    ``manage_gc`` (``frontdesk serve``): ``tune_gc()``, ``raise_file_limit()`` and
+    ``keep_large_buffers_mapped()`` once serving; left
     off in-process (tests), as both act on the whole process.
     """
     embedded = EmbeddedPostgres(config.data_dir)
@@ -134,6 +154,7 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
                 if manage_gc:
                     tune_gc()
                     raise_file_limit()
+                    keep_large_buffers_mapped()
                 if ready is not None:
                     ready(running.base_url)
                 task_status.started(running.base_url)

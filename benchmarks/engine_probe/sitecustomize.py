@@ -6,7 +6,8 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
     python -m benchmarks.load --scenario saturate --engine-env PYTHONPATH=benchmarks/engine_probe \\
         --engine-env FD_GC_PROBE=/tmp/gc [--engine-env FD_GC_MODE=default] \\
         [--engine-env FD_COMMIT_PROBE=/tmp/commits] \\
-        [--engine-env FD_ROUND_PROBE=/tmp/rounds] [--engine-env FD_STEP_PROBE=/tmp/steps]
+        [--engine-env FD_ROUND_PROBE=/tmp/rounds] [--engine-env FD_STEP_PROBE=/tmp/steps] \\
+        [--engine-env FD_MEM_PROBE=/tmp/mem]
 
 - ``FD_GC_PROBE=PATH``: every collection's pause and the objects it freed, per generation, written to
   ``PATH.<pid>.json`` every 2 s and at exit, as every probe (``gc.callbacks``).
@@ -24,6 +25,18 @@ Python imports ``sitecustomize`` at start-up from ``PYTHONPATH``; this one acts 
 - ``FD_STEP_PROBE=PATH``: every task step timed per task name (steps, seconds, the longest, how
   many over 1 and over 5 ms), written to ``PATH.<pid>.json`` every 2 s: which actor's steps hold
   the others up.
+
+- ``FD_MEM_PROBE=PATH``: what the heap holds, written to ``PATH.<pid>.json`` every
+  ``FD_MEM_EVERY_S`` seconds (10) and at exit: RSS, Python's small-object allocator (arenas, bytes
+  in live and in free blocks), the C heap (glibc's in use, free but kept, mapped), the objects the
+  collector tracks counted by type, and how each type's count grew since a baseline taken
+  ``FD_MEM_BASELINE_S`` (30) seconds after start. Each count follows a collection of every
+  generation, so garbage the thresholds have not reached yet is not taken for a leak, and what
+  that collection freed (objects in reference cycles, which only a full collection frees and
+  which therefore pile up between two of them) is counted by type too. With ``FD_MEM_TRACE=N``
+  it also runs ``tracemalloc`` (N frames per allocation) and lists the allocation sites that grew
+  most since the baseline. The collections and ``tracemalloc`` cost the engine CPU, so other
+  figures of such a run are not comparable.
 
 ``FD_PROBE_ANY=1`` lets the probes act in any Python process (e.g. the load generator itself, with
 ``PYTHONPATH=benchmarks/engine_probe FD_PROBE_ANY=1 FD_ROUND_PROBE=... python -m benchmarks.load``).
@@ -216,3 +229,132 @@ def _probe_steps(path: str) -> None:
 
 if _IN_ENGINE and os.environ.get("FD_STEP_PROBE"):
     _probe_steps(os.environ["FD_STEP_PROBE"])
+
+
+_MEM_TOP = 40
+
+
+def _rss_mib() -> float:
+    with open("/proc/self/statm") as f:
+        return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+
+
+def _malloc_mib() -> dict[str, float]:
+    """The C heap as glibc sees it: in use, free but kept by the process, and mapped on its own."""
+    import ctypes
+
+    class Mallinfo2(ctypes.Structure):
+        _fields_ = [(name, ctypes.c_size_t) for name in (
+            "arena", "ordblks", "smblks", "hblks", "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks",
+            "keepcost")]
+
+    try:
+        mallinfo2 = ctypes.CDLL("libc.so.6").mallinfo2
+    except (OSError, AttributeError):
+        return {}
+    mallinfo2.restype = Mallinfo2
+    m = mallinfo2()
+    return {"in_use_mib": round(m.uordblks / 2**20, 1), "free_kept_mib": round(m.fordblks / 2**20, 1),
+            "mapped_mib": round(m.hblkhd / 2**20, 1)}
+
+
+_PYMALLOC_LINES = {"# arenas allocated current": "arenas", "# bytes in allocated blocks": "in_blocks_mib",
+                   "# bytes in available blocks": "free_in_pools_mib"}
+
+
+def _pymalloc_mib() -> dict[str, float]:
+    """Python's small-object allocator: arenas held (1 MiB each), bytes in live blocks, and bytes of
+    free blocks in pools that hold live ones too. ``sys._debugmallocstats`` writes to the C stderr,
+    which is pointed at a file for the call (a log line written meanwhile goes there too)."""
+    import tempfile
+
+    with tempfile.TemporaryFile() as f:
+        saved = os.dup(2)
+        try:
+            os.dup2(f.fileno(), 2)
+            sys._debugmallocstats()
+        finally:
+            os.dup2(saved, 2)
+            os.close(saved)
+        f.seek(0)
+        text = f.read().decode("ascii", "replace")
+    out: dict[str, float] = {}
+    for line in text.splitlines():
+        name, _, value = line.partition("=")
+        key = _PYMALLOC_LINES.get(name.strip())
+        if key is not None:
+            number = int(value.strip().replace(",", ""))
+            out[key] = number if key == "arenas" else round(number / 2**20, 1)
+    return out
+
+
+def _collect_and_count_garbage() -> tuple[int, Any]:
+    """A collection of every generation, with what it freed counted by type: the objects in
+    reference cycles, which only such a collection frees, and which pile up between two of them."""
+    from collections import Counter
+
+    flags = gc.get_debug()
+    gc.set_debug(flags | gc.DEBUG_SAVEALL)
+    try:
+        freed = gc.collect()
+        cyclic = Counter(type(o).__qualname__ for o in gc.garbage)
+        gc.garbage.clear()
+    finally:
+        gc.set_debug(flags)
+    return freed, cyclic
+
+
+def _probe_memory(path: str, baseline_s: float, trace_frames: int, every_s: float) -> None:
+    """What the heap holds and how it grew since a baseline: objects by type, the C heap, and (with
+    ``trace_frames``) tracemalloc's allocation sites."""
+    import tracemalloc
+    from collections import Counter
+
+    if trace_frames:
+        tracemalloc.start(trace_frames)
+    started = time.monotonic()
+    baseline: dict[str, Any] = {}
+    report: dict[str, Any] = {"series": []}
+    lock = threading.Lock()
+
+    def measure() -> None:
+        now = round(time.monotonic() - started, 1)
+        freed, cyclic = _collect_and_count_garbage()
+        counts = Counter(type(o).__qualname__ for o in gc.get_objects())
+        if not baseline and now >= baseline_s:
+            baseline.update(at=now, counts=counts, rss_mib=round(_rss_mib(), 1),
+                            snapshot=tracemalloc.take_snapshot() if trace_frames else None)
+        row = {"t": now, "rss_mib": round(_rss_mib(), 1), "objects": sum(counts.values()),
+               "python_blocks": sys.getallocatedblocks(), "pymalloc": _pymalloc_mib(), "malloc": _malloc_mib(),
+               "freed_by_collection": freed}
+        report["series"].append(row)
+        report.update(row, cyclic_garbage_types=cyclic.most_common(_MEM_TOP), top_types=counts.most_common(_MEM_TOP))
+        if baseline:
+            grown = counts.copy()
+            grown.subtract(baseline["counts"])
+            report.update(baseline_at=baseline["at"], baseline_rss_mib=baseline["rss_mib"],
+                          grown_types=[(k, n) for k, n in grown.most_common(_MEM_TOP) if n > 0])
+        if baseline.get("snapshot") is not None:
+            diff = tracemalloc.take_snapshot().compare_to(baseline["snapshot"], "traceback")
+            report["grown_sites"] = [{"kib": round(d.size_diff / 1024, 1), "count": d.count_diff,
+                                      "where": [f"{fr.filename}:{fr.lineno}" for fr in d.traceback]}
+                                     for d in diff[:_MEM_TOP] if d.size_diff > 0]
+
+    def write() -> None:
+        with lock:
+            measure()
+            with open(f"{path}.{os.getpid()}.json", "w") as f:
+                json.dump(report, f, indent=1)
+
+    def loop() -> None:
+        while True:
+            time.sleep(every_s)
+            write()
+
+    atexit.register(write)
+    threading.Thread(target=loop, name="memory-probe", daemon=True).start()
+
+
+if _IN_ENGINE and os.environ.get("FD_MEM_PROBE"):
+    _probe_memory(os.environ["FD_MEM_PROBE"], float(os.environ.get("FD_MEM_BASELINE_S", "30")),
+                  int(os.environ.get("FD_MEM_TRACE", "0")), float(os.environ.get("FD_MEM_EVERY_S", "10")))

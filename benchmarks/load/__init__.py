@@ -1,6 +1,6 @@
 """Load generator for frontdesk, with the bare websocket relay as its baseline.
 
-    .venv/bin/python -m benchmarks.load --scenario smoke|steady|saturate|idle|burst|scale [flags]
+    .venv/bin/python -m benchmarks.load --scenario smoke|steady|soak|saturate|idle|burst|scale [flags]
 
 Modules, each with one job:
 
@@ -13,7 +13,8 @@ Modules, each with one job:
 - ``relay_sim.py``  the same conversations as socket pairs on the bare (or durable) relay
 - ``http_lanes.py`` keep-alive HTTP/1.1 lanes (h11) for the chats' POSTs
 - ``wsio.py``       opening websockets, sending and expecting JSON frames
-- ``converse.py``   segments of conversations, engine and relay interleaved (smoke, steady, saturate)
+- ``converse.py``   segments of conversations, engine and relay interleaved (smoke, steady, soak, saturate)
+- ``flood.py``      one customer flooding its chat with large messages in the middle of a run
 - ``idle.py``       many idle authenticated sockets (idle)
 - ``burst.py``      many chats at once (burst)
 - ``scale.py``      an engine over 100,000 resting messaging conversations: its phases (scale)
@@ -26,6 +27,7 @@ Modules, each with one job:
 - ``engine_metrics.py`` the engine's own commit figures from /metrics, per measured window
 - ``context.py``    what the parts of one run share
 - ``progress.py``   the live progress bar
+- ``memory.py``     RSS at the end of the warm-up, at the end, and around a flood, from the sampler's series
 - ``report.py``     the JSON report, ratios to the baseline, the printed tables
 - ``plots.py``      PNG plots (latency CDF; throughput, chats, p99 and resources over time)
 """

@@ -34,6 +34,7 @@ from .scale_report import show_scale
 from .servers import Servers
 
 RESULTS_DIR = Path(__file__).resolve().parent.parent / "results"
+FLOOD_CHARS_MAX = 10_000        # PROTOCOL.md §4: a send's text
 BUSY_LOAD_PER_CPU = 0.75
 
 # flag -> (LoadConfig field, type, help)
@@ -54,6 +55,9 @@ FLAGS: list[tuple[str, str, Any, str]] = [
     ("--reply-delay", "reply_delay_s", float, "agent think time before replying (s; not counted as latency)"),
     ("--ramp-rate", "ramp_rate", float, "chats opened per second while filling the conversation slots"),
     ("--text-bytes", "text_bytes", int, "characters of text per message"),
+    ("--flood-messages", "flood_messages", int, "one more customer floods its chat with this many messages, "
+                                                "a third into the measured window (0 = none)"),
+    ("--flood-chars", "flood_chars", int, "characters of each flooding message [10000]"),
     ("--agents", "agents", int, "bench agents of capacity 5 (0 = enough for every conversation)"),
     ("--http-logins", "http_logins", int, "agents that sign in over HTTP (argon2); the rest get DB tokens"),
     ("--http-connections", "http_connections", int, "keep-alive connections the chats' POSTs share [64]"),
@@ -116,6 +120,10 @@ def parse_args(argv: list[str] | None) -> LoadConfig:
         problems.append("open loop needs --rate or --conv-rate > 0")
     if cfg.kind == "converse" and cfg.arrival_rate > 0 and cfg.exchanges <= 0:
         problems.append("Poisson arrivals need --exchanges > 0 (chats must end)")
+    if cfg.flood_messages and cfg.kind != "converse":
+        problems.append("--flood-messages needs a converse scenario (smoke, steady, soak, saturate)")
+    if cfg.flood_messages < 0 or not 1 <= cfg.flood_chars <= FLOOD_CHARS_MAX:
+        problems.append(f"--flood-messages must be >= 0 and --flood-chars 1..{FLOOD_CHARS_MAX}")
     if cfg.duration_s <= 0 or cfg.rounds < 1 or cfg.timeout_s <= 0:
         problems.append("--duration and --timeout must be > 0, --rounds >= 1")
     if problems:

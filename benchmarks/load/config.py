@@ -3,7 +3,8 @@
 A scenario fills in defaults; every flag given on the command line wins over them. Four kinds
 of workload exist: ``converse`` (agents and customers exchanging messages), ``idle`` (many
 authenticated sockets doing nothing), ``burst`` (many chats created at once) and ``scale`` (an
-engine over many resting messaging conversations: ``scale.py``).
+engine over many resting messaging conversations: ``scale.py``). A ``converse`` run may add one
+customer flooding its chat with large messages (``flood_messages``, ``flood.py``).
 """
 
 from __future__ import annotations
@@ -37,6 +38,8 @@ class LoadConfig:
     reply_delay_s: float = 0.0           # agent think time before replying (not counted in latency)
     ramp_rate: float = 200.0             # chats opened per second while filling the conversation slots
     text_bytes: int = 40                 # size of each message's text
+    flood_messages: int = 0              # one more customer sends this many messages into its chat (0 = none)
+    flood_chars: int = 10_000            # ...of this many characters each (PROTOCOL.md's largest)
     # ---- agents
     agents: int = 0                      # 0 = enough for every conversation (capacity 5 each) + 1
     http_logins: int = 5                 # this many agents sign in over HTTP; the rest get tokens in the DB
@@ -70,7 +73,7 @@ class LoadConfig:
     @property
     def agent_count(self) -> int:
         if self.agents:
-            return self.agents
+            return self.agents + (1 if self.flood_messages else 0)   # the flooding chat takes no one's place
         if self.kind == "idle":
             return max(1, math.ceil(self.sockets / self.sockets_per_agent))
         if self.kind == "burst":
@@ -91,6 +94,9 @@ SCENARIOS: dict[str, dict[str, Any]] = {
     # 1,000 conversations and 200 agents (1,200 sockets); 1,000 msgs/s = 500 customer sends + 500 replies
     "steady": dict(kind="converse", duration_s=60.0, warmup_s=10.0, mode="open", conversations=1000, agents=200,
                    rate=500.0, exchanges=30, ramp_rate=200.0, timeout_s=10.0),
+    # steady's traffic for 15 minutes after a warm-up as long as two chats' lives: does the engine's memory stay flat?
+    "soak": dict(kind="converse", duration_s=900.0, warmup_s=120.0, mode="open", conversations=1000, agents=200,
+                 rate=500.0, exchanges=30, ramp_rate=200.0, timeout_s=10.0),
     # closed loop, no think time, chats that never end: the throughput ceiling (run at 100 and 1,000)
     "saturate": dict(kind="converse", duration_s=30.0, warmup_s=5.0, mode="closed", conversations=100, exchanges=0,
                      vs_baseline=True, rounds=2, timeout_s=10.0),

@@ -6,7 +6,8 @@ silent until all are: ``StartGate``) or starts Poisson arrivals, runs ``warmup_s
 ``duration_s / rounds`` measured, then stops sending, lets every conversation finish (replies in
 flight, ``end``) and counts what never arrived as timeouts. With a baseline the segments go
 relay, engine, engine, relay, ... (ABBA), so a machine that gets busier or quieter during the run
-biases neither side.
+biases neither side. With ``flood_messages`` the first engine segment also has one customer
+flooding its chat a third into the measured window (``flood.py``).
 
 Every wait is bounded: a segment is cut off ``timeout_s + TEARDOWN_S`` after its measured time.
 """
@@ -24,6 +25,7 @@ import trio
 from . import engine_metrics
 from .context import RunContext
 from .engine_sim import HTTP_CONNECTIONS, HTTP_TIMEOUT_S, EngineWorld, limits
+from .flood import AT_FRACTION, flood
 from .http_lanes import HttpLanes
 from .relay_sim import RelayWorld
 from .traffic import Plan, StartGate, first_limit
@@ -90,6 +92,8 @@ async def segment(ctx: RunContext, target: str, world: World, plan: Plan, serial
             rec.open_window(*window)
             ctx.extra.setdefault(target, {}).setdefault("fill_s", []).append(round(filled - start, 2))
             ctx.phase.label = label
+            if cfg.flood_messages and isinstance(world, EngineWorld) and "flood" not in ctx.extra.get(target, {}):
+                nursery.start_soon(flood, ctx, world, window[0] + measured_s * AT_FRACTION)
             await trio.sleep_until(window[0])
             ctx.phase.label = label + ": measuring"
             before = await world.engine_metrics()

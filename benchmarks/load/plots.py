@@ -14,6 +14,8 @@ from typing import Any
 
 from hdrh.histogram import HdrHistogram
 
+from .memory import describe
+
 CDF_PATHS = ("c2a", "a2c", "ack", "agent_ack", "offer", "accept", "create", "connect")
 STYLE = {"engine": "-", "relay": "--"}
 
@@ -112,13 +114,23 @@ def plot(report: dict[str, Any], stem: Path) -> list[Path]:
             if rows:
                 cpu.plot([r["t"] for r in rows], [r["cpu_pct"] for r in rows], label=name)
                 mem.plot([r["t"] for r in rows], [r.get("pss_mib", r["rss_mib"]) for r in rows], label=name)
+        for seg in report["segments"]:
+            for ax_ in (cpu, mem):
+                ax_.axvspan(seg["measure_from_s"], seg["measure_to_s"], alpha=0.06,
+                            color="tab:blue" if seg["target"] == "engine" else "tab:orange")
+        flood = report["targets"].get("engine", {}).get("extra", {}).get("flood", {})
+        if "started_s" in flood and "ended_s" in flood:
+            mem.axvspan(flood["started_s"], flood["ended_s"], alpha=0.2, color="tab:red", label="flood")
         cpu.set_ylabel("CPU % of one core")
         mem.set_ylabel("RSS MiB (PostgreSQL: PSS)")
-        mem.set_xlabel("time since the start of the run (s)")
+        mem.set_xlabel("time since the start of the run (s); shaded: measured windows (blue engine, orange relay)")
         for ax_ in (cpu, mem):
             ax_.grid(True, alpha=0.3)
             ax_.legend(fontsize=7, loc="upper left")
         cpu.set_title(f"processes — {report['scenario']}")
+        memory = report["targets"].get("engine", {}).get("memory", {})
+        if memory:
+            mem.set_title(f"engine: {describe(memory)}", fontsize=7, wrap=True)
         out = stem.with_name(stem.name + "-resources.png")
         fig.tight_layout()
         fig.savefig(out, dpi=110)

@@ -9,6 +9,7 @@ import sys
 from typing import Any
 
 from .context import RunContext
+from .memory import describe, memory_figures
 from .stats import MESSAGE_PATHS, PERCENTILES, pct_key, percentile
 
 SETUP_PATHS = ("login", "agent_connect", "create", "offer", "accept", "connect")
@@ -70,7 +71,9 @@ def target_summary(ctx: RunContext, target: str) -> dict[str, Any]:
                                                                   resources.get("generator", {}))):
             if process.get("cpu_pct_mean"):
                 throughput[key] = round(process["cpu_pct_mean"] / 100 * measured / chats * 1e3, 3)
-    return {"paths": paths, "throughput": throughput, "resources": resources,
+    windows = [(ctx.rel(start), ctx.rel(end)) for start, end in rec.windows]
+    memory = memory_figures(ctx.sampler.series().get(target, []), windows, ctx.extra.get(target, {}).get("flood"))
+    return {"paths": paths, "throughput": throughput, "resources": resources, "memory": memory,
             "generator_bound": generator_cpu >= GENERATOR_BOUND_PCT,
             "errors": dict(sorted(rec.errors.items())), "errors_total": sum(rec.errors.values()),
             "counters": dict(rec.counters), "timeline": rec.timeline_rows(), "extra": ctx.extra.get(target, {})}
@@ -205,8 +208,16 @@ def render(report: dict[str, Any]) -> None:
                        _f(row["msgs_per_s"], 1), _f(row["c2a_p50_ms"]), _f(row["c2a_p99_ms"]))
         console.print(st)
     for target, t in report["targets"].items():
-        if t["extra"]:
-            console.print(f"[bold]{target}[/bold]: " + ", ".join(f"{k} {_f(v)}" for k, v in t["extra"].items()))
+        if t.get("memory"):
+            console.print(f"[bold]{target}[/bold] memory: {describe(t['memory'])}")
+        extra = {k: v for k, v in t["extra"].items() if k != "flood"}
+        if extra:
+            console.print(f"[bold]{target}[/bold]: " + ", ".join(f"{k} {_f(v)}" for k, v in extra.items()))
+        flood = t["extra"].get("flood")
+        if flood:
+            console.print(f"[bold]{target}[/bold] flood: {flood['acked']:,} of {flood['messages']:,} messages of "
+                          f"{flood['chars']:,} characters acked, {_f(flood.get('started_s'), 1)}–"
+                          f"{_f(flood.get('ended_s'), 1)} s")
         per_chat = {k: t["throughput"][k] for k in ("server_cpu_ms_per_chat", "generator_cpu_ms_per_chat")
                     if k in t["throughput"]}
         if per_chat:

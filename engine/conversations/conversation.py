@@ -7,12 +7,19 @@ Persister and only after COMMIT does the sender get its ``ack`` and the others t
 conversation's messages are therefore stored and delivered strictly in seq order, while the
 Persister still batches many conversations into one transaction.
 
+Only the newest messages stay in memory (``history.py``); a resume, an agent who joins, a chat
+that falls back or a retry of an old ``client_id`` that reaches back further reads the database,
+inside the handler of its command: the actor handles nothing else meanwhile, so a replay still
+comes before any live event of the conversation (PROTOCOL.md §5.3).
+
 Visibility (PROTOCOL.md §5.8): a private message goes to agent participants only; customer
 sockets, customer resumes and the customer's welcome never see it.
 
 Delivery never waits: customer sockets are Sessions (bounded outbox), agents are reached
 through their AgentActor. Resource handling: the actor's task returns when the conversation
-ends (its ``ActorMap`` then forgets it); the customer's sessions stay open and only get ``ended``.
+ends (its ``ActorMap`` then forgets it) and lets go of its customers' sessions, which stay open
+and only get ``ended``; nothing refers back to an ended actor but those sessions, so it is freed
+when the last of them closes.
 
 Messaging queues (PROTOCOL.md §7): a conversation does not end when its customer leaves. Its
 owner sets it ``pending`` or ``resolved`` (the customer's ``end`` resolves it): every agent leaves,
@@ -40,6 +47,7 @@ import trio
 
 from frontdesk.core.errors import DatabaseError, EngineError
 from frontdesk.core.wire import iso, utc_now
+from frontdesk.engine.conversations.history import DEFAULT_TAIL, History, TailLimits
 from frontdesk.engine.conversations.model import (
     AgentGone,
     Assign,
@@ -59,6 +67,7 @@ from frontdesk.engine.conversations.model import (
     StoredMessage,
     Summarize,
     WaitedTooLong,
+    message_from_row,
 )
 from frontdesk.engine.mail.outbox import Outbox, offline_confirmation
 from frontdesk.engine.protocol import frames as protocol
@@ -97,6 +106,7 @@ class ConversationContext:
     spill: Callable[..., None]     # sends a command to a full inbox from a helper task (ActorMap.send_later)
     max_wait_s: float
     customer_grace_s: float
+    tail: TailLimits = DEFAULT_TAIL    # how much of each history stays in memory (history.py)
     faults: Faults | None = None   # tests only (runtime/faults.py)
     notify_after_s: float = 120.0  # messaging: an agent's unread public message → the customer's mail
     remind_after_s: float = 300.0  # messaging: a customer's message unread by the owner → a reminder
@@ -112,15 +122,16 @@ class Conversation:
         self.id = record.id
         self.queue = record.queue
         self.status = record.status
-        self._rec = record
-        self.question = record.messages[0].text if record.messages else ""   # what offers show
-        self._messages = record.messages
+        # the record's fields, not the record: its messages belong to the history, which lets old ones go
+        self._created_at = record.created_at
+        self._customer = record.customer_info
+        self.question = record.question     # what offers show
+        self._history = History(context.tail, record.messages, record.stored)
         self._participants = record.participants
         self._position = record.position
         self._estimate: int | None = None
         self._max_wait: Timer | None = None
         self._customer_read_seq = record.customer_read_seq
-        self._client_ids = {(m.sender_key, m.client_id): m for m in self._messages if m.client_id}
         self._customers: set[Outlet] = set()
         self._grace: Timer | None = None
         self._remind: Timer | None = None
@@ -180,11 +191,12 @@ class Conversation:
 
     @property
     def customer_info(self) -> dict[str, Any]:
-        return self._rec.customer_info
+        """The customer as offers, invitations and conversation views show them (not to be changed)."""
+        return self._customer
 
     @property
     def last_seq(self) -> int:
-        return self._messages[-1].seq if self._messages else 0
+        return self._history.last_seq
 
     @property
     def messaging(self) -> bool:
@@ -198,7 +210,7 @@ class Conversation:
         try:
             self._start_grace()
             if self.status == "queued" and not self.messaging:
-                self._start_max_wait(self._rec.created_at)
+                self._start_max_wait(self._created_at)
             task_status.started()
             async with self.inbox:
                 await self._serve_inbox()
@@ -212,6 +224,10 @@ class Conversation:
             raise
         finally:
             self._stop_timers()
+            # a customer's Session points back at this actor until its socket closes, and its Detach
+            # finds the inbox closed: without this the pair is a reference cycle, which keeps the
+            # whole conversation (messages, sockets) in memory until a full garbage collection
+            self._customers.clear()
 
     async def _store_leftovers(self) -> None:
         """The writes carried by commands still in the inbox after the end (an accepted offer's close,
@@ -227,7 +243,10 @@ class Conversation:
                 if self._retired:       # the client says hello again and wakes a new actor
                     command.session.overflow()
                 else:
-                    self._attach_customer(command)      # a hello that came as the chat ended: its welcome
+                    try:
+                        await self._attach_customer(command)    # a hello that came as the chat ended: its welcome
+                    except DatabaseError:
+                        command.session.overflow()      # its client says hello again and reads the ended chat
             elif isinstance(command, ClientFrame) and self._retired:
                 # not handled, so never acked: the client sends it again after its next hello
                 command.session.overflow()
@@ -319,7 +338,7 @@ class Conversation:
         if isinstance(c, ClientFrame):
             await self._client_frame(c)
         elif isinstance(c, AttachCustomer):
-            self._attach_customer(c)
+            await self._attach_customer(c)
         elif isinstance(c, Detach):
             self._customers.discard(c.session)
             if not self._customers:
@@ -343,14 +362,14 @@ class Conversation:
             if self.status == "queued":
                 await self._fall_back()
         elif isinstance(c, ReplayToAgent):
-            self._replay_to_agent(c)
+            await self._replay_to_agent(c)
         elif isinstance(c, Summarize):
             c.reply.send_nowait(self.summary())
         elif isinstance(c, CustomerGone):
             if self._customers:
                 return
             if not self.messaging:
-                await self._end(Sender("customer", None, self._rec.customer_name), "left")
+                await self._end(Sender("customer", None, self._customer["name"]), "left")
             elif self.status in RESTING:
                 self._retired = True
         elif isinstance(c, RemindOwner):
@@ -369,24 +388,34 @@ class Conversation:
                 "last_seq": self.last_seq, "customer_read_seq": self._customer_read_seq,
                 "unread": self._unread_by_owner()}
 
+    async def _messages_after(self, seq: int, *, public_only: bool = False) -> list[StoredMessage]:
+        """The messages with a higher seq than ``seq``, in order: from memory, or from the database
+        when they reach back past the tail the history keeps. Raises ``DatabaseError``."""
+        kept = self._history.after(seq)
+        if kept is None:
+            rows = await queries.messages_after(self._ctx.db, self.id, seq, public_only=public_only)
+            return [message_from_row(r) for r in rows]
+        return [m for m in kept if not m.private] if public_only else kept
+
     def _queued_frame(self) -> str:
         return encode({"type": "queued", "conversation_id": self.id, "position": self._position,
                        "estimated_wait_s": self._estimate})
 
     # ---- customers -------------------------------------------------------------------------
 
-    def _attach_customer(self, c: AttachCustomer) -> None:
+    async def _attach_customer(self, c: AttachCustomer) -> None:
+        """The customer's welcome and, with ``resume``, every public message after its seq, before any
+        live event (the actor handles nothing else meanwhile). Raises ``DatabaseError`` before sending
+        anything."""
+        replay = [] if c.resume_after is None else await self._messages_after(c.resume_after, public_only=True)
         self._stop_grace()
-        public = [m for m in self._messages if not m.private]
         if not c.quiet:
             c.session.deliver(encode({"type": "welcome", "role": "customer", "conversation": {
                 "conversation_id": self.id, "status": self._wire_status(), "queue": self.queue,
                 "participants": self._participants_wire(),
-                "last_seq": public[-1].seq if public else 0, "customer_read_seq": self._customer_read_seq}}))
-        if c.resume_after is not None:
-            for m in public:
-                if m.seq > c.resume_after:
-                    c.session.deliver(m.frame(m.sender_key == "customer"))
+                "last_seq": self._history.last_public_seq, "customer_read_seq": self._customer_read_seq}}))
+        for m in replay:
+            c.session.deliver(m.frame(m.sender_key == "customer"))
         if self.status == "queued" and self._position is not None:
             c.session.deliver(self._queued_frame())
         self._customers.add(c.session)
@@ -406,37 +435,40 @@ class Conversation:
 
     # ---- agents ----------------------------------------------------------------------------
 
-    def _replay_to_agent(self, c: ReplayToAgent) -> None:
-        frames = [m.frame(m.sender_key == c.agent_id) for m in self._messages if m.seq > c.after_seq]
-        c.reply_to.post_replay(c.session, self.id, frames)
+    async def _replay_to_agent(self, c: ReplayToAgent) -> None:
+        messages = await self._messages_after(c.after_seq)
+        c.reply_to.post_replay(c.session, self.id, [m.frame(m.sender_key == c.agent_id) for m in messages])
 
-    def _conversation_frame(self, agent_id: str) -> str:
+    def _conversation_frame(self, agent_id: str, messages: list[StoredMessage]) -> str:
+        """The ``conversation`` event for an agent who joins: ``messages`` is the whole history."""
         return encode({"type": "conversation", "conversation_id": self.id, "queue": self.queue,
                        "status": self._wire_status(), "customer": self.customer_info,
                        "participants": self._participants_wire(), "customer_read_seq": self._customer_read_seq,
-                       "messages": [orjson.Fragment(m.json(m.sender_key == agent_id)) for m in self._messages]})
+                       "messages": [orjson.Fragment(m.json(m.sender_key == agent_id)) for m in messages]})
 
     async def _assign(self, c: Assign) -> None:
         if self.status == "ended":
             if c.also:
                 await self._ctx.persister.post(c.also, self.id)
             return
+        history = await self._messages_after(0)
         at = utc_now()
         await self._ctx.persister.write([*c.also, *queries.assign_conversation(self.id, c.agent_id, at)], self.id)
         self.status = "active"
         self._position = None
         self._stop_max_wait()
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner")
-        deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id), self.id)
+        deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, history), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
                                   "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"}))
 
     async def _join(self, c: Join) -> None:
         if self.status != "active":
             return
+        history = await self._messages_after(0)
         await self._ctx.persister.write([queries.join_conversation(self.id, c.agent_id, utc_now())], self.id)
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "invited")
-        deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id), self.id)
+        deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, history), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
                                   "agent": {"id": c.agent_id, "name": c.name}, "role": "invited"}))
 
@@ -522,7 +554,10 @@ class Conversation:
                 self._check_participant(c.sender)
                 assert isinstance(c.command, protocol.Send)
                 key = (c.sender.key, c.command.client_id)
-                m = self._client_ids.get(key) or fresh.get(key)
+                m = self._history.kept(key) or fresh.get(key)
+                if m is None and self._history.may_hold_older(key):
+                    row = await queries.message_by_client_id(self._ctx.db, self.id, *key)
+                    m = message_from_row(row) if row is not None else None
                 if m is None:
                     m, stored = await self._new_message(c.sender, c.command, self.last_seq + 1 + len(fresh))
                     fresh[key] = m
@@ -552,8 +587,8 @@ class Conversation:
                     else:   # a retry of a message stored before: its ack stands
                         c.session.deliver(self._ack(m))
                 return
-        self._messages.extend(fresh.values())
-        self._client_ids.update(fresh)
+        for m in fresh.values():
+            self._history.append(m)
         from_customer = [m for m in fresh.values() if m.sender_key == "customer"]
         if self.messaging and from_customer:
             self._arm_reminder()
@@ -614,10 +649,18 @@ class Conversation:
         return next((p.agent_id for p in self._participants.values() if p.role == "owner"), None)
 
     def _unread_by_owner(self) -> int:
+        return len(self._unread_of_owner())
+
+    def _unread_of_owner(self) -> list[StoredMessage]:
+        """The customer's messages the owner has not read, as far as the history keeps them in memory
+        (a count past the tail is a count of the tail: enough to say "unread", never a query)."""
         owner = self._participants.get(self._owner_id() or "")
         if owner is None:
-            return 0
-        return sum(1 for m in self._messages if m.seq > owner.read_seq and m.sender_key == "customer")
+            return []
+        newer = self._history.after(owner.read_seq)
+        if newer is None:
+            newer = self._history.after(self._history.oldest_kept_seq) or []
+        return [m for m in newer if m.sender_key == "customer"]
 
     def _arm_reminder(self) -> None:
         if self._remind is None and self.status == "active":
@@ -635,7 +678,7 @@ class Conversation:
         owner = self._participants.get(self._owner_id() or "")
         if owner is None or self.status != "active":
             return
-        unread = [m for m in self._messages if m.seq > owner.read_seq and m.sender_key == "customer"]
+        unread = self._unread_of_owner()
         if not unread:
             return
         since = orjson.loads(unread[0].body)["at"]
@@ -713,10 +756,8 @@ class Conversation:
             ack[0].deliver(ack[1])
 
     def _option_label(self, option_id: str) -> str | None:
-        for m in reversed(self._messages):
-            if m.options and not m.private:
-                return next((label for id_, label in m.options if id_ == option_id), None)
-        return None
+        menu = self._history.menu
+        return next((label for id_, label in menu if id_ == option_id), None) if menu else None
 
     async def _read(self, sender: Sender, cmd: protocol.Read) -> None:
         if cmd.seq > self.last_seq:
@@ -758,16 +799,15 @@ class Conversation:
 
     async def _fall_back(self) -> None:
         """Waited too long: the chat becomes an offline request holding its messages (PROTOCOL.md §5.6)."""
-        r = self._rec
         number = await queries.next_request_number(self._ctx.db)
         request_number = queries.format_request_number(number)
-        question = "\n\n".join(m.text for m in self._messages if m.sender_key == "customer")
+        question = "\n\n".join(m.text for m in await self._messages_after(0) if m.sender_key == "customer")
         frame = encode({"type": "fallback", "conversation_id": self.id, "reason": "max_wait",
                         "request_number": request_number})
         await self._end(Sender("system", None, "Frontdesk"), "max_wait", also=[
-            queries.insert_offline_request(str(uuid.uuid4()), number, self.queue, r.customer_name, r.customer_email,
-                                           question, self.id),
-            offline_confirmation(r.customer_email, request_number, r.customer_name, question)],
+            queries.insert_offline_request(str(uuid.uuid4()), number, self.queue, self._customer["name"],
+                                           self._customer["email"], question, self.id),
+            offline_confirmation(self._customer["email"], request_number, self._customer["name"], question)],
             before_ended=frame)
         self._ctx.outbox.nudge()
 

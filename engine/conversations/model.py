@@ -49,14 +49,17 @@ class Participant:
     read_seq: int = 0
 
 
+Menu = tuple[tuple[str, str], ...]      # (id, label) of each option of an option menu
+
+
 class StoredMessage(NamedTuple):
     """A message as a Conversation keeps it in memory: the fields its logic reads, and the wire
     form encoded ONCE (``body``: the ``message`` event's JSON object without type and client_id).
 
     One object of strings and numbers instead of a dataclass holding nested dicts and lists:
-    an open conversation keeps its whole history, and every garbage-collector pass over the
-    heap would walk five containers per message. Frames are spliced from ``body``, so fan-out
-    does not encode the message again.
+    an open conversation keeps its newest messages (``history.py``), and every garbage-collector
+    pass over the heap would walk five containers per message. Frames are spliced from ``body``,
+    so fan-out does not encode the message again.
     """
     seq: int
     id: str
@@ -64,7 +67,7 @@ class StoredMessage(NamedTuple):
     sender_key: str
     client_id: str | None
     text: str
-    options: tuple[tuple[str, str], ...] | None     # (id, label) of an option menu
+    options: Menu | None
     body: str
 
     @classmethod
@@ -175,9 +178,21 @@ ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | A
                        | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong | RemindOwner)
 
 
+@dataclass(frozen=True)
+class StoredHistory:
+    """What the database holds of a loaded conversation's whole history, beyond the newest
+    messages its record carries: what the actor reads without a query."""
+
+    question: str = ""                                  # the pre-chat question (seq 1)
+    last_public_seq: int = 0                            # the last seq a customer may see
+    menu: Menu | None = None                            # the newest public option menu
+    keys: Sequence[tuple[str, str]] = ()                # every (sender key, client_id) stored
+
+
 @dataclass
 class ConversationRecord:
-    """What the actor starts from: a new chat, or a row loaded at start."""
+    """What the actor starts from: a new chat, or a row loaded at start (``messages``: its newest
+    messages, ``stored``: what the database holds of the rest)."""
 
     id: str
     queue: str
@@ -191,6 +206,14 @@ class ConversationRecord:
     participants: dict[str, Participant] = field(default_factory=dict)
     customer_read_seq: int = 0
     last_owner_id: str | None = None      # a messaging conversation's owner before it was set aside
+    stored: StoredHistory | None = None
+
+    @property
+    def question(self) -> str:
+        """The pre-chat question: the conversation's first message."""
+        if self.stored is not None:
+            return self.stored.question
+        return self.messages[0].text if self.messages else ""
 
     @property
     def customer_info(self) -> dict[str, Any]:

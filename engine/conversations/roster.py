@@ -17,6 +17,7 @@ from frontdesk.engine.conversations.model import ConversationRecord
 from frontdesk.engine.routing.commands import ConversationClosed
 from frontdesk.engine.runtime.registry import ActorMap
 from frontdesk.engine.storage import queries
+from frontdesk.engine.storage.db import Row
 
 
 class ConversationRoster:
@@ -26,6 +27,11 @@ class ConversationRoster:
 
     def get(self, conversation_id: str) -> Conversation | None:
         return self._actors.get(conversation_id)
+
+    async def records(self, rows: list[Row]) -> list[ConversationRecord]:
+        """The records of these stored conversations, as their actors start from them. Raises
+        ``DatabaseError``."""
+        return await records_of(self._ctx.db, rows, self._ctx.tail.messages)
 
     def open(self, record: ConversationRecord) -> Conversation:
         """Start the conversation's actor: found at once, its inbox takes commands before it runs."""
@@ -42,7 +48,7 @@ class ConversationRoster:
         row = await queries.conversation(self._ctx.db, conversation_id)
         if row is None or row["status"] not in ("pending", "resolved"):
             return None
-        record = (await records_of(self._ctx.db, [row]))[0]
+        record = (await self.records([row]))[0]
         running = self._actors.get(conversation_id)     # another hello may have woken it meanwhile
         return running if running is not None else self.open(record)
 
@@ -51,7 +57,7 @@ class ConversationRoster:
         if row is None or row["status"] in ("ended", "pending", "resolved"):
             await self._ctx.router.send(ConversationClosed(conversation_id))
             return None
-        record = (await records_of(self._ctx.db, [row]))[0]
+        record = (await self.records([row]))[0]
         if record.status == "queued":
             # read between two of the Router's commands, as at start-up (no await before its use)
             record.position = self._ctx.router.state.position(conversation_id)

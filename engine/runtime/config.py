@@ -46,6 +46,10 @@ SESSION_OUTBOX_SIZE = 1024
 ACTOR_INBOX_SIZE = 4096
 # The Persister puts at most this many writes in one transaction.
 MAX_BATCH_WRITES = 2000
+# An open conversation keeps its newest messages in memory, at most this many and this many characters
+# of their wire form, and reads older ones from the database (conversations/history.py).
+HISTORY_TAIL_MESSAGES = 50
+HISTORY_TAIL_CHARS = 64 * 1024
 
 
 @dataclass(frozen=True)
@@ -198,6 +202,8 @@ class Config:
     public_url: str | None = None              # base of links in mails and SMS; None: http://<host>:<port>
     notify_after_s: float = 120.0              # an agent's unread message → the customer's mail
     agent_remind_after_s: float = 300.0        # a customer's message unread by the owner → reminder
+    history_tail_messages: int = HISTORY_TAIL_MESSAGES
+    history_tail_chars: int = HISTORY_TAIL_CHARS
     faults: Faults | None = None               # tests only: exceptions injected into actors' handlers
 
     @property

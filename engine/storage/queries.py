@@ -332,6 +332,42 @@ async def messages_of(db: Database, conversation_ids: Sequence[str]) -> list[Row
                           "ORDER BY conversation_id, seq", [uuid.UUID(c) for c in conversation_ids])
 
 
+async def messages_after(db: Database, conversation_id: str, after_seq: int, *, public_only: bool = False
+                         ) -> list[Row]:
+    """The conversation's messages with a higher seq than ``after_seq``, in order (``public_only``:
+    those a customer may see)."""
+    return await db.fetch("SELECT * FROM messages WHERE conversation_id = $1 AND seq > $2 "
+                          "AND (NOT $3 OR NOT private) ORDER BY seq",
+                          uuid.UUID(conversation_id), after_seq, public_only)
+
+
+async def message_by_client_id(db: Database, conversation_id: str, sender_key: str, client_id: str) -> Row | None:
+    """The message a sender sent with this client_id, if any."""
+    return await db.fetchrow("SELECT * FROM messages WHERE conversation_id = $1 AND sender_key = $2 "
+                             "AND client_id = $3", uuid.UUID(conversation_id), sender_key, client_id)
+
+
+async def newest_messages_of(db: Database, conversation_ids: Sequence[str], count: int) -> list[Row]:
+    """Each conversation's newest ``count`` messages, in order."""
+    return await db.fetch(
+        "SELECT * FROM (SELECT m.*, row_number() OVER (PARTITION BY conversation_id ORDER BY seq DESC) AS from_end "
+        "FROM messages m WHERE conversation_id = ANY($1::uuid[])) newest WHERE from_end <= $2 "
+        "ORDER BY conversation_id, seq", [uuid.UUID(c) for c in conversation_ids], count)
+
+
+async def histories_of(db: Database, conversation_ids: Sequence[str]) -> list[Row]:
+    """Per conversation, what its actor knows of its whole history: the question (seq 1), the last
+    public seq, the newest public option menu, and every (sender_key, client_id) in seq order."""
+    return await db.fetch(
+        "SELECT conversation_id, max(text) FILTER (WHERE seq = 1) AS question, "
+        "coalesce(max(seq) FILTER (WHERE NOT private), 0) AS last_public_seq, "
+        "(array_agg(options ORDER BY seq DESC) FILTER (WHERE NOT private AND options IS NOT NULL))[1] AS menu, "
+        "coalesce(array_agg(sender_key ORDER BY seq) FILTER (WHERE client_id IS NOT NULL), '{}') AS key_senders, "
+        "coalesce(array_agg(client_id ORDER BY seq) FILTER (WHERE client_id IS NOT NULL), '{}') AS key_ids "
+        "FROM messages WHERE conversation_id = ANY($1::uuid[]) GROUP BY conversation_id",
+        [uuid.UUID(c) for c in conversation_ids])
+
+
 async def participants_of(db: Database, conversation_ids: Sequence[str]) -> list[Row]:
     return await db.fetch(
         "SELECT p.conversation_id, p.agent_id, p.role, p.last_read_seq, s.name FROM participants p "

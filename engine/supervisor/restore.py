@@ -25,7 +25,6 @@ from frontdesk.core import hours
 from frontdesk.engine.agents.agent import AgentActor
 from frontdesk.engine.agents.roster import AgentRoster
 from frontdesk.engine.conversations.conversation import Conversation
-from frontdesk.engine.conversations.load import records_of
 from frontdesk.engine.conversations.roster import ConversationRoster
 from frontdesk.engine.routing.commands import AgentProfile, QueueConfig
 from frontdesk.engine.routing.router import Router
@@ -79,10 +78,9 @@ async def restore(db: Database, router: Router, conversations: ConversationRoste
     rows = await queries.open_conversations(db)
     ids = [str(r["id"]) for r in rows]
     owners: set[str] = set()
-    for r, record in zip(rows, await records_of(db, rows), strict=True):
+    for r, record in zip(rows, await conversations.records(rows), strict=True):
         cid = record.id
-        first = record.messages[0].text if record.messages else ""
-        info: dict[str, Any] = {"customer": record.customer_info, "question": first}
+        info: dict[str, Any] = {"customer": record.customer_info, "question": record.question}
         if r["status"] == "queued":
             router.restore_waiting(cid, r["queue"], r["queue_key"], info)
             record.position = router.state.position(cid)

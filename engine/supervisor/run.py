@@ -24,6 +24,8 @@ stops; the database pool is closed shielded from cancellation.
 
 from __future__ import annotations
 
+import ctypes
+import ctypes.util
 import gc
 import logging
 import resource
@@ -40,6 +42,7 @@ from hypercorn.config import Config as HypercornConfig
 from frontdesk.engine.agents.agent import AgentActor, AgentContext
 from frontdesk.engine.agents.roster import AgentRoster
 from frontdesk.engine.conversations.conversation import Conversation, ConversationContext
+from frontdesk.engine.conversations.history import TailLimits
 from frontdesk.engine.conversations.roster import ConversationRoster
 from frontdesk.engine.edge import listener
 from frontdesk.engine.edge.app import chat_handler, create_app, websocket_handler
@@ -75,6 +78,8 @@ GC_THRESHOLDS = (5_000, 2, 100)
 SHUTDOWN_GRACE_S = 2
 STOP_CLOSE_SOCKETS_S = 5.0      # every socket's close frame, or the engine stops without it
 STOP_DRAIN_S = 10.0             # the queued writes' commit, or they are given up (and logged)
+M_MMAP_THRESHOLD = -3           # glibc's mallopt parameter (malloc.h)
+MMAP_THRESHOLD_BYTES = 128 * 1024   # glibc's own starting value, kept
 
 
 @dataclass(frozen=True)
@@ -109,6 +114,21 @@ def raise_file_limit() -> None:
         log.info("open files limit raised from %d to %d", soft, hard)
 
 
+def keep_large_buffers_mapped() -> None:
+    """Have glibc give every buffer of 128 KiB or more a mapping of its own, returned whole when freed.
+
+    asyncio reads each database response into a fresh 256-KiB buffer and shrinks it to what came.
+    glibc maps such buffers on their own only until the first is freed; then it raises its threshold
+    and serves them from the heap, where each read leaves a hole between long-lived objects that
+    the next read is too large for, and the heap grows for as long as the engine runs. Setting the
+    threshold keeps it where glibc starts. Elsewhere than glibc nothing changes."""
+    try:
+        mallopt = ctypes.CDLL(ctypes.util.find_library("c")).mallopt
+    except (OSError, AttributeError, TypeError):
+        return
+    mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD_BYTES)
+
+
 def tune_gc() -> None:
     """Collect once, freeze the start-up heap, raise the thresholds. For a whole process, not a test."""
     gc.collect()
@@ -120,7 +140,8 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
                      task_status: trio.TaskStatus[str] = trio.TASK_STATUS_IGNORED) -> None:
     """Run the engine until cancelled or signalled. ``task_status.started(url)`` when serving.
 
-    ``manage_gc`` (``frontdesk serve``): ``tune_gc()`` and ``raise_file_limit()`` once serving; left
+    ``manage_gc`` (``frontdesk serve``): ``tune_gc()``, ``raise_file_limit()`` and
+    ``keep_large_buffers_mapped()`` once serving; left
     off in-process (tests), as both act on the whole process.
     """
     embedded = EmbeddedPostgres(config.data_dir)
@@ -136,6 +157,7 @@ async def run_engine(config: Config, *, ready: Callable[[str], None] | None = No
                 if manage_gc:
                     tune_gc()
                     raise_file_limit()
+                    keep_large_buffers_mapped()
                 if ready is not None:
                     ready(running.base_url)
                 task_status.started(running.base_url)
@@ -194,8 +216,9 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     conversations = ConversationRoster(conversation_actors, ConversationContext(
         db=db, persister=persister, timers=timers, router=router, agents=agent_actors, outbox=outbox,
         spill=conversation_actors.send_later, max_wait_s=config.max_wait_s,
-        customer_grace_s=config.customer_grace_s, faults=config.faults, notify_after_s=config.notify_after_s,
-        remind_after_s=config.agent_remind_after_s))
+        customer_grace_s=config.customer_grace_s,
+        tail=TailLimits(config.history_tail_messages, config.history_tail_chars), faults=config.faults,
+        notify_after_s=config.notify_after_s, remind_after_s=config.agent_remind_after_s))
     agents = AgentRoster(agent_actors, AgentContext(
         router=router, conversations=conversation_actors, timers=timers, spill=agent_actors.send_later,
         reconnect_grace_s=config.reconnect_grace_s, faults=config.faults))

@@ -52,6 +52,29 @@ def test_smoke_scenario_writes_a_report_with_samples_and_no_errors(tmp_path: Pat
     assert len(list(tmp_path.glob("load-smoke-*.png"))) >= 2, output     # the CDF and the timeline
 
 
+@pytest.mark.timeout(RUN_TIMEOUT_S + 20)
+def test_a_flood_in_a_run_is_acked_and_the_report_gives_memory_around_it(tmp_path: Path) -> None:
+    cmd = [sys.executable, "-m", "benchmarks.load", "--scenario", "smoke", "--duration", "4", "--warmup", "1",
+           "--flood-messages", "20", "--flood-chars", "2000", "--progress", "off", "--out-dir", str(tmp_path)]
+    env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
+    proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
+    output = proc.stdout[-4000:] + proc.stderr[-4000:]
+    assert proc.returncode == 0, output
+
+    (report_file,) = tmp_path.glob("load-smoke-*.json")
+    report = json.loads(report_file.read_text())
+    assert report["ok"] is True
+    engine = report["targets"]["engine"]
+    flood = engine["extra"]["flood"]
+    assert (flood["messages"], flood["chars"], flood["acked"]) == (20, 2000, 20)
+    assert flood["started_s"] <= flood["sending_s"] <= flood["sent_s"] <= flood["ended_s"]
+    memory = engine["memory"]
+    assert memory["rss_mib_warmup_end"] > 0 and memory["rss_mib_end"] > 0
+    assert memory["flood"]["rss_mib_before"] <= memory["flood"]["rss_mib_peak"]
+    assert "engine memory: RSS" in proc.stdout and "flood:" in proc.stdout
+    assert len(list(tmp_path.glob("load-smoke-*-resources.png"))) == 1, output
+
+
 @pytest.mark.timeout(2 * RUN_TIMEOUT_S + 20)
 def test_ab_runs_each_variant_in_turn_and_compares_them_pair_by_pair(tmp_path: Path) -> None:
     cmd = [sys.executable, "-m", "benchmarks.ab", "--variant", "before=", "--variant", "after=",

@@ -1,5 +1,6 @@
 """The engine probes (benchmarks/engine_probe/sitecustomize.py) in a real Python process: the task-step
-probe names the tasks that ran and times their steps, the GC probe counts what each collection freed.
+probe names the tasks that ran and times their steps, the GC probe counts what each collection freed,
+the memory probe counts live objects and cyclic garbage by type.
 The probes write their figures at exit too, so the program ends without waiting for their thread."""
 
 from __future__ import annotations
@@ -59,3 +60,31 @@ def test_the_gc_probe_counts_what_each_collection_freed(tmp_path: Path) -> None:
     data = _written(tmp_path / "gc")
     assert len(data["collected"]["0"]) == len(data["pauses"]["0"]) >= 3
     assert sum(data["collected"]["0"]) >= 3      # each explicit young collection freed its cycle
+
+
+MEMORY_PROGRAM = """
+import gc
+
+class Kept:
+    pass
+
+class Knot:
+    def __init__(self):
+        self.me = self      # a reference cycle: only the collector frees it
+
+gc.disable()
+kept = [Kept() for _ in range(100)]
+for _ in range(3):
+    Knot()
+"""
+
+
+def test_the_memory_probe_counts_live_objects_and_cyclic_garbage_by_type(tmp_path: Path) -> None:
+    env = {**os.environ, "PYTHONPATH": str(PROBE_DIR), "FD_PROBE_ANY": "1", "FD_MEM_PROBE": str(tmp_path / "mem"),
+           "FD_MEM_BASELINE_S": "0"}
+    subprocess.run([sys.executable, "-c", MEMORY_PROGRAM], env=env, check=True, timeout=60, cwd=tmp_path)
+    data = _written(tmp_path / "mem")
+    assert dict(data["cyclic_garbage_types"])["Knot"] == 3
+    assert dict(data["top_types"])["Kept"] == 100
+    assert data["rss_mib"] > 0 and data["series"][-1]["rss_mib"] == data["rss_mib"]
+    assert data["pymalloc"]["arenas"] >= 1 and data["pymalloc"]["in_blocks_mib"] > 0

@@ -52,6 +52,7 @@ from frontdesk.engine.conversations.model import (
     AgentGone,
     Assign,
     AttachCustomer,
+    ChangeOwner,
     ClientFrame,
     ConversationCommand,
     ConversationRecord,
@@ -178,6 +179,11 @@ class Conversation:
     def post_join(self, agent_id: str, name: str) -> None:
         self.post(Join(agent_id, name))
 
+    def post_change_owner(self, agent_id: str, name: str, previous_id: str, *, note: str | None = None,
+                          also: Sequence[Statement] = (), tell_previous: str | None = None) -> None:
+        """Take ``agent_id`` as the new owner in place of ``previous_id`` (a routing decision)."""
+        self.post(ChangeOwner(agent_id, name, previous_id, note, also, tell_previous))
+
     def post_agent_gone(self, agent_id: str) -> None:
         self.post(AgentGone(agent_id))
 
@@ -237,7 +243,7 @@ class Conversation:
                 command = self.inbox.receive_nowait()
             except (trio.WouldBlock, trio.EndOfChannel):
                 return
-            if isinstance(command, Assign) and command.also:
+            if isinstance(command, Assign | ChangeOwner) and command.also:
                 await self._ctx.persister.post(command.also, self.id)
             elif isinstance(command, AttachCustomer):
                 if self._retired:       # the client says hello again and wakes a new actor
@@ -350,6 +356,8 @@ class Conversation:
             await self._assign(c)
         elif isinstance(c, Join):
             await self._join(c)
+        elif isinstance(c, ChangeOwner):
+            await self._change_owner(c)
         elif isinstance(c, AgentGone):
             await self._remove_invited(c.agent_id)
         elif isinstance(c, Requeue):
@@ -471,6 +479,52 @@ class Conversation:
         deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, history), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
                                   "agent": {"id": c.agent_id, "name": c.name}, "role": "invited"}))
+
+    async def _change_owner(self, c: ChangeOwner) -> None:
+        """The new owner gets the whole history (the previous owner's note included), the previous
+        owner leaves, and the customer reads one system message naming the new agent."""
+        previous = self._participants.get(c.previous_id)
+        if self.status != "active" or previous is None:
+            if c.also:      # the decision's record stands even when the chat ended meanwhile
+                await self._ctx.persister.post(c.also, self.id)
+            return
+        history = await self._messages_after(0)
+        at = utc_now()
+        added: list[StoredMessage] = []
+        statements = [*c.also, *queries.hand_over(self.id, c.previous_id, c.agent_id, at)]
+        if c.note:
+            statements.append(self._note(added, Sender("agent", c.previous_id, previous.name), c.note, True, at))
+        statements.append(self._note(added, Sender("system", None, "Frontdesk"),
+                                     f"{c.name} has taken over the conversation.", False, at))
+        await self._ctx.persister.write(statements, self.id)
+        for m in added:
+            self._history.append(m)
+        del self._participants[c.previous_id]
+        joined = self._participants.get(c.agent_id)
+        read_seq = joined.read_seq if joined is not None else 0
+        self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner", read_seq)
+        deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, history + added), self.id)
+        left = encode({"type": "participant_left", "conversation_id": self.id,
+                       "agent": {"id": previous.agent_id, "name": previous.name}, "role": previous.role})
+        deliver_to_agent(self._ctx.agents, c.previous_id, left, self.id)
+        if c.tell_previous is not None:
+            deliver_to_agent(self._ctx.agents, c.previous_id, c.tell_previous)
+        self._to_everyone(left)
+        self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
+                                  "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"}))
+        for m in added:
+            if not m.private:
+                self._to_customers(m.frame(False))
+            self._to_agents(m.frame(False), skip=c.agent_id)     # the new owner has them in its history
+
+    def _note(self, added: list[StoredMessage], sender: Sender, text: str, private: bool, at: datetime) -> Statement:
+        """A message the engine writes itself (no client_id), numbered after ``added``; returns its statement."""
+        wire = {"conversation_id": self.id, "seq": self.last_seq + 1 + len(added), "id": str(uuid.uuid4()),
+                "sender": sender.wire(), "text": text, "private": private, "attachments": [], "options": None,
+                "option_id": None, "at": iso(at)}
+        key = sender.id if sender.kind == "agent" and sender.id else sender.kind
+        added.append(StoredMessage.of(wire, key, None))
+        return queries.insert_message({**wire, "client_id": None, "_at": at}, key)
 
     async def _remove_invited(self, agent_id: str) -> None:
         p = self._participants.get(agent_id)

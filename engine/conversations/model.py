@@ -125,6 +125,21 @@ class Join:
 
 
 @dataclass(eq=False)
+class ChangeOwner:
+    """The Router handed the conversation to ``agent_id`` (a transfer accepted, a reassignment):
+    stored with ``also`` in one write, then announced; ``note`` becomes the previous owner's private
+    note in the conversation, and ``tell_previous`` (a frame) reaches the previous owner after the
+    commit."""
+
+    agent_id: str
+    name: str
+    previous_id: str
+    note: str | None = None
+    also: Sequence[Statement] = ()
+    tell_previous: str | None = None
+
+
+@dataclass(eq=False)
 class AgentGone:
     """An invited agent went offline: it is no longer in the conversation."""
 
@@ -174,7 +189,8 @@ class RemindOwner:
     """A customer's message may still be unread by the owner (PROTOCOL.md §7 reminders)."""
 
 
-ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | AgentGone | Requeue | Position
+ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | ChangeOwner | AgentGone | Requeue
+                       | Position
                        | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong | RemindOwner)
 
 

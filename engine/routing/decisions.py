@@ -15,7 +15,11 @@ The rules are PROTOCOL.md §5.4–5.6:
   since that agent's last offer (then by id, so decisions are reproducible);
 - queues are first come, first served, without head-of-line blocking: a chat no free agent
   may take does not stop the chats behind it;
-- after ``missed_offers_away`` expired offers in a row an agent is set ``away``.
+- after ``missed_offers_away`` expired offers in a row an agent is set ``away``;
+- a claim at the head of a queue (a transfer nobody could take at once) gets the queue's next
+  free member before any waiting chat does;
+- ``change_owner`` hands an assigned conversation to another agent: the one decision behind a
+  transfer's acceptance and a reassignment.
 
 Cost per event: each queue keeps its eligible agents in a sorted list keyed by
 (open conversations, last offer time, id) and its waiting chats without an offer in a sorted
@@ -36,11 +40,14 @@ from frontdesk.engine.routing.model import (
     OFFLINE,
     Agent,
     Assigned,
+    Claim,
+    ClaimServed,
     Effect,
     LeftConversation,
     Offer,
     OfferClosed,
     OfferMade,
+    OwnerChanged,
     PresenceChanged,
     Queue,
     Requeued,
@@ -48,9 +55,13 @@ from frontdesk.engine.routing.model import (
 )
 
 __all__ = [
-    "AVAILABLE", "AWAY", "OFFLINE", "Agent", "Assigned", "Effect", "LeftConversation", "Offer", "OfferClosed",
-    "OfferMade", "PresenceChanged", "Queue", "Requeued", "RoutingState", "Waiting",
+    "AVAILABLE", "AWAY", "OFFLINE", "Agent", "Assigned", "Claim", "ClaimServed", "Effect", "LeftConversation",
+    "Offer", "OfferClosed", "OfferMade", "OwnerChanged", "PresenceChanged", "Queue", "Requeued", "RoutingState",
+    "Waiting",
 ]
+
+# A queue with claims at its head is served before any queue whose first chat waited longest.
+_CLAIMS_FIRST = -(2**63)
 
 class RoutingState:
     """Every routing decision of one engine. Only the Router actor calls it."""
@@ -69,6 +80,7 @@ class RoutingState:
         self._tail_key = 0   # queue keys: new chats get increasing positive keys,
         self._head_key = 0   # chats back at the head decreasing negative ones
         self.dirty_from: dict[str, int] = {}  # queue -> first place (0-based) changed since last asked
+        self.claims: dict[str, list[Claim]] = {}  # queue -> what waits at its head (transfers), oldest first
 
     # ---- setup ---------------------------------------------------------------------------
 
@@ -311,13 +323,14 @@ class RoutingState:
             return set()
         return {owner[0]} | self.joined_by.get(conversation_id, set())
 
-    def change_load(self, agent_id: str, now: float, *, invitations: int = 0, join: str | None = None,
-                    leave: str | None = None, drop_open: str | None = None) -> list[Effect]:
-        """Change what counts towards an agent's capacity (invitations, joined or owned
+    def change_load(self, agent_id: str, now: float, *, invitations: int = 0, transfers: int = 0,
+                    join: str | None = None, leave: str | None = None, drop_open: str | None = None) -> list[Effect]:
+        """Change what counts towards an agent's capacity (invitations, transfers, joined or owned
         conversations); when that frees room, the agent's queues are served at once."""
         agent = self.agents[agent_id]
         self._unindex(agent)
         agent.invitations += invitations
+        agent.transfers += transfers
         if join is not None:
             agent.joined.add(join)
             self.joined_by.setdefault(join, set()).add(agent_id)
@@ -335,6 +348,45 @@ class RoutingState:
         if q is None:
             return None
         return next((k[2] for k in q.eligible if k[2] not in exclude), None)
+
+    def change_owner(self, conversation_id: str, agent_id: str, now: float) -> list[Effect]:
+        """Hand the assigned conversation to ``agent_id`` (a transfer accepted, a reassignment): it
+        counts as the new owner's open conversation (moved there if it was invited into it) and the
+        previous owner, who leaves it, has room again. Raises EngineError(not_found) for a
+        conversation without an owner; a hand-over to the owner itself changes nothing."""
+        owner = self.owner_of.get(conversation_id)
+        if owner is None:
+            raise EngineError("not_found", "no such conversation", field="conversation_id")
+        previous_id, queue = owner
+        if previous_id == agent_id:
+            return []
+        new = self.agents[agent_id]
+        self._unindex(new)
+        if conversation_id in new.joined:
+            new.joined.discard(conversation_id)
+            self.joined_by.get(conversation_id, set()).discard(agent_id)
+        new.open.add(conversation_id)
+        self.owner_of[conversation_id] = (agent_id, queue)
+        self._index(new)
+        # the refusals of the chat while it waited stay with it: they are about the chat, not its owner
+        effects: list[Effect] = [OwnerChanged(conversation_id, previous_id, agent_id)]
+        return effects + self.change_load(previous_id, now, drop_open=conversation_id)
+
+    def claim_head(self, queue: str, claim_id: str, excluded: set[str]) -> None:
+        """``claim_id`` waits at the head of ``queue`` for its next free member not in ``excluded``
+        (served by ``_dispatch`` as ``ClaimServed``, with the member's room reserved)."""
+        self.claims.setdefault(queue, []).append(Claim(claim_id, queue, set(excluded)))
+
+    def drop_claim(self, queue: str, claim_id: str) -> bool:
+        """The claim stops waiting (it timed out, or its conversation ended); False if it was not waiting."""
+        claims = self.claims.get(queue, [])
+        for i, claim in enumerate(claims):
+            if claim.id == claim_id:
+                del claims[i]
+                if not claims:
+                    del self.claims[queue]
+                return True
+        return False
 
     # ---- internals -----------------------------------------------------------------------
 
@@ -412,7 +464,9 @@ class RoutingState:
         heads = []
         for name in agent.queues:
             q = self.queues[name]
-            if q.unoffered:
+            if name in self.claims:
+                heads.append((_CLAIMS_FIRST, name))
+            elif q.unoffered:
                 heads.append((q.unoffered[0], name))
         effects: list[Effect] = []
         for _, name in sorted(heads):
@@ -422,7 +476,7 @@ class RoutingState:
     def _dispatch(self, queue: str, now: float) -> list[Effect]:
         """Offer waiting chats of ``queue`` in order to the best eligible agents."""
         q = self.queues[queue]
-        effects: list[Effect] = []
+        effects: list[Effect] = self._serve_claims(queue) if queue in self.claims else []
         i = 0
         while i < len(q.unoffered) and q.eligible:
             key = q.unoffered[i]
@@ -433,6 +487,23 @@ class RoutingState:
                 continue
             effects.append(self._make_offer(w, self.agents[best[2]], now))
             # _make_offer removed ``key`` from unoffered: index i now holds the next chat
+        return effects
+
+    def _serve_claims(self, queue: str) -> list[Effect]:
+        """The claims at the head of ``queue``, oldest first, each to the best free member it may go
+        to; a claim nobody may take yet does not stop the ones behind it."""
+        q = self.queues[queue]
+        effects: list[Effect] = []
+        for claim in list(self.claims[queue]):
+            best = next((k[2] for k in q.eligible if k[2] not in claim.excluded), None)
+            if best is None:
+                continue
+            self.drop_claim(queue, claim.id)
+            agent = self.agents[best]
+            self._unindex(agent)
+            agent.transfers += 1
+            self._index(agent)
+            effects.append(ClaimServed(claim.id, queue, best))
         return effects
 
     def _make_offer(self, w: Waiting, agent: Agent, now: float) -> OfferMade:

@@ -63,7 +63,28 @@ class LeftConversation:
     agent_id: str
 
 
-Effect = OfferMade | OfferClosed | Assigned | Requeued | PresenceChanged | LeftConversation
+@dataclass(frozen=True)
+class OwnerChanged:
+    """An assigned conversation has a new owner (a transfer accepted, a reassignment); the previous
+    owner is no longer in it."""
+
+    conversation_id: str
+    previous_id: str
+    agent_id: str
+
+
+@dataclass(frozen=True)
+class ClaimServed:
+    """What waited at the head of a queue (a transfer) got the free member ``agent_id``, whose room
+    is now reserved for it."""
+
+    claim_id: str
+    queue: str
+    agent_id: str
+
+
+Effect = (OfferMade | OfferClosed | Assigned | Requeued | PresenceChanged | LeftConversation | OwnerChanged
+          | ClaimServed)
 
 
 # ---- state ---------------------------------------------------------------------------------
@@ -80,6 +101,7 @@ class Agent:
     joined: set[str] = field(default_factory=set)     # conversations it was invited into
     offers: set[str] = field(default_factory=set)
     invitations: int = 0                              # pending invitations to it
+    transfers: int = 0                                # pending transfers to it
     last_offer_at: float = float("-inf")  # never offered: longer ago than any clock reading (trio's may start at 0)
     missed_in_row: int = 0
     index_key: tuple[int, float, str] | None = None  # its key in the queues' eligible lists
@@ -87,7 +109,7 @@ class Agent:
 
     @property
     def load(self) -> int:
-        return len(self.open) + len(self.joined) + len(self.offers) + self.invitations
+        return len(self.open) + len(self.joined) + len(self.offers) + self.invitations + self.transfers
 
     @property
     def eligible(self) -> bool:
@@ -103,6 +125,16 @@ class Waiting:
     queue_key: int
     offer_id: str | None = None
     excluded: set[str] = field(default_factory=set)  # agents who rejected it or let it expire
+
+
+@dataclass(eq=False)
+class Claim:
+    """Something that waits at the head of a queue for its next free member, ahead of the waiting
+    chats (a transfer to a queue where nobody could take it at once)."""
+
+    id: str
+    queue: str
+    excluded: set[str] = field(default_factory=set)  # agents it must not go to
 
 
 @dataclass(eq=False)

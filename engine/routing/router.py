@@ -560,7 +560,9 @@ class Router:
         self._arm_transfer_timer(e.transfer_id, None)
 
     def _arm_transfer_timer(self, transfer_id: str, target_id: str | None) -> None:
-        self._stop_transfer_timer(transfer_id)
+        old = self._transfer_timers.pop(transfer_id, None)     # the head's wait, when a member took it
+        if old is not None:
+            old.cancel()
         self._transfer_timers[transfer_id] = self._timers.after(
             self._offer_timeout_s, lambda: self._post(TransferTimedOut(transfer_id, target_id)))
 

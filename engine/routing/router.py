@@ -14,7 +14,9 @@ service that only post a command back into the inbox; a stale ``OfferTimedOut`` 
 offer changes nothing.
 
 Each command has one handler (``_HANDLERS``): it changes the routing state through
-``decisions.py`` or ``invitations.py`` and returns their effects, which ``_apply`` carries out.
+``decisions.py``, ``invitations.py`` or ``transfers.py`` and returns their effects, which ``_apply``
+carries out. A new owner (``OwnerChanged``: a transfer accepted) is stored and announced by the
+Conversation, with the transfer's close and note in the same write.
 
 Error handling: a refused command (``EngineError``, e.g. ``offer_expired``) is answered to
 the requesting session as an ``error`` event; the Router goes on. An unexpected exception (a bug)

@@ -69,7 +69,7 @@ def wait_until_listed_available(base: str, token: str, name: str) -> None:
             agents = http.get("/api/agents", headers={"Authorization": f"Bearer {token}"}).json()["agents"]
             if any(a["name"] == name and a["presence"] == "available" for a in agents):
                 return
-            time.sleep(0.1)     # noqa: ASYNC251 (a sync test: Playwright's sync API)
+            time.sleep(0.1)
     raise AssertionError(f"{name} is not listed as available")
 
 

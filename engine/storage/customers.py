@@ -127,10 +127,15 @@ async def take_code_try(db: Database, customer_id: str) -> Row | None:
         uuid.UUID(customer_id))
 
 
-async def consume_code(db: Database, customer_id: str, code_hash: bytes) -> bool:
-    """Spend the code with ``code_hash``: True for the one caller that does."""
-    row = await db.fetchrow("DELETE FROM customer_codes WHERE customer_id = $1 AND code_hash = $2 RETURNING 1",
-                            uuid.UUID(customer_id), code_hash)
+async def exchange_code(db: Database, customer_id: str, code_hash: bytes, token_hash: bytes, restricted: bool,
+                        expires_at: datetime) -> bool:
+    """Spend the code with ``code_hash`` and store the account token it buys, in one statement and so
+    one commit: True for the one caller that does."""
+    row = await db.fetchrow(
+        "WITH spent AS (DELETE FROM customer_codes WHERE customer_id = $1 AND code_hash = $2 RETURNING customer_id) "
+        "INSERT INTO tokens (token_hash, kind, subject_id, customer_id, restricted, expires_at) "
+        "SELECT $3, 'account', customer_id, customer_id, $4, $5 FROM spent RETURNING 1",
+        uuid.UUID(customer_id), code_hash, token_hash, restricted, expires_at)
     return row is not None
 
 

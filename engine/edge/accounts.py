@@ -140,7 +140,7 @@ async def activate(edge: EdgeContext, customer_id: str) -> dict[str, Any] | None
     statements = [customers.set_code(customer_id, auth.code_hash(customer_id, code), "activation", CODE_TRIES,
                                      now + timedelta(seconds=ttl_s)),
                   customers.activate(customer_id, now),
-                  customers.mail_to_customer(str(uuid.uuid4()), customer_id, subject, text, page)]
+                  customers.mail_to_customer(str(uuid.uuid4()), customer_id, subject, text, page, qr_text=link)]
     if by_sms:
         statements.append(customers.sms_to_customer(str(uuid.uuid4()), customer_id,
                                                     activation_sms(row["language"], code, ttl_s)))
@@ -148,4 +148,4 @@ async def activate(edge: EdgeContext, customer_id: str) -> dict[str, Any] | None
     edge.outbox.nudge()
     if by_sms:
         edge.sms.nudge()
-    return {"status": "queued", "code_sent_by": "sms" if by_sms else "email"}
+    return {"status": "queued", "code_sent_by": "sms" if by_sms else "email", "signin_link": link}

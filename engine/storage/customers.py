@@ -169,11 +169,13 @@ async def revoke_account_tokens(db: Database, token_hash: bytes, customer_id: st
 
 # ---- mail and SMS to a customer -------------------------------------------------------------
 
-def mail_to_customer(mail_id: str, customer_id: str, subject: str, body_text: str, body_html: str) -> Statement:
-    """A mail to the customer's stored address; nothing for an id of no customer."""
-    return ("INSERT INTO outbox (id, recipient, subject, body_text, body_html) "
-            "SELECT $1::uuid, email, $3::text, $4::text, $5::text FROM customers WHERE id = $2::uuid",
-            (uuid.UUID(mail_id), uuid.UUID(customer_id), subject, body_text, body_html))
+def mail_to_customer(mail_id: str, customer_id: str, subject: str, body_text: str, body_html: str,
+                     qr_text: str | None = None) -> Statement:
+    """A mail to the customer's stored address, with a QR code of ``qr_text`` in its HTML part when
+    given; nothing for an id of no customer."""
+    return ("INSERT INTO outbox (id, recipient, subject, body_text, body_html, qr_text) "
+            "SELECT $1::uuid, email, $3::text, $4::text, $5::text, $6::text FROM customers WHERE id = $2::uuid",
+            (uuid.UUID(mail_id), uuid.UUID(customer_id), subject, body_text, body_html, qr_text))
 
 
 def sms_to_customer(sms_id: str, customer_id: str, text: str) -> Statement:

@@ -407,6 +407,10 @@ CREATE TABLE IF NOT EXISTS sms_outbox (
 );
 CREATE INDEX IF NOT EXISTS sms_outbox_queued_idx ON sms_outbox (next_try_at) WHERE status = 'queued';
 
+-- A mail may carry a QR code of a link (the activation mail's sign-in page): the text it holds,
+-- drawn by the Mailer as an image inside the HTML part.
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS qr_text text;
+
 -- Transfers (hand-overs): the owner hands a conversation to a colleague or to a queue (PROTOCOL.md
 -- §8). to_agent_id is the agent asked (last), null while a queue transfer waits at the head of its
 -- queue; on 'accepted' it is the new owner. The note is private: staff only, never on a customer's

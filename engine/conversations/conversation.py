@@ -180,9 +180,10 @@ class Conversation:
         self.post(Join(agent_id, name))
 
     def post_change_owner(self, agent_id: str, name: str, previous_id: str, *, note: str | None = None,
-                          also: Sequence[Statement] = (), tell_previous: str | None = None) -> None:
-        """Take ``agent_id`` as the new owner in place of ``previous_id`` (a routing decision)."""
-        self.post(ChangeOwner(agent_id, name, previous_id, note, also, tell_previous))
+                          also: Sequence[Statement] = (), tell_previous: str | None = None,
+                          at: datetime | None = None) -> None:
+        """Take ``agent_id`` as the new owner in place of ``previous_id`` (a routing decision made at ``at``)."""
+        self.post(ChangeOwner(agent_id, name, previous_id, note, also, tell_previous, at))
 
     def post_agent_gone(self, agent_id: str) -> None:
         self.post(AgentGone(agent_id))
@@ -489,7 +490,7 @@ class Conversation:
                 await self._ctx.persister.post(c.also, self.id)
             return
         history = await self._messages_after(0)
-        at = utc_now()
+        at = c.at or utc_now()
         added: list[StoredMessage] = []
         statements = [*c.also, *queries.hand_over(self.id, c.previous_id, c.agent_id, at)]
         if c.note:

@@ -137,6 +137,7 @@ class ChangeOwner:
     note: str | None = None
     also: Sequence[Statement] = ()
     tell_previous: str | None = None
+    at: datetime | None = None      # when the Router decided (the previous owner's leaving time)
 
 
 @dataclass(eq=False)

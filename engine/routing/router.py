@@ -32,7 +32,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import trio
@@ -125,7 +125,8 @@ class RoutedConversation(Protocol):
     def post_join(self, agent_id: str, name: str) -> None: ...
 
     def post_change_owner(self, agent_id: str, name: str, previous_id: str, *, note: str | None = None,
-                          also: Sequence[Statement] = (), tell_previous: str | None = None) -> None: ...
+                          also: Sequence[Statement] = (), tell_previous: str | None = None,
+                          at: datetime | None = None) -> None: ...
 
     def post_agent_gone(self, agent_id: str) -> None: ...
 
@@ -592,16 +593,17 @@ class Router:
         """The conversation stores and announces its new owner; an accepted transfer's close, note
         and result go with that one write (announced only after it is committed)."""
         agent = self.state.agents[e.agent_id]
+        at = utc_now()      # the transfer's decided_at is the previous owner's left_at: the log pairs them
         also: list[Statement] = []
         note = tell_previous = None
         if handed is not None:
-            also.append(queries.close_transfer(handed.transfer_id, "accepted", utc_now()))
+            also.append(queries.close_transfer(handed.transfer_id, "accepted", at))
             note = handed.note
             tell_previous = encode(_transfer_result(handed.transfer_id, e.conversation_id, "accepted"))
         conv = self._conversations.get(e.conversation_id)
         if conv is not None:
             conv.post_change_owner(e.agent_id, agent.name, e.previous_id, note=note, also=also,
-                                   tell_previous=tell_previous)
+                                   tell_previous=tell_previous, at=at)
             return
         if also:
             await self._persister.post(also, e.conversation_id)

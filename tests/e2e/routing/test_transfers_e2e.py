@@ -17,9 +17,13 @@ from typing import Any
 
 import httpx
 import orjson
+import psycopg
 import trio
 from conftest import Client, Engine, Postgres, accept_next, agent, connect, make_config, running_engine
+from psycopg.rows import dict_row
 
+from frontdesk.dashboard import db as dashboard_db
+from frontdesk.dashboard import transcript
 from frontdesk.engine.runtime.faults import Faults
 
 NOTE = "VIP: refund approved internally, case 4711"
@@ -126,6 +130,16 @@ async def test_an_accepted_transfer_makes_the_colleague_owner_and_the_customer_r
                                lambda r: bool(r))
         assert system["text"] in mails[0]["body_text"]
         assert NOTE not in mails[0]["body_text"] and NOTE not in mails[0]["html"]
+
+    # the supervisors' log tells the hand-over as it happened
+    def events() -> list[str]:
+        with psycopg.connect(database_url, row_factory=dict_row) as conn:
+            return [transcript.event_text(e["kind"], e["who"], e["detail"])
+                    for e in dashboard_db.conversation_events(conn, cid)]
+    lines = await trio.to_thread.run_sync(events)
+    assert "Agent One asked to transfer the chat to Agent Two" in lines
+    assert "Transfer accepted: Agent Two owns the chat now" in lines
+    assert "Agent One left — handed the chat over" in lines
 
 
 async def test_the_load_moves_with_the_chat_to_the_new_owner(engine: Engine) -> None:

@@ -1399,6 +1399,8 @@ function init() {
       e.returnValue = '';
     }
   });
+  // the dashboard's live overview links here for supervisors
+  if (new URLSearchParams(window.location.search).get('role') === 'supervisor') $('#login-supervisor').checked = true;
   const saved = auth.load(null);
   if (saved && saved.token && saved.agent) startConsole(saved.token, saved.agent, saved.role || 'agent');
   else showLogin();

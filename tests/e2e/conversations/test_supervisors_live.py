@@ -308,7 +308,7 @@ async def test_a_supervisor_has_no_presence_and_takes_no_offers(engine: Engine) 
 
 async def test_a_take_over_is_restored_after_a_restart(database_url: str, data_dir: Path) -> None:
     config = make_config(database_url, data_dir, reconnect_grace_ms=10_000)
-    async with running_engine(config) as engine, owned_chat(engine) as (a1, cu, cid), supervisor(engine) as sup:
+    async with running_engine(config) as engine, owned_chat(engine) as (_, cu, cid), supervisor(engine) as sup:
         await sup.send({"type": "take_over", "conversation_id": cid})
         await sup.expect("conversation", conversation_id=cid)
         await cu.expect("message", conversation_id=cid)

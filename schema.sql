@@ -414,7 +414,8 @@ ALTER TABLE outbox ADD COLUMN IF NOT EXISTS qr_text text;
 -- Transfers (hand-overs): the owner hands a conversation to a colleague or to a queue (PROTOCOL.md
 -- §8). to_agent_id is the agent asked (last), null while a queue transfer waits at the head of its
 -- queue; on 'accepted' it is the new owner. The note is private: staff only, never on a customer's
--- path. A transfer cancelled by the chat's end, its owner going offline or a restart is 'expired'.
+-- path. A transfer cancelled by the chat's end, its owner going offline, a supervisor's take-over or
+-- reassignment, or a restart is 'expired'.
 CREATE TABLE IF NOT EXISTS transfers (
     id               uuid PRIMARY KEY,
     conversation_id  uuid NOT NULL REFERENCES conversations (id),
@@ -429,3 +430,28 @@ CREATE TABLE IF NOT EXISTS transfers (
 );
 CREATE INDEX IF NOT EXISTS transfers_conversation_idx ON transfers (conversation_id);
 CREATE INDEX IF NOT EXISTS transfers_created_idx ON transfers (created_at);
+
+-- ---- Supervisors inside live chats (PROTOCOL.md §8) -----------------------------------------
+
+-- Every supervisor action (monitor, unmonitor, join, take_over, reassign, set_agent_presence):
+-- who did it, to which conversation and/or agent, and when. The dashboard's transcript shows a
+-- conversation's rows among its system events.
+CREATE TABLE IF NOT EXISTS supervisor_actions (
+    id               bigserial PRIMARY KEY,
+    supervisor_id    uuid NOT NULL REFERENCES staff (id),
+    action           text NOT NULL CHECK (action IN ('monitor', 'unmonitor', 'join', 'take_over', 'reassign',
+                                                     'set_agent_presence')),
+    conversation_id  uuid REFERENCES conversations (id),
+    agent_id         uuid REFERENCES staff (id),      -- the agent acted on (reassign's target, presence)
+    detail           text,                            -- e.g. the presence set
+    at               timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS supervisor_actions_conversation_idx ON supervisor_actions (conversation_id, at)
+    WHERE conversation_id IS NOT NULL;
+-- A supervisor may set an agent's presence: the presence log names that too.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'presence_log_by_v2') THEN
+        ALTER TABLE presence_log DROP CONSTRAINT IF EXISTS presence_log_by_check;
+        ALTER TABLE presence_log ADD CONSTRAINT presence_log_by_v2 CHECK (by IN ('agent', 'system', 'supervisor'));
+    END IF;
+END $$;

@@ -59,6 +59,7 @@ from frontdesk.engine.conversations.model import (
     CustomerGone,
     Detach,
     Join,
+    Monitor,
     Participant,
     Position,
     RemindOwner,
@@ -67,9 +68,11 @@ from frontdesk.engine.conversations.model import (
     Sender,
     StoredMessage,
     Summarize,
+    Unmonitor,
     WaitedTooLong,
     message_from_row,
 )
+from frontdesk.engine.conversations.monitors import Monitors
 from frontdesk.engine.mail.outbox import Outbox, offline_confirmation
 from frontdesk.engine.protocol import frames as protocol
 from frontdesk.engine.protocol.frames import encode
@@ -84,6 +87,7 @@ from frontdesk.engine.runtime.timers import Timer, Timers
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database, Statement
 from frontdesk.engine.storage.persister import Persister
+from frontdesk.engine.storage.supervision import log_action
 
 log = logging.getLogger(__name__)
 
@@ -134,6 +138,7 @@ class Conversation:
         self._max_wait: Timer | None = None
         self._customer_read_seq = record.customer_read_seq
         self._customers: set[Outlet] = set()
+        self._monitors = Monitors()       # supervisors' sockets watching without taking part
         self._grace: Timer | None = None
         self._remind: Timer | None = None
         self._last_owner = record.last_owner_id
@@ -179,11 +184,11 @@ class Conversation:
     def post_join(self, agent_id: str, name: str) -> None:
         self.post(Join(agent_id, name))
 
-    def post_change_owner(self, agent_id: str, name: str, previous_id: str, *, note: str | None = None,
-                          also: Sequence[Statement] = (), tell_previous: str | None = None,
+    def post_change_owner(self, agent_id: str, name: str, previous_id: str, *, previous_stays: bool = False,
+                          note: str | None = None, also: Sequence[Statement] = (), tell_previous: str | None = None,
                           at: datetime | None = None) -> None:
         """Take ``agent_id`` as the new owner in place of ``previous_id`` (a routing decision made at ``at``)."""
-        self.post(ChangeOwner(agent_id, name, previous_id, note, also, tell_previous, at))
+        self.post(ChangeOwner(agent_id, name, previous_id, previous_stays, note, also, tell_previous, at))
 
     def post_agent_gone(self, agent_id: str) -> None:
         self.post(AgentGone(agent_id))
@@ -235,6 +240,7 @@ class Conversation:
             # finds the inbox closed: without this the pair is a reference cycle, which keeps the
             # whole conversation (messages, sockets) in memory until a full garbage collection
             self._customers.clear()
+            self._monitors.clear()
 
     async def _store_leftovers(self) -> None:
         """The writes carried by commands still in the inbox after the end (an accepted offer's close,
@@ -312,6 +318,8 @@ class Conversation:
         if isinstance(command, ClientFrame):
             exc.ref = exc.ref if exc.ref is not None else protocol.command_ref(command.command)
             command.session.deliver(encode(exc.to_event()))
+        elif isinstance(command, Monitor):
+            command.session.deliver(encode(exc.to_event()))
         else:
             log.warning("conversation %s refused %r: %s", self.id, command, exc)
 
@@ -383,6 +391,11 @@ class Conversation:
                 self._retired = True
         elif isinstance(c, RemindOwner):
             self._remind_owner()
+        elif isinstance(c, Monitor):
+            await self._monitor(c)
+        elif isinstance(c, Unmonitor):
+            if self._monitors.remove(c.session) is not None and c.logged:
+                await self._ctx.persister.post([log_action(c.supervisor.id or "", "unmonitor", self.id)], self.id)
 
     # ---- views -----------------------------------------------------------------------------
 
@@ -434,9 +447,12 @@ class Conversation:
             s.deliver(frame)
 
     def _to_agents(self, frame: str, *, skip: str | None = None) -> None:
+        """``frame`` to the agents taking part (but ``skip``) and to the supervisors watching."""
         for agent_id in self._participants:
             if agent_id != skip:
                 deliver_to_agent(self._ctx.agents, agent_id, frame, self.id)
+        if self._monitors:
+            self._monitors.deliver(frame)
 
     def _to_everyone(self, frame: str) -> None:
         self._to_customers(frame)
@@ -467,6 +483,7 @@ class Conversation:
         self._position = None
         self._stop_max_wait()
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner")
+        self._monitors.drop(c.agent_id)     # a supervisor who took a waiting chat over: a participant now
         deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, history), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
                                   "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"}))
@@ -477,13 +494,17 @@ class Conversation:
         history = await self._messages_after(0)
         await self._ctx.persister.write([queries.join_conversation(self.id, c.agent_id, utc_now())], self.id)
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "invited")
+        self._monitors.drop(c.agent_id)     # a supervisor who joined: a participant now
         deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, history), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
                                   "agent": {"id": c.agent_id, "name": c.name}, "role": "invited"}))
 
     async def _change_owner(self, c: ChangeOwner) -> None:
-        """The new owner gets the whole history (the previous owner's note included), the previous
-        owner leaves, and the customer reads one system message naming the new agent."""
+        """The new owner gets ``conversation`` with the whole history (the previous owner's note
+        included), the customer reads one system message naming the new agent, and everyone else
+        hears ``participant_joined`` (owner); the previous owner leaves (``participant_left``: a
+        transfer, a reassignment) or stays in as invited (a take-over: agents see it joined again
+        with that role, the customer sees no difference)."""
         previous = self._participants.get(c.previous_id)
         if self.status != "active" or previous is None:
             if c.also:      # the decision's record stands even when the chat ended meanwhile
@@ -492,7 +513,8 @@ class Conversation:
         history = await self._messages_after(0)
         at = c.at or utc_now()
         added: list[StoredMessage] = []
-        statements = [*c.also, *queries.hand_over(self.id, c.previous_id, c.agent_id, at)]
+        statements = [*c.also, *queries.hand_over(self.id, c.previous_id, c.agent_id, at,
+                                                  previous_stays=c.previous_stays)]
         if c.note:
             statements.append(self._note(added, Sender("agent", c.previous_id, previous.name), c.note, True, at))
         statements.append(self._note(added, Sender("system", None, "Frontdesk"),
@@ -500,19 +522,27 @@ class Conversation:
         await self._ctx.persister.write(statements, self.id)
         for m in added:
             self._history.append(m)
-        del self._participants[c.previous_id]
+        if c.previous_stays:
+            previous.role = "invited"
+        else:
+            self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
+                                      "agent": {"id": previous.agent_id, "name": previous.name}, "role": "owner"}))
+            del self._participants[c.previous_id]
+        if c.tell_previous is not None:
+            deliver_to_agent(self._ctx.agents, c.previous_id, c.tell_previous)
         joined = self._participants.get(c.agent_id)
         read_seq = joined.read_seq if joined is not None else 0
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner", read_seq)
+        self._monitors.drop(c.agent_id)     # a supervisor who watched: a participant now
         deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, history + added), self.id)
-        left = encode({"type": "participant_left", "conversation_id": self.id,
-                       "agent": {"id": previous.agent_id, "name": previous.name}, "role": previous.role})
-        deliver_to_agent(self._ctx.agents, c.previous_id, left, self.id)
-        if c.tell_previous is not None:
-            deliver_to_agent(self._ctx.agents, c.previous_id, c.tell_previous)
-        self._to_everyone(left)
-        self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
-                                  "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"}))
+        owner = encode({"type": "participant_joined", "conversation_id": self.id,
+                        "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"})
+        self._to_customers(owner)
+        self._to_agents(owner, skip=c.agent_id)
+        if c.previous_stays:
+            self._to_agents(encode({"type": "participant_joined", "conversation_id": self.id,
+                                    "agent": {"id": previous.agent_id, "name": previous.name}, "role": "invited"}),
+                            skip=c.agent_id)
         for m in added:
             if not m.private:
                 self._to_customers(m.frame(False))
@@ -549,6 +579,19 @@ class Conversation:
             self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
                                       "agent": {"id": p.agent_id, "name": p.name}, "role": p.role}))
         self._to_customers(encode({"type": "requeued", "conversation_id": self.id, "position": c.position}))
+
+    # ---- supervisors (PROTOCOL.md §8) -------------------------------------------------------
+
+    async def _monitor(self, c: Monitor) -> None:
+        """The watching socket gets the ``conversation`` view (whole history, private messages too),
+        then every live event; nobody else is told."""
+        if c.supervisor.id in self._participants:
+            raise EngineError("invalid_value", "you take part in this conversation already",
+                              field="conversation_id")
+        history = await self._messages_after(0)
+        await self._ctx.persister.post([log_action(c.supervisor.id or "", "monitor", self.id)], self.id)
+        self._monitors.add(c.session, c.supervisor)
+        c.session.deliver(self._conversation_frame(c.supervisor.id or "", history))
 
     # ---- client frames ---------------------------------------------------------------------
 
@@ -592,7 +635,20 @@ class Conversation:
 
     def _check_participant(self, sender: Sender) -> None:
         if sender.kind == "agent" and sender.id not in self._participants:
+            if self._monitors.watching(sender.id):
+                raise EngineError("not_participant", "you are watching this conversation: whisper with "
+                                  "private: true, or join it", field="conversation_id")
             raise EngineError("not_found", "no such conversation", field="conversation_id")
+
+    def _check_writer(self, c: ClientFrame) -> None:
+        """A participant writes; a supervisor watching from this socket only whispers (private)."""
+        assert isinstance(c.command, protocol.Send)
+        if c.session in self._monitors and c.sender.id not in self._participants:
+            if not c.command.private:
+                raise EngineError("not_participant", "a watching supervisor only whispers to the agents "
+                                  "(private: true); join to write to the customer", field="private")
+            return
+        self._check_participant(c.sender)
 
     async def _send_messages(self, sends: list[ClientFrame]) -> None:
         """Store the sends in ONE write (all or none: seqs stay gapless), then ack and fan out each.
@@ -606,7 +662,7 @@ class Conversation:
         statements: list[Statement] = []
         for c in sends:
             try:
-                self._check_participant(c.sender)
+                self._check_writer(c)
                 assert isinstance(c.command, protocol.Send)
                 key = (c.sender.key, c.command.client_id)
                 m = self._history.kept(key) or fresh.get(key)
@@ -807,6 +863,8 @@ class Conversation:
                 acked = True
             else:
                 deliver_to_agent(self._ctx.agents, agent_id, plain, self.id)
+        if self._monitors:
+            acked = self._monitors.deliver(plain, None if acked else ack, own) or acked
         if not acked:           # the sender's socket is no longer among the recipients: the ack still counts
             ack[0].deliver(ack[1])
 

@@ -126,14 +126,16 @@ class Join:
 
 @dataclass(eq=False)
 class ChangeOwner:
-    """The Router handed the conversation to ``agent_id`` (a transfer accepted, a reassignment):
-    stored with ``also`` in one write, then announced; ``note`` becomes the previous owner's private
-    note in the conversation, and ``tell_previous`` (a frame) reaches the previous owner after the
-    commit."""
+    """The Router handed the conversation to ``agent_id`` (a transfer accepted, a supervisor's
+    take-over or reassignment): stored with ``also`` in one write, then announced; the previous
+    owner stays in as invited (``previous_stays``) or leaves; ``note`` becomes the previous owner's
+    private note in the conversation, and ``tell_previous`` (a frame) reaches the previous owner
+    after the commit."""
 
     agent_id: str
     name: str
     previous_id: str
+    previous_stays: bool = False
     note: str | None = None
     also: Sequence[Statement] = ()
     tell_previous: str | None = None
@@ -190,9 +192,26 @@ class RemindOwner:
     """A customer's message may still be unread by the owner (PROTOCOL.md §7 reminders)."""
 
 
+@dataclass(eq=False)
+class Monitor:
+    """A supervisor's socket watches the conversation without taking part (PROTOCOL.md §8)."""
+
+    session: Outlet
+    supervisor: Sender
+
+
+@dataclass(eq=False)
+class Unmonitor:
+    """The socket stops watching; ``logged``: the supervisor asked (not merely a closed socket)."""
+
+    session: Outlet
+    supervisor: Sender
+    logged: bool = True
+
+
 ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | ChangeOwner | AgentGone | Requeue
-                       | Position
-                       | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong | RemindOwner)
+                       | Position | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong | RemindOwner
+                       | Monitor | Unmonitor)
 
 
 @dataclass(frozen=True)

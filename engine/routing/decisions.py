@@ -18,8 +18,8 @@ The rules are PROTOCOL.md §5.4–5.6:
 - after ``missed_offers_away`` expired offers in a row an agent is set ``away``;
 - a claim at the head of a queue (a transfer nobody could take at once) gets the queue's next
   free member before any waiting chat does;
-- ``change_owner`` hands an assigned conversation to another agent: the one decision behind a
-  transfer's acceptance and a reassignment.
+- ``change_owner`` hands a conversation to another owner without an offer: the one decision
+  behind a transfer's acceptance and a supervisor's take-over or reassignment.
 
 Cost per event: each queue keeps its eligible agents in a sorted list keyed by
 (open conversations, last offer time, id) and its waiting chats without an offer in a sorted
@@ -349,28 +349,35 @@ class RoutingState:
             return None
         return next((k[2] for k in q.eligible if k[2] not in exclude), None)
 
-    def change_owner(self, conversation_id: str, agent_id: str, now: float) -> list[Effect]:
-        """Hand the assigned conversation to ``agent_id`` (a transfer accepted, a reassignment): it
-        counts as the new owner's open conversation (moved there if it was invited into it) and the
-        previous owner, who leaves it, has room again. Raises EngineError(not_found) for a
-        conversation without an owner; a hand-over to the owner itself changes nothing."""
+    def change_owner(self, conversation_id: str, agent_id: str, now: float, *,
+                     previous_stays: bool = False) -> list[Effect]:
+        """The one decision behind every new owner asked for nobody's offer: a transfer accepted, a
+        supervisor's take-over (``previous_stays``: the previous owner stays in as invited) or
+        reassignment. A waiting chat leaves its queue as if accepted (its pending offer is revoked);
+        an assigned one counts as ``agent_id``'s open conversation (moved there if it was invited
+        into it), and a previous owner who leaves has room again. Capacity does not stop it (the
+        caller checked what it needs). Raises EngineError: not_found (not running), invalid_value
+        (``agent_id`` owns it already)."""
+        new = self.agents[agent_id]
+        w = self.waiting.get(conversation_id)
+        if w is not None:
+            return self._assign_waiting(w, new, now)
         owner = self.owner_of.get(conversation_id)
         if owner is None:
             raise EngineError("not_found", "no such conversation", field="conversation_id")
         previous_id, queue = owner
         if previous_id == agent_id:
-            return []
-        new = self.agents[agent_id]
+            raise EngineError("invalid_value", "that is the conversation's owner already", field="conversation_id")
         self._unindex(new)
-        if conversation_id in new.joined:
-            new.joined.discard(conversation_id)
-            self.joined_by.get(conversation_id, set()).discard(agent_id)
+        new.joined.discard(conversation_id)
+        self.joined_by.get(conversation_id, set()).discard(agent_id)
         new.open.add(conversation_id)
         self.owner_of[conversation_id] = (agent_id, queue)
         self._index(new)
         # the refusals of the chat while it waited stay with it: they are about the chat, not its owner
-        effects: list[Effect] = [OwnerChanged(conversation_id, previous_id, agent_id)]
-        return effects + self.change_load(previous_id, now, drop_open=conversation_id)
+        effects: list[Effect] = [OwnerChanged(conversation_id, previous_id, agent_id, previous_stays)]
+        return effects + self.change_load(previous_id, now, drop_open=conversation_id,
+                                          join=conversation_id if previous_stays else None)
 
     def claim_head(self, queue: str, claim_id: str, excluded: set[str]) -> None:
         """``claim_id`` waits at the head of ``queue`` for its next free member not in ``excluded``
@@ -504,6 +511,26 @@ class RoutingState:
             agent.transfers += 1
             self._index(agent)
             effects.append(ClaimServed(claim.id, queue, best))
+        return effects
+
+    def _assign_waiting(self, w: Waiting, agent: Agent, now: float) -> list[Effect]:
+        """``w`` goes to ``agent`` without an offer of its own (a supervisor's decision)."""
+        effects: list[Effect] = []
+        offered = self.offers[w.offer_id].agent_id if w.offer_id is not None else None
+        if w.offer_id is not None:
+            effects += self._close_offer(w.offer_id, "revoked", "agent_unavailable", exclude=False)
+        self._remove_waiting(w)
+        if w.excluded:
+            self.refused_by[w.id] = w.excluded
+        self._unindex(agent)
+        agent.open.add(w.id)
+        self.owner_of[w.id] = (agent.id, w.queue)
+        self.open_key[w.id] = w.queue_key
+        self._index(agent)
+        effects.append(Assigned(w.id, agent.id))
+        effects += self._dispatch(w.queue, now)
+        if offered is not None:
+            effects += self._dispatch_agent(self.agents[offered], now)
         return effects
 
     def _make_offer(self, w: Waiting, agent: Agent, now: float) -> OfferMade:

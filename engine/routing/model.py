@@ -52,7 +52,7 @@ class Requeued:
 class PresenceChanged:
     agent_id: str
     state: str
-    by: str  # "agent" | "system"
+    by: str  # "agent" | "system" | "supervisor"
 
 
 @dataclass(frozen=True)
@@ -65,12 +65,13 @@ class LeftConversation:
 
 @dataclass(frozen=True)
 class OwnerChanged:
-    """An assigned conversation has a new owner (a transfer accepted, a reassignment); the previous
-    owner is no longer in it."""
+    """An assigned conversation has a new owner (a transfer accepted, a supervisor's take-over or
+    reassignment); the previous owner stays in it as invited (``previous_stays``) or leaves it."""
 
     conversation_id: str
     previous_id: str
     agent_id: str
+    previous_stays: bool = False
 
 
 @dataclass(frozen=True)

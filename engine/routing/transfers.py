@@ -14,8 +14,9 @@ the target's open conversation and no longer the previous owner's (PROTOCOL.md Â
   the next free one is asked at once; when nobody is left the owner hears ``declined`` or
   ``expired``. A named transfer ends with its target's answer.
 - Accepting is ``RoutingState.change_owner``: the ownership decision a reassignment shares.
-- A transfer of a conversation that ends, or whose owner goes offline, is cancelled (stored and
-  reported as ``expired``).
+- A transfer of a conversation that ends, whose owner goes offline, or that a supervisor takes
+  over or reassigns, is cancelled (stored and reported as ``expired``; the supervisor's case with
+  the reason ``owner_changed``).
 """
 
 from __future__ import annotations
@@ -68,6 +69,7 @@ class TransferClosed:
     status: str          # accepted | declined | expired | cancelled
     final: bool
     note: str | None = None
+    reason: str | None = None     # why a cancelled transfer ended, when the owner is told more than ``expired``
 
     @property
     def stored_status(self) -> str:
@@ -176,10 +178,11 @@ class TransferDesk:
         t.excluded.add(agent_id)
         return [TransferOffered(t.id, t.conversation_id, t.from_id, agent_id, t.agent_id, t.queue, t.note, False)]
 
-    def cancel(self, conversation_id: str, now: float) -> list[TransferEffect]:
-        """The conversation ended or changed hands otherwise: its pending transfer is over."""
+    def cancel(self, conversation_id: str, now: float, reason: str | None = None) -> list[TransferEffect]:
+        """The conversation ended or changed hands otherwise (``reason`` ``owner_changed``): its
+        pending transfer is over."""
         t = self.by_conversation.get(conversation_id)
-        return [] if t is None else self._close(t, "cancelled", now)
+        return [] if t is None else self._close(t, "cancelled", now, reason)
 
     def agent_offline(self, agent_id: str, now: float) -> list[TransferEffect]:
         """Transfers to an agent that went offline move on; its own transfers are cancelled (its
@@ -219,18 +222,19 @@ class TransferDesk:
         effects = self._end_turn(t, status, final=False, now=now)
         return effects + self._offer_to(t, following, now, first=False)
 
-    def _close(self, t: Transfer, status: str, now: float) -> list[TransferEffect]:
+    def _close(self, t: Transfer, status: str, now: float, reason: str | None = None) -> list[TransferEffect]:
         if t.waiting:
             assert t.queue is not None
             self._routing.drop_claim(t.queue, t.id)
             t.waiting = False
-        return self._end_turn(t, status, final=True, now=now)
+        return self._end_turn(t, status, final=True, now=now, reason=reason)
 
-    def _end_turn(self, t: Transfer, status: str, *, final: bool, now: float) -> list[TransferEffect]:
+    def _end_turn(self, t: Transfer, status: str, *, final: bool, now: float,
+                  reason: str | None = None) -> list[TransferEffect]:
         target = t.target_id
         t.target_id = None
         effects: list[TransferEffect] = [TransferClosed(t.id, t.conversation_id, t.from_id, target, status, final,
-                                                        t.note)]
+                                                        t.note, reason)]
         if final:
             self._forget(t)
         if target is not None:

@@ -677,11 +677,15 @@ def close_transfer(transfer_id: str, status: str, at: datetime) -> Statement:
             (uuid.UUID(transfer_id), status, at))
 
 
-def hand_over(conversation_id: str, previous_id: str, agent_id: str, at: datetime) -> list[Statement]:
-    """The conversation's owner is ``agent_id`` now; ``previous_id`` has left it."""
+def hand_over(conversation_id: str, previous_id: str, agent_id: str, at: datetime, *,
+              previous_stays: bool = False) -> list[Statement]:
+    """The conversation's owner is ``agent_id`` now; ``previous_id`` stays in it as invited, or has left it."""
     cid, previous, aid = uuid.UUID(conversation_id), uuid.UUID(previous_id), uuid.UUID(agent_id)
-    return [("UPDATE conversations SET owner_id = $2 WHERE id = $1", (cid, aid)),
-            ("UPDATE participants SET left_at = $3 WHERE conversation_id = $1 AND agent_id = $2", (cid, previous, at)),
+    previous_row: Statement = (
+        ("UPDATE participants SET role = 'invited' WHERE conversation_id = $1 AND agent_id = $2", (cid, previous))
+        if previous_stays else
+        ("UPDATE participants SET left_at = $3 WHERE conversation_id = $1 AND agent_id = $2", (cid, previous, at)))
+    return [("UPDATE conversations SET owner_id = $2 WHERE id = $1", (cid, aid)), previous_row,
             (_JOIN_AS_OWNER, (cid, aid, at))]
 
 

@@ -153,7 +153,9 @@ export function setupTransfers(ctx) {
     const conv = ctx.convs.get(f.conversation_id);
     const state = pending.get(f.conversation_id) || { label: t('transfer.colleague') };
     pending.delete(f.conversation_id);
-    const text = t(`transfer.result.${f.status}`, { name: state.label });
+    // a supervisor took the chat over or reassigned it: the transfer is over, whoever owns it now
+    const text = t(f.reason === 'owner_changed' ? 'transfer.result.ownerChanged' : `transfer.result.${f.status}`,
+      { name: state.label });
     if (conv && !conv.ended) render(conv, f.status === 'accepted' ? '' : text);
     ctx.announce(text);
   }

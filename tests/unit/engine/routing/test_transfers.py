@@ -12,6 +12,7 @@ from frontdesk.core.errors import EngineError
 from frontdesk.engine.routing.decisions import (
     AWAY,
     OFFLINE,
+    Assigned,
     ClaimServed,
     Effect,
     OfferMade,
@@ -296,8 +297,49 @@ def test_change_owner_is_one_decision_for_any_hand_over() -> None:
     add_agent(state, "ann")
     add_agent(state, "bob")
     own(state, "c1", "ann")
-    assert state.change_owner("c1", "ann", 1.0) == []
+    with pytest.raises(EngineError) as owner_already:
+        state.change_owner("c1", "ann", 1.0)
+    assert owner_already.value.code == "invalid_value"
     [changed] = [e for e in state.change_owner("c1", "bob", 1.0) if isinstance(e, OwnerChanged)]
-    assert (changed.previous_id, changed.agent_id) == ("ann", "bob")
-    with pytest.raises(EngineError):
+    assert (changed.previous_id, changed.agent_id, changed.previous_stays) == ("ann", "bob", False)
+    assert state.participants("c1") == {"bob"} and state.agents["ann"].load == 0
+    with pytest.raises(EngineError) as unknown:
         state.change_owner("nope", "bob", 1.0)
+    assert unknown.value.code == "not_found"
+
+
+def test_a_take_over_keeps_the_previous_owner_in_as_invited() -> None:
+    state, _ = make()
+    add_agent(state, "ann")
+    add_agent(state, "sue", queues=())
+    own(state, "c1", "ann")
+    [changed] = of(state.change_owner("c1", "sue", 1.0, previous_stays=True), OwnerChanged)
+    assert changed.previous_stays
+    assert state.owner_of["c1"][0] == "sue" and state.participants("c1") == {"ann", "sue"}
+    assert state.agents["ann"].joined == {"c1"} and state.agents["ann"].open == set()
+    assert state.agents["ann"].load == 1        # an invited chat still counts
+
+
+def test_change_owner_of_a_waiting_chat_assigns_it_and_revokes_its_offer() -> None:
+    state, _ = make()
+    add_agent(state, "ann")
+    add_agent(state, "bob", presence=AWAY)
+    state.enqueue("c1", SUPPORT, state.next_queue_key(), 0.0)
+    assert state.waiting["c1"].offer_id is not None         # offered to ann
+    effects = state.change_owner("c1", "bob", 1.0)
+    assert [e.agent_id for e in of(effects, Assigned)] == ["bob"]
+    assert "c1" not in state.waiting and state.owner_of["c1"][0] == "bob"
+    assert state.agents["ann"].offers == set()
+
+
+def test_a_supervisors_new_owner_cancels_the_pending_transfer_with_its_reason() -> None:
+    state, desk = make()
+    add_agent(state, "ann")
+    add_agent(state, "bob")
+    own(state, "c1", "ann")
+    desk.request("c1", "ann", agent_id="bob", queue=None, note=None, now=1.0)
+    assert state.agents["bob"].load == 1
+    [closed] = of(desk.cancel("c1", 2.0, "owner_changed"), TransferClosed)
+    assert (closed.final, closed.stored_status, closed.reason, closed.target_id) == (True, "expired",
+                                                                                     "owner_changed", "bob")
+    assert state.agents["bob"].load == 0 and desk.by_conversation == {}

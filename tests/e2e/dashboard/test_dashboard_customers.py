@@ -101,6 +101,12 @@ def test_a_supervisor_creates_a_customer_and_activates_them_through_the_engine(
     assert "Mobile: another customer has this already." in texts(at)
 
     (nina,) = dashboard_env.sql("SELECT id FROM customers WHERE email = 'nina@example.com'")
+    at = signed_in(dashboard_env, None, customer=str(nina[0]))
+    at.switch_page("customers.py").run()
+    at.button(key="activate_open").click().run()           # the confirmation dialog
+    assert "a one-time code by SMS to +4915112345679" in texts(at)
+    assert [b.label for b in at.button if b.key in ("activate_send", "activate_cancel")] == ["Send", "Cancel"]
+    # what its Send does (AppTest does not rerun a dialog's fragment, a browser does)
     supervisor = dashboard_env.staff["supervisor@demo.test"]
     answer = engine_api.call(supervisor, "POST", f"/api/customers/{nina[0]}/activate")
     assert answer.status == 202 and answer.body["code_sent_by"] == "sms"

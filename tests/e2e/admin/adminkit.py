@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
-from conftest import Engine
+import trio
+from conftest import Engine, Postgres
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -45,3 +48,11 @@ async def admin_of(engine: Engine, http: httpx.AsyncClient) -> Admin:
     sup = await engine.login("supervisor@demo.test", kind="supervisors")
     agent = await engine.login("agent1@demo.test")
     return Admin(engine, http, sup["token"], sup["supervisor"]["id"], agent["token"])
+
+
+async def sql_rows(postgres: Postgres, database_url: str, query: str) -> list[dict[str, Any]]:
+    """The rows of ``query`` in this test's own database, as JSON objects."""
+    name = urlsplit(database_url).path.lstrip("/")
+    script = (f"\\set QUIET on\n\\set ON_ERROR_STOP on\n\\c {name}\n\\pset tuples_only on\n"
+              f"\\pset format unaligned\nSELECT coalesce(json_agg(t), '[]') FROM ({query}) t;\n")
+    return list(json.loads(await trio.to_thread.run_sync(postgres.psql, script)))

@@ -285,6 +285,18 @@ def parse_queue_changes(body: bytes) -> QueueForm:
     return _queue_settings(obj)
 
 
+def parse_mail_preview(body: bytes) -> tuple[str, dict[str, dict[str, str]] | None]:
+    """``POST /api/queues/{queue}/mail-preview``: ``language`` and optionally ``mail_templates``."""
+    obj = decode_object(body)
+    _only(obj, ("language", "mail_templates"))
+    language = obj.get("language")
+    if language not in TEMPLATE_LANGUAGES:
+        raise ProtocolError("invalid_value", f"language must be one of {', '.join(TEMPLATE_LANGUAGES)}",
+                            field="language")
+    templates = _mail_templates(obj["mail_templates"]) if obj.get("mail_templates") is not None else None
+    return language, templates
+
+
 # ---- canned messages ------------------------------------------------------------------------
 
 def _canned_queue(obj: dict[str, Any]) -> str | None:

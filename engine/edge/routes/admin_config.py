@@ -16,8 +16,11 @@ from frontdesk.core.errors import FrontdeskError
 from frontdesk.engine.edge import admin_forms
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import authenticate, empty_response, json_response, read_body
+from frontdesk.engine.mail.compose import compose_notification, template_sender_name
 from frontdesk.engine.storage import admin
 from frontdesk.engine.storage.db import UniqueViolation
+
+PREVIEW_MESSAGES = [{"sender_name": "Agent One", "text": "Your parcel left our warehouse today.", "private": False}]
 
 
 def register(app: QuartTrio, edge: EdgeContext) -> None:
@@ -59,6 +62,24 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
         if changed is None:
             raise FrontdeskError("not_found", "no such queue")
         return json_response(changed[1])
+
+    @app.post("/api/queues/<name>/mail-preview")
+    async def preview_mail(name: str) -> Response:
+        """The queue's notification mail as a customer in ``language`` would get it, with sample
+        messages, from the templates given (or the stored ones): what the dashboard previews."""
+        await authenticate(db, "supervisor")
+        language, templates = admin_forms.parse_mail_preview(await read_body())
+        rows = [r for r in await admin.queue_list(db) if r["name"] == name]
+        if not rows:
+            raise FrontdeskError("not_found", "no such queue")
+        queue = admin.queue_wire(rows[0])
+        if templates is None:
+            templates = queue["mail_templates"]
+        subject, text, body_html = compose_notification(
+            "Cora Customer", queue["title"] or name, language, PREVIEW_MESSAGES,
+            f"{edge.config.link_base}/chat/c/…#t=…", templates)
+        return json_response({"subject": subject, "text": text, "html": body_html,
+                              "sender_name": template_sender_name(templates, language) or queue["sender_name"]})
 
     # ---- canned messages ----
 

@@ -202,3 +202,21 @@ async def test_canned_routes_refuse_wrong_fields_duplicates_agents_and_unknown_i
         assert_error(await admin.call("PATCH", "/api/canned/00000000-0000-0000-0000-000000000000", {"title": "T"}),
                      404, "not_found")
         assert_error(await admin.call("PATCH", "/api/canned/nope", {"title": "T"}), 404, "not_found")
+
+
+async def test_the_mail_preview_composes_the_queues_notification_in_a_language(engine: Engine) -> None:
+    async with engine.http() as http:
+        admin = await admin_of(engine, http)
+        r = await admin.call("POST", "/api/queues/support/mail-preview",
+                             {"language": "de", "mail_templates": {"de": {"subject": "Antwort von {queue}",
+                                                                          "sender_name": "Support-Team"}}})
+        assert r.status_code == 200, r.text
+        preview = r.json()
+        assert preview["subject"] == "Antwort von Support" and preview["sender_name"] == "Support-Team"
+        assert "Hallo Cora Customer," in preview["text"] and "<p>" in preview["html"]
+        assert_error(await admin.call("POST", "/api/queues/support/mail-preview", {"language": "fr"}), 422,
+                     "invalid_value", "language")
+        assert_error(await admin.call("POST", "/api/queues/nowhere/mail-preview", {"language": "en"}), 404,
+                     "not_found")
+        assert_error(await admin.as_agent("POST", "/api/queues/support/mail-preview", {"language": "en"}), 403,
+                     "forbidden")

@@ -10,6 +10,8 @@ import { api, ApiError } from '/web/shared/protocol.js';
 // on a phone the panel would push the messages out of view, so it starts folded there
 const PHONE = window.matchMedia('(max-width: 640px)');
 const FIELD_OF = { email: 'email', customer_id: 'email', queue: 'queue', text: 'text' };
+// the "New conversation" dialog once set up: a customer's panel offers it for that customer
+let writer = null;
 
 // ---- the customer beside the chat -------------------------------------------------------------
 
@@ -18,13 +20,27 @@ PHONE.addEventListener('change', () => {
   for (const details of $$('.customer-panel')) if (!details.dataset.chosen) details.open = !PHONE.matches;
 });
 
-/** The panel of a newly built conversation: folded on a phone, open otherwise. */
-export function initCustomerPanel(panel) {
+// a panel opened after this long shows what is known now, not what was known when it was drawn
+const STALE_MS = 15_000;
+
+/**
+ * The panel of a newly built conversation: folded on a phone, open otherwise. ``reload()`` loads it
+ * again; it runs when the agent opens a panel whose facts have aged.
+ */
+export function initCustomerPanel(panel, reload) {
   const details = $('.customer-panel', panel);
   details.open = !PHONE.matches;
   $('summary', details).addEventListener('click', () => { details.dataset.chosen = 'yes'; });
+  details.addEventListener('toggle', () => {
+    if (details.open && Date.now() - (Number(details.dataset.loadedAt) || 0) > STALE_MS) reload();
+  });
   setText($('.customer-panel__body', details), t('common.loading'));
   return details;
+}
+
+/** Whether the panel lists ``conversationId`` among the customer's conversations. */
+export function panelLists(details, conversationId) {
+  return $$('.customer-conv', details).some((li) => li.dataset.conversationId === conversationId);
 }
 
 /** Load and show the customer of ``conversationId``; a later call supersedes an earlier one. */
@@ -44,6 +60,7 @@ export async function loadCustomerPanel(details, conversationId, token) {
     return;
   }
   if (details.dataset.ticket !== String(ticket)) return;
+  details.dataset.loadedAt = String(Date.now());
   renderCustomer(details, data || {});
 }
 
@@ -57,6 +74,10 @@ function renderCustomer(details, data) {
   const others = data.conversations || [];
   setText($('.customer-panel__count', details), others.length ? `· ${t('customer.others', { n: others.length })}` : '');
   const pair = ([label, value]) => [el('dt', { text: label }), el('dd', { text: value })];
+  const write = writer && c.email
+    ? el('button', { type: 'button', class: 'button button--small button--secondary customer-panel__write',
+      text: t('customer.write'), hidden: !writer.available(), onclick: () => writer.open(c.email) })
+    : null;
   replace($('.customer-panel__body', details),
     rows.length ? el('dl', { class: 'customer-panel__facts' }, rows.map(([key, value]) => pair([t(key), value]))) : null,
     fields.length ? el('h3', { class: 'customer-panel__heading', text: t('customer.fields') }) : null,
@@ -64,7 +85,8 @@ function renderCustomer(details, data) {
     el('h3', { class: 'customer-panel__heading', text: t('customer.conversations') }),
     others.length
       ? el('ul', { class: 'customer-panel__list' }, others.map(otherConversation))
-      : el('p', { class: 'customer-panel__note', text: t('customer.noConversations') }));
+      : el('p', { class: 'customer-panel__note', text: t('customer.noConversations') }),
+    write);
 }
 
 function otherConversation(c) {
@@ -145,16 +167,20 @@ export function setupOutreach({ token, queues, started, errorText }) {
     messaging = mine.filter((q, i) => modes[i] === 'messaging');
     replace(select, messaging.map((q) => el('option', { value: q, text: q })));
     button.hidden = messaging.length === 0;
+    for (const write of $$('.customer-panel__write')) write.hidden = button.hidden;
   };
 
-  button.addEventListener('click', () => {
+  const open = (email = '') => {
     clearErrors();
     form.reset();
     if (messaging.length) select.value = messaging[0];
     submit.disabled = false;
     dialog.showModal();
-    $('#outreach-email').focus();
-  });
+    form.elements.email.value = email;
+    (email ? form.elements.text : form.elements.email).focus();
+  };
+  button.addEventListener('click', () => open());
+  writer = { available: () => !button.hidden, open };
   $('#outreach-cancel').addEventListener('click', () => dialog.close());
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

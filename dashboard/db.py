@@ -86,8 +86,13 @@ def missing_tables(conn: Conn) -> list[str]:
 
 
 def staff_by_email(conn: Conn, email: str) -> Row | None:
-    return _one(conn, "SELECT id, role, name, email, password_hash FROM staff WHERE lower(email) = lower(%s)",
-                (email.strip(),))
+    return _one(conn, "SELECT id, role, name, email, password_hash FROM staff WHERE lower(email) = lower(%s) "
+                "AND disabled_at IS NULL", (email.strip(),))
+
+
+def supervisor_enabled(conn: Conn, supervisor_id: str) -> bool:
+    return _one(conn, "SELECT 1 AS ok FROM staff WHERE id = %s AND role = 'supervisor' AND disabled_at IS NULL",
+                (supervisor_id,)) is not None
 
 
 def queues(conn: Conn) -> list[Row]:
@@ -406,30 +411,6 @@ def mark_offline_handled(conn: Conn, request_id: str, staff_id: str) -> Row | No
 def canned_messages(conn: Conn) -> list[Row]:
     return _all(conn, "SELECT id, queue, title, text, created_at FROM canned_messages "
                       "ORDER BY queue NULLS FIRST, lower(title), id")
-
-
-def canned_title_taken(conn: Conn, queue: str | None, title: str, except_id: str | None = None) -> bool:
-    row = _one(conn, "SELECT 1 AS x FROM canned_messages WHERE queue IS NOT DISTINCT FROM %s "
-                     "AND lower(title) = lower(%s) AND id IS DISTINCT FROM %s",
-               (queue, title, _uuid(except_id)))
-    return row is not None
-
-
-def insert_canned(conn: Conn, queue: str | None, title: str, text: str) -> str:
-    new_id = uuid.uuid4()
-    conn.execute("INSERT INTO canned_messages (id, queue, title, text) VALUES (%s, %s, %s, %s)",
-                 (new_id, queue, title, text))
-    return str(new_id)
-
-
-def update_canned(conn: Conn, canned_id: str, queue: str | None, title: str, text: str) -> bool:
-    cur = conn.execute("UPDATE canned_messages SET queue = %s, title = %s, text = %s WHERE id = %s",
-                       (queue, title, text, _uuid(canned_id)))
-    return cur.rowcount == 1
-
-
-def delete_canned(conn: Conn, canned_id: str) -> bool:
-    return conn.execute("DELETE FROM canned_messages WHERE id = %s", (_uuid(canned_id),)).rowcount == 1
 
 
 # --------------------------------------------------------------------------- opening hours

@@ -83,6 +83,11 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
     @app.post("/api/conversations/<conversation_id>/transcript-email")
     async def transcript_email(conversation_id: str) -> Response:
         who = await authenticate(db, "customer")
-        if who.subject_id != conversation_id or not await edge.outbox.transcript(conversation_id):
+        if who.subject_id != conversation_id:
             raise FrontdeskError("not_found", "no such conversation")
+        result = await edge.outbox.transcript(conversation_id)
+        if result is None:
+            raise FrontdeskError("not_found", "no such conversation")
+        if result == "off":
+            raise FrontdeskError("conflict", "this queue sends no transcript mails")
         return json_response({"status": "queued"}, 202)

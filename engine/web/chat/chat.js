@@ -34,6 +34,8 @@ const RESTING = new Set(['pending', 'resolved']);   // a messaging conversation 
 const MESSAGING_STATUSES = new Set(['open', ...RESTING]);
 
 let queueInfo = null;
+// a queue may send no transcript mails (its setting); a page restored without its queue's view offers them
+const transcriptMails = () => !queueInfo || queueInfo.transcript_mails !== false;
 let chat = null;   // the running chat (see startChat)
 
 // ---- screens -------------------------------------------------------------------------------
@@ -481,7 +483,7 @@ function showEnded(state, f) {
   $('#ended').hidden = false;
   $('#composer').hidden = true;
   $('#end-button').hidden = true;
-  $('#transcript-button').hidden = state.transcriptAsked || Boolean(state.fallback);
+  $('#transcript-button').hidden = state.transcriptAsked || Boolean(state.fallback) || !transcriptMails();
   if (state.transcriptAsked) setText($('#transcript-status'), t('chat.transcriptQueued'));
   for (const b of $$('#log button.option')) b.disabled = true;
   state.tray.clear();
@@ -541,7 +543,7 @@ function setupComposer(state) {
     setText($('#end-dialog-title'), t(messaging ? 'chat.resolveTitle' : 'chat.endTitle'));
     setText($('#end-dialog-text'), messaging ? t('chat.resolveText') : '');
     $('#end-dialog-text').hidden = !messaging;
-    $('#end-transcript-row').hidden = messaging;
+    $('#end-transcript-row').hidden = messaging || !transcriptMails();
     const confirm = $('#end-confirm');
     setText(confirm, t(messaging ? 'chat.resolve' : 'chat.end'));
     confirm.classList.toggle('button--danger', !messaging);

@@ -82,12 +82,12 @@ def _breakdown(table: pd.DataFrame, label: str, csv_button: Callable[[pd.DataFra
                       var_name="score", value_name="count")
     chart = alt.Chart(long).mark_bar().encode(
         y=alt.Y(f"{label}:N", title=None, sort=alt.EncodingSortField("CSAT", order="descending")),
-        x=alt.X("count:Q", title="ratings", stack="zero"),
+        x=alt.X("count:Q", title="ratings", stack="zero", axis=alt.Axis(tickMinStep=1, format="d")),
         color=alt.Color("score:N", title="stars", sort=[f"{s}★" for s in SCORES],
                         scale=alt.Scale(domain=[f"{s}★" for s in SCORES], range=SCORE_COLOURS)),
         order=alt.Order("score:N", sort="ascending"),
         tooltip=[label, "score", "count", "ratings", alt.Tooltip("CSAT:Q", format=".0%")],
-    ).properties(height=max(120, 28 * len(table)))
+    ).properties(height=max(140, 40 * len(table)))
     st.altair_chart(chart, key=f"chart_csat_{label}")
     st.dataframe(table, hide_index=True, key=f"table_csat_{label}", column_config={
         "CSAT": st.column_config.NumberColumn(format="percent")})
@@ -101,17 +101,20 @@ def _over_time(rows: list[db.Row], unit: str, csv_button: Callable[[pd.DataFrame
         "CSAT": int(r["satisfied"]) / int(r["ratings"]) if r["ratings"] else None,
         "mean score": round(float(r["mean_score"]), 2) if r["mean_score"] is not None else None,
     } for r in rows], columns=[unit, "ratings", "CSAT", "mean score"])
-    df[unit] = pd.to_datetime(df[unit])
-    base = alt.Chart(df).encode(x=alt.X(f"{unit}:T", title=None))
-    bars = base.mark_bar(color="#c5cae9").encode(y=alt.Y("ratings:Q", title="ratings"),
-                                                 tooltip=[alt.Tooltip(f"{unit}:T"), "ratings"])
+    # one band per day or week that has ratings: wide bars, no hours on the axis
+    df[unit] = pd.to_datetime(df[unit]).dt.date
+    plot = df.assign(label=[d.isoformat() for d in df[unit]])
+    base = alt.Chart(plot).encode(x=alt.X("label:O", title=None if unit == "day" else "week from",
+                                          axis=alt.Axis(labelAngle=0)))
+    bars = base.mark_bar(color="#c5cae9").encode(y=alt.Y("ratings:Q", title="ratings",
+                                                         axis=alt.Axis(tickMinStep=1, format="d")),
+                                                 tooltip=[alt.Tooltip("label:O", title=unit), "ratings"])
     line = base.mark_line(point=True, color="#2e7d32").encode(
         y=alt.Y("CSAT:Q", title="CSAT", axis=alt.Axis(format="%"), scale=alt.Scale(domain=[0, 1])),
-        tooltip=[alt.Tooltip(f"{unit}:T"), alt.Tooltip("CSAT:Q", format=".0%"), "mean score", "ratings"])
+        tooltip=[alt.Tooltip("label:O", title=unit), alt.Tooltip("CSAT:Q", format=".0%"), "mean score", "ratings"])
     st.altair_chart(alt.layer(bars, line).resolve_scale(y="independent").properties(height=220),
                     key="chart_csat_time")
-    out = df.assign(**{unit: df[unit].dt.date})
-    csv_button(out, f"csat_per_{unit}")
+    csv_button(df, f"csat_per_{unit}")
 
 
 def _comments(rows: list[db.Row], tz: str, csv_button: Callable[[pd.DataFrame, str], None]) -> None:

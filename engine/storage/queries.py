@@ -3,7 +3,7 @@
 Two kinds: functions named for a write return a ``Statement`` (SQL + arguments) for the
 Persister to put into a group commit; ``async`` functions read through ``Database`` and
 return rows. No other module of the engine writes SQL but those beside it: ``customers.py``
-(customers and their accounts) and ``sms_outbox.py``.
+(customers and their accounts), ``sms_outbox.py`` and ``ratings.py``.
 
 The writes a busy engine makes many of at once also have a form for many rows (``BULK``, see
 ``commit_plan.py``): the same change for every row of arrays passed as ``$1``, ``$2``, … (one

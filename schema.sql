@@ -407,6 +407,10 @@ CREATE TABLE IF NOT EXISTS sms_outbox (
 );
 CREATE INDEX IF NOT EXISTS sms_outbox_queued_idx ON sms_outbox (next_try_at) WHERE status = 'queued';
 
+-- A mail may carry a QR code of a link (the activation mail's sign-in page): the text it holds,
+-- drawn by the Mailer as an image inside the HTML part.
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS qr_text text;
+
 -- ---- Ratings (CSAT, PROTOCOL.md §9) ------------------------------------------------------
 
 -- One rating per conversation, by its customer once it has ended (live) or been resolved

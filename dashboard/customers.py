@@ -6,14 +6,17 @@ known) through the engine's API (``engine_api.py``), so its rules are the engine
 
 from __future__ import annotations
 
+import io
 from typing import Any
 
 import pandas as pd
+import segno
 import streamlit as st
 
 from frontdesk.dashboard import common, conversations, db, engine_api
 
 OPEN_KEY = "open_customer"
+SETUP_KEY = "customer_setup"
 LANGUAGES = {"en": "English", "de": "Deutsch"}
 FIELD_LABELS = {"name": "Name", "email": "E-mail", "mobile": "Mobile", "external_id": "External id",
                 "language": "Language"}
@@ -60,6 +63,7 @@ def _detail(customer_id: str, tz: Any) -> None:
     activated = common.fmt_time(who["activated_at"], tz) if who["activated_at"] else "not activated"
     c4.markdown(f"**Language · activated**  \n{common.md(who['language'])} · {common.md(activated)}")
     _activation(who)
+    _setup_instructions(who)
     st.subheader(f"Conversations ({len(rows)})")
     if not rows:
         st.info("No conversation yet.")
@@ -91,6 +95,7 @@ def _activation(who: dict[str, Any]) -> None:
                 st.error(str(exc))
                 return
             if answer.ok:
+                st.session_state[SETUP_KEY] = {"customer": who["id"], "link": answer.body.get("signin_link")}
                 sent_by = "SMS" if answer.body.get("code_sent_by") == "sms" else "e-mail"
                 common.flash(f"Activation sent to {who['email']} (the code by {sent_by}).")
                 st.rerun()
@@ -100,6 +105,31 @@ def _activation(who: dict[str, Any]) -> None:
 
     if st.button(label, icon=":material/send_to_mobile:", key="activate_open"):
         confirm()
+
+
+def _setup_instructions(who: dict[str, Any]) -> None:
+    """After an activation, what the customer was sent, to hand over or print at the counter too:
+    the sign-in page's QR code and the steps (the activation mail carries the same)."""
+    setup = st.session_state.get(SETUP_KEY) or {}
+    if str(setup.get("customer")) != str(who["id"]) or not setup.get("link"):
+        return
+    link = str(setup["link"])
+    with st.expander("Setup instructions for the customer's phone", expanded=True, icon=":material/qr_code_2:"):
+        qr_col, steps_col = st.columns([1, 2])
+        qr_col.image(qr_png(link), width=200, caption="The sign-in page")
+        steps_col.markdown(
+            "1. Scan this QR code with the phone's camera, or open the link below.\n"
+            f"2. Enter the e-mail address **{common.md(who['email'])}** and the activation code "
+            f"({'sent by SMS' if who['mobile'] else 'in the mail'}).\n"
+            "3. Choose a password: from then on the customer signs in with it, or with a code by mail.")
+        steps_col.code(link, language=None)
+
+
+def qr_png(text: str) -> bytes:
+    """A PNG of a QR code holding ``text`` (segno, as the engine's activation mail)."""
+    out = io.BytesIO()
+    segno.make(text, error="m", micro=False).save(out, kind="png", scale=5, border=4)
+    return out.getvalue()
 
 
 def _new_customer(who: dict[str, str]) -> None:

@@ -28,7 +28,7 @@ Errors: ``FrontdeskError`` (the caller maps its code to a status), ``DatabaseErr
 from __future__ import annotations
 
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 import trio
@@ -78,8 +78,11 @@ async def sign_in(edge: EdgeContext, form: CustomerLogin, address: str) -> dict[
     edge.throttles.check_customer_signin(form.email, address)
     row = await customers.customer_by_email(edge.db, form.email)
     customer_id = str(row["id"]) if row is not None else str(uuid.uuid4())
+    restricted = bool(row["password_change_required"]) if row is not None else False
+    token, token_hash = auth.new_token()
+    expires_at = utc_now() + timedelta(seconds=RESTRICTED_TOKEN_TTL_S if restricted else ACCOUNT_TOKEN_TTL_S)
     if form.code is not None:
-        ok, failure = await _spend_code(edge, customer_id, form.code), "bad_code"
+        ok, failure = await _spend_code(edge, customer_id, form.code, token_hash, restricted, expires_at), "bad_code"
     else:
         stored = row["password_hash"] if row is not None else None
         ok = await trio.to_thread.run_sync(auth.verify_password, stored, form.password or "")
@@ -88,21 +91,21 @@ async def sign_in(edge: EdgeContext, form: CustomerLogin, address: str) -> dict[
         edge.throttles.failed_customer_signin(form.email, address)
         raise FrontdeskError(failure, "wrong e-mail address or code" if failure == "bad_code"
                              else "wrong e-mail address or password")
-    restricted = bool(row["password_change_required"])
-    token, token_hash = auth.new_token()
-    ttl_s = RESTRICTED_TOKEN_TTL_S if restricted else ACCOUNT_TOKEN_TTL_S
-    await edge.persister.write([customers.insert_account_token(token_hash, customer_id, restricted,
-                                                               utc_now() + timedelta(seconds=ttl_s))])
+    if form.code is None:
+        await edge.persister.write([customers.insert_account_token(token_hash, customer_id, restricted, expires_at)])
     return {"token": token, "customer": customer_wire(row), "password_change_required": restricted}
 
 
-async def _spend_code(edge: EdgeContext, customer_id: str, code: str) -> bool:
+async def _spend_code(edge: EdgeContext, customer_id: str, code: str, token_hash: bytes, restricted: bool,
+                      expires_at: datetime) -> bool:
+    """Take a try of the customer's live code and, when ``code`` is it, exchange it for the token
+    ``token_hash``; a wrong code costs its try and stores nothing."""
     given = auth.code_hash(customer_id, code)
     live = await customers.take_code_try(edge.db, customer_id)
     stored = bytes(live["code_hash"]) if live is not None else _NO_CODE
     if not auth.same_hash(stored, given) or live is None:
         return False
-    return await customers.consume_code(edge.db, customer_id, stored)
+    return await customers.exchange_code(edge.db, customer_id, stored, token_hash, restricted, expires_at)
 
 
 async def set_password(edge: EdgeContext, who: Caller, password: str) -> None:
@@ -137,7 +140,7 @@ async def activate(edge: EdgeContext, customer_id: str) -> dict[str, Any] | None
     statements = [customers.set_code(customer_id, auth.code_hash(customer_id, code), "activation", CODE_TRIES,
                                      now + timedelta(seconds=ttl_s)),
                   customers.activate(customer_id, now),
-                  customers.mail_to_customer(str(uuid.uuid4()), customer_id, subject, text, page)]
+                  customers.mail_to_customer(str(uuid.uuid4()), customer_id, subject, text, page, qr_text=link)]
     if by_sms:
         statements.append(customers.sms_to_customer(str(uuid.uuid4()), customer_id,
                                                     activation_sms(row["language"], code, ttl_s)))
@@ -145,4 +148,4 @@ async def activate(edge: EdgeContext, customer_id: str) -> dict[str, Any] | None
     edge.outbox.nudge()
     if by_sms:
         edge.sms.nudge()
-    return {"status": "queued", "code_sent_by": "sms" if by_sms else "email"}
+    return {"status": "queued", "code_sent_by": "sms" if by_sms else "email", "signin_link": link}

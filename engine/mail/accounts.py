@@ -9,7 +9,10 @@ The Mailer makes the headers (``mailer.build_message``) from the customer's stor
 from __future__ import annotations
 
 import html
+from typing import Any
 from urllib.parse import quote
+
+from .qr import QR_CONTENT_ID
 
 # The customer's account page, which the activation mail links to (below FRONTDESK_PUBLIC_URL),
 # in the mail's language; the address goes in the fragment, which no server or proxy log sees.
@@ -18,7 +21,7 @@ SIGNIN_PATH = "/account"
 _UNITS = {"en": (("day", "days"), ("hour", "hours"), ("minute", "minutes")),
           "de": (("Tag", "Tage"), ("Stunde", "Stunden"), ("Minute", "Minuten"))}
 
-_TEXTS = {
+_TEXTS: dict[str, dict[str, Any]] = {
     "en": {
         "hello": "Hello {name},", "hello_nameless": "Hello,",
         "code_subject": "Your sign-in code",
@@ -30,6 +33,11 @@ _TEXTS = {
         "signin_here": "Sign in here:", "email": "E-mail address:", "activation_code": "Activation code:",
         "code_by_sms": "Your activation code comes to your mobile phone by SMS.",
         "activation_rules": "The code is valid for {duration}. At your first sign-in you choose a password.",
+        "setup_title": "Setting up on your phone",
+        "setup_steps": ["Scan this QR code with your phone's camera, or open the link above.",
+                        "Enter your e-mail address and the activation code.",
+                        "Choose a password: from then on you sign in with it, or with a code we mail you."],
+        "qr_alt": "QR code of the sign-in link",
         "sms": "Your activation code: {code} (valid for {duration}). Sign in with your e-mail address and this code.",
     },
     "de": {
@@ -43,6 +51,12 @@ _TEXTS = {
         "signin_here": "Hier melden Sie sich an:", "email": "E-Mail-Adresse:", "activation_code": "Aktivierungscode:",
         "code_by_sms": "Ihren Aktivierungscode erhalten Sie per SMS auf Ihr Mobiltelefon.",
         "activation_rules": "Der Code ist {duration} gültig. Bei der ersten Anmeldung wählen Sie ein Passwort.",
+        "setup_title": "Einrichtung auf dem Mobiltelefon",
+        "setup_steps": ["Scannen Sie diesen QR-Code mit der Kamera Ihres Mobiltelefons oder öffnen Sie den Link oben.",
+                        "Geben Sie Ihre E-Mail-Adresse und den Aktivierungscode ein.",
+                        "Wählen Sie ein Passwort: Danach melden Sie sich damit an oder mit einem Code, den wir "
+                        "Ihnen mailen."],
+        "qr_alt": "QR-Code des Anmeldelinks",
         "sms": "Ihr Aktivierungscode: {code} ({duration} gültig). Melden Sie sich mit Ihrer E-Mail-Adresse und "
                "diesem Code an.",
     },
@@ -77,8 +91,9 @@ def _greeting(texts: dict[str, str], name: str) -> tuple[str, str]:
     return texts["hello"].format(name=name), html.escape(texts["hello"]).format(name=html.escape(name))
 
 
-def _page(paragraphs: list[str]) -> str:
-    body = "".join(f"<p>{p}</p>" for p in paragraphs)
+def _page(paragraphs: list[str], blocks: str = "") -> str:
+    """An HTML mail of ``paragraphs`` (each made a ``<p>``) and then ready-made ``blocks``."""
+    body = "".join(f"<p>{p}</p>" for p in paragraphs) + blocks
     return f"<!doctype html><html><body style=\"font-family:sans-serif\">{body}</body></html>"
 
 
@@ -102,12 +117,18 @@ def compose_activation_mail(language: str, name: str, email: str, link: str, cod
     code_line = f"{texts['activation_code']} {code}" if code is not None else texts["code_by_sms"]
     code_html = (f"{html.escape(texts['activation_code'])} <strong>{html.escape(code)}</strong>"
                  if code is not None else html.escape(texts["code_by_sms"]))
+    steps = texts["setup_steps"]
     text = (f"{hello}\n\n{texts['activation_intro']}\n\n{texts['signin_here']} {link}\n"
-            f"{texts['email']} {email}\n{code_line}\n\n{rules}\n")
+            f"{texts['email']} {email}\n{code_line}\n\n{rules}\n\n{texts['setup_title']}\n"
+            + "".join(f"{n}. {step}\n" for n, step in enumerate(steps, 1)))
+    setup = (f"<h2 style=\"font-size:1.1em\">{html.escape(texts['setup_title'])}</h2>"
+             f"<p><img src=\"cid:{QR_CONTENT_ID}\" alt=\"{html.escape(texts['qr_alt'], quote=True)}\" "
+             "width=\"200\" height=\"200\" style=\"image-rendering:pixelated\"></p>"
+             "<ol>" + "".join(f"<li>{html.escape(step)}</li>" for step in steps) + "</ol>")
     page = _page([hello_html, html.escape(texts["activation_intro"]),
                   f"{html.escape(texts['signin_here'])} <a href=\"{html.escape(link, quote=True)}\">"
                   f"{html.escape(link)}</a><br>{html.escape(texts['email'])} {html.escape(email)}<br>{code_html}",
-                  html.escape(rules)])
+                  html.escape(rules)], setup)
     return texts["activation_subject"], text, page
 
 

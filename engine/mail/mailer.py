@@ -44,6 +44,8 @@ from frontdesk.core.wire import utc_now
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database, Row
 
+from .qr import QR_CONTENT_ID, qr_png
+
 if TYPE_CHECKING:
     from _typeshed import ReadableBuffer
 
@@ -150,6 +152,12 @@ def build_message(row: Row, sender: Address) -> EmailMessage:
     message.set_content(row["body_text"])
     if row["body_html"]:
         message.add_alternative(row["body_html"], subtype="html")
+        qr_text = row.get("qr_text")
+        if qr_text:
+            html_part = message.get_body(preferencelist=("html",))
+            assert html_part is not None
+            html_part.add_related(qr_png(qr_text), "image", "png", cid=f"<{QR_CONTENT_ID}>",
+                                  disposition="inline", filename="signin-qr.png")
     return message
 
 

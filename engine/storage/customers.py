@@ -127,10 +127,15 @@ async def take_code_try(db: Database, customer_id: str) -> Row | None:
         uuid.UUID(customer_id))
 
 
-async def consume_code(db: Database, customer_id: str, code_hash: bytes) -> bool:
-    """Spend the code with ``code_hash``: True for the one caller that does."""
-    row = await db.fetchrow("DELETE FROM customer_codes WHERE customer_id = $1 AND code_hash = $2 RETURNING 1",
-                            uuid.UUID(customer_id), code_hash)
+async def exchange_code(db: Database, customer_id: str, code_hash: bytes, token_hash: bytes, restricted: bool,
+                        expires_at: datetime) -> bool:
+    """Spend the code with ``code_hash`` and store the account token it buys, in one statement and so
+    one commit: True for the one caller that does."""
+    row = await db.fetchrow(
+        "WITH spent AS (DELETE FROM customer_codes WHERE customer_id = $1 AND code_hash = $2 RETURNING customer_id) "
+        "INSERT INTO tokens (token_hash, kind, subject_id, customer_id, restricted, expires_at) "
+        "SELECT $3, 'account', customer_id, customer_id, $4, $5 FROM spent RETURNING 1",
+        uuid.UUID(customer_id), code_hash, token_hash, restricted, expires_at)
     return row is not None
 
 
@@ -164,11 +169,13 @@ async def revoke_account_tokens(db: Database, token_hash: bytes, customer_id: st
 
 # ---- mail and SMS to a customer -------------------------------------------------------------
 
-def mail_to_customer(mail_id: str, customer_id: str, subject: str, body_text: str, body_html: str) -> Statement:
-    """A mail to the customer's stored address; nothing for an id of no customer."""
-    return ("INSERT INTO outbox (id, recipient, subject, body_text, body_html) "
-            "SELECT $1::uuid, email, $3::text, $4::text, $5::text FROM customers WHERE id = $2::uuid",
-            (uuid.UUID(mail_id), uuid.UUID(customer_id), subject, body_text, body_html))
+def mail_to_customer(mail_id: str, customer_id: str, subject: str, body_text: str, body_html: str,
+                     qr_text: str | None = None) -> Statement:
+    """A mail to the customer's stored address, with a QR code of ``qr_text`` in its HTML part when
+    given; nothing for an id of no customer."""
+    return ("INSERT INTO outbox (id, recipient, subject, body_text, body_html, qr_text) "
+            "SELECT $1::uuid, email, $3::text, $4::text, $5::text, $6::text FROM customers WHERE id = $2::uuid",
+            (uuid.UUID(mail_id), uuid.UUID(customer_id), subject, body_text, body_html, qr_text))
 
 
 def sms_to_customer(sms_id: str, customer_id: str, text: str) -> Statement:

@@ -11,7 +11,7 @@ import { Files, Tray, ACCEPT, setupDrop } from '/web/shared/uploads.js';
 import {
   isMessaging, leavingText, showConsoleNote, hideConsoleNote, renderStatusPill, renderReminder,
 } from '/agent/messaging.js';
-import { initCustomerPanel, loadCustomerPanel, setupOutreach } from '/agent/customers.js';
+import { initCustomerPanel, loadCustomerPanel, panelLists, setupOutreach } from '/agent/customers.js';
 
 const auth = sessionValue('frontdesk.agent');             // {token, agent}
 const unackedStore = sessionValue('frontdesk.agent.unacked');
@@ -565,7 +565,7 @@ class Conv {
       },
     });
     this.tray = new Tray($('.tray', panel), $('.tray-error', panel), () => token, () => this.updateSend());
-    this.customerPanel = initCustomerPanel(panel);
+    this.customerPanel = initCustomerPanel(panel, () => this.loadCustomer());
     this.wire();
   }
 
@@ -972,6 +972,10 @@ function onEnded(f) {
 /** A messaging conversation was set pending or resolved (or waits again): every agent left it, so it
  *  leaves the list, and a note says what became of it. */
 function onStatus(f) {
+  // the panels that list this conversation beside another chat of the same customer show its new status
+  for (const other of convs.values()) {
+    if (other.id !== f.conversation_id && panelLists(other.customerPanel, f.conversation_id)) other.loadCustomer();
+  }
   const conv = convs.get(f.conversation_id);
   if (!conv) return;
   if (f.status === 'open') {

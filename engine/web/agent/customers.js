@@ -18,13 +18,27 @@ PHONE.addEventListener('change', () => {
   for (const details of $$('.customer-panel')) if (!details.dataset.chosen) details.open = !PHONE.matches;
 });
 
-/** The panel of a newly built conversation: folded on a phone, open otherwise. */
-export function initCustomerPanel(panel) {
+// a panel opened after this long shows what is known now, not what was known when it was drawn
+const STALE_MS = 15_000;
+
+/**
+ * The panel of a newly built conversation: folded on a phone, open otherwise. ``reload()`` loads it
+ * again; it runs when the agent opens a panel whose facts have aged.
+ */
+export function initCustomerPanel(panel, reload) {
   const details = $('.customer-panel', panel);
   details.open = !PHONE.matches;
   $('summary', details).addEventListener('click', () => { details.dataset.chosen = 'yes'; });
+  details.addEventListener('toggle', () => {
+    if (details.open && Date.now() - (Number(details.dataset.loadedAt) || 0) > STALE_MS) reload();
+  });
   setText($('.customer-panel__body', details), t('common.loading'));
   return details;
+}
+
+/** Whether the panel lists ``conversationId`` among the customer's conversations. */
+export function panelLists(details, conversationId) {
+  return $$('.customer-conv', details).some((li) => li.dataset.conversationId === conversationId);
 }
 
 /** Load and show the customer of ``conversationId``; a later call supersedes an earlier one. */
@@ -44,6 +58,7 @@ export async function loadCustomerPanel(details, conversationId, token) {
     return;
   }
   if (details.dataset.ticket !== String(ticket)) return;
+  details.dataset.loadedAt = String(Date.now());
   renderCustomer(details, data || {});
 }
 

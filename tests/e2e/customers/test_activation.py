@@ -25,6 +25,8 @@ from accountkit import (  # noqa: F401  (fixtures)
 from conftest import Engine, Postgres, connect, make_config, running_engine
 from mail.smtpkit import Smtp
 
+from tests.qr_reading import read_qr
+
 PUBLIC = "https://help.example.com"
 MOBILE = "+4915112345678"
 
@@ -49,7 +51,9 @@ async def test_activation_sends_the_code_by_sms_and_the_link_by_mail(
     token = await supervisor_token(engine)
     cora = await create_customer(engine, token, name="Cora Customer", email="cora@example.com", mobile=MOBILE)
     assert cora["activated_at"] is None
-    assert await activate(engine, token, cora["id"]) == {"status": "queued", "code_sent_by": "sms"}
+    link = f"{PUBLIC}/account?lang=en#email=cora@example.com"       # the account page, in the mail's language
+    assert await activate(engine, token, cora["id"]) == {"status": "queued", "code_sent_by": "sms",
+                                                          "signin_link": link}
     (sms,) = await gateway.wait_for(1)
     assert sms.body["to"] == MOBILE and set(sms.body) == {"to", "text"}
     assert sms.headers["content-type"] == "application/json"
@@ -58,8 +62,11 @@ async def test_activation_sends_the_code_by_sms_and_the_link_by_mail(
     (mail,) = await smtp.catcher.wait_for(1)
     assert mail.rcpt_tos == ["cora@example.com"]
     text, page = mail.part("text/plain"), mail.part("text/html")
-    link = f"{PUBLIC}/account?lang=en#email=cora@example.com"       # the account page, in the mail's language
     assert link in text and f'href="{link}"' in page
+    (qr,) = [p for p in mail.message.walk() if p.get_content_type() == "image/png"]   # setup by phone
+    assert f'src="cid:{qr["Content-ID"].strip("<>")}"' in page
+    assert read_qr(qr.get_content()) == [link]
+    assert "Scan this QR code" in text and "Scan this QR code" in page
     assert code not in text and code not in page                # the code went by SMS alone
     await psql_until(postgres, database_url, "SELECT status FROM sms_outbox", "sent")
 
@@ -94,11 +101,13 @@ async def test_without_a_mobile_the_code_is_in_the_mail_in_the_customers_languag
         engine: Engine, smtp: Smtp, gateway: SmsGateway) -> None:
     token = await supervisor_token(engine)
     dora = await create_customer(engine, token, name="Dora Deutsch", email="dora@example.com", language="de")
-    assert await activate(engine, token, dora["id"]) == {"status": "queued", "code_sent_by": "email"}
+    assert await activate(engine, token, dora["id"]) == {
+        "status": "queued", "code_sent_by": "email", "signin_link": f"{PUBLIC}/account?lang=de#email=dora@example.com"}
     (mail,) = await smtp.catcher.wait_for(1)
     assert mail.message["Subject"] == "Ihr Kundenkonto ist freigeschaltet"
     text = mail.part("text/plain")
     assert text.startswith("Hallo Dora Deutsch,") and "Aktivierungscode:" in text and "3 Tage gültig" in text
+    assert "Scannen Sie diesen QR-Code" in text
     r = await sign_in(engine, "dora@example.com", code=code_in(text))
     assert r.status_code == 200 and r.json()["password_change_required"] is True
     assert gateway.requests == []

@@ -19,7 +19,8 @@ import pytest
 from dashkit import Seed, dashboard_env_fixture, seed_fixture, signed_in, texts, widget  # noqa: F401  (fixtures)
 from streamlit.testing.v1 import AppTest
 
-from frontdesk.dashboard import engine_api
+from frontdesk.dashboard import customers, engine_api
+from tests.qr_reading import read_qr
 
 
 def names(at: AppTest) -> list[str]:
@@ -105,3 +106,27 @@ def test_a_supervisor_creates_a_customer_and_activates_them_through_the_engine(
     assert answer.status == 202 and answer.body["code_sent_by"] == "sms"
     assert dashboard_env.sql("SELECT count(*) FROM sms_outbox WHERE recipient = '+4915112345679'") == [(1,)]
     assert dashboard_env.sql("SELECT count(*) FROM tokens WHERE kind = 'supervisor'") == [(0,)]   # none left behind
+
+
+def test_after_an_activation_the_record_shows_the_setup_instructions_with_the_sign_in_link(
+        dashboard_env: Seed) -> None:
+    (sam,) = dashboard_env.sql("SELECT id FROM customers WHERE email = 'sam@example.com'")
+    at = signed_in(dashboard_env, None, customer=str(sam[0]))
+    at.switch_page("customers.py").run()
+    assert "Setup instructions for the customer's phone" not in [e.label for e in at.expander]
+    link = "https://help.example.com/account?lang=en#email=sam@example.com"
+    at.session_state[customers.SETUP_KEY] = {"customer": str(sam[0]), "link": link}   # as the dialog's 202 leaves it
+    at.run()
+    assert not at.exception, [e.message for e in at.exception]
+    assert "Setup instructions for the customer's phone" in [e.label for e in at.expander]
+    assert [c.value for c in at.code] == [link]
+    assert "Scan this QR code" in texts(at) and "sam@example.com" in texts(at)
+    assert read_qr(customers.qr_png(link)) == [link]
+
+
+def test_the_setup_instructions_belong_to_the_customer_activated(dashboard_env: Seed) -> None:
+    (sam,) = dashboard_env.sql("SELECT id FROM customers WHERE email = 'sam@example.com'")
+    at = signed_in(dashboard_env, None, customer=str(sam[0]))
+    at.session_state[customers.SETUP_KEY] = {"customer": "another", "link": "https://help.example.com/account"}
+    at.switch_page("customers.py").run()
+    assert len(at.code) == 0 and "Scan this QR code" not in texts(at)

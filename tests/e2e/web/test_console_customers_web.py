@@ -146,3 +146,34 @@ def test_the_panel_stays_quiet_when_the_customer_cannot_be_loaded(browser: Brows
     send(agent, "Still here.")
     expect(conv.locator(".msg--mine", has_text="Still here.")).to_have_attribute("data-state", "sent")
     watch.check()
+
+
+def test_a_panel_follows_the_status_of_the_conversations_it_lists(browser: Browser, engine: WebEngine) -> None:
+    base = engine.base
+    watch = Watch()
+    agent = new_page(browser, watch)
+    sign_in(agent, base)
+    r = httpx.post(base + "/api/chats", json={
+        "queue": "messages", "name": "Olga Oak", "email": "olga@example.com", "question": "Is the shop open?",
+        "consent": True})
+    assert r.status_code == 201, r.text
+    accept_offer(agent, "Is the shop open?")
+    first = agent.locator(".conv:visible")
+    expect(first.locator(".customer-panel")).to_contain_text("No other conversations.")
+
+    # a second conversation with her lists the first as open
+    start_outreach(agent, "olga@example.com", "Your order is ready.")
+    second = agent.locator(".conv:visible")
+    expect(second.locator(".log")).to_contain_text("Your order is ready.")
+    listed = second.locator(".customer-conv .customer-conv__status")
+    expect(listed).to_have_text("Open")
+
+    # resolving the first one elsewhere in the console changes what the second one's panel says
+    tabs = agent.get_by_role("tab", name="Olga Oak")
+    expect(tabs).to_have_count(2)
+    tabs.first.click()
+    agent.locator(".conv:visible").get_by_role("button", name="Resolve").click()
+    expect(tabs).to_have_count(1)
+    tabs.click()
+    expect(agent.locator(".conv:visible .customer-conv .customer-conv__status")).to_have_text("Resolved")
+    watch.check()

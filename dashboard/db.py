@@ -268,7 +268,8 @@ def conversation_page(conn: Conn, f: ConversationFilter, limit: int, offset: int
     rows = _all(conn, sql.SQL("""
         SELECT c.id, c.created_at, c.queue, c.status, c.customer_name, c.customer_email, c.customer_verified,
                c.accepted_at, c.ended_at, c.ended_by, c.end_reason, s.name AS owner_name,
-               (SELECT max(m.seq) FROM messages m WHERE m.conversation_id = c.id) AS message_count
+               (SELECT max(m.seq) FROM messages m WHERE m.conversation_id = c.id) AS message_count,
+               (SELECT r.score FROM ratings r WHERE r.conversation_id = c.id) AS rating_score
         FROM (SELECT c.* FROM conversations c WHERE {where}
               ORDER BY c.created_at DESC, c.id DESC LIMIT %(limit)s OFFSET %(offset)s) c
         LEFT JOIN staff s ON s.id = c.owner_id

@@ -106,6 +106,14 @@ def test_a_transcript_shows_its_rating_and_comment_as_typed(dashboard_env: Seed)
     assert page.index("Ended by the agent") < page.index("Rated ★★★★☆")
 
 
+def test_the_conversation_log_shows_each_rating_as_stars(dashboard_env: Seed) -> None:
+    rated_seed(dashboard_env)
+    at = signed_in(dashboard_env, "conversations.py")
+    log = at.dataframe[0].value
+    by_customer = dict(zip(log["Customer"], log["Rating"], strict=True))
+    assert by_customer["Vera Verified 🔒"] == "★★★★☆" and by_customer["Sam Shopper"] == ""
+
+
 def test_an_ended_conversation_without_rating_says_so_and_a_running_one_says_nothing(dashboard_env: Seed) -> None:
     seed = dashboard_env
     at = signed_in(seed, "conversations.py", conversation=seed.c_ended)

@@ -411,6 +411,31 @@ CREATE INDEX IF NOT EXISTS sms_outbox_queued_idx ON sms_outbox (next_try_at) WHE
 -- drawn by the Mailer as an image inside the HTML part.
 ALTER TABLE outbox ADD COLUMN IF NOT EXISTS qr_text text;
 
+-- ---- Supervisors inside live chats (PROTOCOL.md §8) -----------------------------------------
+
+-- Every supervisor action (monitor, unmonitor, join, take_over, reassign, set_agent_presence):
+-- who did it, to which conversation and/or agent, and when. The dashboard's transcript shows a
+-- conversation's rows among its system events.
+CREATE TABLE IF NOT EXISTS supervisor_actions (
+    id               bigserial PRIMARY KEY,
+    supervisor_id    uuid NOT NULL REFERENCES staff (id),
+    action           text NOT NULL CHECK (action IN ('monitor', 'unmonitor', 'join', 'take_over', 'reassign',
+                                                     'set_agent_presence')),
+    conversation_id  uuid REFERENCES conversations (id),
+    agent_id         uuid REFERENCES staff (id),      -- the agent acted on (reassign's target, presence)
+    detail           text,                            -- e.g. the presence set
+    at               timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS supervisor_actions_conversation_idx ON supervisor_actions (conversation_id, at)
+    WHERE conversation_id IS NOT NULL;
+-- A supervisor may set an agent's presence: the presence log names that too.
+DO $$ BEGIN
+    IF NOT EXISTS (SELECT 1 FROM pg_constraint WHERE conname = 'presence_log_by_v2') THEN
+        ALTER TABLE presence_log DROP CONSTRAINT IF EXISTS presence_log_by_check;
+        ALTER TABLE presence_log ADD CONSTRAINT presence_log_by_v2 CHECK (by IN ('agent', 'system', 'supervisor'));
+    END IF;
+END $$;
+
 -- ---- Ratings (CSAT, PROTOCOL.md §9) ------------------------------------------------------
 
 -- One rating per conversation, by its customer once it has ended (live) or been resolved

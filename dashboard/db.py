@@ -307,7 +307,9 @@ def conversation_events(conn: Conn, conversation_id: str) -> list[Row]:
     """What happened around the messages, oldest first: ``at``, ``kind``, ``who``, ``detail``.
 
     Kinds: queued, offered, accepted, rejected, expired, revoked, void, invited,
-    invitation_declined / _expired / _cancelled, joined, left, ended, offline_request.
+    invitation_declined / _expired / _cancelled, joined, left, ended, offline_request, and what
+    supervisors did (``supervisor_monitor`` / ``_unmonitor`` / ``_join`` / ``_take_over`` /
+    ``_reassign``, ``who`` the supervisor, ``detail`` the agent it went to).
     """
     return _all(conn, """
         SELECT at, kind, who, detail, ord FROM (
@@ -344,6 +346,11 @@ def conversation_events(conn: Conn, conversation_id: str) -> list[Row]:
           UNION ALL
             SELECT r.created_at, 'offline_request', NULL, 'REQ-' || lpad(r.request_number::text, 6, '0'), 7
             FROM offline_requests r WHERE r.conversation_id = %(id)s
+          UNION ALL
+            SELECT a.at, 'supervisor_' || a.action, s.name, target.name, 7
+            FROM supervisor_actions a JOIN staff s ON s.id = a.supervisor_id
+            LEFT JOIN staff target ON target.id = a.agent_id
+            WHERE a.conversation_id = %(id)s
           UNION ALL
             SELECT c.ended_at, 'ended', c.ended_by, c.end_reason, 8
             FROM conversations c WHERE c.id = %(id)s AND c.ended_at IS NOT NULL

@@ -5,6 +5,11 @@ conversations with status ``queued``, agents' presence and load are the ``agent_
 Router keeps current (an agent without a row has not been seen by the running engine: offline),
 pending offers are offers without an outcome, open/closed is the queue's opening hours evaluated
 now. Only the fragment below reruns on the timer, so the page does not reload.
+
+A queue with customers waiting and no member available is highlighted (a warning above the
+tables and its row marked): someone has to step in. Stepping in happens live, in the console's
+supervisor mode (``/agent`` of the engine, linked here): watch, whisper, join, take over,
+reassign, set an agent's presence.
 """
 
 from __future__ import annotations
@@ -18,6 +23,7 @@ import streamlit as st
 
 from frontdesk.core import hours
 from frontdesk.dashboard import common, db
+from frontdesk.dashboard.engine_api import engine_url
 
 REFRESH_S = 5
 WAITING_SHOWN = 100
@@ -59,9 +65,21 @@ def _wait_s(since: datetime | None, now: datetime) -> float | None:
     return None if since is None else max(0.0, (now - since).total_seconds())
 
 
+def console_url() -> str:
+    """The engine's console, its sign-in set to a supervisor's."""
+    return f"{engine_url()}/agent?role=supervisor"
+
+
+def unattended(queue_rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Queues where customers wait and no member agent is available."""
+    return [q for q in queue_rows if int(q["waiting"]) > 0 and int(q["available"]) == 0]
+
+
 def render() -> None:
     common.require_supervisor()
     st.title("Live overview")
+    st.link_button("Step in live: the supervisor console ↗", console_url(),
+                   help="Watch a chat, whisper to its agent, join, take over, reassign, set an agent's presence")
     live()
 
 
@@ -89,6 +107,10 @@ def live() -> None:
     cols[3].metric("Agents away", by_presence["away"])
     cols[4].metric("Agents offline", by_presence["offline"])
     cols[5].metric("Pending offers", len(offers))
+    for q in unattended(queue_rows):
+        n = int(q["waiting"])
+        st.warning(f"Queue {common.md(q['name'])}: {n} customer{'s' if n != 1 else ''} waiting and nobody "
+                   "available. Set an agent available or reassign the chats in the supervisor console.", icon="⚠️")
 
     st.subheader("Queues")
     _queues(queue_rows, now)
@@ -125,10 +147,12 @@ def _parked(rows: list[dict[str, Any]], tz: Any) -> None:
 
 def _queues(rows: list[dict[str, Any]], now: datetime) -> None:
     table = []
+    alarming = {q["name"] for q in unattended(rows)}
     for q in rows:
         is_open, status = opening_status(q["opening_hours"], now)
         table.append({
             "Queue": q["name"],
+            "Attention": "⚠ waiting, nobody available" if q["name"] in alarming else "",
             "Status": status if is_open is None else ("🟢 " if is_open else "🔴 ") + status,
             "Waiting": int(q["waiting"]),
             "Longest wait": common.fmt_duration(_wait_s(q["oldest_since"], now)),

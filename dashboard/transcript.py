@@ -94,6 +94,16 @@ def event_text(kind: str, who: str | None, detail: str | None) -> str:
             return f"{who} left" + (" — the chat went back to the queue" if detail == "owner" else "")
         case "offline_request":
             return f"Became offline request {detail}"
+        case "supervisor_monitor":
+            return f"Supervisor {who} started watching (nobody was told)"
+        case "supervisor_unmonitor":
+            return f"Supervisor {who} stopped watching"
+        case "supervisor_join":
+            return f"Supervisor {who} joined the chat"
+        case "supervisor_take_over":
+            return f"Supervisor {who} took the chat over"
+        case "supervisor_reassign":
+            return f"Supervisor {who} reassigned the chat to {detail or '?'}"
         case "ended":
             by = _ENDED_BY.get(who, who)
             return f"Ended by {by}" + (f" ({detail.replace('_', ' ')})" if detail else "")

@@ -1,5 +1,9 @@
 """AgentActor: one per signed-in agent — its sockets, its welcome and its reconnect grace.
 
+A supervisor's sockets have one too (``profile.role`` ``supervisor``): it brings the events of the
+conversations the supervisor joined or took over, and the Router's ``floor`` events, to each of
+them; its welcome is a supervisor's (the floor instead of presence and offers).
+
 Every event for an agent (offers from the Router, messages from Conversations) comes through
 its AgentActor, which hands it to each of the agent's sockets. While the actor is idle with
 nothing in its inbox, ``deliver`` does that at once in the caller's task (what the actor would
@@ -281,9 +285,15 @@ class AgentActor:
             reply_send, reply_recv = trio.open_memory_channel[dict[str, Any]](1)
             if await conv.send(Summarize(reply_send)):
                 conversations.append(await reply_recv.receive())
-        c.session.deliver(encode({"type": "welcome", "role": "agent", "agent": self._agent_wire(),
-                                  "presence": snapshot.presence, "conversations": conversations,
-                                  "offers": snapshot.offers, "invitations": snapshot.invitations}))
+        if self.profile.role == "supervisor":
+            # the conversations the supervisor takes part in, and the floor: every running
+            # conversation and every agent (routing/floor.py)
+            c.session.deliver(encode({"type": "welcome", "role": "supervisor", "supervisor": self._agent_wire(),
+                                      "conversations": conversations, "floor": snapshot.floor}))
+        else:
+            c.session.deliver(encode({"type": "welcome", "role": "agent", "agent": self._agent_wire(),
+                                      "presence": snapshot.presence, "conversations": conversations,
+                                      "offers": snapshot.offers, "invitations": snapshot.invitations}))
         awaiting: set[str] = set()
         open_ids = {conv["conversation_id"] for conv in conversations}
         for conversation_id, after_seq in c.resume.items():

@@ -57,7 +57,9 @@ from frontdesk.engine.conversations.model import (
     ConversationRecord,
     CustomerGone,
     Detach,
+    HandOver,
     Join,
+    Monitor,
     Participant,
     Position,
     RemindOwner,
@@ -66,9 +68,11 @@ from frontdesk.engine.conversations.model import (
     Sender,
     StoredMessage,
     Summarize,
+    Unmonitor,
     WaitedTooLong,
     message_from_row,
 )
+from frontdesk.engine.conversations.monitors import Monitors
 from frontdesk.engine.mail.outbox import Outbox, offline_confirmation
 from frontdesk.engine.protocol import frames as protocol
 from frontdesk.engine.protocol.frames import encode
@@ -83,6 +87,7 @@ from frontdesk.engine.runtime.timers import Timer, Timers
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database, Statement
 from frontdesk.engine.storage.persister import Persister
+from frontdesk.engine.storage.supervision import hand_over, log_action
 
 log = logging.getLogger(__name__)
 
@@ -133,6 +138,7 @@ class Conversation:
         self._max_wait: Timer | None = None
         self._customer_read_seq = record.customer_read_seq
         self._customers: set[Outlet] = set()
+        self._monitors = Monitors()       # supervisors' sockets watching without taking part
         self._grace: Timer | None = None
         self._remind: Timer | None = None
         self._last_owner = record.last_owner_id
@@ -187,6 +193,9 @@ class Conversation:
     def post_position(self, position: int, estimated_wait_s: int | None = None) -> None:
         self.post(Position(position, estimated_wait_s))
 
+    def post_hand_over(self, agent_id: str, name: str, old_owner_id: str, old_stays: bool) -> None:
+        self.post(HandOver(agent_id, name, old_owner_id, old_stays))
+
     # ---- the actor -------------------------------------------------------------------------
 
     @property
@@ -228,6 +237,7 @@ class Conversation:
             # finds the inbox closed: without this the pair is a reference cycle, which keeps the
             # whole conversation (messages, sockets) in memory until a full garbage collection
             self._customers.clear()
+            self._monitors.clear()
 
     async def _store_leftovers(self) -> None:
         """The writes carried by commands still in the inbox after the end (an accepted offer's close,
@@ -305,6 +315,8 @@ class Conversation:
         if isinstance(command, ClientFrame):
             exc.ref = exc.ref if exc.ref is not None else protocol.command_ref(command.command)
             command.session.deliver(encode(exc.to_event()))
+        elif isinstance(command, Monitor):
+            command.session.deliver(encode(exc.to_event()))
         else:
             log.warning("conversation %s refused %r: %s", self.id, command, exc)
 
@@ -374,6 +386,13 @@ class Conversation:
                 self._retired = True
         elif isinstance(c, RemindOwner):
             self._remind_owner()
+        elif isinstance(c, Monitor):
+            await self._monitor(c)
+        elif isinstance(c, Unmonitor):
+            if self._monitors.remove(c.session) is not None and c.logged:
+                await self._ctx.persister.post([log_action(c.supervisor.id or "", "unmonitor", self.id)], self.id)
+        elif isinstance(c, HandOver):
+            await self._hand_over(c)
 
     # ---- views -----------------------------------------------------------------------------
 
@@ -425,9 +444,12 @@ class Conversation:
             s.deliver(frame)
 
     def _to_agents(self, frame: str, *, skip: str | None = None) -> None:
+        """``frame`` to the agents taking part (but ``skip``) and to the supervisors watching."""
         for agent_id in self._participants:
             if agent_id != skip:
                 deliver_to_agent(self._ctx.agents, agent_id, frame, self.id)
+        if self._monitors:
+            self._monitors.deliver(frame)
 
     def _to_everyone(self, frame: str) -> None:
         self._to_customers(frame)
@@ -458,6 +480,7 @@ class Conversation:
         self._position = None
         self._stop_max_wait()
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner")
+        self._monitors.drop(c.agent_id)     # a supervisor who took a waiting chat over: a participant now
         deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, history), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
                                   "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"}))
@@ -468,6 +491,7 @@ class Conversation:
         history = await self._messages_after(0)
         await self._ctx.persister.write([queries.join_conversation(self.id, c.agent_id, utc_now())], self.id)
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "invited")
+        self._monitors.drop(c.agent_id)     # a supervisor who joined: a participant now
         deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, history), self.id)
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
                                   "agent": {"id": c.agent_id, "name": c.name}, "role": "invited"}))
@@ -494,6 +518,66 @@ class Conversation:
             self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
                                       "agent": {"id": p.agent_id, "name": p.name}, "role": p.role}))
         self._to_customers(encode({"type": "requeued", "conversation_id": self.id, "position": c.position}))
+
+    # ---- supervisors (PROTOCOL.md §8) -------------------------------------------------------
+
+    async def _monitor(self, c: Monitor) -> None:
+        """The watching socket gets the ``conversation`` view (whole history, private messages too),
+        then every live event; nobody else is told."""
+        if c.supervisor.id in self._participants:
+            raise EngineError("invalid_value", "you take part in this conversation already",
+                              field="conversation_id")
+        history = await self._messages_after(0)
+        await self._ctx.persister.post([log_action(c.supervisor.id or "", "monitor", self.id)], self.id)
+        self._monitors.add(c.session, c.supervisor)
+        c.session.deliver(self._conversation_frame(c.supervisor.id or "", history))
+
+    def _system_message(self, text: str, at: datetime) -> tuple[StoredMessage, Statement]:
+        """A public message of the system (e.g. who took over), the conversation's next seq."""
+        wire = {"conversation_id": self.id, "seq": self.last_seq + 1, "id": str(uuid.uuid4()),
+                "sender": {"kind": "system", "id": None, "name": "Frontdesk"}, "text": text, "private": False,
+                "attachments": [], "options": None, "option_id": None, "at": iso(at)}
+        return (StoredMessage.of(wire, "system", None),
+                queries.insert_message({**wire, "client_id": None, "_at": at}, "system"))
+
+    async def _hand_over(self, c: HandOver) -> None:
+        """The Router gave the conversation to ``c.agent_id``: stored with a system message naming the
+        new owner, then told — the new owner gets ``conversation``, everyone else
+        ``participant_joined``; the old owner leaves (``participant_left``, reassign) or stays in as
+        invited (take-over: agents see ``participant_joined`` with the new role)."""
+        if self.status != "active":
+            return      # it ended meanwhile: its end freed the Router
+        history = await self._messages_after(0)
+        at = utc_now()
+        note, stored = self._system_message(f"{c.name} has taken over the conversation.", at)
+        await self._ctx.persister.write([*hand_over(self.id, c.agent_id, c.old_owner_id, c.old_stays, at), stored],
+                                        self.id)
+        self._history.append(note)
+        old = self._participants.get(c.old_owner_id)
+        if old is not None and not c.old_stays:
+            self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
+                                      "agent": {"id": old.agent_id, "name": old.name}, "role": "owner"}))
+            del self._participants[c.old_owner_id]
+        elif old is not None:
+            old.role = "invited"
+        new = self._participants.get(c.agent_id)
+        if new is None:
+            new = self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner")
+        new.role = "owner"
+        self._monitors.drop(c.agent_id)
+        deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, [*history, note]),
+                         self.id)
+        joined = encode({"type": "participant_joined", "conversation_id": self.id,
+                         "agent": {"id": new.agent_id, "name": new.name}, "role": "owner"})
+        self._to_customers(joined)
+        self._to_agents(joined, skip=c.agent_id)
+        if old is not None and c.old_stays:     # a change of role: the customer sees no difference
+            self._to_agents(encode({"type": "participant_joined", "conversation_id": self.id,
+                                    "agent": {"id": old.agent_id, "name": old.name}, "role": "invited"}),
+                            skip=c.agent_id)
+        plain = note.frame(False)
+        self._to_customers(plain)
+        self._to_agents(plain, skip=c.agent_id)
 
     # ---- client frames ---------------------------------------------------------------------
 
@@ -537,7 +621,20 @@ class Conversation:
 
     def _check_participant(self, sender: Sender) -> None:
         if sender.kind == "agent" and sender.id not in self._participants:
+            if self._monitors.watching(sender.id):
+                raise EngineError("not_participant", "you are watching this conversation: whisper with "
+                                  "private: true, or join it", field="conversation_id")
             raise EngineError("not_found", "no such conversation", field="conversation_id")
+
+    def _check_writer(self, c: ClientFrame) -> None:
+        """A participant writes; a supervisor watching from this socket only whispers (private)."""
+        assert isinstance(c.command, protocol.Send)
+        if c.session in self._monitors and c.sender.id not in self._participants:
+            if not c.command.private:
+                raise EngineError("not_participant", "a watching supervisor only whispers to the agents "
+                                  "(private: true); join to write to the customer", field="private")
+            return
+        self._check_participant(c.sender)
 
     async def _send_messages(self, sends: list[ClientFrame]) -> None:
         """Store the sends in ONE write (all or none: seqs stay gapless), then ack and fan out each.
@@ -551,7 +648,7 @@ class Conversation:
         statements: list[Statement] = []
         for c in sends:
             try:
-                self._check_participant(c.sender)
+                self._check_writer(c)
                 assert isinstance(c.command, protocol.Send)
                 key = (c.sender.key, c.command.client_id)
                 m = self._history.kept(key) or fresh.get(key)
@@ -752,6 +849,8 @@ class Conversation:
                 acked = True
             else:
                 deliver_to_agent(self._ctx.agents, agent_id, plain, self.id)
+        if self._monitors:
+            acked = self._monitors.deliver(plain, None if acked else ack, own) or acked
         if not acked:           # the sender's socket is no longer among the recipients: the ack still counts
             ack[0].deliver(ack[1])
 

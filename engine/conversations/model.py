@@ -174,8 +174,36 @@ class RemindOwner:
     """A customer's message may still be unread by the owner (PROTOCOL.md §7 reminders)."""
 
 
+@dataclass(eq=False)
+class Monitor:
+    """A supervisor's socket watches the conversation without taking part (PROTOCOL.md §8)."""
+
+    session: Outlet
+    supervisor: Sender
+
+
+@dataclass(eq=False)
+class Unmonitor:
+    """The socket stops watching; ``logged``: the supervisor asked (not merely a closed socket)."""
+
+    session: Outlet
+    supervisor: Sender
+    logged: bool = True
+
+
+@dataclass(eq=False)
+class HandOver:
+    """The Router gave the conversation to another owner (a supervisor's take-over or reassignment)."""
+
+    agent_id: str
+    name: str
+    old_owner_id: str
+    old_stays: bool
+
+
 ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | AgentGone | Requeue | Position
-                       | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong | RemindOwner)
+                       | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong | RemindOwner
+                       | Monitor | Unmonitor | HandOver)
 
 
 @dataclass(frozen=True)

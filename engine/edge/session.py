@@ -43,6 +43,7 @@ from frontdesk.engine.conversations.model import AttachCustomer, ClientFrame, De
 from frontdesk.engine.edge import account_view
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.sessions import token_key
+from frontdesk.engine.edge.supervising import SupervisorDesk
 from frontdesk.engine.edge.throttles import RateLimiter
 from frontdesk.engine.edge.websocket import CONTROL, PARTLY_SENT, SENT, ControlFrame, Socket, SocketClosed
 from frontdesk.engine.protocol import frames as protocol
@@ -91,6 +92,7 @@ class Session:
         self._account: str | None = None                  # a signed-in customer: their id
         self._attached: dict[str, Conversation] = {}      # a signed-in customer: conversations attached to
         self._agent: AgentActor | None = None
+        self._desk: SupervisorDesk | None = None          # a supervisor's socket: its own frames
 
     # ---- for actors (never blocks) -----------------------------------------------------------
 
@@ -243,7 +245,7 @@ class Session:
             return self._unauthenticated("the first frame must be hello", None)
         try:
             subject = await self._edge.tokens.resolve(auth.token_hash(cmd.token))
-            if subject is None or subject["kind"] == "supervisor":
+            if subject is None:
                 return self._unauthenticated("bad or expired token", None)
             self._expires_at = subject["expires_at"]
             self._token = token_key(subject["token_hash"])
@@ -256,6 +258,8 @@ class Session:
                 return await self._hello_customer(str(subject["subject_id"]), resume)
             if subject["kind"] == "account":
                 return await self._hello_account(str(subject["subject_id"]), resume)
+            if subject["kind"] == "supervisor":
+                return await self._hello_supervisor(str(subject["subject_id"]), resume, subject)
             return await self._hello_agent(str(subject["subject_id"]), resume, subject)
         except DatabaseError:
             return self._unavailable()
@@ -359,7 +363,22 @@ class Session:
         self._agent = await self._edge.agents.attach(profile, profile_row["presence"], self, resume)
         return True
 
+    async def _hello_supervisor(self, supervisor_id: str, resume: dict[str, int], profile_row: Any) -> bool:
+        """A supervisor (PROTOCOL.md §8): staff in the Router without queues, so never offered work;
+        its welcome shows the floor, and its socket may send the supervisors' frames."""
+        if profile_row["role"] != "supervisor":
+            return self._unauthenticated("bad or expired token", None)
+        self.role = "supervisor"
+        profile = AgentProfile(supervisor_id, profile_row["name"], frozenset(), profile_row["capacity"],
+                               profile_row["email"], role="supervisor")
+        self._sender = Sender("agent", supervisor_id, profile.name)
+        self._desk = SupervisorDesk(self._edge, self, self._sender)
+        self._agent = await self._edge.agents.attach(profile, "available", self, resume)
+        return True
+
     def _detach(self) -> None:
+        if self._desk is not None:
+            self._desk.detach()
         if self._conversation is not None:
             self._conversation.post(Detach(self))
         for conv in self._attached.values():
@@ -405,7 +424,13 @@ class Session:
         if isinstance(cmd, protocol.Hello):
             raise ProtocolError("invalid_value", "already authenticated", field="type")
         assert self._sender is not None
-        if self.role == "agent":
+        if self._desk is not None:
+            if not await self._desk.dispatch(cmd):
+                await self._dispatch_agent(cmd, self._sender)
+        elif self.role == "agent":
+            if isinstance(cmd, protocol.SUPERVISOR_FRAMES):     # rights are the engine's, never a client's
+                raise EngineError("forbidden", f"{command_type(cmd)} is for supervisors", field="type",
+                                  ref=command_ref(cmd))
             await self._dispatch_agent(cmd, self._sender)
         else:
             await self._dispatch_customer(cmd, self._sender)
@@ -452,7 +477,8 @@ class Session:
                 raise EngineError("not_found", "no such conversation", field="conversation_id", ref=command_ref(cmd))
             await self._to_conversation(conversation_id, cmd, sender)
         else:
-            raise EngineError("forbidden", f"{command_type(cmd)} is for agents", field="type", ref=command_ref(cmd))
+            staff = "supervisors" if isinstance(cmd, protocol.SUPERVISOR_FRAMES) else "agents"
+            raise EngineError("forbidden", f"{command_type(cmd)} is for {staff}", field="type", ref=command_ref(cmd))
 
     async def _to_conversation(self, conversation_id: str, cmd: protocol.Command, sender: Sender) -> None:
         conv = self._edge.conversations.get(conversation_id)

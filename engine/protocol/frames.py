@@ -61,6 +61,7 @@ __all__ = [
     "MAX_REASON_CHARS",
     "MAX_SEQ",
     "MAX_TEXT_CHARS",
+    "SUPERVISOR_FRAMES",
     "Accept",
     "AcceptInvitation",
     "Command",
@@ -68,15 +69,21 @@ __all__ = [
     "End",
     "Hello",
     "Invite",
+    "Join",
     "Leave",
+    "Monitor",
     "OptionItem",
     "Ping",
     "Presence",
     "Read",
+    "Reassign",
     "Reject",
     "Send",
+    "SetAgentPresence",
     "SetStatus",
+    "TakeOver",
     "Typing",
+    "Unmonitor",
     "command_ref",
     "command_type",
     "encode",
@@ -203,10 +210,50 @@ class SetStatus(_Frame, tag="set_status", frozen=True, kw_only=True):
     status: Literal["pending", "resolved"]
 
 
+# ---- supervisors (PROTOCOL.md §8): refused to every other token -----------------------------
+
+class Monitor(_Frame, tag="monitor", frozen=True, kw_only=True):
+    """Watch a conversation without taking part: ``conversation``, then its live events."""
+
+    conversation_id: Id
+
+
+class Unmonitor(_Frame, tag="unmonitor", frozen=True, kw_only=True):
+    conversation_id: Id
+
+
+class Join(_Frame, tag="join", frozen=True, kw_only=True):
+    """The supervisor takes part in the conversation (as invited, announced by name)."""
+
+    conversation_id: Id
+
+
+class TakeOver(_Frame, tag="take_over", frozen=True, kw_only=True):
+    """The supervisor becomes the owner; the old owner stays in as invited."""
+
+    conversation_id: Id
+
+
+class Reassign(_Frame, tag="reassign", frozen=True, kw_only=True):
+    """The conversation goes to ``agent_id`` without asking (a transfer that needs no acceptance)."""
+
+    conversation_id: Id
+    agent_id: Id
+
+
+class SetAgentPresence(_Frame, tag="set_agent_presence", frozen=True, kw_only=True):
+    agent_id: Id
+    state: Literal["available", "away"]
+
+
 Command: TypeAlias = (
     Hello | Ping | Presence | Accept | Reject | Send | Read | Typing | Invite | AcceptInvitation
     | DeclineInvitation | Leave | End | SetStatus
+    | Monitor | Unmonitor | Join | TakeOver | Reassign | SetAgentPresence
 )
+
+# The frames only a supervisor's socket may send.
+SUPERVISOR_FRAMES: Final = (Monitor, Unmonitor, Join, TakeOver, Reassign, SetAgentPresence)
 
 FRAME_TYPES: Final[frozenset[str]] = frozenset(
     str(cls.__struct_config__.tag) for cls in get_args(Command)

@@ -86,6 +86,7 @@ class AgentProfile:
     queues: frozenset[str]
     capacity: int
     email: str = ""
+    role: str = "agent"               # or "supervisor": staff in the Router with no queue, never offered work
 
 
 @dataclass(eq=False)
@@ -109,6 +110,7 @@ class AgentSnapshot:
     conversations: list[str]
     offers: list[dict[str, Any]]
     invitations: list[dict[str, Any]]
+    floor: dict[str, Any] | None = None     # a supervisor's: every running conversation and every agent
 
 
 @dataclass(eq=False)
@@ -203,6 +205,45 @@ class Tick:
     pass
 
 
+# ---- supervisors (PROTOCOL.md §8): the Session lets only a supervisor's socket send these ----
+
+@dataclass(eq=False)
+class SuperviseJoin:
+    """The supervisor takes part in an assigned conversation (as invited)."""
+
+    conversation_id: str
+    supervisor_id: str
+    session: Outlet
+
+
+@dataclass(eq=False)
+class TakeOver:
+    """The supervisor owns the conversation; its old owner stays in it as invited."""
+
+    conversation_id: str
+    supervisor_id: str
+    session: Outlet
+
+
+@dataclass(eq=False)
+class Reassign:
+    """The conversation goes to ``agent_id`` without asking; its old owner leaves it."""
+
+    conversation_id: str
+    agent_id: str
+    supervisor_id: str
+    session: Outlet
+
+
+@dataclass(eq=False)
+class SetAgentPresence:
+    agent_id: str
+    state: str
+    supervisor_id: str
+    session: Outlet
+
+
 RouterCommand = (Enqueue | ReloadQueues | AgentOnline | TakeSnapshot | AgentDisconnected
                  | AgentOffline | SetPresence | AcceptOffer | RejectOffer | OfferTimedOut
-                 | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Adopt | Tick)
+                 | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Adopt | Tick
+                 | SuperviseJoin | TakeOver | Reassign | SetAgentPresence)

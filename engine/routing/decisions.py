@@ -41,6 +41,7 @@ from frontdesk.engine.routing.model import (
     Offer,
     OfferClosed,
     OfferMade,
+    OwnerChanged,
     PresenceChanged,
     Queue,
     Requeued,
@@ -49,7 +50,7 @@ from frontdesk.engine.routing.model import (
 
 __all__ = [
     "AVAILABLE", "AWAY", "OFFLINE", "Agent", "Assigned", "Effect", "LeftConversation", "Offer", "OfferClosed",
-    "OfferMade", "PresenceChanged", "Queue", "Requeued", "RoutingState", "Waiting",
+    "OfferMade", "OwnerChanged", "PresenceChanged", "Queue", "Requeued", "RoutingState", "Waiting",
 ]
 
 class RoutingState:
@@ -303,6 +304,53 @@ class RoutingState:
         for agent_id in sorted(self.joined_by.pop(conversation_id, set())):
             effects += self.change_load(agent_id, now, leave=conversation_id)
         return effects
+
+    def hand_over(self, conversation_id: str, new_owner_id: str, now: float, *, old_stays: bool) -> list[Effect]:
+        """A supervisor's decision: ``new_owner_id`` owns the conversation from now on, asked nobody
+        (``take_over``, ``reassign``). A waiting chat leaves its queue as if accepted (its pending offer
+        is revoked); an assigned one changes owner, and its old owner stays in it as invited
+        (``old_stays``) or leaves it. Capacity does not stop a supervisor's decision. Raises
+        EngineError: not_found (not running), invalid_value (that owner already)."""
+        new = self.agents[new_owner_id]
+        w = self.waiting.get(conversation_id)
+        if w is not None:
+            effects: list[Effect] = []
+            offered = self.offers[w.offer_id].agent_id if w.offer_id is not None else None
+            if w.offer_id is not None:
+                effects += self._close_offer(w.offer_id, "revoked", "agent_unavailable", exclude=False)
+            self._remove_waiting(w)
+            if w.excluded:
+                self.refused_by[w.id] = w.excluded
+            self._unindex(new)
+            new.open.add(w.id)
+            self.owner_of[w.id] = (new_owner_id, w.queue)
+            self.open_key[w.id] = w.queue_key
+            self._index(new)
+            effects.append(Assigned(w.id, new_owner_id))
+            effects += self._dispatch(w.queue, now)
+            if offered is not None:
+                effects += self._dispatch_agent(self.agents[offered], now)
+            return effects
+        owner = self.owner_of.get(conversation_id)
+        if owner is None:
+            raise EngineError("not_found", "no such conversation", field="conversation_id")
+        old_id, queue = owner
+        if old_id == new_owner_id:
+            raise EngineError("invalid_value", "that is the conversation's owner already", field="conversation_id")
+        old = self.agents[old_id]
+        self._unindex(old)
+        old.open.discard(conversation_id)
+        if old_stays:
+            old.joined.add(conversation_id)
+            self.joined_by.setdefault(conversation_id, set()).add(old_id)
+        self._index(old)
+        self._unindex(new)
+        new.joined.discard(conversation_id)
+        self.joined_by.get(conversation_id, set()).discard(new_owner_id)
+        new.open.add(conversation_id)
+        self._index(new)
+        self.owner_of[conversation_id] = (new_owner_id, queue)
+        return [OwnerChanged(conversation_id, old_id, new_owner_id, old_stays), *self._dispatch_agent(old, now)]
 
     def participants(self, conversation_id: str) -> set[str]:
         """Agents in an assigned conversation: the owner and those invited into it."""

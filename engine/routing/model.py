@@ -52,7 +52,7 @@ class Requeued:
 class PresenceChanged:
     agent_id: str
     state: str
-    by: str  # "agent" | "system"
+    by: str  # "agent" | "system" | "supervisor"
 
 
 @dataclass(frozen=True)
@@ -63,7 +63,18 @@ class LeftConversation:
     agent_id: str
 
 
-Effect = OfferMade | OfferClosed | Assigned | Requeued | PresenceChanged | LeftConversation
+@dataclass(frozen=True)
+class OwnerChanged:
+    """A supervisor moved an assigned conversation to another owner (``take_over``, ``reassign``):
+    the old owner stays in it as invited, or leaves it."""
+
+    conversation_id: str
+    old_owner_id: str
+    new_owner_id: str
+    old_stays: bool
+
+
+Effect = OfferMade | OfferClosed | Assigned | Requeued | PresenceChanged | LeftConversation | OwnerChanged
 
 
 # ---- state ---------------------------------------------------------------------------------

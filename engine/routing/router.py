@@ -28,6 +28,7 @@ agent's hello), and dropped otherwise.
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -56,11 +57,15 @@ from frontdesk.engine.routing.commands import (
     OfferTimedOut,
     QueueConfig,
     QueueView,
+    Reassign,
     RejectOffer,
     ReloadQueues,
     Reply,
     RouterCommand,
+    SetAgentPresence,
     SetPresence,
+    SuperviseJoin,
+    TakeOver,
     TakeSnapshot,
     Tick,
 )
@@ -72,10 +77,13 @@ from frontdesk.engine.routing.decisions import (
     LeftConversation,
     OfferClosed,
     OfferMade,
+    OwnerChanged,
     PresenceChanged,
     Requeued,
     RoutingState,
 )
+from frontdesk.engine.routing.floor import changes as floor_changes
+from frontdesk.engine.routing.floor import floor as floor_view
 from frontdesk.engine.routing.invitations import (
     InvitationClosed,
     InvitationDesk,
@@ -93,6 +101,7 @@ from frontdesk.engine.runtime.timers import Timer, Timers
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Statement
 from frontdesk.engine.storage.persister import Persister
+from frontdesk.engine.storage.supervision import log_action
 
 log = logging.getLogger(__name__)
 
@@ -115,6 +124,8 @@ class RoutedConversation(Protocol):
     def post_requeue(self, agent_id: str, queue_key: int, position: int) -> None: ...
 
     def post_position(self, position: int, estimated_wait_s: int | None = None) -> None: ...
+
+    def post_hand_over(self, agent_id: str, name: str, old_owner_id: str, old_stays: bool) -> None: ...
 
 
 @dataclass(eq=False)
@@ -149,6 +160,8 @@ class Router:
         self.handling: RouterCommand | None = None     # for the supervisor's log of a crash
         self._crashed: RouterCommand | None = None     # handled again after a rebuild, if awaited
         self._deferred: list[Any] = []                 # effects of a rebuild, carried out when running again
+        self.supervisors: set[str] = set()             # staff in the state who are supervisors (no queues)
+        self._floor_touched: set[str] = set()          # conversations changed since the last tick
 
     # ---- API for other actors --------------------------------------------------------------
 
@@ -180,16 +193,18 @@ class Router:
 
     def restore_agent(self, profile: AgentProfile) -> None:
         self.state.upsert_agent(profile.agent_id, profile.name, profile.queues, profile.capacity)
+        if profile.role == "supervisor":
+            self.supervisors.add(profile.agent_id)
 
     def restore_waiting(self, conversation_id: str, queue: str, queue_key: int, info: dict[str, Any]) -> None:
         self.state.add_queue(queue)
-        self._info[conversation_id] = {**info, "queue": queue}
+        self._info[conversation_id] = {"since": time.time(), **info, "queue": queue}
         effects = self.state.enqueue(conversation_id, queue, queue_key, trio.current_time())
         assert not effects, "no agent is connected before the engine serves"
 
     def restore_open(self, conversation_id: str, queue: str, agent_id: str, info: dict[str, Any],
                      invited: list[str], queue_key: int) -> None:
-        self._info[conversation_id] = {**info, "queue": queue}
+        self._info[conversation_id] = {"assigned_at": time.time(), **info, "queue": queue}
         if agent_id in self.state.agents:
             self.state.restore_open(conversation_id, queue, agent_id, queue_key)
         for invited_id in invited:
@@ -274,6 +289,7 @@ class Router:
         self._status_written.clear()
         self._invitation_timers.clear()
         self._invitation_frames.clear()
+        self._floor_touched.clear()
         self._info.clear()
         self._pending.clear()
         self._tick = None
@@ -302,7 +318,8 @@ class Router:
             return ()
         if c.queue not in st.queues:
             st.add_queue(c.queue)
-        self._info[c.conversation_id] = {**c.info, "queue": c.queue}
+        self._info[c.conversation_id] = {**c.info, "queue": c.queue, "since": time.time()}
+        self._floor_touched.add(c.conversation_id)
         key = c.queue_key if c.queue_key is not None else st.next_queue_key()
         effects = st.enqueue(c.conversation_id, c.queue, key, now, c.prefer)
         position = st.position(c.conversation_id)
@@ -325,6 +342,8 @@ class Router:
     async def _agent_online(self, c: AgentOnline) -> Effects:
         p = c.profile
         self.state.upsert_agent(p.agent_id, p.name, p.queues, p.capacity)
+        if p.role == "supervisor":
+            self.supervisors.add(p.agent_id)
         await self._apply(self.state.agent_connected(p.agent_id, c.chosen_presence, trio.current_time()))
         c.reply.send_nowait(self._snapshot(p.agent_id))
         return ()
@@ -364,12 +383,15 @@ class Router:
 
     async def _conversation_closed(self, c: ConversationClosed) -> Effects:
         now = trio.current_time()
+        self._floor_touched.add(c.conversation_id)
         await self._apply(self.desk.conversation_closed(c.conversation_id, now))
         self._info.pop(c.conversation_id, None)
         self._entered.pop(c.conversation_id, None)
         return self.state.customer_left(c.conversation_id, now)
 
     async def _invite(self, c: Invite) -> Effects:
+        if c.agent_id in self.supervisors:      # supervisors join by themselves; nobody invites them
+            raise EngineError("not_found", "no such agent", field="agent_id")
         await self._apply(self.desk.invite(c.conversation_id, c.inviter_id, agent_id=c.agent_id, queue=c.queue,
                                            now=trio.current_time()), invite=c)
         return ()
@@ -384,10 +406,12 @@ class Router:
         agent = self.state.agents.get(c.agent_id)
         if agent is None or c.conversation_id not in agent.joined:
             return ()
+        self._floor_touched.add(c.conversation_id)
         return self.state.change_load(c.agent_id, trio.current_time(), leave=c.conversation_id)
 
     async def _adopt(self, c: Adopt) -> Effects:
-        self._info[c.conversation_id] = {**c.info, "queue": c.queue}
+        self._info[c.conversation_id] = {**c.info, "queue": c.queue, "assigned_at": time.time()}
+        self._floor_touched.add(c.conversation_id)
         if c.agent_id in self.state.agents:
             self.state.add_queue(c.queue)
             self.state.restore_open(c.conversation_id, c.queue, c.agent_id, c.queue_key)
@@ -397,8 +421,64 @@ class Router:
         self._tick = None
         metrics.ROUTER_TICKS.inc()
         self._publish_positions()
-        await self._write_agent_status()
+        changed = await self._write_agent_status()
+        self._publish_floor(changed)
         return ()
+
+    # ---- supervisors (PROTOCOL.md §8): each decision is logged with who made it, in the write
+    # ---- before the conversation's own (the same key: committed first)
+
+    def _supervisor(self, supervisor_id: str) -> None:
+        """The supervisor is signed in as far as routing knows (its hello made it so)."""
+        if supervisor_id not in self.supervisors or supervisor_id not in self.state.agents:
+            raise EngineError("forbidden", "only a signed-in supervisor may do this", field="type")
+
+    def _running(self, conversation_id: str) -> None:
+        if conversation_id not in self.state.waiting and conversation_id not in self.state.owner_of:
+            raise EngineError("not_found", "no such conversation", field="conversation_id")
+
+    async def _supervise_join(self, c: SuperviseJoin) -> Effects:
+        self._supervisor(c.supervisor_id)
+        self._running(c.conversation_id)
+        if c.conversation_id in self.state.waiting:
+            raise EngineError("invalid_value", "the conversation waits for an agent: take it over or reassign it",
+                              field="conversation_id")
+        if c.supervisor_id in self.state.participants(c.conversation_id):
+            raise EngineError("invalid_value", "you take part in this conversation already", field="conversation_id")
+        await self._persister.post([log_action(c.supervisor_id, "join", c.conversation_id)], c.conversation_id)
+        effects = self.state.change_load(c.supervisor_id, trio.current_time(), join=c.conversation_id)
+        return [Joined(c.conversation_id, c.supervisor_id), *effects]
+
+    async def _take_over(self, c: TakeOver) -> Effects:
+        self._supervisor(c.supervisor_id)
+        self._running(c.conversation_id)
+        effects = self.state.hand_over(c.conversation_id, c.supervisor_id, trio.current_time(), old_stays=True)
+        await self._persister.post([log_action(c.supervisor_id, "take_over", c.conversation_id)], c.conversation_id)
+        return effects
+
+    async def _reassign(self, c: Reassign) -> Effects:
+        self._supervisor(c.supervisor_id)
+        self._running(c.conversation_id)
+        agent = self.state.agents.get(c.agent_id)
+        if agent is None or c.agent_id in self.supervisors:
+            raise EngineError("not_found", "no such agent", field="agent_id")
+        if not agent.connected or agent.presence == OFFLINE:
+            raise EngineError("invalid_value", "that agent is not online", field="agent_id")
+        effects = self.state.hand_over(c.conversation_id, c.agent_id, trio.current_time(), old_stays=False)
+        await self._persister.post([log_action(c.supervisor_id, "reassign", c.conversation_id, c.agent_id)],
+                                   c.conversation_id)
+        return effects
+
+    async def _set_agent_presence(self, c: SetAgentPresence) -> Effects:
+        self._supervisor(c.supervisor_id)
+        agent = self.state.agents.get(c.agent_id)
+        if agent is None or c.agent_id in self.supervisors:
+            raise EngineError("not_found", "no such agent", field="agent_id")
+        if not agent.connected or agent.presence == OFFLINE:
+            raise EngineError("invalid_value", "that agent is not online", field="agent_id")
+        await self._persister.post([log_action(c.supervisor_id, "set_agent_presence", agent_id=c.agent_id,
+                                               detail=c.state)], c.agent_id)
+        return self.state.set_presence(c.agent_id, c.state, trio.current_time(), by="supervisor")
 
     def queue_view(self, name: str) -> QueueView | None:
         """What a customer's page needs to know of queue ``name`` now; None for an unknown queue.
@@ -434,7 +514,8 @@ class Router:
             presence=agent.presence,
             conversations=sorted(agent.open | agent.joined),
             offers=[self._pending[o.id].frame for o in self.state.pending_offers_of(agent_id) if o.id in self._pending],
-            invitations=[frame for invitee, frame in self._invitation_frames.values() if invitee == agent_id])
+            invitations=[frame for invitee, frame in self._invitation_frames.values() if invitee == agent_id],
+            floor=floor_view(self.state, self._info, self.supervisors) if agent_id in self.supervisors else None)
 
     # ---- effects ---------------------------------------------------------------------------
 
@@ -449,6 +530,7 @@ class Router:
                 await self._offer_closed(e, closes if e.outcome == "accepted" else None)
             elif isinstance(e, Assigned):
                 self._measure_wait(e.conversation_id)
+                self._assigned(e.conversation_id)
                 conv = self._conversations.get(e.conversation_id)
                 agent = self.state.agents[e.agent_id]
                 close = closes.pop(e.conversation_id, None)
@@ -458,6 +540,10 @@ class Router:
                 elif also:
                     await self._persister.post(also, e.conversation_id)
             elif isinstance(e, Requeued):
+                self._floor_touched.add(e.conversation_id)
+                info = self._info.get(e.conversation_id)
+                if info is not None:
+                    info["since"] = time.time()
                 position = self.state.position(e.conversation_id) or 1
                 self._entered[e.conversation_id] = (trio.current_time(), position)
                 conv = self._conversations.get(e.conversation_id)
@@ -466,6 +552,7 @@ class Router:
             elif isinstance(e, PresenceChanged):
                 await self._presence_changed(e)
             elif isinstance(e, LeftConversation):
+                self._floor_touched.add(e.conversation_id)
                 conv = self._conversations.get(e.conversation_id)
                 if conv is not None:
                     conv.post_agent_gone(e.agent_id)
@@ -473,7 +560,14 @@ class Router:
                 await self._invitation_offered(e, invite)
             elif isinstance(e, InvitationClosed):
                 await self._invitation_closed(e)
+            elif isinstance(e, OwnerChanged):
+                self._floor_touched.add(e.conversation_id)
+                conv = self._conversations.get(e.conversation_id)
+                if conv is not None:
+                    conv.post_hand_over(e.new_owner_id, self.state.agents[e.new_owner_id].name, e.old_owner_id,
+                                        e.old_stays)
             elif isinstance(e, Joined):
+                self._floor_touched.add(e.conversation_id)
                 conv = self._conversations.get(e.conversation_id)
                 if conv is not None:
                     conv.post_join(e.agent_id, self.state.agents[e.agent_id].name)
@@ -550,15 +644,18 @@ class Router:
 
     async def _presence_changed(self, e: PresenceChanged) -> None:
         statements = [queries.log_presence(e.agent_id, e.state, e.by)]
-        if e.by == "agent":
+        if e.by in ("agent", "supervisor"):     # a supervisor's choice stands as the agent's own
             statements.append(queries.set_chosen_presence(e.agent_id, e.state))
         await self._persister.post(statements, e.agent_id)
         deliver_to_agent(self._agents, e.agent_id, encode({"type": "presence", "state": e.state}))
 
-    async def _write_agent_status(self) -> None:
-        """Keep ``agent_status`` current for the dashboard: rows that changed since last time."""
+    async def _write_agent_status(self) -> list[str]:
+        """Keep ``agent_status`` current for the dashboard: rows that changed since last time (their
+        agents are returned). Supervisors are no agents: they have no row."""
         rows = []
         for a in self.state.agents.values():
+            if a.id in self.supervisors:
+                continue
             row = (a.presence if a.connected else OFFLINE, len(a.open) + len(a.joined), len(a.offers),
                    a.invitations, a.capacity)
             if self._status_written.get(a.id) != row:
@@ -566,6 +663,25 @@ class Router:
                 rows.append((a.id, *row))
         if rows:
             await self._persister.post([queries.upsert_agent_statuses(rows)], "agent_status")
+        return [r[0] for r in rows]
+
+    def _assigned(self, conversation_id: str) -> None:
+        self._floor_touched.add(conversation_id)
+        info = self._info.get(conversation_id)
+        if info is not None:
+            info["assigned_at"] = time.time()
+
+    def _publish_floor(self, agents_changed: list[str]) -> None:
+        """What changed on the floor since the last tick, to every supervisor signed in (one event)."""
+        touched, self._floor_touched = self._floor_touched, set()
+        online = [s for s in self.supervisors if self.state.agents[s].connected]
+        if not online:
+            return
+        event = floor_changes(self.state, self._info, touched, agents_changed)
+        if event is not None:
+            frame = encode(event)
+            for supervisor_id in online:
+                deliver_to_agent(self._agents, supervisor_id, frame)
 
     def _measure_wait(self, conversation_id: str) -> None:
         entered = self._entered.pop(conversation_id, None)
@@ -592,7 +708,8 @@ class Router:
             metrics.QUEUE_WAITING.labels(name).set(len(q.waiting))
         counts = {AVAILABLE: 0, AWAY: 0, OFFLINE: 0}
         for a in self.state.agents.values():
-            counts[a.presence if a.connected else OFFLINE] += 1
+            if a.id not in self.supervisors:
+                counts[a.presence if a.connected else OFFLINE] += 1
         for presence, n in counts.items():
             metrics.AGENTS_BY_PRESENCE.labels(presence).set(n)
 
@@ -616,4 +733,8 @@ _HANDLERS: dict[type[Any], Callable[[Router, Any], Awaitable[Effects]]] = {
     AgentLeft: Router._agent_left,
     Adopt: Router._adopt,
     Tick: Router._on_tick,
+    SuperviseJoin: Router._supervise_join,
+    TakeOver: Router._take_over,
+    Reassign: Router._reassign,
+    SetAgentPresence: Router._set_agent_presence,
 }

@@ -46,6 +46,16 @@ async def customer(db: Database, customer_id: str) -> Row | None:
     return await db.fetchrow(f"SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id = $1", cid)
 
 
+async def writable_queues(db: Database, customer_id: str) -> list[Row]:
+    """The messaging queues a signed-in customer may start a conversation in (queue, title): the
+    queue of the customer's latest conversation first (their branch), then by name."""
+    return await db.fetch(
+        "SELECT q.name AS queue, q.title FROM queues q WHERE q.mode = 'messaging' "
+        "ORDER BY q.name = (SELECT c.queue FROM conversations c WHERE c.customer_id = $1 "
+        "ORDER BY c.last_activity_at DESC NULLS LAST LIMIT 1) DESC NULLS LAST, q.name",
+        _uuid(customer_id))
+
+
 async def customer_by_email(db: Database, email: str) -> Row | None:
     """The customer with ``email`` (compared case-insensitively), with its sign-in columns."""
     return await db.fetchrow(

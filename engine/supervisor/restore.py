@@ -33,6 +33,7 @@ from frontdesk.engine.runtime.registry import ActorMap
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database
 from frontdesk.engine.storage.persister import Persister
+from frontdesk.engine.storage.supervision import all_supervisors
 
 log = logging.getLogger(__name__)
 
@@ -75,12 +76,13 @@ async def restore(db: Database, router: Router, conversations: ConversationRoste
     for row in await queries.all_agents(db):
         chosen[str(row["id"])] = (row["email"], row["presence"])
         router.restore_agent(AgentProfile(str(row["id"]), row["name"], frozenset(row["queues"]), row["capacity"]))
+    await _restore_supervisors(db, router, chosen)
     rows = await queries.open_conversations(db)
     ids = [str(r["id"]) for r in rows]
     owners: set[str] = set()
     for r, record in zip(rows, await conversations.records(rows), strict=True):
         cid = record.id
-        info: dict[str, Any] = {"customer": record.customer_info, "question": record.question}
+        info: dict[str, Any] = {"customer": record.customer_info, "question": record.question, **_times(r)}
         if r["status"] == "queued":
             router.restore_waiting(cid, r["queue"], r["queue_key"], info)
             record.position = router.state.position(cid)
@@ -96,9 +98,27 @@ async def restore(db: Database, router: Router, conversations: ConversationRoste
         if agent is None:
             continue
         email, presence = chosen.get(agent_id, ("", "available"))
-        await agents.restore(AgentProfile(agent.id, agent.name, agent.queues, agent.capacity, email), presence)
+        role = "supervisor" if agent_id in router.supervisors else "agent"
+        await agents.restore(AgentProfile(agent.id, agent.name, agent.queues, agent.capacity, email, role), presence)
     if rows:
         log.info("restored %d open conversations", len(rows))
+
+
+async def _restore_supervisors(db: Database, router: Router, chosen: dict[str, tuple[str, str]]) -> None:
+    """Supervisors are staff in the Router without queues: one who took a conversation over or
+    joined it is its participant again after a restart, like an agent."""
+    for row in await all_supervisors(db):
+        chosen[str(row["id"])] = (row["email"], "available")
+        router.restore_agent(AgentProfile(str(row["id"]), row["name"], frozenset(), row["capacity"], row["email"],
+                                          role="supervisor"))
+
+
+def _times(row: Any) -> dict[str, float]:
+    """When a running conversation started to wait, or was assigned (wall clock): what the floor shows."""
+    times = {"since": row["created_at"].timestamp()}
+    if row["accepted_at"] is not None:
+        times["assigned_at"] = row["accepted_at"].timestamp()
+    return times
 
 
 async def rebuild_router(db: Database, persister: Persister, router: Router, conversations: ActorMap[Conversation],
@@ -117,6 +137,7 @@ async def rebuild_router(db: Database, persister: Persister, router: Router, con
     for row in await queries.all_agents(db):
         chosen[str(row["id"])] = row["presence"]
         router.restore_agent(AgentProfile(str(row["id"]), row["name"], frozenset(row["queues"]), row["capacity"]))
+    await _restore_supervisors(db, router, {})
     rows = await queries.open_conversations(db)
     routed = []
     for r in rows:
@@ -125,7 +146,7 @@ async def rebuild_router(db: Database, persister: Persister, router: Router, con
         if running is None:     # restarting or parked: its roster tells the Router
             continue
         routed.append(cid)
-        info: dict[str, Any] = {"customer": running.customer_info, "question": running.question}
+        info: dict[str, Any] = {"customer": running.customer_info, "question": running.question, **_times(r)}
         if r["status"] == "queued":
             router.restore_waiting(cid, r["queue"], r["queue_key"], info)
         elif r["owner_id"] is not None:

@@ -78,7 +78,9 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
         row = await customers.customer(db, who.subject_id)
         if row is None:
             raise FrontdeskError("not_found", "no such customer")
-        return json_response(customer_wire(row))
+        queues = await customers.writable_queues(db, who.subject_id)
+        return json_response({**customer_wire(row),
+                              "queues": [{"queue": q["queue"], "title": q["title"] or q["queue"]} for q in queues]})
 
     @app.get("/api/customers/me/conversations")
     async def my_conversations() -> Response:

@@ -235,6 +235,7 @@ async function showList() {
       api('GET', '/api/customers/me/conversations', { token }),
     ]);
     setText($('#greeting'), t('account.greeting', { name: me.data.name }));
+    showBranches(me.data.queues || []);
     const items = list.data.conversations || [];
     replace($('#conversations'), ...items.map(conversationItem));
     $('#list-empty').hidden = items.length > 0;
@@ -246,6 +247,23 @@ async function showList() {
       formError('list-error', errorText(err));
     }
   }
+}
+
+/** Where a new conversation goes: the customer's branch (the queue of their latest conversation)
+ *  first, the other messaging queues to choose from; no button where there is none. */
+function showBranches(queues) {
+  const select = $('#branch');
+  const current = select.value;
+  replace(select, ...queues.map((q) => el('option', { value: q.queue, text: q.title })));
+  if (queues.some((q) => q.queue === current)) select.value = current;
+  $('#branch-field').hidden = queues.length < 2;
+  $('#new-conversation').hidden = queues.length === 0;
+  updateNewConversation();
+}
+
+function updateNewConversation() {
+  const queue = $('#branch').value;
+  $('#new-conversation').href = `/chat?queue=${encodeURIComponent(queue)}&lang=${lang}`;
 }
 
 async function signOut() {
@@ -278,7 +296,7 @@ function init() {
   $('#si-have-code').addEventListener('click', haveCode);
   $('#password-form').addEventListener('submit', submitPassword);
   $('#sign-out').addEventListener('click', signOut);
-  $('#new-conversation').href = `/chat?queue=messages&lang=${lang}`;
+  $('#branch').addEventListener('change', updateNewConversation);
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState === 'visible' && token && !$('#screen-list').hidden) showList();
   });

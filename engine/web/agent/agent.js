@@ -1,7 +1,9 @@
 // The agent console (/agent): sign-in, presence, offers, conversations in tabs, invitations and
 // offline requests; conversations of messaging queues with their status, set pending or resolved
 // by their owner (messaging.js); the customer beside each chat and new conversations the business
-// starts (customers.js). Written against PROTOCOL.md and the README's API notes only.
+// starts (customers.js). A supervisor signs in here too (supervisor.js): the floor instead of
+// offers and offline requests, conversations watched read-only with whispers to the agents, and
+// join, take over, reassign. Written against PROTOCOL.md and the README's API notes only.
 
 import { el, $, $$, icon, srOnly, setText, throttle, atBottom } from '/web/shared/dom.js';
 import { t, applyI18n, formatDateTime, lang } from '/web/shared/i18n.js';
@@ -12,8 +14,9 @@ import {
   isMessaging, leavingText, showConsoleNote, hideConsoleNote, renderStatusPill, renderReminder,
 } from '/agent/messaging.js';
 import { initCustomerPanel, loadCustomerPanel, panelLists, setupOutreach } from '/agent/customers.js';
+import { startFloor, stopFloor, setFloor, applyFloor, agentOptions } from '/agent/supervisor.js';
 
-const auth = sessionValue('frontdesk.agent');             // {token, agent}
+const auth = sessionValue('frontdesk.agent');             // {token, agent, role}
 const unackedStore = sessionValue('frontdesk.agent.unacked');
 const TYPING_SEND_MS = 3000;
 const TYPING_SHOW_MS = 5000;
@@ -24,6 +27,7 @@ const SIGN_OUT_WAIT_MS = 5000;       // a server that does not answer the sign-o
 
 let token = null;
 let me = null;
+let supervising = false;             // signed in as a supervisor (the engine checks every frame anyway)
 let conn = null;
 let files = null;
 let presence = null;
@@ -75,13 +79,15 @@ async function submitLogin(event) {
   }
   const email = form.elements.email.value;
   const password = form.elements.password.value;
+  const role = form.elements.supervisor.checked ? 'supervisor' : 'agent';
   const submit = $('#login-submit');
   submit.disabled = true;
   try {
-    const { data } = await api('POST', '/api/agents/login', { body: { email, password } });
-    auth.save({ token: data.token, agent: data.agent });
+    const { data } = await api('POST', `/api/${role}s/login`, { body: { email, password } });
+    const person = data[role];
+    auth.save({ token: data.token, agent: person, role });
     form.elements.password.value = '';
-    startConsole(data.token, data.agent);
+    startConsole(data.token, person, role);
   } catch (err) {
     if (!(err instanceof ApiError)) throw err;
     const text = err.code === 'bad_credentials' ? t('login.bad') : errorText(err);
@@ -114,6 +120,8 @@ function signOut(info) {
   for (const id of [...invitations.keys()]) removeInvitation(id);
   clearInterval(requestsTimer);
   clearInterval(countdownTimer);
+  if (supervising) stopFloor();
+  supervising = false;
   token = null;
   me = null;
   colleagues = null;
@@ -127,7 +135,8 @@ async function signOutByChoice() {
   button.disabled = true;
   try {
     if (token) {
-      const revoked = api('POST', '/api/agents/logout', { token }).catch(() => null);
+      const revoked = api('POST', supervising ? '/api/supervisors/logout' : '/api/agents/logout', { token })
+        .catch(() => null);
       await Promise.race([revoked, new Promise((done) => { setTimeout(done, SIGN_OUT_WAIT_MS); })]);
     }
   } finally {
@@ -141,7 +150,7 @@ const ERROR_TEXT = {
   rate_limited: 'error.rateLimited', network: 'error.network', unavailable: 'error.unavailable',
   offer_expired: 'offer.gone', not_found: 'error.notFound', forbidden: 'error.forbidden',
   invitation_pending: 'invite.pending', too_long: 'error.tooLong', too_many_attachments: 'files.tooManyShort',
-  unauthenticated: 'error.session',
+  unauthenticated: 'error.session', not_participant: 'error.notParticipant',
 };
 
 function errorText(err) {
@@ -157,21 +166,33 @@ function announce(text) {
 
 // ---- the console ----------------------------------------------------------------------------
 
-function startConsole(newToken, agent) {
+function startConsole(newToken, agent, role = 'agent') {
   token = newToken;
   me = agent;
+  supervising = role === 'supervisor';
   files = new Files(() => token);
   setText($('#me-name'), me.name);
+  $('#me-role').hidden = !supervising;
+  $('#presence').hidden = supervising;          // a supervisor takes no chats: no presence of its own
+  $('#tab-floor').hidden = !supervising;
+  $('#tab-requests').hidden = supervising;
+  document.body.classList.toggle('supervisor-mode', supervising);
   showScreen('console');
-  selectTab('requests', false);
-  loadRequests();
   clearInterval(requestsTimer);
-  requestsTimer = setInterval(() => loadRequests(true), REQUESTS_REFRESH_MS);
+  if (supervising) {
+    startFloor({ send: (frame) => conn && conn.send(frame), open: watch, isOpen: (id) => convs.has(id), now });
+    selectTab('floor', false);
+  } else {
+    selectTab('requests', false);
+    loadRequests();
+    requestsTimer = setInterval(() => loadRequests(true), REQUESTS_REFRESH_MS);
+  }
   clearInterval(countdownTimer);
   countdownTimer = setInterval(tickCountdowns, 1000);
   conn = new Connection({
     token,
-    resume: () => Object.fromEntries([...convs.values()].filter((c) => !c.gone && c.loaded)
+    // a watched conversation is watched again after a reconnect (its view comes whole), not resumed
+    resume: () => Object.fromEntries([...convs.values()].filter((c) => !c.gone && c.loaded && !c.watching)
       .map((c) => [c.id, c.log.lastSeq])),
     store: { load: () => unackedStore.load([]), save: (frames) => unackedStore.save(frames) },
   });
@@ -195,6 +216,7 @@ function showConnection(status) {
 function onFrame(f) {
   switch (f.type) {
     case 'welcome': onWelcome(f); break;
+    case 'floor': applyFloor(f); break;
     case 'presence': setPresence(f.state, true); break;
     case 'offer': showOffer(f, true); break;
     case 'offer_revoked': revokeOffer(f); break;
@@ -215,9 +237,16 @@ function onFrame(f) {
 }
 
 function onWelcome(f) {
-  me = { ...me, ...f.agent };
-  auth.save({ token, agent: me });
-  setPresence(f.presence, false);
+  me = { ...me, ...(f.role === 'supervisor' ? f.supervisor : f.agent) };
+  auth.save({ token, agent: me, role: supervising ? 'supervisor' : 'agent' });
+  if (supervising) {
+    setFloor(f.floor);
+    for (const conv of convs.values()) {
+      if (conv.watching) conn.send({ type: 'monitor', conversation_id: conv.id });
+    }
+  } else {
+    setPresence(f.presence, false);
+  }
   outreach.refresh();
   const open = new Set();
   for (const summary of f.conversations || []) {
@@ -233,7 +262,7 @@ function onWelcome(f) {
     if (typeof summary.unread === 'number' && conv.role === 'owner') conv.setUnread(summary.unread);
   }
   for (const conv of convs.values()) {
-    if (!open.has(conv.id) && !conv.ended) conv.finish(t('agent.gone'));
+    if (!open.has(conv.id) && !conv.ended && !conv.watching) conv.finish(t('agent.gone'));
   }
   const pending = new Set((f.offers || []).map((o) => o.offer_id));
   for (const id of [...offers.keys()]) if (!pending.has(id)) removeOffer(id);
@@ -623,6 +652,7 @@ class Conv {
       selectTab('requests', true);
     });
     this.wireInvite();
+    this.wireReassign();
     $('.log-scroll', panel).addEventListener('scroll', () => this.markRead(), { passive: true });
     this.updateSend();
   }
@@ -705,7 +735,8 @@ class Conv {
     $('.composer', this.panel).classList.toggle('composer--private', on);
     $('.private-hint', this.panel).hidden = !on;
     $('.act-options', this.panel).disabled = on || this.ended;
-    this.input.placeholder = on ? t('agent.placeholderPrivate') : t('agent.placeholder');
+    this.input.placeholder = this.watching ? t('supervisor.placeholderWhisper')
+      : on ? t('agent.placeholderPrivate') : t('agent.placeholder');
   }
 
   updateSend() {
@@ -729,6 +760,11 @@ class Conv {
     return mine ? mine.role : null;
   }
 
+  /** A supervisor who watches without taking part: read-only, and what it writes is a whisper. */
+  get watching() {
+    return supervising && this.role === null;
+  }
+
   renderHead() {
     const c = this.customer;
     setText($('.tab__label', this.tab), c.name || t('common.customer'));
@@ -741,7 +777,8 @@ class Conv {
     const role = this.role;
     $('.act-leave', this.panel).hidden = this.ended || role !== 'invited';
     // a messaging conversation is resolved or set pending by its owner, never ended
-    $('.act-end', this.panel).hidden = this.ended || role === 'invited' || this.messaging;
+    $('.act-end', this.panel).hidden = this.ended || role !== 'owner' || this.messaging;
+    this.renderSupervisor(role);
     const settable = this.messaging && role === 'owner' && !this.ended && this.status === 'open';
     for (const button of $$('.act-pending, .act-resolve', this.panel)) {
       button.hidden = !settable;
@@ -751,11 +788,86 @@ class Conv {
     const statusBox = $('.conv__status', this.panel);
     statusBox.hidden = !this.messaging || this.ended;
     if (this.messaging) renderStatusPill(statusBox, this.status);
-    $('.act-invite', this.panel).hidden = this.ended;
+    $('.act-invite', this.panel).hidden = this.ended || role === null;
     $('.act-close', this.panel).hidden = !this.ended;
     $('.composer', this.panel).hidden = this.ended;
     if (this.ended) $('.invite', this.panel).hidden = true;
     this.updateBadge();
+  }
+
+  /** A supervisor's actions: join and take over while watching, reassign, stop watching; the
+   *  composer of a watched conversation whispers to the agents only. */
+  renderSupervisor(role) {
+    const panel = this.panel;
+    const live = supervising && !this.ended;
+    const waiting = this.status === 'queued';
+    $('.act-join', panel).hidden = !live || role !== null || waiting;
+    $('.act-take-over', panel).hidden = !live || role === 'owner';
+    $('.act-reassign', panel).hidden = !live;
+    $('.act-unmonitor', panel).hidden = !live || role !== null;
+    $('.conv__watching', panel).hidden = !this.watching || this.ended;
+    if (!live) $('.reassign', panel).hidden = true;
+    const privateInput = $('.private-input', panel);
+    const whisper = this.watching;
+    // a whisper while watching; once taking part, messages go to the customer unless made private
+    if (whisper !== Boolean(this.whispering)) privateInput.checked = whisper;
+    this.whispering = whisper;
+    privateInput.disabled = whisper;
+    setText($('.private-label span', panel), whisper ? t('supervisor.whisperMode') : t('agent.privateMode'));
+    $('.act-options', panel).hidden = whisper;
+    $('.act-canned', panel).hidden = supervising;
+    $('.act-attach', panel).hidden = whisper;
+    this.updatePrivate();
+  }
+
+  supervise(type) {
+    if (!conn.send({ type, conversation_id: this.id })) {
+      this.log.notice(t('conn.notConnected'), 'error');
+      return;
+    }
+    setText($('.conv__progress', this.panel), t('supervisor.asked'));
+  }
+
+  wireReassign() {
+    const panel = this.panel;
+    const toggle = $('.act-reassign', panel);
+    const form = $('.reassign', panel);
+    const select = $('.reassign__agent', panel);
+    select.id = `${cssId(this.id)}-reassign`;
+    $('.reassign__label', panel).htmlFor = select.id;
+    const fill = () => {
+      const owner = this.participants.find((p) => p.role === 'owner');
+      const n = agentOptions(select, new Set(owner ? [owner.id] : []));
+      $('button[type=submit]', form).disabled = n === 0;
+      setText($('.reassign__hint', panel), n ? t('supervisor.reassignHint') : t('supervisor.noAgents'));
+    };
+    toggle.addEventListener('click', () => {
+      form.hidden = !form.hidden;
+      toggle.setAttribute('aria-expanded', String(!form.hidden));
+      if (!form.hidden) {
+        fill();
+        select.focus();
+      }
+    });
+    form.addEventListener('submit', (e) => {
+      e.preventDefault();
+      if (!select.value) return;
+      if (!conn.send({ type: 'reassign', conversation_id: this.id, agent_id: select.value })) {
+        this.log.notice(t('conn.notConnected'), 'error');
+        return;
+      }
+      setText($('.conv__progress', panel), t('supervisor.asked'));
+      form.hidden = true;
+      toggle.setAttribute('aria-expanded', 'false');
+      toggle.focus();
+    });
+    $('.act-join', panel).addEventListener('click', () => this.supervise('join'));
+    $('.act-take-over', panel).addEventListener('click', () => this.supervise('take_over'));
+    $('.act-unmonitor', panel).addEventListener('click', () => {
+      conn.send({ type: 'unmonitor', conversation_id: this.id });
+      removeConv(this);
+      selectTab('floor', true);
+    });
   }
 
   /** The owner asks for ``status`` (pending, resolved); the ``status`` event shows the result. */
@@ -863,7 +975,7 @@ class Conv {
   }
 
   markRead() {
-    if (!this.visible() || this.ended) return;
+    if (!this.visible() || this.ended || this.watching) return;
     const seq = this.log.lastSeq;
     if (seq > this.readSent && conn.send({ type: 'read', conversation_id: this.id, seq })) this.readSent = seq;
     if (this.unread) {
@@ -913,12 +1025,22 @@ function onConversation(f) {
     conv = new Conv(f);
   }
   conv.setHistory(f.messages || []);
+  setText($('.conv__progress', conv.panel), '');
   for (const [id, card] of offers) if (card.conversationId === f.conversation_id) removeOffer(id);
   for (const [id, card] of invitations) if (card.conversationId === f.conversation_id) removeInvitation(id);
   selectTab(conv.id, false);
   conv.input.focus({ preventScroll: true });
   conv.log.scrollToEnd();
   conv.markRead();
+}
+
+/** The floor's "Watch": the conversation's tab when it is open, else ``monitor`` (its view follows). */
+function watch(conversationId) {
+  if (convs.has(conversationId)) {
+    selectTab(conversationId, true);
+    return;
+  }
+  if (!conn || !conn.send({ type: 'monitor', conversation_id: conversationId })) announce(t('conn.notConnected'));
 }
 
 function onParticipant(f, joined) {
@@ -1018,12 +1140,13 @@ function confirmEnd(conv) {
 function selectTab(id, focus) {
   activeTab = id;
   for (const tab of $$('#tabs [role=tab]')) {
-    const selected = id === 'requests' ? tab.id === 'tab-requests' : tab.dataset.conversationId === id;
+    const selected = id === 'requests' || id === 'floor' ? tab.id === `tab-${id}` : tab.dataset.conversationId === id;
     tab.setAttribute('aria-selected', String(selected));
     tab.tabIndex = selected ? 0 : -1;
     if (selected && focus) tab.focus();
   }
   $('#panel-requests').hidden = id !== 'requests';
+  $('#panel-floor').hidden = id !== 'floor';
   for (const conv of convs.values()) conv.panel.hidden = conv.id !== id;
   const conv = convs.get(id);
   if (conv) {
@@ -1033,7 +1156,7 @@ function selectTab(id, focus) {
 }
 
 function tabKeys(e) {
-  const tabs = $$('#tabs [role=tab]');
+  const tabs = $$('#tabs [role=tab]').filter((tab) => !tab.hidden);
   const i = tabs.indexOf(document.activeElement);
   if (i < 0) return;
   let next = null;
@@ -1043,7 +1166,8 @@ function tabKeys(e) {
   else if (e.key === 'End') next = tabs[tabs.length - 1];
   if (!next) return;
   e.preventDefault();
-  selectTab(next.id === 'tab-requests' ? 'requests' : next.dataset.conversationId, true);
+  const fixed = { 'tab-requests': 'requests', 'tab-floor': 'floor' };
+  selectTab(fixed[next.id] || next.dataset.conversationId, true);
 }
 
 // ---- canned messages and option menus --------------------------------------------------------
@@ -1240,6 +1364,7 @@ function init() {
   $('#sign-out').addEventListener('click', signOutByChoice);
   $('#tabs').addEventListener('keydown', tabKeys);
   $('#tab-requests').addEventListener('click', () => selectTab('requests', true));
+  $('#tab-floor').addEventListener('click', () => selectTab('floor', true));
   $('#console-note-dismiss').addEventListener('click', () => {
     hideConsoleNote();
     $(`#tab-${cssId(activeTab)}`)?.focus();
@@ -1278,8 +1403,10 @@ function init() {
       e.returnValue = '';
     }
   });
+  // the dashboard's live overview links here for supervisors
+  if (new URLSearchParams(window.location.search).get('role') === 'supervisor') $('#login-supervisor').checked = true;
   const saved = auth.load(null);
-  if (saved && saved.token && saved.agent) startConsole(saved.token, saved.agent);
+  if (saved && saved.token && saved.agent) startConsole(saved.token, saved.agent, saved.role || 'agent');
   else showLogin();
 }
 

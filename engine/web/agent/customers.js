@@ -10,6 +10,8 @@ import { api, ApiError } from '/web/shared/protocol.js';
 // on a phone the panel would push the messages out of view, so it starts folded there
 const PHONE = window.matchMedia('(max-width: 640px)');
 const FIELD_OF = { email: 'email', customer_id: 'email', queue: 'queue', text: 'text' };
+// the "New conversation" dialog once set up: a customer's panel offers it for that customer
+let writer = null;
 
 // ---- the customer beside the chat -------------------------------------------------------------
 
@@ -72,6 +74,10 @@ function renderCustomer(details, data) {
   const others = data.conversations || [];
   setText($('.customer-panel__count', details), others.length ? `· ${t('customer.others', { n: others.length })}` : '');
   const pair = ([label, value]) => [el('dt', { text: label }), el('dd', { text: value })];
+  const write = writer && c.email
+    ? el('button', { type: 'button', class: 'button button--small button--secondary customer-panel__write',
+      text: t('customer.write'), hidden: !writer.available(), onclick: () => writer.open(c.email) })
+    : null;
   replace($('.customer-panel__body', details),
     rows.length ? el('dl', { class: 'customer-panel__facts' }, rows.map(([key, value]) => pair([t(key), value]))) : null,
     fields.length ? el('h3', { class: 'customer-panel__heading', text: t('customer.fields') }) : null,
@@ -79,7 +85,8 @@ function renderCustomer(details, data) {
     el('h3', { class: 'customer-panel__heading', text: t('customer.conversations') }),
     others.length
       ? el('ul', { class: 'customer-panel__list' }, others.map(otherConversation))
-      : el('p', { class: 'customer-panel__note', text: t('customer.noConversations') }));
+      : el('p', { class: 'customer-panel__note', text: t('customer.noConversations') }),
+    write);
 }
 
 function otherConversation(c) {
@@ -160,16 +167,20 @@ export function setupOutreach({ token, queues, started, errorText }) {
     messaging = mine.filter((q, i) => modes[i] === 'messaging');
     replace(select, messaging.map((q) => el('option', { value: q, text: q })));
     button.hidden = messaging.length === 0;
+    for (const write of $$('.customer-panel__write')) write.hidden = button.hidden;
   };
 
-  button.addEventListener('click', () => {
+  const open = (email = '') => {
     clearErrors();
     form.reset();
     if (messaging.length) select.value = messaging[0];
     submit.disabled = false;
     dialog.showModal();
-    $('#outreach-email').focus();
-  });
+    form.elements.email.value = email;
+    (email ? form.elements.text : form.elements.email).focus();
+  };
+  button.addEventListener('click', () => open());
+  writer = { available: () => !button.hidden, open };
   $('#outreach-cancel').addEventListener('click', () => dialog.close());
   form.addEventListener('submit', async (e) => {
     e.preventDefault();

@@ -95,6 +95,9 @@ def test_a_customer_signs_in_with_a_code_and_opens_a_conversation_from_the_list(
     started = items.filter(has_text="Your new card is ready.")
     expect(started.locator(".unread")).to_have_text("1")
     expect(items.filter(has_text="You: Where is my parcel?")).to_have_count(1)
+    new_conversation = page.get_by_role("link", name="New conversation")
+    expect(new_conversation).to_have_attribute("href", "/chat?queue=messages&lang=en")
+    expect(page.get_by_label("Write to")).to_be_hidden()          # one messaging queue: nothing to choose
     shoot(page, "account-list")
     started.click()
     expect(page).to_have_url(re.compile(r"/chat/c/[0-9a-f-]{36}"))
@@ -118,4 +121,24 @@ def test_the_page_speaks_german_and_signing_out_forgets_the_account(browser: Bro
     expect(page.get_by_role("heading", name="Anmelden")).to_be_visible()
     page.reload()
     expect(page.get_by_role("heading", name="Anmelden")).to_be_visible()
+    watch.check()
+
+
+def test_a_customer_writes_first_to_their_branch_or_chooses_another(browser: Browser, engine: WebEngine) -> None:
+    two_conversations(engine.base)
+    engine.sql("INSERT INTO queues (name, title, mode) VALUES ('a-north', 'North branch', 'messaging'), "
+               "('live-desk', 'Live desk', 'live');")
+    watch = Watch()
+    page = new_page(browser, watch)
+    request_code(page, engine.base, "en")
+    page.get_by_label("Code from the e-mail").fill(mailed_code(engine))
+    page.get_by_role("button", name="Sign in").click()
+    branch = page.get_by_label("Write to")
+    # the queue of the latest conversation comes first, though another sorts before it; live queues are no branch
+    expect(branch.locator("option")).to_have_text(["Messages", "North branch"])
+    expect(branch).to_have_value("messages")
+    shoot(page, "account-branch")
+    branch.select_option(label="North branch")
+    page.get_by_role("link", name="New conversation").click()
+    expect(page).to_have_url(re.compile(r"/chat\?queue=a-north&lang=en$"))
     watch.check()

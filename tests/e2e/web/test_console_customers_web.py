@@ -43,7 +43,7 @@ def engine(postgres: Postgres, tmp_path: Path) -> Iterator[WebEngine]:
 
 
 def start_outreach(agent: Page, email: str, text: str) -> None:
-    agent.get_by_role("button", name="New conversation").click()
+    agent.get_by_role("button", name="New conversation", exact=True).click()
     dialog = agent.get_by_role("dialog", name="Start a new conversation")
     expect(dialog).to_be_visible()
     expect(dialog.get_by_label("Customer’s e-mail")).to_be_focused()
@@ -60,12 +60,12 @@ def test_an_agent_starts_conversations_and_sees_the_customer_beside_them(
     sign_in(agent, base)
 
     # only the agent's messaging queue is offered; Escape closes the dialog
-    agent.get_by_role("button", name="New conversation").click()
+    agent.get_by_role("button", name="New conversation", exact=True).click()
     dialog = agent.get_by_role("dialog", name="Start a new conversation")
     expect(dialog.get_by_label("Queue").locator("option")).to_have_text(["messages"])
     agent.keyboard.press("Escape")
     expect(dialog).to_be_hidden()
-    expect(agent.get_by_role("button", name="New conversation")).to_be_focused()
+    expect(agent.get_by_role("button", name="New conversation", exact=True)).to_be_focused()
 
     # an address that is none: the engine's refusal shows at the e-mail field
     start_outreach(agent, "not-an-address", "Hello!")
@@ -123,12 +123,26 @@ def test_an_agent_starts_conversations_and_sees_the_customer_beside_them(
     expect(panel.locator(".customer-panel__body")).not_to_contain_text("null")
     shoot(agent, "console-customer-panel")
 
+    # from her record beside the chat, a third conversation: the dialog knows whom it is for
+    panel.get_by_role("button", name="New conversation with this customer").click()
+    dialog = agent.get_by_role("dialog", name="Start a new conversation")
+    expect(dialog.get_by_label("Customer’s e-mail")).to_have_value("nora@example.com")
+    expect(dialog.get_by_label("Message")).to_be_focused()
+    dialog.get_by_label("Message").fill("And the invoice is attached to your account.")
+    dialog.get_by_role("button", name="Start conversation").click()
+    expect(dialog).to_be_hidden()
+    expect(agent.locator(".conv:visible .log")).to_contain_text("And the invoice is attached")
+    expect(agent.get_by_role("tab", name="Nora North")).to_have_count(2)
+    panel = agent.locator(".conv:visible .customer-panel")
+
     # at phone width the panel starts folded below the conversation's head, and opens on demand
     agent.set_viewport_size(PHONE)
     expect(panel).not_to_have_attribute("open", "")
-    expect(panel.locator(".customer-conv")).to_be_hidden()
+    expect(panel.locator(".customer-conv")).to_have_count(2)
+    expect(panel.locator(".customer-conv").first).to_be_hidden()
     panel.locator("summary").click()
-    expect(panel.locator(".customer-conv")).to_be_visible()
+    expect(panel.locator(".customer-conv").first).to_be_visible()
+    shoot(agent, "console-customer-panel-phone")
     watch.check()
 
 

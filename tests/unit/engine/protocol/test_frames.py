@@ -23,15 +23,21 @@ from frontdesk.engine.protocol.frames import (
     End,
     Hello,
     Invite,
+    Join,
     Leave,
+    Monitor,
     OptionItem,
     Ping,
     Presence,
     Read,
+    Reassign,
     Reject,
     Send,
+    SetAgentPresence,
     SetStatus,
+    TakeOver,
     Typing,
+    Unmonitor,
     _decoder,
     _split_validation_message,
     encode,
@@ -77,6 +83,12 @@ VALID: dict[str, dict[str, object]] = {
     "leave": {"type": "leave", "conversation_id": "k1"},
     "end": {"type": "end"},
     "set_status": {"type": "set_status", "conversation_id": "k1", "status": "pending"},
+    "monitor": {"type": "monitor", "conversation_id": "k1"},
+    "unmonitor": {"type": "unmonitor", "conversation_id": "k1"},
+    "join": {"type": "join", "conversation_id": "k1"},
+    "take_over": {"type": "take_over", "conversation_id": "k1"},
+    "reassign": {"type": "reassign", "conversation_id": "k1", "agent_id": "a2"},
+    "set_agent_presence": {"type": "set_agent_presence", "agent_id": "a2", "state": "away"},
 }
 
 
@@ -116,6 +128,13 @@ def variant(frame_type: str, **changes: object) -> str:
      SetStatus(conversation_id="k1", status="resolved")),
     ({"type": "end", "conversation_id": "k1", "transcript_email": True},
      End(conversation_id="k1", transcript_email=True)),
+    ({"type": "monitor", "conversation_id": "k1"}, Monitor(conversation_id="k1")),
+    ({"type": "unmonitor", "conversation_id": "k1"}, Unmonitor(conversation_id="k1")),
+    ({"type": "join", "conversation_id": "k1"}, Join(conversation_id="k1")),
+    ({"type": "take_over", "conversation_id": "k1"}, TakeOver(conversation_id="k1")),
+    ({"type": "reassign", "conversation_id": "k1", "agent_id": "a2"}, Reassign(conversation_id="k1", agent_id="a2")),
+    ({"type": "set_agent_presence", "agent_id": "a2", "state": "available"},
+     SetAgentPresence(agent_id="a2", state="available")),
 ])
 def test_every_frame_type_decodes_to_its_command(fields: dict[str, object], expected: Command) -> None:
     assert parse_frame(json.dumps(fields)) == expected
@@ -125,7 +144,8 @@ def test_every_frame_type_decodes_to_its_command(fields: dict[str, object], expe
 def test_frame_types_are_exactly_the_protocol_client_frames() -> None:
     assert set(VALID) == FRAME_TYPES == {
         "hello", "ping", "presence", "accept", "reject", "send", "read", "typing", "invite",
-        "accept_invitation", "decline_invitation", "leave", "end", "set_status"}
+        "accept_invitation", "decline_invitation", "leave", "end", "set_status",
+        "monitor", "unmonitor", "join", "take_over", "reassign", "set_agent_presence"}
 
 
 def test_send_defaults() -> None:
@@ -579,7 +599,8 @@ def check_outcome(raw: str | bytes) -> None:
     else:
         assert type(command).__name__ in {cls.__name__ for cls in (
             Hello, Ping, Presence, Accept, Reject, Send, Read, Typing, Invite, AcceptInvitation,
-            DeclineInvitation, Leave, End, SetStatus)}
+            DeclineInvitation, Leave, End, SetStatus, Monitor, Unmonitor, Join, TakeOver, Reassign,
+            SetAgentPresence)}
 
 
 any_char = st.characters(exclude_categories=())  # surrogates included

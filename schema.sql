@@ -480,3 +480,21 @@ CREATE OR REPLACE TRIGGER staff_changed AFTER INSERT OR UPDATE OF name, email, c
     FOR EACH ROW EXECUTE FUNCTION frontdesk_staff_changed();
 CREATE OR REPLACE TRIGGER queue_members_changed AFTER INSERT OR DELETE ON queue_members
     FOR EACH ROW EXECUTE FUNCTION frontdesk_staff_changed();
+
+-- ---- Ratings (CSAT, PROTOCOL.md §9) ------------------------------------------------------
+
+-- One rating per conversation, by its customer once it has ended (live) or been resolved
+-- (messaging). `agent_id` and `queue` are the conversation's (last) owner and queue when it was
+-- rated, so the reports per agent and queue hold even when the conversation is reopened and
+-- handed on later. `via`: the kind of token the customer rated with (customer, link, account).
+CREATE TABLE IF NOT EXISTS ratings (
+    id               uuid PRIMARY KEY,
+    conversation_id  uuid NOT NULL UNIQUE REFERENCES conversations (id),
+    score            smallint NOT NULL CHECK (score BETWEEN 1 AND 5),
+    comment          text,
+    agent_id         uuid REFERENCES staff (id),
+    queue            text NOT NULL,
+    via              text NOT NULL CHECK (via IN ('customer', 'link', 'account')),
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS ratings_created_idx ON ratings (created_at) INCLUDE (queue, agent_id, score);

@@ -3,7 +3,7 @@
 Two kinds: functions named for a write return a ``Statement`` (SQL + arguments) for the
 Persister to put into a group commit; ``async`` functions read through ``Database`` and
 return rows. No other module of the engine writes SQL but those beside it: ``customers.py``
-(customers and their accounts) and ``sms_outbox.py``.
+(customers and their accounts), ``sms_outbox.py`` and ``ratings.py``.
 
 The writes a busy engine makes many of at once also have a form for many rows (``BULK``, see
 ``commit_plan.py``): the same change for every row of arrays passed as ``$1``, ``$2``, … (one
@@ -512,8 +512,8 @@ async def account_customer(db: Database, customer_id: str) -> Row | None:
 
 async def account_conversations(db: Database, customer_id: str, limit: int = 200,
                                 before: tuple[datetime, str] | None = None) -> list[Row]:
-    """The customer's conversations, newest activity first, each with its last public message and
-    the public messages of others the customer has not read (never a private one). ``before``
+    """The customer's conversations, newest activity first, each with its last public message, the
+    public messages of others the customer has not read (never a private one) and its rating's score. ``before``
     (activity, id) is where the previous page ended (``GET /api/customers/me/conversations``).
 
     ``last_activity_at`` is made of what the customer sees — the start, the last public message,
@@ -521,6 +521,7 @@ async def account_conversations(db: Database, customer_id: str, limit: int = 200
     return await db.fetch(
         "SELECT * FROM ("
         "SELECT c.id, c.queue, c.status, q.mode, c.customer_read_seq, "
+        "(SELECT r.score FROM ratings r WHERE r.conversation_id = c.id) AS rating_score, "
         "greatest(c.created_at, c.ended_at, c.resolved_at, l.created_at) AS last_activity_at, "
         "l.seq AS last_seq, l.text AS last_text, l.sender_kind AS last_sender, l.created_at AS last_at, "
         "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND NOT m.private "

@@ -25,9 +25,12 @@ PAGES = {
         ("reports.py", "Reports", ":material/bar_chart:"),
     ],
     "Configure": [
+        ("admin_agents.py", "Agents and supervisors", ":material/badge:"),
+        ("admin_queues.py", "Queues", ":material/alt_route:"),
         ("canned.py", "Canned messages", ":material/quickreply:"),
         ("opening_hours.py", "Opening hours", ":material/schedule:"),
         ("faq.py", "FAQ entries", ":material/help:"),
+        ("audit.py", "Audit log", ":material/history:"),
     ],
 }
 

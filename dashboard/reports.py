@@ -1,7 +1,8 @@
 """Reports over a period: chats per hour and weekday, waiting times and service level (share of
 chats an agent accepted within N seconds, N chosen here), offer outcomes per agent, handling
-time, offline requests per day. Every plot is interactive (tooltips, zoom, legend filter) and every
-table can be downloaded as CSV. All aggregation happens in PostgreSQL (``db.py``).
+time, offline requests per day, customer satisfaction (``csat.py``). Every plot is interactive
+(tooltips, zoom, legend filter) and every table can be downloaded as CSV. All aggregation happens
+in PostgreSQL (``db.py``).
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from frontdesk.dashboard import common, db
+from frontdesk.dashboard import common, csat, db
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 OUTCOME_COLOURS = {"accepted": "#2e7d32", "rejected": "#c62828", "expired": "#ef6c00", "revoked": "#6d4c41",
@@ -67,11 +68,13 @@ def render() -> None:
         handling = db.handling_time_by_agent(conn, period)
         handling_hist = db.handling_time_histogram(conn, period, HANDLING_BUCKET_S, HANDLING_BUCKETS)
         offline = db.offline_requests_per_day(conn, period, tz)
+        satisfaction = csat.load(conn, period, tz)
     _chats_per_hour(by_hour, tz)
     _waiting(waits, levels, within, bucket)
     _outcomes(outcomes)
     _handling(handling, handling_hist)
     _offline(offline)
+    csat.render(satisfaction, csv_button)
 
 
 def _chats_per_hour(rows: list[db.Row], tz: str) -> None:

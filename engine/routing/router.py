@@ -55,6 +55,7 @@ from frontdesk.engine.routing.commands import (
     AnswerInvitation,
     AnswerTransfer,
     ConversationClosed,
+    DisableAgent,
     Enqueue,
     InvitationTimedOut,
     Invite,
@@ -74,6 +75,7 @@ from frontdesk.engine.routing.commands import (
     Tick,
     TransferConversation,
     TransferTimedOut,
+    UpdateAgent,
 )
 from frontdesk.engine.routing.decisions import (
     AVAILABLE,
@@ -389,10 +391,14 @@ class Router:
     async def _agent_offline(self, c: AgentOffline) -> Effects:
         if c.agent_id not in self.state.agents:
             return ()
+        return await self._offline(c.agent_id)
+
+    async def _offline(self, agent_id: str) -> Effects:
+        """The agent is gone: its invitations and transfers, asked or sent, are over, then its chats wait again."""
         now = trio.current_time()
-        await self._apply(self.desk.agent_offline(c.agent_id, now))
-        await self._apply(self.transfers.agent_offline(c.agent_id, now))
-        return self.state.agent_offline(c.agent_id, now)
+        await self._apply(self.desk.agent_offline(agent_id, now))
+        await self._apply(self.transfers.agent_offline(agent_id, now))
+        return self.state.agent_offline(agent_id, now)
 
     async def _set_presence(self, c: SetPresence) -> Effects:
         agent = self.state.agents.get(c.agent_id)
@@ -457,6 +463,19 @@ class Router:
         if c.agent_id in self.state.agents:
             self.state.add_queue(c.queue)
             self.state.restore_open(c.conversation_id, c.queue, c.agent_id, c.queue_key)
+        return ()
+
+    async def _update_agent(self, c: UpdateAgent) -> Effects:
+        p = c.profile
+        return self.state.update_agent(p.agent_id, p.name, p.queues, p.capacity, trio.current_time())
+
+    async def _disable_agent(self, c: DisableAgent) -> Effects:
+        agent = self.state.agents.get(c.agent_id)
+        if agent is None:
+            return ()
+        await self._apply(await self._offline(c.agent_id))
+        # kept (its open chats' history names it) but never eligible again until enabled
+        self.state.upsert_agent(c.agent_id, agent.name, frozenset(), 0)
         return ()
 
     async def _on_tick(self, c: Tick) -> Effects:
@@ -879,6 +898,8 @@ _HANDLERS: dict[type[Any], Callable[[Router, Any], Awaitable[Effects]]] = {
     TransferTimedOut: Router._transfer_timed_out,
     AgentLeft: Router._agent_left,
     Adopt: Router._adopt,
+    UpdateAgent: Router._update_agent,
+    DisableAgent: Router._disable_agent,
     Tick: Router._on_tick,
     SuperviseJoin: Router._supervise_join,
     TakeOver: Router._take_over,

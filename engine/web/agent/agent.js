@@ -16,6 +16,7 @@ import {
 import { initCustomerPanel, loadCustomerPanel, panelLists, setupOutreach } from '/agent/customers.js';
 import { setupTransfers } from '/agent/transfer.js';
 import { startFloor, stopFloor, setFloor, applyFloor, agentOptions } from '/agent/supervisor.js';
+import { fillPlaceholders } from '/agent/canned.js';
 
 const auth = sessionValue('frontdesk.agent');             // {token, agent, role}
 const unackedStore = sessionValue('frontdesk.agent.unacked');
@@ -1243,7 +1244,12 @@ function insertCanned(c) {
   const input = cannedFor.input;
   const start = input.selectionStart ?? input.value.length;
   const end = input.selectionEnd ?? input.value.length;
-  input.setRangeText(c.text, start, end, 'end');
+  const text = fillPlaceholders(c.text, {
+    customer_name: (cannedFor.customer && cannedFor.customer.name) || '',
+    agent_name: (me && me.name) || '',
+    queue: cannedFor.queue || '',
+  });
+  input.setRangeText(text, start, end, 'end');
   input.focus();
   cannedFor.updateSend();
 }

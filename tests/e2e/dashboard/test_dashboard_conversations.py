@@ -39,10 +39,16 @@ def test_filters_narrow_the_list(dashboard_env: Seed) -> None:
     assert customers(at) == ["Sam Shopper"]
     widget(at.selectbox, "log_agent").select(None).run()
 
+    # the seed's chats began 5 minutes, an hour and two days ago: whatever the hour, the first two
+    # fall on or after yesterday and the third two days back
     today = datetime.now(UTC).date()
     widget(at.date_input, "log_from").set_value(today - timedelta(days=1)).run()
     assert customers(at) == ["Quentin Queue", "Sam Shopper"]
-    widget(at.date_input, "log_to").set_value(today - timedelta(days=1)).run()
+    widget(at.date_input, "log_from").set_value(None).run()
+    widget(at.date_input, "log_to").set_value(today - timedelta(days=2)).run()
+    assert customers(at) == ["Vera Verified"]
+    widget(at.date_input, "log_from").set_value(today - timedelta(days=3)).run()
+    widget(at.date_input, "log_to").set_value(today - timedelta(days=3)).run()
     assert customers(at) == []
     assert "No conversation matches these filters." in texts(at)
     widget(at.date_input, "log_from").set_value(None).run()

@@ -47,7 +47,8 @@ PARSE_ERROR_CODES = {"bad_frame", "unknown_type", "missing_field", "invalid_valu
 # Send and Invite check rules across fields: a wrong value in one may be reported at its partner
 PARTNERS = {("send", "text"): {"attachments", "option_id"}, ("send", "attachments"): {"text"},
             ("send", "option_id"): {"text"}, ("invite", "agent_id"): {"queue"},
-            ("invite", "queue"): {"agent_id"}}
+            ("invite", "queue"): {"agent_id"}, ("transfer", "agent_id"): {"queue"},
+            ("transfer", "queue"): {"agent_id"}}
 
 FAST = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 

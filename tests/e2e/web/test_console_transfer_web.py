@@ -78,6 +78,16 @@ def open_transfer(page: Page) -> None:
     expect(page.get_by_role("dialog", name="Transfer the chat with")).to_be_visible()
 
 
+def presence_written(engine: WebEngine, agent_id: str, presence: str) -> None:
+    """Waits until the Router has written the agent's presence where ``GET /api/agents`` reads it: it
+    writes after the console has shown the change."""
+    deadline = time.monotonic() + 10
+    query = f"SELECT presence FROM agent_status WHERE agent_id = '{agent_id}';"
+    while presence not in engine.sql(query).split():
+        assert time.monotonic() < deadline, f"the presence {presence!r} of {agent_id} was never written"
+        time.sleep(0.05)
+
+
 def test_an_agent_hands_a_chat_to_a_colleague_picked_by_name(browser: Browser, engine: WebEngine) -> None:
     base = engine.base
     watch = Watch()
@@ -89,6 +99,7 @@ def test_an_agent_hands_a_chat_to_a_colleague_picked_by_name(browser: Browser, e
     two.locator("#presence").click()            # away: the chat goes to agent one
     expect(two.locator("#presence")).to_have_attribute("aria-checked", "false")
     two_id = two.evaluate("() => JSON.parse(sessionStorage.getItem('frontdesk.agent')).agent.id")
+    presence_written(engine, two_id, "away")      # what the colleagues' list reads
 
     start_chat(customer, base, "Cora Customer", "My parcel never arrived")
     one.locator(".offer").get_by_role("button", name="Accept").click()

@@ -222,6 +222,10 @@ async def test_reassign_moves_the_chat_to_the_named_agent_without_asking(
         assert "offer" not in kinds(a2.seen)           # no acceptance asked
         left = await a1.expect("participant_left", conversation_id=cid)
         assert left["agent"]["id"] == a1.info["id"] and left["role"] == "owner"
+        # the old owner heard who has the chat now before it left (its console says to whom)
+        told = [(f["type"], f["agent"]["name"], f["role"]) for f in a1.seen
+                if f["type"] in ("participant_joined", "participant_left") and f["conversation_id"] == cid]
+        assert told[-2:] == [("participant_joined", "Agent Two", "owner"), ("participant_left", "Agent One", "owner")]
         note = await cu.expect("message", conversation_id=cid)
         assert note["sender"]["kind"] == "system" and note["text"] == "Agent Two has taken over the conversation."
 

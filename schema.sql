@@ -435,3 +435,9 @@ DO $$ BEGIN
         ALTER TABLE presence_log ADD CONSTRAINT presence_log_by_v2 CHECK (by IN ('agent', 'system', 'supervisor'));
     END IF;
 END $$;
+
+-- ---- Reports over a shift and the staffing forecast (dashboard/db.py) ------------------------
+
+-- Occupancy and staffing read each agent's presence and chat intervals over a period.
+CREATE INDEX IF NOT EXISTS presence_log_agent_at_idx ON presence_log (agent_id, at);
+CREATE INDEX IF NOT EXISTS participants_agent_joined_idx ON participants (agent_id, joined_at);

@@ -112,3 +112,29 @@ def hour(arrivals_per_hour: float, aht_s: float, target_s: float, goal: float, c
         present_sl = service_level(present_servers(agents_present, capacity), a, aht_s, target_s)
     return Hour(arrivals_per_hour, aht_s, a, needed, service_level(needed * capacity, a, aht_s, target_s),
                 agents_present, present_sl)
+
+
+@dataclass(frozen=True)
+class Slot:
+    """One hour of the week as measured: ``hours`` such hours in the period, ``chats`` arrivals,
+    ``handling_s`` their mean handling time (None when none ended), ``agent_hours`` available."""
+
+    weekday: int
+    hour: int
+    hours: int
+    chats: int
+    handling_s: float | None
+    agent_hours: float
+
+
+def week(slots: list[Slot], target_s: float, goal: float, capacity: int,
+         fallback_aht_s: float) -> list[tuple[Slot, Hour]]:
+    """The forecast of every hour of the week: arrivals and staffing averaged over the times the hour
+    occurred; an hour whose chats none ended takes ``fallback_aht_s`` (the period's mean)."""
+    out = []
+    for s in slots:
+        if s.hours <= 0:
+            continue
+        aht = s.handling_s if s.handling_s else fallback_aht_s
+        out.append((s, hour(s.chats / s.hours, aht, target_s, goal, capacity, s.agent_hours / s.hours)))
+    return out

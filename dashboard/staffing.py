@@ -75,7 +75,7 @@ def _controls(queue_names: list[str], capacities: list[int]) -> tuple[db.Period,
                       index=zones.index(tz_default) if tz_default in zones else zones.index("UTC"))
     c5, c6, c7, c8 = st.columns([1, 1, 1, 2])
     goal = c5.number_input("Service level goal (%)", min_value=1, max_value=99, value=80, step=5, key="fc_goal")
-    target = c6.number_input("answered within (seconds)", min_value=1, max_value=3600, value=20, step=5,
+    target = c6.number_input("Answered within (seconds)", min_value=1, max_value=3600, value=20, step=5,
                              key="fc_target")
     default_capacity = int(statistics.median(capacities)) if capacities else 1
     capacity = c7.number_input("Chats per agent at once", min_value=1, max_value=20,

@@ -436,6 +436,68 @@ DO $$ BEGIN
     END IF;
 END $$;
 
+-- ---- Administration without SQL (PROTOCOL.md §10) ---------------------------------------
+
+-- A disabled staff member cannot sign in; the admin API deletes their tokens in the same
+-- transaction. Rows are never deleted: conversations and the audit log keep naming them.
+ALTER TABLE staff ADD COLUMN IF NOT EXISTS disabled_at timestamptz;
+-- Queue settings of the admin API: transcript mails on or off, the retention of ended
+-- conversations in days (NULL: kept), and the display name of the queue's mails' sender.
+ALTER TABLE queues ADD COLUMN IF NOT EXISTS transcript_mails boolean NOT NULL DEFAULT true;
+ALTER TABLE queues ADD COLUMN IF NOT EXISTS retention_days integer;
+ALTER TABLE queues ADD COLUMN IF NOT EXISTS sender_name text;
+-- The sender name a mail goes out with (its queue's), joined to FRONTDESK_MAIL_FROM's address.
+ALTER TABLE outbox ADD COLUMN IF NOT EXISTS sender_name text;
+
+-- Every change made through the admin API: who, when, what (action and target), and the
+-- object before and after as JSON (secrets and passwords masked), written in the change's
+-- own transaction.
+CREATE TABLE IF NOT EXISTS audit_log (
+    id        uuid PRIMARY KEY,
+    at        timestamptz NOT NULL DEFAULT now(),
+    actor_id  uuid REFERENCES staff (id),
+    action    text NOT NULL,
+    target    text NOT NULL,
+    before    jsonb,
+    after     jsonb
+);
+CREATE INDEX IF NOT EXISTS audit_log_at_idx ON audit_log (at DESC, id);
+
+-- Changes to staff (name, capacity, disabled) and to queue memberships are announced on
+-- 'frontdesk_staff' with the staff id: running engines apply them to the Router at once. A
+-- presence change (written on every choice of the agent) is no such change.
+CREATE OR REPLACE FUNCTION frontdesk_staff_changed() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    IF TG_TABLE_NAME = 'queue_members' THEN
+        PERFORM pg_notify('frontdesk_staff', coalesce(NEW.staff_id, OLD.staff_id)::text);
+    ELSE
+        PERFORM pg_notify('frontdesk_staff', NEW.id::text);
+    END IF;
+    RETURN NULL;
+END
+$$;
+CREATE OR REPLACE TRIGGER staff_changed AFTER INSERT OR UPDATE OF name, email, capacity, disabled_at ON staff
+    FOR EACH ROW EXECUTE FUNCTION frontdesk_staff_changed();
+CREATE OR REPLACE TRIGGER queue_members_changed AFTER INSERT OR DELETE ON queue_members
+    FOR EACH ROW EXECUTE FUNCTION frontdesk_staff_changed();
+
+-- ---- Ratings (CSAT, PROTOCOL.md §9) ------------------------------------------------------
+
+-- One rating per conversation, by its customer once it has ended (live) or been resolved
+-- (messaging). `agent_id` and `queue` are the conversation's (last) owner and queue when it was
+-- rated, so the reports per agent and queue hold even when the conversation is reopened and
+-- handed on later. `via`: the kind of token the customer rated with (customer, link, account).
+CREATE TABLE IF NOT EXISTS ratings (
+    id               uuid PRIMARY KEY,
+    conversation_id  uuid NOT NULL UNIQUE REFERENCES conversations (id),
+    score            smallint NOT NULL CHECK (score BETWEEN 1 AND 5),
+    comment          text,
+    agent_id         uuid REFERENCES staff (id),
+    queue            text NOT NULL,
+    via              text NOT NULL CHECK (via IN ('customer', 'link', 'account')),
+    created_at       timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX IF NOT EXISTS ratings_created_idx ON ratings (created_at) INCLUDE (queue, agent_id, score);
 -- ---- Reports over a shift and the staffing forecast (dashboard/db.py) ------------------------
 
 -- Occupancy and staffing read each agent's presence and chat intervals over a period.

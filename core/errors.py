@@ -73,7 +73,8 @@ HTTP_STATUS = {"bad_json": 400, "unauthenticated": 401, "bad_credentials": 401, 
                "password_change_required": 403, "not_found": 404, "conflict": 409, "duplicate": 409,
                "immutable": 409, "file_too_large": 413, "too_large": 413, "unsupported_type": 415,
                "missing_field": 422, "invalid_value": 422, "invalid_email": 422, "rate_limited": 429,
-               "unavailable": 503, "method_not_allowed": 405, "timeout": 408, "internal": 500}
+               "unavailable": 503, "method_not_allowed": 405, "timeout": 408, "internal": 500,
+               "already_rated": 409, "not_ended": 409}
 
 
 def http_status(exc: FrontdeskError) -> int:

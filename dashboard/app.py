@@ -26,9 +26,12 @@ PAGES = {
         ("staffing.py", "Staffing forecast", ":material/groups:"),
     ],
     "Configure": [
+        ("admin_agents.py", "Agents and supervisors", ":material/badge:"),
+        ("admin_queues.py", "Queues", ":material/alt_route:"),
         ("canned.py", "Canned messages", ":material/quickreply:"),
         ("opening_hours.py", "Opening hours", ":material/schedule:"),
         ("faq.py", "FAQ entries", ":material/help:"),
+        ("audit.py", "Audit log", ":material/history:"),
     ],
 }
 

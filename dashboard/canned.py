@@ -1,5 +1,7 @@
 """Canned messages: answers agents insert with one click, global or for one queue. Create, edit
-and delete them here; titles must be unique within their scope (global, or one queue).
+and delete them here; titles must be unique within their scope (global, or one queue). The
+placeholders {customer_name}, {agent_name} and {queue} are filled when an agent inserts one.
+Changes go through the engine's admin API (``admin_api.py``), which validates and audits them.
 """
 
 from __future__ import annotations
@@ -9,7 +11,7 @@ from typing import Any
 import pandas as pd
 import streamlit as st
 
-from frontdesk.dashboard import common, db, forms
+from frontdesk.dashboard import admin_api, common, db, forms
 
 GLOBAL = ""  # the scope choice meaning "every queue" (queue NULL)
 
@@ -18,11 +20,9 @@ def scope_label(queue: str | None) -> str:
     return "🌐 all queues" if not queue else f"queue {queue}"
 
 
-def _validate(conn: db.Conn, scope: str, title: str, text: str, except_id: str | None = None) -> tuple[str, str]:
-    title, text = forms.canned(title, text)
-    if db.canned_title_taken(conn, scope or None, title, except_id):
-        raise forms.FormError("title", f"a canned message titled “{title}” already exists for {scope_label(scope)}")
-    return title, text
+LABELS = {"title": "Title", "text": "Text", "queue": "For"}
+PLACEHOLDER_HELP = ("{customer_name}, {agent_name} and {queue} are replaced by the customer's, the agent's and the "
+                    "queue's names when an agent inserts the message.")
 
 
 def render() -> None:
@@ -56,16 +56,14 @@ def _new_form(conn: db.Conn, scopes: list[str]) -> None:
     with st.form("canned_new"):
         scope = st.selectbox("For", scopes, key="canned_new_scope", format_func=scope_label)
         title = st.text_input("Title", key="canned_new_title", max_chars=forms.MAX_TITLE_CHARS)
-        text = st.text_area("Text", key="canned_new_text", height=120)
+        text = st.text_area("Text", key="canned_new_text", height=120, help=PLACEHOLDER_HELP)
         submitted = st.form_submit_button("Create", type="primary")
     if submitted:
-        try:
-            title, text = _validate(conn, scope, title, text)
-        except forms.FormError as exc:
-            common.show_form_error(exc)
+        created = admin_api.send("POST", "/api/canned", {"title": title, "text": text, "queue": scope or None},
+                                 LABELS)
+        if created is None:
             return
-        db.insert_canned(conn, scope or None, title, text)
-        common.flash(f"Created “{title}” for {scope_label(scope)}.")
+        common.flash(f"Created “{created['title']}” for {scope_label(scope)}.")
         st.session_state["canned_reset_new"] = True
         st.rerun()
 
@@ -85,20 +83,20 @@ def _edit_form(conn: db.Conn, rows: list[dict[str, Any]], scopes: list[str]) -> 
                              key=f"canned_edit_scope_{chosen}", format_func=scope_label)
         title = st.text_input("Title", value=r["title"], key=f"canned_edit_title_{chosen}",
                               max_chars=forms.MAX_TITLE_CHARS)
-        text = st.text_area("Text", value=r["text"], key=f"canned_edit_text_{chosen}", height=120)
+        text = st.text_area("Text", value=r["text"], key=f"canned_edit_text_{chosen}", height=120,
+                            help=PLACEHOLDER_HELP)
         save = st.form_submit_button("Save changes", type="primary")
     if save:
-        try:
-            title, text = _validate(conn, scope, title, text, except_id=chosen)
-        except forms.FormError as exc:
-            common.show_form_error(exc)
+        saved = admin_api.send("PATCH", f"/api/canned/{chosen}", {"title": title, "text": text,
+                                                                 "queue": scope or None}, LABELS)
+        if saved is None:
             return
-        saved = db.update_canned(conn, chosen, scope or None, title, text)
-        common.flash(f"Saved “{title}”." if saved else "Not saved: it was deleted in the meantime.")
+        common.flash(f"Saved “{saved['title']}”.")
         st.rerun()
     confirm = st.checkbox(f"Yes, delete “{common.md(r['title'])}”", key=f"canned_delete_confirm_{chosen}")
     if st.button("Delete", key=f"canned_delete_{chosen}", disabled=not confirm, icon=":material/delete:"):
-        db.delete_canned(conn, chosen)
+        if admin_api.send("DELETE", f"/api/canned/{chosen}", None, LABELS) is None:
+            return
         common.flash(f"Deleted “{r['title']}”.")
         common.reset_widgets("canned_edit_choice")
         st.rerun()

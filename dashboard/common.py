@@ -113,6 +113,12 @@ def require_supervisor() -> dict[str, str]:
     if who is None:
         st.warning("Please sign in.")
         st.stop()
+    with connection() as conn:
+        enabled = db.supervisor_enabled(conn, who["id"])
+    if not enabled:     # disabled by another supervisor: this session ends now
+        st.session_state.pop(SESSION_KEY, None)
+        st.warning("Your account was disabled. Please sign in again.")
+        st.stop()
     return who
 
 

@@ -59,6 +59,7 @@ def _rows_table(rows: list[dict[str, Any]], tz: tzinfo) -> pd.DataFrame:
             "Wait": common.fmt_duration(wait),
             "Duration": common.fmt_duration(duration),
             "Ended by": ended,
+            "Rating": "★" * r["rating_score"] + "☆" * (5 - r["rating_score"]) if r.get("rating_score") else "",
         })
     return pd.DataFrame(out)
 

@@ -40,7 +40,8 @@ def session_options() -> str:
 
 
 REQUIRED_TABLES = ("queues", "staff", "queue_members", "conversations", "messages", "participants", "offers",
-                   "invitations", "offline_requests", "faq_entries", "canned_messages", "agent_status", "customers")
+                   "invitations", "offline_requests", "faq_entries", "canned_messages", "agent_status", "customers",
+                   "ratings")
 
 # Up to this many matching messages, a text search collects every hit through the GIN index.
 TEXT_HITS_CAP = 10_000
@@ -86,8 +87,13 @@ def missing_tables(conn: Conn) -> list[str]:
 
 
 def staff_by_email(conn: Conn, email: str) -> Row | None:
-    return _one(conn, "SELECT id, role, name, email, password_hash FROM staff WHERE lower(email) = lower(%s)",
-                (email.strip(),))
+    return _one(conn, "SELECT id, role, name, email, password_hash FROM staff WHERE lower(email) = lower(%s) "
+                "AND disabled_at IS NULL", (email.strip(),))
+
+
+def supervisor_enabled(conn: Conn, supervisor_id: str) -> bool:
+    return _one(conn, "SELECT 1 AS ok FROM staff WHERE id = %s AND role = 'supervisor' AND disabled_at IS NULL",
+                (supervisor_id,)) is not None
 
 
 def queues(conn: Conn) -> list[Row]:
@@ -267,7 +273,8 @@ def conversation_page(conn: Conn, f: ConversationFilter, limit: int, offset: int
     rows = _all(conn, sql.SQL("""
         SELECT c.id, c.created_at, c.queue, c.status, c.customer_name, c.customer_email, c.customer_verified,
                c.accepted_at, c.ended_at, c.ended_by, c.end_reason, s.name AS owner_name,
-               (SELECT max(m.seq) FROM messages m WHERE m.conversation_id = c.id) AS message_count
+               (SELECT max(m.seq) FROM messages m WHERE m.conversation_id = c.id) AS message_count,
+               (SELECT r.score FROM ratings r WHERE r.conversation_id = c.id) AS rating_score
         FROM (SELECT c.* FROM conversations c WHERE {where}
               ORDER BY c.created_at DESC, c.id DESC LIMIT %(limit)s OFFSET %(offset)s) c
         LEFT JOIN staff s ON s.id = c.owner_id
@@ -406,30 +413,6 @@ def mark_offline_handled(conn: Conn, request_id: str, staff_id: str) -> Row | No
 def canned_messages(conn: Conn) -> list[Row]:
     return _all(conn, "SELECT id, queue, title, text, created_at FROM canned_messages "
                       "ORDER BY queue NULLS FIRST, lower(title), id")
-
-
-def canned_title_taken(conn: Conn, queue: str | None, title: str, except_id: str | None = None) -> bool:
-    row = _one(conn, "SELECT 1 AS x FROM canned_messages WHERE queue IS NOT DISTINCT FROM %s "
-                     "AND lower(title) = lower(%s) AND id IS DISTINCT FROM %s",
-               (queue, title, _uuid(except_id)))
-    return row is not None
-
-
-def insert_canned(conn: Conn, queue: str | None, title: str, text: str) -> str:
-    new_id = uuid.uuid4()
-    conn.execute("INSERT INTO canned_messages (id, queue, title, text) VALUES (%s, %s, %s, %s)",
-                 (new_id, queue, title, text))
-    return str(new_id)
-
-
-def update_canned(conn: Conn, canned_id: str, queue: str | None, title: str, text: str) -> bool:
-    cur = conn.execute("UPDATE canned_messages SET queue = %s, title = %s, text = %s WHERE id = %s",
-                       (queue, title, text, _uuid(canned_id)))
-    return cur.rowcount == 1
-
-
-def delete_canned(conn: Conn, canned_id: str) -> bool:
-    return conn.execute("DELETE FROM canned_messages WHERE id = %s", (_uuid(canned_id),)).rowcount == 1
 
 
 # --------------------------------------------------------------------------- opening hours
@@ -811,3 +794,60 @@ def customer_conversations(conn: Conn, customer_id: str, limit: int = 200) -> li
                       "FROM conversations c LEFT JOIN staff s ON s.id = c.owner_id "
                       "LEFT JOIN staff l ON l.id = c.last_owner_id "
                       "WHERE c.customer_id = %s ORDER BY 5 DESC LIMIT %s", (_uuid(customer_id), limit))
+
+
+# --------------------------------------------------------------------------- ratings (CSAT)
+
+# A rating of 4 or 5 counts as satisfied: CSAT is their share of all ratings.
+SATISFIED_SCORE = 4
+_CSAT_COLUMNS = """count(*) AS ratings, avg(r.score)::float AS mean_score,
+               count(*) FILTER (WHERE r.score >= %(satisfied)s) AS satisfied,
+               count(*) FILTER (WHERE r.score = 1) AS s1, count(*) FILTER (WHERE r.score = 2) AS s2,
+               count(*) FILTER (WHERE r.score = 3) AS s3, count(*) FILTER (WHERE r.score = 4) AS s4,
+               count(*) FILTER (WHERE r.score = 5) AS s5,
+               count(r.comment) AS comments"""
+
+
+def conversation_rating(conn: Conn, conversation_id: str) -> Row | None:
+    """The conversation's rating: ``score``, ``comment``, ``via``, ``created_at`` (None: not rated)."""
+    return _one(conn, "SELECT score, comment, via, created_at FROM ratings WHERE conversation_id = %s",
+                (_uuid(conversation_id),))
+
+
+def csat_by(conn: Conn, period: Period, dimension: str) -> list[Row]:
+    """Ratings given in the period per ``agent`` (the conversation's last owner when it was rated;
+    ``agent`` NULL for a chat nobody took) or per ``queue``: counts per score, mean, satisfied."""
+    where, params = period.conversations("r")
+    if dimension == "agent":
+        key, join, group = sql.SQL("s.name AS agent"), sql.SQL("LEFT JOIN staff s ON s.id = r.agent_id"), \
+            sql.SQL("r.agent_id, s.name")
+    elif dimension == "queue":
+        key, join, group = sql.SQL("r.queue"), sql.SQL(""), sql.SQL("r.queue")
+    else:
+        raise ValueError(f"no CSAT by {dimension!r}")
+    query = sql.SQL("""
+        SELECT {key}, """ + _CSAT_COLUMNS + """
+        FROM ratings r {join} WHERE {where} GROUP BY {group} ORDER BY 1 NULLS LAST""").format(
+        key=key, join=join, where=where, group=group)
+    return _all(conn, query, {**params, "satisfied": SATISFIED_SCORE})
+
+
+def csat_over_time(conn: Conn, period: Period, tz: str, unit: str) -> list[Row]:
+    """Ratings per ``day`` or ``week`` (its Monday), local to ``tz``, oldest first."""
+    if unit not in ("day", "week"):
+        raise ValueError(f"no CSAT per {unit!r}")
+    where, params = period.conversations("r")
+    query = sql.SQL("""
+        SELECT date_trunc(%(unit)s, r.created_at AT TIME ZONE %(tz)s)::date AS period, """ + _CSAT_COLUMNS + """
+        FROM ratings r WHERE {where} GROUP BY 1 ORDER BY 1""").format(where=where)
+    return _all(conn, query, {**params, "satisfied": SATISFIED_SCORE, "tz": tz, "unit": unit})
+
+
+def csat_comments(conn: Conn, period: Period, limit: int = 200) -> list[Row]:
+    """The newest ratings with a comment: when, queue, agent, score, comment, conversation id."""
+    where, params = period.conversations("r")
+    query = sql.SQL("""
+        SELECT r.created_at, r.queue, s.name AS agent, r.score, r.comment, r.conversation_id
+        FROM ratings r LEFT JOIN staff s ON s.id = r.agent_id
+        WHERE {where} AND r.comment IS NOT NULL ORDER BY r.created_at DESC LIMIT %(limit)s""").format(where=where)
+    return _all(conn, query, {**params, "limit": limit})

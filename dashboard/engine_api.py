@@ -39,6 +39,17 @@ class ApiAnswer:
         return dict(self.body.get("error") or {})
 
 
+def error_parts(answer: ApiAnswer, labels: dict[str, str]) -> tuple[str, str]:
+    """A refusal in words: (the field it names, by its label on the form; the engine's reason)."""
+    error = answer.error
+    field = str(error.get("field") or "")
+    base = field.split("[")[0].split(".")[0]
+    label = labels.get(field) or labels.get(base) or field.replace("_", " ")
+    if answer.status in (401, 403):
+        return label, "you may not do this (signed out, or your account was disabled)"
+    return label, str(error.get("message") or f"the engine answered {answer.status}")
+
+
 class EngineUnreachable(Exception):
     """The engine did not answer at ``engine_url()``."""
 
@@ -51,8 +62,10 @@ def call(supervisor_id: str, method: str, path: str, body: dict[str, Any] | None
     """``method path`` with ``body`` as JSON, as supervisor ``supervisor_id``. Raises EngineUnreachable."""
     token, token_hash = auth.new_token()
     with common.connection() as conn:
-        conn.execute("INSERT INTO tokens (token_hash, kind, subject_id, expires_at) VALUES (%s, 'supervisor', %s, %s)",
-                     (token_hash, uuid.UUID(supervisor_id), datetime.now(UTC) + CALL_TOKEN_TTL))
+        # a supervisor disabled meanwhile gets no token: the engine answers 401
+        conn.execute("INSERT INTO tokens (token_hash, kind, subject_id, expires_at) SELECT %s, 'supervisor', id, %s "
+                     "FROM staff WHERE id = %s AND role = 'supervisor' AND disabled_at IS NULL",
+                     (token_hash, datetime.now(UTC) + CALL_TOKEN_TTL, uuid.UUID(supervisor_id)))
     try:
         try:
             r = httpx.request(method, engine_url() + path, json=body, timeout=TIMEOUT_S,

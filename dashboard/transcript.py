@@ -1,6 +1,7 @@
 """One conversation as a supervisor reads it: every message, private notes marked unmistakably
 (amber background, dashed border, "👁 private note"), and the system events between them (offers
-and their outcomes, invitations, joins, leaves, the end), in time order.
+and their outcomes, invitations, joins, leaves, the end, the customer's rating), in time order;
+the rating and its comment also stand in the header.
 
 Every string a customer, agent or supervisor supplied shows as typed: in the hand-built HTML it is
 HTML-escaped with its line breaks as character references (``html_text``), so no blank line ends
@@ -39,10 +40,21 @@ CSS = """
 .fd-options { font-size: 0.82rem; color: #374151; margin-top: 4px; }
 .fd-chip { display: inline-block; border: 1px solid #9ca3af; border-radius: 12px; padding: 0 8px; margin: 2px 4px 0 0; }
 .fd-chip-chosen { background: #dcfce7; border-color: #16a34a; }
+.fd-rating { border: 1px solid #d9dce1; border-left: 4px solid #2e7d32; border-radius: 8px; padding: 8px 12px;
+             margin: 6px 0 10px; max-width: 46rem; }
+.fd-rating-low { border-left-color: #c62828; }
+.fd-stars { color: #b45309; font-size: 1.1rem; letter-spacing: 1px; }
 </style>
 """
 
 _ENDED_BY = {"customer": "the customer", "agent": "the agent", "system": "the system"}
+# the order of events at one instant, after the messages: the end, then the rating
+_AFTER_MESSAGES = {"ended": 2, "rated": 3}
+_RATED_VIA = {"customer": "in the chat", "link": "from a mail's link", "account": "from their account"}
+
+
+def stars(score: int) -> str:
+    return "★" * score + "☆" * (5 - score)
 
 
 def html_text(value: object) -> str:
@@ -95,6 +107,8 @@ def event_text(kind: str, who: str | None, detail: str | None) -> str:
         case "ended":
             by = _ENDED_BY.get(who, who)
             return f"Ended by {by}" + (f" ({detail.replace('_', ' ')})" if detail else "")
+        case "rated":
+            return f"Rated {detail} by the customer" + (f" {_RATED_VIA[who]}" if who in _RATED_VIA else "")
     return f"{kind} {who} {detail or ''}".strip()
 
 
@@ -105,7 +119,7 @@ def timeline(messages: list[dict[str, Any]], events: list[dict[str, Any]]) -> li
     for m in messages:
         items.append((m["created_at"], 1, int(m["seq"]), "message", m))
     for i, e in enumerate(events):
-        items.append((e["at"], 2 if e["kind"] == "ended" else 0, i, "event", e))
+        items.append((e["at"], _AFTER_MESSAGES.get(e["kind"], 0), i, "event", e))
     items.sort(key=lambda t: (t[0], t[1], t[2]))
     return [(kind, item) for _, _, _, kind, item in items]
 
@@ -200,6 +214,26 @@ def header(c: dict[str, Any], tz: Any) -> None:
         st.caption("🔒 verified = the customer's identity was confirmed by the website (signed identity)")
 
 
+def rating_event(rating: dict[str, Any]) -> dict[str, Any]:
+    """The rating as an event of the timeline (its comment stands in the header)."""
+    return {"at": rating["created_at"], "kind": "rated", "who": rating["via"],
+            "detail": f"{stars(rating['score'])} {rating['score']}/5"}
+
+
+def rating_html(rating: dict[str, Any] | None, status: str, tz: Any) -> str:
+    """The customer's rating and comment as a box (the comment as typed); a line saying there is none
+    once the conversation could have been rated; nothing before."""
+    if rating is None:
+        return '<div class="fd-event">Not rated by the customer.</div>' if status in ("ended", "resolved") else ""
+    low = " fd-rating-low" if rating["score"] <= 2 else ""
+    comment = (f'<div class="fd-text">{html_text(rating["comment"])}</div>' if rating["comment"]
+               else '<div class="fd-meta"><i>no comment</i></div>')
+    return (f'<div class="fd-rating{low}"><div class="fd-meta"><b>Customer rating</b> · '
+            f'{html_text(common.fmt_time(rating["created_at"], tz))}</div>'
+            f'<div><span class="fd-stars" aria-hidden="true">{stars(rating["score"])}</span> '
+            f'<b>{rating["score"]}/5</b></div>{comment}</div>')
+
+
 def render(conversation_id: str) -> bool:
     """Show the transcript; False when there is no such conversation."""
     tz = common.local_tz()
@@ -209,8 +243,14 @@ def render(conversation_id: str) -> bool:
             return False
         messages = db.transcript(conn, conversation_id)
         events = db.conversation_events(conn, conversation_id)
+        rating = db.conversation_rating(conn, conversation_id)
+    if rating is not None:
+        events = [*events, rating_event(rating)]
     st.markdown(CSS, unsafe_allow_html=True)
     header(c, tz)
+    box = rating_html(rating, c["status"], tz)
+    if box:
+        st.markdown(box, unsafe_allow_html=True)
     private_count = sum(1 for m in messages if m["private"])
     st.caption(f"{len(messages)} messages · {private_count} private notes · times in {common.tz_name(tz)} · "
                f"legend: customer (grey) · agent (blue) · {PRIVATE_MARK} (amber, dashed) · system events (small)")

@@ -906,9 +906,14 @@ class Conversation:
         await self._end(Sender("system", None, "Frontdesk"), "max_wait", also=[
             queries.insert_offline_request(str(uuid.uuid4()), number, self.queue, self._customer["name"],
                                            self._customer["email"], question, self.id),
-            offline_confirmation(self._customer["email"], request_number, self._customer["name"], question)],
+            offline_confirmation(self._customer["email"], request_number, self._customer["name"], question,
+                                 self._sender_name())],
             before_ended=frame)
         self._ctx.outbox.nudge()
+
+    def _sender_name(self) -> str | None:
+        view = self._ctx.router.queue_view(self.queue)     # read directly: no await, changes nothing
+        return view.config.sender_name if view is not None else None
 
     async def _mail_transcript(self) -> None:
         """The customer asked for the transcript with ``end``; the chat has ended either way."""

@@ -1,7 +1,7 @@
 """What a signed-in customer sees of their account (PROTOCOL.md §6): the customer and their
 conversations, newest activity first, each with its status as the wire names it, its last
-public message and the unread count. Plain functions over rows; private messages never reach
-them (the queries select public messages only)."""
+public message, the unread count and the score of its rating (``null`` until rated). Plain
+functions over rows; private messages never reach them (the queries select public messages only)."""
 
 from __future__ import annotations
 
@@ -28,5 +28,5 @@ def conversation_wire(row: Any) -> dict[str, Any]:
                 "at": iso(row["last_at"])}
     return {"conversation_id": str(row["id"]), "queue": row["queue"], "status": wire_status(row["status"], row["mode"]),
             "last_seq": row["last_seq"] or 0, "customer_read_seq": row["customer_read_seq"],
-            "unread": row["unread"], "last_message": last,
+            "unread": row["unread"], "last_message": last, "rating_score": row["rating_score"],
             "last_activity_at": iso(row["last_activity_at"]) if row["last_activity_at"] else None}

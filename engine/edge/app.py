@@ -21,7 +21,17 @@ from frontdesk.engine.edge.chat_door import ChatHandler, Headers, peer_address
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import error_response
 from frontdesk.engine.edge.listener import WebsocketHandler
-from frontdesk.engine.edge.routes import chats, conversations, customers, files, health, offline, staff
+from frontdesk.engine.edge.routes import (
+    admin_config,
+    admin_staff,
+    chats,
+    conversations,
+    customers,
+    files,
+    health,
+    offline,
+    staff,
+)
 from frontdesk.engine.edge.session import Session
 from frontdesk.engine.edge.static import register_web
 from frontdesk.engine.edge.websocket import Handshake, QuartSocket
@@ -68,7 +78,7 @@ def create_app(edge: EdgeContext) -> QuartTrio:
         # Quart has logged the traceback; the client gets the API's error shape, not an HTML page
         return error_response(INTERNAL)
 
-    for resource in (health, staff, chats, offline, conversations, files, customers):
+    for resource in (health, staff, admin_staff, admin_config, chats, offline, conversations, files, customers):
         resource.register(app, edge)
     register_web(app, frame_origins=edge.config.allowed_origins)
 

@@ -104,6 +104,7 @@ class Caller:
     kind: str           # agent | supervisor | customer (a link token too) | account
     subject_id: str     # the staff member's id; the conversation's id for a customer; the customer's for an account
     token_hash: bytes   # what the tokens table knows the caller's token by
+    token_kind: str = ""  # the token's own kind: ``link`` where ``kind`` says customer
 
 
 async def authenticate(db: Database, *kinds: str, restricted_ok: bool = False) -> Caller:
@@ -124,4 +125,4 @@ async def authenticate(db: Database, *kinds: str, restricted_ok: bool = False) -
     kind = "customer" if row["kind"] == "link" else row["kind"]
     if kind not in kinds:
         raise FrontdeskError("forbidden", "this token may not do that")
-    return Caller(kind, str(row["subject_id"]), token_hash)
+    return Caller(kind, str(row["subject_id"]), token_hash, row["kind"])

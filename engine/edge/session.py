@@ -42,7 +42,7 @@ from frontdesk.engine.conversations.conversation import Conversation
 from frontdesk.engine.conversations.model import AttachCustomer, ClientFrame, Detach, Sender, message_from_row
 from frontdesk.engine.edge import account_view
 from frontdesk.engine.edge.context import EdgeContext
-from frontdesk.engine.edge.sessions import token_key
+from frontdesk.engine.edge.sessions import staff_key, token_key
 from frontdesk.engine.edge.supervising import SupervisorDesk
 from frontdesk.engine.edge.throttles import RateLimiter
 from frontdesk.engine.edge.websocket import CONTROL, PARTLY_SENT, SENT, ControlFrame, Socket, SocketClosed
@@ -360,6 +360,7 @@ class Session:
         profile = AgentProfile(agent_id, profile_row["name"], frozenset(profile_row["queues"]),
                                profile_row["capacity"], profile_row["email"])
         self._sender = Sender("agent", agent_id, profile.name)
+        self._claim(staff_key(agent_id), 0)     # found and closed at once when the agent is disabled
         self._agent = await self._edge.agents.attach(profile, profile_row["presence"], self, resume)
         return True
 
@@ -372,6 +373,7 @@ class Session:
         profile = AgentProfile(supervisor_id, profile_row["name"], frozenset(), profile_row["capacity"],
                                profile_row["email"], role="supervisor")
         self._sender = Sender("agent", supervisor_id, profile.name)
+        self._claim(staff_key(supervisor_id), 0)    # found and closed at once when the supervisor is disabled
         self._desk = SupervisorDesk(self._edge, self, self._sender)
         self._agent = await self._edge.agents.attach(profile, "available", self, resume)
         return True

@@ -28,6 +28,11 @@ def token_key(token_hash: bytes) -> str:
     return f"token {bytes(token_hash).hex()}"
 
 
+def staff_key(staff_id: str) -> str:
+    """The key under which the sessions of one staff member are held, whichever token they used."""
+    return f"staff {staff_id}"
+
+
 class OpenSessions:
     def __init__(self) -> None:
         self._sessions: set[Closable] = set()

@@ -74,6 +74,18 @@ _NOTIFY = {
 }
 
 
+# what a queue's per-language template may hold: each line of the notification mail, and the
+# display name its mails are sent from (the queue's ``sender_name`` otherwise)
+TEMPLATE_LANGUAGES = tuple(_NOTIFY)
+TEMPLATE_KEYS = ("sender_name", *_NOTIFY["en"])
+
+
+def template_sender_name(templates: dict[str, Any] | None, language: str) -> str | None:
+    """The sender name the queue's template in ``language`` gives (English when it has none), or None."""
+    lang = language if language in _NOTIFY else "en"
+    return ((templates or {}).get(lang) or {}).get("sender_name") or None
+
+
 def compose_notification(name: str, queue_title: str, language: str, messages: Sequence[Any], link: str,
                          templates: dict[str, Any] | None = None) -> tuple[str, str, str]:
     """(subject, plain text, HTML) of the mail that tells a customer an agent replied: the new public

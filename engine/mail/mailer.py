@@ -32,7 +32,7 @@ import smtplib
 import ssl
 from dataclasses import dataclass
 from datetime import timedelta
-from email.headerregistry import Address
+from email.headerregistry import Address, HeaderRegistry
 from email.message import EmailMessage
 from typing import TYPE_CHECKING, Any
 from urllib.parse import unquote, urlsplit
@@ -138,12 +138,27 @@ def message_id(mail_id: object) -> str:
     return f"<{mail_id}@{MESSAGE_ID_DOMAIN}>"
 
 
+def parse_mail_from(value: str) -> Address:
+    """``FRONTDESK_MAIL_FROM`` (``Name <address>`` or an address) as the From header's address;
+    ValueError unless it is exactly one address without CR, LF or other control characters."""
+    if any(ord(c) < 32 or ord(c) == 127 for c in value):
+        raise ValueError(f"FRONTDESK_MAIL_FROM must be one line, got {value!r}")
+    header = HeaderRegistry()("From", value)
+    addresses: tuple[Address, ...] = tuple(getattr(header, "addresses", ()))
+    if len(addresses) != 1 or not addresses[0].username or not addresses[0].domain or header.defects:
+        raise ValueError(f"FRONTDESK_MAIL_FROM must be one address like 'Frontdesk <frontdesk@example.com>', "
+                         f"got {value!r}")
+    return Address(addresses[0].display_name, addresses[0].username, addresses[0].domain)
+
+
 def build_message(row: Row, sender: Address) -> EmailMessage:
     """The mail of one outbox row. Its headers are made by the ``email`` package, which refuses a
     value that would break out of its header (CR, LF) with ``ValueError``; a recipient that is not
-    one address raises ``ValueError`` too."""
+    one address raises ``ValueError`` too. The row's ``sender_name`` (its queue's), when set,
+    replaces ``sender``'s display name; the address stays ``sender``'s."""
     message = EmailMessage()
-    message["From"] = sender
+    name = row.get("sender_name")
+    message["From"] = Address(name, sender.username, sender.domain) if name else sender
     message["To"] = row["recipient"]
     if len(message["To"].addresses) != 1:
         raise ValueError(f"the recipient {row['recipient']!r} is not one address")

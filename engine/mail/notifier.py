@@ -21,7 +21,7 @@ import trio
 from frontdesk.core import auth
 from frontdesk.core.errors import DatabaseError
 from frontdesk.core.wire import utc_now
-from frontdesk.engine.mail.compose import compose_notification
+from frontdesk.engine.mail.compose import compose_notification, template_sender_name
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database
 from frontdesk.engine.storage.persister import Persister
@@ -68,9 +68,10 @@ class Notifier:
                 row["customer_name"], row["queue_title"] or row["queue"], row["language"] or "en", messages, link,
                 row["mail_templates"])
             last = messages[-1]["seq"]
+            sender = template_sender_name(row["mail_templates"], row["language"] or "en") or row["sender_name"]
             await self._persister.write(queries.record_notification(
                 str(row["id"]), row["customer_id"], token_hash, utc_now() + LINK_TOKEN_TTL, str(uuid.uuid4()),
-                row["customer_email"], subject, text, body_html, last), str(row["id"]))
+                row["customer_email"], subject, text, body_html, last, sender), str(row["id"]))
             queued += 1
         self.handling = None
         return queued

@@ -18,9 +18,12 @@ from frontdesk.engine.storage.db import Database, Statement
 from frontdesk.engine.storage.persister import Persister
 
 
-def offline_confirmation(email: str, request_number: str, name: str, question: str) -> Statement:
-    """The outbox row confirming an offline request (to commit with the request itself)."""
-    return queries.insert_mail(str(uuid.uuid4()), email, *compose_offline_confirmation(request_number, name, question))
+def offline_confirmation(email: str, request_number: str, name: str, question: str,
+                         sender_name: str | None = None) -> Statement:
+    """The outbox row confirming an offline request (to commit with the request itself); from the
+    queue's ``sender_name``."""
+    return queries.insert_mail(str(uuid.uuid4()), email, *compose_offline_confirmation(request_number, name, question),
+                               sender_name=sender_name)
 
 
 class Outbox:
@@ -30,14 +33,17 @@ class Outbox:
         self._persister = persister
         self.nudge = nudge
 
-    async def transcript(self, conversation_id: str) -> bool:
-        """Queue the transcript mail of ``conversation_id``. False if it does not exist.
+    async def transcript(self, conversation_id: str) -> str | None:
+        """Queue the transcript mail of ``conversation_id``: ``queued``, ``off`` when its queue sends
+        no transcript mails, None if it does not exist.
 
         Raises ``DatabaseError`` when it could not be read or stored."""
         conversation = await queries.conversation(self._db, conversation_id)
         if conversation is None:
-            return False
+            return None
         queue = await queries.queue(self._db, conversation["queue"])
+        if queue is not None and not queue["transcript_mails"]:
+            return "off"
         tz = ZoneInfo("UTC")
         if queue is not None:
             try:
@@ -47,6 +53,6 @@ class Outbox:
         messages = await queries.messages_of(self._db, [conversation_id])
         subject, text, body_html = compose_transcript(conversation, messages, tz)
         await self._persister.write([queries.insert_mail(str(uuid.uuid4()), conversation["customer_email"], subject,
-                                                         text, body_html)])
+                                                         text, body_html, queue["sender_name"] if queue else None)])
         self.nudge()
-        return True
+        return "queued"

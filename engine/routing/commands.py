@@ -63,6 +63,8 @@ class QueueConfig:
     required_fields: tuple[str, ...]
     mode: str = "live"                # live | messaging (PROTOCOL.md §7)
     consent_notice: str | None = None
+    transcript_mails: bool = True     # the customer may ask for the transcript by mail
+    sender_name: str | None = None    # the From header's display name of the queue's mails
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,22 @@ class Adopt:
 
 
 @dataclass(eq=False)
+class UpdateAgent:
+    """A supervisor changed an agent (name, capacity, queues): routing follows at once, and an agent
+    with more room is offered what waits."""
+
+    profile: AgentProfile
+
+
+@dataclass(eq=False)
+class DisableAgent:
+    """A supervisor disabled an agent: its offers are revoked, its chats go back to the head of their
+    queues, and it is offered nothing more (no queues, no capacity)."""
+
+    agent_id: str
+
+
+@dataclass(eq=False)
 class Tick:
     pass
 
@@ -246,4 +264,4 @@ class SetAgentPresence:
 RouterCommand = (Enqueue | ReloadQueues | AgentOnline | TakeSnapshot | AgentDisconnected
                  | AgentOffline | SetPresence | AcceptOffer | RejectOffer | OfferTimedOut
                  | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Adopt | Tick
-                 | SuperviseJoin | TakeOver | Reassign | SetAgentPresence)
+                 | SuperviseJoin | TakeOver | Reassign | SetAgentPresence | UpdateAgent | DisableAgent)

@@ -98,6 +98,13 @@ class RoutingState:
         self._index(agent)
         return agent
 
+    def update_agent(self, agent_id: str, name: str, queues: frozenset[str], capacity: int,
+                     now: float) -> list[Effect]:
+        """A supervisor changed the agent: new queues and capacity count at once, and the agent is
+        offered what it now has room for. Its open chats and pending offers stay as they are."""
+        agent = self.upsert_agent(agent_id, name, queues, capacity)
+        return self._dispatch_agent(agent, now)
+
     def restore_open(self, conversation_id: str, queue: str, agent_id: str, queue_key: int = 0) -> None:
         """At start: an open conversation owned by ``agent_id`` (PROTOCOL.md §5.10)."""
         agent = self.agents[agent_id]

@@ -51,6 +51,7 @@ from frontdesk.engine.routing.commands import (
     AgentSnapshot,
     AnswerInvitation,
     ConversationClosed,
+    DisableAgent,
     Enqueue,
     InvitationTimedOut,
     Invite,
@@ -68,6 +69,7 @@ from frontdesk.engine.routing.commands import (
     TakeOver,
     TakeSnapshot,
     Tick,
+    UpdateAgent,
 )
 from frontdesk.engine.routing.decisions import (
     AVAILABLE,
@@ -420,6 +422,21 @@ class Router:
             self.state.restore_open(c.conversation_id, c.queue, c.agent_id, c.queue_key)
         return ()
 
+    async def _update_agent(self, c: UpdateAgent) -> Effects:
+        p = c.profile
+        return self.state.update_agent(p.agent_id, p.name, p.queues, p.capacity, trio.current_time())
+
+    async def _disable_agent(self, c: DisableAgent) -> Effects:
+        agent = self.state.agents.get(c.agent_id)
+        if agent is None:
+            return ()
+        now = trio.current_time()
+        await self._apply(self.desk.agent_offline(c.agent_id, now))
+        await self._apply(self.state.agent_offline(c.agent_id, now))
+        # kept (its open chats' history names it) but never eligible again until enabled
+        self.state.upsert_agent(c.agent_id, agent.name, frozenset(), 0)
+        return ()
+
     async def _on_tick(self, c: Tick) -> Effects:
         self._tick = None
         metrics.ROUTER_TICKS.inc()
@@ -735,6 +752,8 @@ _HANDLERS: dict[type[Any], Callable[[Router, Any], Awaitable[Effects]]] = {
     InvitationTimedOut: Router._invitation_timed_out,
     AgentLeft: Router._agent_left,
     Adopt: Router._adopt,
+    UpdateAgent: Router._update_agent,
+    DisableAgent: Router._disable_agent,
     Tick: Router._on_tick,
     SuperviseJoin: Router._supervise_join,
     TakeOver: Router._take_over,

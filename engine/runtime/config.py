@@ -179,6 +179,7 @@ class Config:
     rate_limit_burst: int = 40
     allowed_origins: tuple[str, ...] = ()      # empty = any Origin
     smtp_url: str | None = None
+    mail_from: str = "Frontdesk <frontdesk@localhost>"   # the From header of every mail (mail/mailer.py)
     check_email_domain: bool = False
     sms_url: str | None = None                 # None: SMS stay queued in the sms_outbox table
     code_ttl_s: int = 600                      # a sign-in code's life
@@ -259,6 +260,7 @@ class Config:
             rate_limit_burst=burst,
             allowed_origins=origins,
             smtp_url=env.get("FRONTDESK_SMTP_URL") or None,
+            mail_from=env.get("FRONTDESK_MAIL_FROM") or "Frontdesk <frontdesk@localhost>",
             check_email_domain=_env_bool(env, "FRONTDESK_CHECK_EMAIL_DOMAIN", False),
             sms_url=_env_url(env, "FRONTDESK_SMS_URL"),
             code_ttl_s=_env_positive(env, "FRONTDESK_CODE_TTL_S", 600),

@@ -46,6 +46,8 @@ LIVE_ACTORS = Gauge("frontdesk_live_actors", "Actors running now, by kind (a res
                     "rows, not an actor)", ["actor"], registry=REGISTRY)
 ACTORS_PARKED = Counter("frontdesk_actors_parked_total", "Actors that kept crashing and were parked (not "
                         "restarted), by kind", ["actor"], registry=REGISTRY)
+RATINGS = Counter("frontdesk_ratings_total", "Ratings (CSAT) customers gave, by score", ["score"],
+                  registry=REGISTRY)
 
 
 def render() -> bytes:

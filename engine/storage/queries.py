@@ -3,7 +3,7 @@
 Two kinds: functions named for a write return a ``Statement`` (SQL + arguments) for the
 Persister to put into a group commit; ``async`` functions read through ``Database`` and
 return rows. No other module of the engine writes SQL but those beside it: ``customers.py``
-(customers and their accounts) and ``sms_outbox.py``.
+(customers and their accounts), ``sms_outbox.py`` and ``ratings.py``.
 
 The writes a busy engine makes many of at once also have a form for many rows (``BULK``, see
 ``commit_plan.py``): the same change for every row of arrays passed as ``$1``, ``$2``, … (one
@@ -50,7 +50,7 @@ def _uuid(value: str) -> uuid.UUID | None:
 async def staff_by_email(db: Database, email: str, role: str) -> Row | None:
     return await db.fetchrow(
         "SELECT id, role, email, name, password_hash, capacity, presence FROM staff "
-        "WHERE lower(email) = lower($1) AND role = $2", email, role)
+        "WHERE lower(email) = lower($1) AND role = $2 AND disabled_at IS NULL", email, role)
 
 
 async def staff_profile(db: Database, staff_id: str) -> Row | None:
@@ -67,7 +67,8 @@ async def all_agents(db: Database) -> list[Row]:
     return await db.fetch(
         "SELECT s.id, s.name, s.email, s.capacity, s.presence, "
         "coalesce(array_agg(m.queue) FILTER (WHERE m.queue IS NOT NULL), '{}') AS queues "
-        "FROM staff s LEFT JOIN queue_members m ON m.staff_id = s.id WHERE s.role = 'agent' GROUP BY s.id")
+        "FROM staff s LEFT JOIN queue_members m ON m.staff_id = s.id WHERE s.role = 'agent' AND s.disabled_at IS NULL "
+        "GROUP BY s.id")
 
 
 async def colleagues(db: Database) -> list[Row]:
@@ -78,7 +79,7 @@ async def colleagues(db: Database) -> list[Row]:
         "coalesce(st.open_conversations, 0) AS open_conversations, s.capacity, "
         "coalesce(array_agg(m.queue ORDER BY m.queue) FILTER (WHERE m.queue IS NOT NULL), '{}') AS queues "
         "FROM staff s LEFT JOIN agent_status st ON st.agent_id = s.id LEFT JOIN queue_members m ON m.staff_id = s.id "
-        "WHERE s.role = 'agent' GROUP BY s.id, st.agent_id ORDER BY lower(s.name), s.id")
+        "WHERE s.role = 'agent' AND s.disabled_at IS NULL GROUP BY s.id, st.agent_id ORDER BY lower(s.name), s.id")
 
 
 _INSERT_TOKEN = _with_bulk(
@@ -108,7 +109,8 @@ async def hello_subjects(db: Database, token_hashes: list[bytes]) -> list[Row]:
         "coalesce((SELECT array_agg(m.queue ORDER BY m.queue) FROM queue_members m WHERE m.staff_id = s.id), "
         "'{}') AS queues "
         "FROM tokens t LEFT JOIN staff s ON t.kind IN ('agent', 'supervisor') AND s.id = t.subject_id "
-        "WHERE t.token_hash = ANY($1::bytea[]) AND t.expires_at > now() AND NOT t.restricted", token_hashes)
+        "WHERE t.token_hash = ANY($1::bytea[]) AND t.expires_at > now() AND NOT t.restricted "
+        "AND s.disabled_at IS NULL", token_hashes)
 
 
 async def token_subject(db: Database, token_hash: bytes) -> Row | None:
@@ -130,13 +132,13 @@ def log_presence(agent_id: str, state: str, by: str) -> Statement:
 async def queue(db: Database, name: str) -> Row | None:
     return await db.fetchrow(
         "SELECT name, opening_hours, closed_message, faq_suggestions, identity_secret, required_fields, "
-        "language FROM queues WHERE name = $1", name)
+        "language, transcript_mails, sender_name FROM queues WHERE name = $1", name)
 
 
 async def all_queues(db: Database) -> list[Row]:
     return await db.fetch(
         "SELECT name, opening_hours, closed_message, faq_suggestions, identity_secret, required_fields, mode, "
-        "consent_notice FROM queues ORDER BY name")
+        "consent_notice, transcript_mails, sender_name FROM queues ORDER BY name")
 
 
 # ---- conversations and messages -------------------------------------------------------------
@@ -510,8 +512,8 @@ async def account_customer(db: Database, customer_id: str) -> Row | None:
 
 async def account_conversations(db: Database, customer_id: str, limit: int = 200,
                                 before: tuple[datetime, str] | None = None) -> list[Row]:
-    """The customer's conversations, newest activity first, each with its last public message and
-    the public messages of others the customer has not read (never a private one). ``before``
+    """The customer's conversations, newest activity first, each with its last public message, the
+    public messages of others the customer has not read (never a private one) and its rating's score. ``before``
     (activity, id) is where the previous page ended (``GET /api/customers/me/conversations``).
 
     ``last_activity_at`` is made of what the customer sees — the start, the last public message,
@@ -519,6 +521,7 @@ async def account_conversations(db: Database, customer_id: str, limit: int = 200
     return await db.fetch(
         "SELECT * FROM ("
         "SELECT c.id, c.queue, c.status, q.mode, c.customer_read_seq, "
+        "(SELECT r.score FROM ratings r WHERE r.conversation_id = c.id) AS rating_score, "
         "greatest(c.created_at, c.ended_at, c.resolved_at, l.created_at) AS last_activity_at, "
         "l.seq AS last_seq, l.text AS last_text, l.sender_kind AS last_sender, l.created_at AS last_at, "
         "(SELECT count(*) FROM messages m WHERE m.conversation_id = c.id AND NOT m.private "
@@ -565,7 +568,7 @@ def insert_outreach(conversation_id: str, queue: str, customer: Row, status: str
 async def due_notifications(db: Database, limit: int) -> list[Row]:
     return await db.fetch(
         "SELECT c.id, c.queue, c.customer_name, c.customer_email, c.customer_id, c.customer_read_seq, "
-        "cu.language, q.title AS queue_title, q.mail_templates FROM conversations c "
+        "cu.language, q.title AS queue_title, q.mail_templates, q.sender_name FROM conversations c "
         "JOIN queues q ON q.name = c.queue LEFT JOIN customers cu ON cu.id = c.customer_id "
         "WHERE c.notify_due_at <= now() ORDER BY c.notify_due_at LIMIT $1", limit)
 
@@ -590,7 +593,7 @@ def clear_notification(conversation_id: str) -> Statement:
 
 def record_notification(conversation_id: str, customer_id: Any, token_hash: bytes, expires_at: datetime,
                         mail_id: str, recipient: str, subject: str, body_text: str, body_html: str,
-                        last_seq: int) -> list[Statement]:
+                        last_seq: int, sender_name: str | None = None) -> list[Statement]:
     """The link token, the mail and what it told, in one transaction; each only while the customer
     has still not read ``last_seq`` (a read in between cancels the mail)."""
     cid = uuid.UUID(conversation_id)
@@ -599,9 +602,9 @@ def record_notification(conversation_id: str, customer_id: Any, token_hash: byte
     return [
         ("INSERT INTO tokens (token_hash, kind, subject_id, customer_id, expires_at) "
          f"SELECT $3, 'link', $1, $4, $5 WHERE {still_unread}", (cid, last_seq, token_hash, customer_id, expires_at)),
-        ("INSERT INTO outbox (id, recipient, subject, body_text, body_html) "
-         f"SELECT $3, $4, $5, $6, $7 WHERE {still_unread}",
-         (cid, last_seq, uuid.UUID(mail_id), recipient, subject, body_text, body_html)),
+        ("INSERT INTO outbox (id, recipient, subject, body_text, body_html, sender_name) "
+         f"SELECT $3, $4, $5, $6, $7, $8 WHERE {still_unread}",
+         (cid, last_seq, uuid.UUID(mail_id), recipient, subject, body_text, body_html, sender_name)),
         ("UPDATE conversations SET notify_due_at = NULL, notified_seq = greatest(notified_seq, $2) "
          "WHERE id = $1", (cid, last_seq)),
     ]
@@ -609,9 +612,12 @@ def record_notification(conversation_id: str, customer_id: Any, token_hash: byte
 
 # ---- outbox ---------------------------------------------------------------------------------
 
-def insert_mail(mail_id: str, recipient: str, subject: str, body_text: str, body_html: str | None) -> Statement:
-    return ("INSERT INTO outbox (id, recipient, subject, body_text, body_html) VALUES ($1, $2, $3, $4, $5)",
-            (uuid.UUID(mail_id), recipient, subject, body_text, body_html))
+def insert_mail(mail_id: str, recipient: str, subject: str, body_text: str, body_html: str | None,
+                sender_name: str | None = None) -> Statement:
+    """``sender_name``: the display name of the From header (the queue's), None for FRONTDESK_MAIL_FROM's."""
+    return ("INSERT INTO outbox (id, recipient, subject, body_text, body_html, sender_name) "
+            "VALUES ($1, $2, $3, $4, $5, $6)",
+            (uuid.UUID(mail_id), recipient, subject, body_text, body_html, sender_name))
 
 
 # the Mailer's work on the ``outbox`` table (storage/outbox_rows.py, shared with the SMS outbox)

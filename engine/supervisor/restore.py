@@ -63,7 +63,8 @@ async def load_queue_configs(db: Database, *, strict: bool) -> dict[str, QueueCo
             schedule = hours.parse_schedule({"never": True})
         configs[name] = QueueConfig(name, schedule, row["closed_message"], row["faq_suggestions"],
                                     row["identity_secret"], tuple(row["required_fields"] or ()),
-                                    row["mode"], row["consent_notice"])
+                                    row["mode"], row["consent_notice"], row["transcript_mails"],
+                                    row["sender_name"])
     return configs
 
 

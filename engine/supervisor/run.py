@@ -51,7 +51,7 @@ from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.session import CLOSE_GOING_AWAY
 from frontdesk.engine.edge.throttles import Throttles
 from frontdesk.engine.edge.token_resolver import TokenResolver
-from frontdesk.engine.mail.mailer import Mailer
+from frontdesk.engine.mail.mailer import Mailer, parse_mail_from
 from frontdesk.engine.mail.notifier import Notifier
 from frontdesk.engine.mail.outbox import Outbox
 from frontdesk.engine.mail.sms import SmsSender
@@ -66,7 +66,7 @@ from frontdesk.engine.storage.db import Database, open_database
 from frontdesk.engine.storage.demo import load_demo
 from frontdesk.engine.storage.embedded import EmbeddedPostgres
 from frontdesk.engine.storage.persister import Persister
-from frontdesk.engine.supervisor.housekeeping import sweep_unsent_uploads, watch_queues
+from frontdesk.engine.supervisor.housekeeping import sweep_unsent_uploads, watch_queues, watch_staff
 from frontdesk.engine.supervisor.restore import load_queue_configs, rebuild_router, restore
 
 log = logging.getLogger(__name__)
@@ -199,7 +199,7 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     await nursery.start(timers.run)
     tokens = TokenResolver(db)
     await nursery.start(tokens.run)
-    mailer = Mailer(db, config.smtp_url)
+    mailer = Mailer(db, config.smtp_url, parse_mail_from(config.mail_from))
     await nursery.start(partial(supervise, Strategy("mailer"), "mailer", mailer, _same))
     sms = SmsSender(db, config.sms_url)
     await nursery.start(partial(supervise, Strategy("sms"), "sms", sms, _same))
@@ -230,6 +230,7 @@ async def _serve(config: Config, db: Database, nursery: trio.Nursery) -> Running
     edge = EdgeContext(config=config, db=db, persister=persister, router=router, conversations=conversations,
                        agents=agents, tokens=tokens, outbox=outbox, sms=sms,
                        throttles=Throttles.from_config(config))
+    nursery.start_soon(watch_staff, db, router, edge.sessions)
     hc = HypercornConfig()
     hc.bind = [f"{config.host}:{config.port}"]
     hc.websocket_max_message_size = MAX_FRAME_BYTES

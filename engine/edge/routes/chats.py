@@ -28,7 +28,8 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
                               "agents_online": view.agents_online, "waiting": view.waiting,
                               "faq_suggestions": view.config.faq_suggestions,
                               "required_fields": list(view.config.required_fields),
-                              "mode": view.config.mode, "consent_notice": view.config.consent_notice})
+                              "mode": view.config.mode, "consent_notice": view.config.consent_notice,
+                              "transcript_mails": view.config.transcript_mails})
 
     @app.post("/api/chats")
     async def start_chat() -> Response:

@@ -1,6 +1,7 @@
 """Conversations over HTTP: the business starting one (``outreach.py``), the customer beside a
 conversation (their record, the pre-chat fields and their other conversations) for its agents, a
-conversation's transcript as JSON for its participants, and by mail for its customer."""
+conversation's transcript as JSON for its participants, and by mail for its customer, and the
+customer's rating of it (``ratings.py``)."""
 
 from __future__ import annotations
 
@@ -11,12 +12,13 @@ from frontdesk.core import auth
 from frontdesk.core.errors import FrontdeskError
 from frontdesk.core.wire import iso, utc_now
 from frontdesk.engine.conversations.model import message_wire
-from frontdesk.engine.edge import account_view
+from frontdesk.engine.edge import account_view, ratings
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import authenticate, json_response, read_body
 from frontdesk.engine.edge.outreach import start_outreach
 from frontdesk.engine.mail.notifier import LINK_TOKEN_TTL
 from frontdesk.engine.storage import queries
+from frontdesk.engine.storage.ratings import RATEABLE_STATUSES, rating_of
 
 
 def register(app: QuartTrio, edge: EdgeContext) -> None:
@@ -78,11 +80,32 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
         if who.kind == "customer":
             messages = [m for m in messages if not m["private"]]
         return json_response({"conversation_id": str(row["id"]), "queue": row["queue"], "status": row["status"],
-                              "messages": messages})
+                              "messages": messages,
+                              "rating": ratings.rating_wire(await rating_of(db, conversation_id))})
+
+    @app.post("/api/conversations/<conversation_id>/rating")
+    async def rate(conversation_id: str) -> Response:
+        who = await authenticate(db, "customer", "account")
+        return json_response(await ratings.rate(edge, who, conversation_id, await read_body()), 201)
+
+    @app.get("/api/conversations/<conversation_id>/rating")
+    async def rating(conversation_id: str) -> Response:
+        """Whether the customer may still rate: the page asks once the conversation ended or was
+        resolved, also after a reload, so it never asks twice."""
+        who = await authenticate(db, "customer", "account")
+        row = await ratings.customers_conversation(edge, who, conversation_id)
+        rated = ratings.rating_wire(await rating_of(db, str(row["id"])))
+        return json_response({"conversation_id": str(row["id"]), "rating": rated,
+                              "can_rate": rated is None and row["status"] in RATEABLE_STATUSES})
 
     @app.post("/api/conversations/<conversation_id>/transcript-email")
     async def transcript_email(conversation_id: str) -> Response:
         who = await authenticate(db, "customer")
-        if who.subject_id != conversation_id or not await edge.outbox.transcript(conversation_id):
+        if who.subject_id != conversation_id:
             raise FrontdeskError("not_found", "no such conversation")
+        result = await edge.outbox.transcript(conversation_id)
+        if result is None:
+            raise FrontdeskError("not_found", "no such conversation")
+        if result == "off":
+            raise FrontdeskError("conflict", "this queue sends no transcript mails")
         return json_response({"status": "queued"}, 202)

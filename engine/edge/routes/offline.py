@@ -31,7 +31,8 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
     @app.post("/api/offline-requests")
     async def offline_request() -> Response:
         form = await forms.parse_offline_request(await read_body(), check_domain=edge.config.check_email_domain)
-        notice = chat_start.queue_view(edge, form.queue).config.consent_notice
+        config = chat_start.queue_view(edge, form.queue).config
+        notice = config.consent_notice
         forms.require_consent(form.consent, notice)
         edge.throttles.offline_request(client_address(edge.throttles), form.email)
         request_id = str(uuid.uuid4())
@@ -40,7 +41,7 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
         await edge.persister.write([
             queries.insert_offline_request(request_id, number, form.queue, form.name, form.email, form.question,
                                            consent_at=utc_now() if notice else None),
-            offline_confirmation(form.email, request_number, form.name, form.question)])
+            offline_confirmation(form.email, request_number, form.name, form.question, config.sender_name)])
         edge.outbox.nudge()
         return json_response({"request_id": request_id, "request_number": request_number}, 201)
 

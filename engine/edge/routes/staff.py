@@ -16,7 +16,7 @@ from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import authenticate, client_address, empty_response, json_response, read_body
 from frontdesk.engine.edge.sessions import token_key
 from frontdesk.engine.runtime.config import STAFF_TOKEN_TTL_S
-from frontdesk.engine.storage import queries
+from frontdesk.engine.storage import admin, queries
 
 
 def register(app: QuartTrio, edge: EdgeContext) -> None:
@@ -66,7 +66,9 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
 
     @app.get("/api/agents")
     async def list_agents() -> Response:
-        await authenticate(db, "agent", "supervisor")
+        who = await authenticate(db, "agent", "supervisor")
+        if who.kind == "supervisor":    # every field, disabled agents too (PROTOCOL.md §14)
+            return json_response({"agents": [admin.staff_wire(r) for r in await admin.staff_list(db, "agent")]})
         return json_response({"agents": [
             {"id": str(r["id"]), "name": r["name"], "presence": r["presence"], "queues": list(r["queues"]),
              "open_conversations": r["open_conversations"], "capacity": r["capacity"]}
@@ -74,7 +76,8 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
 
     @app.get("/api/canned")
     async def canned() -> Response:
-        who = await authenticate(db, "agent")
-        rows = await queries.canned_for_agent(db, who.subject_id)
+        who = await authenticate(db, "agent", "supervisor")
+        rows = (await queries.canned_for_agent(db, who.subject_id) if who.kind == "agent"
+                else await admin.canned_list(db))
         return json_response({"canned": [{"id": str(r["id"]), "title": r["title"], "text": r["text"],
                                           "queue": r["queue"]} for r in rows]})

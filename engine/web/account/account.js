@@ -184,6 +184,8 @@ function signedOutBy(err) {
   return false;
 }
 
+const RATEABLE = new Set(['ended', 'resolved']);
+
 function statusBadge(status) {
   return el('span', { class: `status status--${status}` }, t(`account.status.${status}`));
 }
@@ -194,6 +196,14 @@ function conversationItem(c) {
   const meta = el('span', { class: 'conversation__meta' }, statusBadge(c.status));
   if (c.unread > 0) {
     meta.append(el('span', { class: 'unread', 'aria-label': t('account.unread', { n: c.unread }) }, String(c.unread)));
+  }
+  // an ended or resolved conversation not yet rated invites a rating: the conversation page asks for it
+  if (c.rating_score) {
+    meta.append(el('span', { class: 'rated', title: t('account.rated', { score: c.rating_score }) },
+      el('span', { 'aria-hidden': 'true' }, `★ ${c.rating_score}/5`),
+      el('span', { class: 'sr-only' }, t('account.rated', { score: c.rating_score }))));
+  } else if (RATEABLE.has(c.status)) {
+    meta.append(el('span', { class: 'rate-hint' }, `☆ ${t('account.rate')}`));
   }
   const button = el('button', { type: 'button', class: `conversation${c.unread > 0 ? ' conversation--unread' : ''}` },
     el('span', { class: 'conversation__queue' }, c.queue),

@@ -15,6 +15,7 @@ import {
 } from '/agent/messaging.js';
 import { initCustomerPanel, loadCustomerPanel, panelLists, setupOutreach } from '/agent/customers.js';
 import { startFloor, stopFloor, setFloor, applyFloor, agentOptions } from '/agent/supervisor.js';
+import { fillPlaceholders } from '/agent/canned.js';
 
 const auth = sessionValue('frontdesk.agent');             // {token, agent, role}
 const unackedStore = sessionValue('frontdesk.agent.unacked');
@@ -1218,7 +1219,12 @@ function insertCanned(c) {
   const input = cannedFor.input;
   const start = input.selectionStart ?? input.value.length;
   const end = input.selectionEnd ?? input.value.length;
-  input.setRangeText(c.text, start, end, 'end');
+  const text = fillPlaceholders(c.text, {
+    customer_name: (cannedFor.customer && cannedFor.customer.name) || '',
+    agent_name: (me && me.name) || '',
+    queue: cannedFor.queue || '',
+  });
+  input.setRangeText(text, start, end, 'end');
   input.focus();
   cannedFor.updateSend();
 }

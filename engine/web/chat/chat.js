@@ -1,7 +1,8 @@
 // The customer chat (/chat?queue=support): pre-chat form with FAQ suggestions, closed queue with
 // the offline-request form, waiting, and the chat itself; and the same chat opened by a
 // notification mail's link (/chat/c/{conversation_id}#t=<link token>, link.js), where a messaging
-// conversation is pending or resolved until the customer writes again. Written against PROTOCOL.md only.
+// conversation is pending or resolved until the customer writes again. Once it has ended or is
+// resolved, the post-chat form asks for a rating (rating.js). Written against PROTOCOL.md only.
 
 import { el, $, $$, icon, replace, setText, debounce, throttle, atBottom } from '/web/shared/dom.js';
 import { t, tParts, applyI18n, formatDateTime, formatWait, lang } from '/web/shared/i18n.js';
@@ -12,6 +13,7 @@ import {
   errorText, cssId, fieldLabel, values, clearErrors, showApiError, setupConsent, withConsent,
 } from '/chat/forms.js';
 import { readLink, newChatUrl } from '/chat/link.js';
+import { RatingForm } from '/chat/rating.js';
 
 const params = new URLSearchParams(location.search);
 const queue = params.get('queue') || 'support';
@@ -34,6 +36,8 @@ const RESTING = new Set(['pending', 'resolved']);   // a messaging conversation 
 const MESSAGING_STATUSES = new Set(['open', ...RESTING]);
 
 let queueInfo = null;
+// a queue may send no transcript mails (its setting); a page restored without its queue's view offers them
+const transcriptMails = () => !queueInfo || queueInfo.transcript_mails !== false;
 let chat = null;   // the running chat (see startChat)
 
 // ---- screens -------------------------------------------------------------------------------
@@ -232,6 +236,7 @@ function startChat(session) {
     typingTimer: null, transcriptAsked: Boolean(session.transcript_asked), messaging: Boolean(session.messaging),
   };
   chat = state;
+  state.rating = new RatingForm(() => ({ conversation_id: session.conversation_id, token: session.token }));
 
   for (const m of session.messages || []) log.upsert(m);
   if (session.position) showWaiting(session.position, null);
@@ -319,6 +324,8 @@ function onFrame(state, f) {
       }
       if (conv.status === 'active' || conv.status === 'open') hideBanner();
       if (RESTING.has(conv.status)) showResting(conv.status);
+      if (conv.status === 'resolved') state.rating.offer();
+      else if (conv.status !== 'ended') state.rating.hide();
       if (conv.status === 'ended') showEnded(state, null);
       updateHead(state);
       break;
@@ -395,6 +402,9 @@ function onStatus(state, f) {
   if (RESTING.has(f.status)) showResting(f.status);
   else if (f.status === 'queued') showBanner(t('wait.unknown'), '');
   else hideBanner();
+  // a resolved conversation may be rated; a reopened one waits for its next resolution
+  if (f.status === 'resolved') state.rating.offer();
+  else state.rating.hide();
   updateHead(state);
 }
 
@@ -481,10 +491,12 @@ function showEnded(state, f) {
   $('#ended').hidden = false;
   $('#composer').hidden = true;
   $('#end-button').hidden = true;
-  $('#transcript-button').hidden = state.transcriptAsked || Boolean(state.fallback);
+  $('#transcript-button').hidden = state.transcriptAsked || Boolean(state.fallback) || !transcriptMails();
   if (state.transcriptAsked) setText($('#transcript-status'), t('chat.transcriptQueued'));
   for (const b of $$('#log button.option')) b.disabled = true;
   state.tray.clear();
+  // a chat that became an offline request was never served: nothing to rate
+  if (!(f && f.reason === 'max_wait')) state.rating.offer();
   state.log.scrollToEnd();
   if (f) $('#ended-text').focus({ preventScroll: true });
 }
@@ -541,7 +553,7 @@ function setupComposer(state) {
     setText($('#end-dialog-title'), t(messaging ? 'chat.resolveTitle' : 'chat.endTitle'));
     setText($('#end-dialog-text'), messaging ? t('chat.resolveText') : '');
     $('#end-dialog-text').hidden = !messaging;
-    $('#end-transcript-row').hidden = messaging;
+    $('#end-transcript-row').hidden = messaging || !transcriptMails();
     const confirm = $('#end-confirm');
     setText(confirm, t(messaging ? 'chat.resolve' : 'chat.end'));
     confirm.classList.toggle('button--danger', !messaging);

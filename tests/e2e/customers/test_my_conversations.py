@@ -84,7 +84,8 @@ async def test_a_customer_sees_its_conversations_newest_activity_first_without_p
     assert (third["status"], third["unread"], third["last_message"]["seq"]) == ("queued", 0, 1)
     # the shape of the account's websocket welcome, which lists the same conversations
     assert set(first) == {"conversation_id", "status", "queue", "last_message", "unread", "last_activity_at",
-                          "last_seq", "customer_read_seq"}
+                          "last_seq", "customer_read_seq", "rating_score"}
+    assert first["rating_score"] is None
     assert set(first["last_message"]) == {"seq", "text", "sender_kind", "at"}
 
 

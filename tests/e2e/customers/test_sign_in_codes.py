@@ -75,7 +75,8 @@ async def test_the_mailed_code_signs_the_customer_in_once(engine: Engine, smtp: 
                                        "activated_at"}
     async with engine.http() as http:
         me = await http.get("/api/customers/me", headers=bearer(answer["token"]))
-    assert me.status_code == 200 and me.json() == answer["customer"]
+    assert me.status_code == 200
+    assert me.json() == {**answer["customer"], "queues": [{"queue": "messages", "title": "Messages"}]}
     again = await sign_in(engine, KNOWN, code=code)
     assert again.status_code == 401 and again.json()["error"]["code"] == "bad_code"
 

@@ -12,6 +12,12 @@ as the demo supervisor, against that real PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -21,6 +27,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 from typing import Any
 
+import httpx
 import psycopg
 import pytest
 import streamlit as st
@@ -203,6 +210,36 @@ def dashboard_env_fixture(seed: Seed, monkeypatch: pytest.MonkeyPatch) -> Iterat
             yield seed
         finally:
             st.cache_resource.clear()  # closes this test's connection pool
+
+
+@pytest.fixture(name="engine_for_dashboard")
+def engine_for_dashboard_fixture(dashboard_env: Seed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+    """A real ``frontdesk serve`` on the dashboard's database, where the dashboard finds it."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    base = f"http://127.0.0.1:{port}"
+    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
+    with (tmp_path / "engine.log").open("ab") as log:
+        proc = subprocess.Popen([str(Path(sys.executable).with_name("frontdesk")), "serve", "--host", "127.0.0.1",
+                                 "--port", str(port), "--database-url", dashboard_env.url, "--data-dir",
+                                 str(dashboard_env.data_dir)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            assert proc.poll() is None, (tmp_path / "engine.log").read_text()
+            try:
+                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "the engine did not start"
+            time.sleep(0.1)
+        monkeypatch.setenv("FRONTDESK_ENGINE_URL", base)
+        yield base
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(15)
 
 
 def app_test() -> AppTest:

@@ -4,19 +4,16 @@ API as the signed-in supervisor."""
 
 from __future__ import annotations
 
-import os
-import signal
-import socket
-import subprocess
-import sys
-import time
-from collections.abc import Iterator
-from pathlib import Path
-
-import httpx
 import pandas as pd
-import pytest
-from dashkit import Seed, dashboard_env_fixture, seed_fixture, signed_in, texts, widget  # noqa: F401  (fixtures)
+from dashkit import (  # noqa: F401  (fixtures)
+    Seed,
+    dashboard_env_fixture,
+    engine_for_dashboard_fixture,
+    seed_fixture,
+    signed_in,
+    texts,
+    widget,
+)
 from streamlit.testing.v1 import AppTest
 
 from frontdesk.dashboard import customers, engine_api
@@ -52,36 +49,6 @@ def test_search_finds_customers_by_each_identifier_and_shows_their_conversations
     assert list(table["Agent"]) == ["Agent Three"]
 
 
-@pytest.fixture
-def engine_for_dashboard(dashboard_env: Seed, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
-    """A real ``frontdesk serve`` on the dashboard's database, where the dashboard finds it."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    base = f"http://127.0.0.1:{port}"
-    env = {k: v for k, v in os.environ.items() if not k.startswith("FRONTDESK_")}
-    with (tmp_path / "engine.log").open("ab") as log:
-        proc = subprocess.Popen([str(Path(sys.executable).with_name("frontdesk")), "serve", "--host", "127.0.0.1",
-                                 "--port", str(port), "--database-url", dashboard_env.url, "--data-dir",
-                                 str(dashboard_env.data_dir)], stdout=log, stderr=subprocess.STDOUT, env=env)
-    try:
-        deadline = time.monotonic() + 30
-        while True:
-            assert proc.poll() is None, (tmp_path / "engine.log").read_text()
-            try:
-                if httpx.get(base + "/healthz", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the engine did not start"
-            time.sleep(0.1)
-        monkeypatch.setenv("FRONTDESK_ENGINE_URL", base)
-        yield base
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(15)
-
-
 def test_a_supervisor_creates_a_customer_and_activates_them_through_the_engine(
         dashboard_env: Seed, engine_for_dashboard: str) -> None:
     at = signed_in(dashboard_env, "customers.py")
@@ -101,6 +68,12 @@ def test_a_supervisor_creates_a_customer_and_activates_them_through_the_engine(
     assert "Mobile: another customer has this already." in texts(at)
 
     (nina,) = dashboard_env.sql("SELECT id FROM customers WHERE email = 'nina@example.com'")
+    at = signed_in(dashboard_env, None, customer=str(nina[0]))
+    at.switch_page("customers.py").run()
+    at.button(key="activate_open").click().run()           # the confirmation dialog
+    assert "a one-time code by SMS to +4915112345679" in texts(at)
+    assert [b.label for b in at.button if b.key in ("activate_send", "activate_cancel")] == ["Send", "Cancel"]
+    # what its Send does (AppTest does not rerun a dialog's fragment, a browser does)
     supervisor = dashboard_env.staff["supervisor@demo.test"]
     answer = engine_api.call(supervisor, "POST", f"/api/customers/{nina[0]}/activate")
     assert answer.status == 202 and answer.body["code_sent_by"] == "sms"

@@ -20,7 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from dashkit import IMAGE, IMAGE_URL, MARKUP, Seed, add_hostile, plain_asyncio, seed_fixture  # noqa: F401
+from dashkit import (  # noqa: F401  (fixtures)
+    IMAGE,
+    IMAGE_URL,
+    MARKUP,
+    Seed,
+    add_hostile,
+    dashboard_env_fixture,
+    engine_for_dashboard_fixture,
+    plain_asyncio,
+    seed_fixture,
+)
 
 CHROMIUM = Path(os.environ.get("FRONTDESK_CHROMIUM", "/usr/bin/chromium"))
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -282,3 +292,63 @@ def test_markup_people_typed_makes_the_browser_fetch_nothing(seed: Seed, tmp_pat
             browser.close()
     assert not [u for u in requested if u.startswith(IMAGE_URL.rsplit("/", 1)[0]) or u.endswith("/x")], requested
     assert dialogs == []
+
+
+# ---- administration -------------------------------------------------------------------------------
+
+def open_page(page: Any, title: str) -> None:
+    """Open a page from the sidebar's navigation (a reload would start a new, signed-out session);
+    at phone width the sidebar is folded and opened first."""
+    expand = page.get_by_test_id("stExpandSidebarButton")
+    if expand.is_visible():
+        expand.click()
+    page.get_by_test_id("stSidebarNav").get_by_role("link", name=title).click()
+    page.get_by_role("heading", name=title).wait_for(timeout=30_000)
+    if page.get_by_test_id("stSidebarCollapseButton").is_visible() and page.viewport_size["width"] < 640:
+        page.get_by_test_id("stSidebarCollapseButton").click()
+
+
+def test_a_supervisor_creates_an_agent_on_the_admin_page_in_a_browser(dashboard_env: Seed, engine_for_dashboard: str,
+                                                                      tmp_path: Path) -> None:
+    """The agents page in Chromium at desktop and phone widths: a new agent with markup in its name
+    is created (success alert, the name shown as typed), the same e-mail again is refused naming
+    the field; screenshots of both widths go to the test's tmp dir."""
+    sync_api = chromium()
+    name = "Nina <b>Bold</b> ![x](http://127.0.0.1:1/x.png)"
+    with running_dashboard(dashboard_env, tmp_path) as url, sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for width, email in ((1280, "nina@demo.test"), (390, "nina.phone@demo.test")):
+                page = browser.new_page(viewport={"width": width, "height": 900})
+                page.goto(url)
+                sign_in(page)
+                page.get_by_role("heading", name="Live overview").wait_for(timeout=30_000)
+                open_page(page, "Agents and supervisors")
+                page.get_by_text("New agent").click()
+                form = page.get_by_test_id("stForm").first
+                form.get_by_label("Name").fill(name)
+                form.get_by_label("E-mail").fill(email)
+                form.get_by_label("Password", exact=True).fill("a-long-password")
+                form.get_by_role("button", name="Create").click()
+                sync_api.expect(page.get_by_test_id("stAlertContentSuccess")).to_contain_text(
+                    "Agent Nina <b>Bold</b> ![x](http:", timeout=30_000)
+                assert f"Agent {name} created." in shown_text(page)
+                nothing_made_of_markup(page)
+                page.screenshot(path=str(tmp_path / f"dashboard-admin-agents-{width}.png"), full_page=True)
+                if not form.get_by_label("Name").is_visible():
+                    page.get_by_text("New agent").click()
+                form.get_by_label("Name").fill("Nina Again")
+                form.get_by_label("E-mail").fill(email.upper())
+                form.get_by_label("Password", exact=True).fill("a-long-password")
+                form.get_by_role("button", name="Create").click()
+                sync_api.expect(page.get_by_test_id("stAlertContentError")).to_contain_text(
+                    "E-mail: another staff member has this e-mail address", timeout=30_000)
+                page.screenshot(path=str(tmp_path / f"dashboard-admin-agents-refused-{width}.png"), full_page=True)
+                open_page(page, "Queues")
+                page.get_by_test_id("stDataFrame").first.get_by_test_id("data-grid-canvas").wait_for(timeout=30_000)
+                page.screenshot(path=str(tmp_path / f"dashboard-admin-queues-{width}.png"), full_page=True)
+                page.close()
+        finally:
+            browser.close()
+    assert dashboard_env.sql("SELECT count(*) FROM staff WHERE name = %s", name) == [(2,)]
+    print(f"screenshots: {tmp_path}")

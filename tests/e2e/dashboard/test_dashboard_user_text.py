@@ -14,6 +14,7 @@ from dashkit import (  # noqa: F401  (fixtures)
     Seed,
     add_hostile,
     dashboard_env_fixture,
+    engine_for_dashboard_fixture,
     seed_fixture,
     shown,
     signed_in,
@@ -111,14 +112,13 @@ def create_canned(at: AppTest, title: str) -> None:
     submit(at, "Create")
 
 
-def test_canned_messages_show_titles_as_typed(dashboard_env: Seed) -> None:
+def test_canned_messages_show_titles_as_typed(dashboard_env: Seed, engine_for_dashboard: str) -> None:
     title = "![t](http://127.0.0.1:1/t.png) **T**"
     at = signed_in(dashboard_env, "canned.py")
     create_canned(at, title)
     assert [shown(str(s.value)) for s in at.success] == [f"Created “{title}” for 🌐 all queues."]
     create_canned(at, title)
-    assert [shown(str(e.value)) for e in at.error] == [
-        f"Title: a canned message titled “{title}” already exists for 🌐 all queues"]
+    assert [shown(str(e.value)) for e in at.error] == ["Title: a canned message with this title exists for this scope"]
     choice = widget(at.selectbox, "canned_edit_choice")
     choice.select(next(o for o in choice.options if "t.png" in o)).run()
     confirm = [c for c in at.checkbox if "t.png" in shown(str(c.label))]

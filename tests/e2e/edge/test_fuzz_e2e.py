@@ -372,6 +372,8 @@ query_bytes = (st.binary(max_size=40) | st.sampled_from([b"", b"support", b"sale
 PATH_ROUTES = [(b"GET", b"/api/queues/", b"", "agent"), (b"GET", b"/api/conversations/", b"/transcript", "agent"),
                (b"GET", b"/api/conversations/", b"/transcript", "customer"),
                (b"POST", b"/api/conversations/", b"/transcript-email", "customer"),
+               (b"POST", b"/api/conversations/", b"/rating", "customer"),
+               (b"GET", b"/api/conversations/", b"/rating", "customer"),
                (b"GET", b"/api/attachments/", b"", "customer"),
                (b"POST", b"/api/offline-requests/", b"/handle", "agent")]
 

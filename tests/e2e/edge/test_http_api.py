@@ -152,7 +152,7 @@ async def test_queue_state_with_agent1_online(engine: Engine, queue: str, expect
     async with agent(engine, 1), engine.http() as http:
         r = await http.get(f"/api/queues/{queue}")
     assert r.status_code == 200, r.text
-    assert r.json() == expected
+    assert r.json() == {**expected, "transcript_mails": True}
 
 
 async def test_queue_counts_waiting_chats_and_signed_in_agents(engine: Engine) -> None:

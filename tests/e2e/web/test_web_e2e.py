@@ -305,6 +305,8 @@ def test_a_whole_chat_between_customer_and_agent(browser: Browser, web_engine: W
     watch = Watch()
     agent = new_page(browser, watch)
     customer = new_page(browser, watch)
+    web_engine.sql("INSERT INTO canned_messages (id, queue, title, text) VALUES (gen_random_uuid(), 'support', "
+                   "'Introduction', 'Hi {customer_name}, {agent_name} of {queue} here. {unknown} stays.');")
 
     sign_in(agent, base, shot="agent-sign-in")
     agent.locator("#presence").click()      # away: the customer has to wait
@@ -379,6 +381,13 @@ def test_a_whole_chat_between_customer_and_agent(browser: Browser, web_engine: W
     expect(conv.locator(".message-input")).to_have_value(re.compile("^Hello, thank you for contacting us"))
     conv.locator(".message-input").press("Enter")
     expect(customer.locator("#log")).to_contain_text("Hello, thank you for contacting us")
+    # its placeholders are filled with the customer's, the agent's and the queue's names
+    conv.get_by_role("button", name="Canned messages").click()
+    agent.get_by_label("Search").fill("intro")
+    agent.locator("#canned-list button", has_text="Introduction").click()
+    expect(conv.locator(".message-input")).to_have_value(
+        "Hi Cora Customer, Agent One of support here. {unknown} stays.")
+    conv.locator(".message-input").fill("")
 
     # an option menu answered with a button
     conv.get_by_role("button", name="Option menu").click()

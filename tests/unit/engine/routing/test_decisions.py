@@ -263,6 +263,25 @@ def test_capacity_counts_open_conversations_and_pending_offers() -> None:
     assert state.agents["bob"].load == 2
 
 
+def test_a_raised_capacity_offers_what_waits_at_once() -> None:
+    state = make_state()
+    add_agent(state, "ann", capacity=1)
+    enqueue(state, "c1")
+    state.accept("ann", offer_of(state, "c1"), 2.0)
+    assert made(enqueue(state, "c2")) == []
+    assert made(state.update_agent("ann", "Ann", frozenset({SUPPORT}), 2, 3.0)) == [("c2", "ann")]
+
+
+def test_a_queue_given_to_an_agent_is_served_and_one_taken_away_is_not() -> None:
+    state = make_state()
+    add_agent(state, "ann", queues=("sales",))
+    assert made(enqueue(state, "c1")) == []
+    assert made(state.update_agent("ann", "Ann", frozenset({"sales", SUPPORT}), 3, 2.0)) == [("c1", "ann")]
+    assert state.agents_online(SUPPORT) == 1
+    state.update_agent("ann", "Ann", frozenset({"sales"}), 3, 3.0)
+    assert state.agents_online(SUPPORT) == 0 and made(enqueue(state, "c2")) == []
+
+
 def test_fcfs_without_head_of_line_blocking() -> None:
     state = make_state()
     add_agent(state, "xavier", capacity=1)

@@ -20,7 +20,7 @@ RUN_TIMEOUT_S = 90
 def test_a_short_day_is_handled_and_reported_beside_the_forecast(tmp_path: Path) -> None:
     out = tmp_path / "day.json"
     cmd = [sys.executable, "-m", "benchmarks.staffing_day", "--agents", "3", "--capacity", "2",
-           "--hour-seconds", "2", "--profile", "120,120", "--aht", "1200", "--target", "600",
+           "--hour-seconds", "3", "--profile", "20,20", "--aht", "600", "--target", "120",
            "--tolerance", "100", "--json", str(out)]
     env = {**os.environ, "PYTHONPATH": str(ROOT) + os.pathsep + os.environ.get("PYTHONPATH", "")}
     proc = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=RUN_TIMEOUT_S)
@@ -28,7 +28,7 @@ def test_a_short_day_is_handled_and_reported_beside_the_forecast(tmp_path: Path)
     assert proc.returncode == 0, output
     report = json.loads(out.read_text())
     assert report["errors"] == []
-    assert report["plan"]["servers"] == 6 and report["plan"]["scale"] == 1800
+    assert report["plan"]["servers"] == 6 and report["plan"]["scale"] == 1200
     assert report["chats"] > 0 and report["accepted"] == report["chats"]
     assert [h["hour"] for h in report["hours"]] == [0, 1]
     counted = report["hours"][1]

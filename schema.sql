@@ -411,6 +411,26 @@ CREATE INDEX IF NOT EXISTS sms_outbox_queued_idx ON sms_outbox (next_try_at) WHE
 -- drawn by the Mailer as an image inside the HTML part.
 ALTER TABLE outbox ADD COLUMN IF NOT EXISTS qr_text text;
 
+-- Transfers (hand-overs): the owner hands a conversation to a colleague or to a queue (PROTOCOL.md
+-- §8). to_agent_id is the agent asked (last), null while a queue transfer waits at the head of its
+-- queue; on 'accepted' it is the new owner. The note is private: staff only, never on a customer's
+-- path. A transfer cancelled by the chat's end, its owner going offline, a supervisor's take-over or
+-- reassignment, or a restart is 'expired'.
+CREATE TABLE IF NOT EXISTS transfers (
+    id               uuid PRIMARY KEY,
+    conversation_id  uuid NOT NULL REFERENCES conversations (id),
+    from_agent_id    uuid NOT NULL REFERENCES staff (id),
+    to_agent_id      uuid REFERENCES staff (id),
+    to_queue         text,
+    note             text,
+    status           text NOT NULL DEFAULT 'pending'
+                     CHECK (status IN ('pending', 'accepted', 'declined', 'expired')),
+    created_at       timestamptz NOT NULL DEFAULT now(),
+    decided_at       timestamptz
+);
+CREATE INDEX IF NOT EXISTS transfers_conversation_idx ON transfers (conversation_id);
+CREATE INDEX IF NOT EXISTS transfers_created_idx ON transfers (created_at);
+
 -- ---- Supervisors inside live chats (PROTOCOL.md §8) -----------------------------------------
 
 -- Every supervisor action (monitor, unmonitor, join, take_over, reassign, set_agent_presence):

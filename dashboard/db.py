@@ -312,9 +312,10 @@ def conversation_events(conn: Conn, conversation_id: str) -> list[Row]:
     """What happened around the messages, oldest first: ``at``, ``kind``, ``who``, ``detail``.
 
     Kinds: queued, offered, accepted, rejected, expired, revoked, void, invited,
-    invitation_declined / _expired / _cancelled, joined, left, ended, offline_request, and what
-    supervisors did (``supervisor_monitor`` / ``_unmonitor`` / ``_join`` / ``_take_over`` /
-    ``_reassign``, ``who`` the supervisor, ``detail`` the agent it went to).
+    invitation_declined / _expired / _cancelled, transfer, transfer_accepted / _declined / _expired,
+    joined, left (detail: the role, or ``transferred`` for an owner who handed the chat over),
+    ended, offline_request, and what supervisors did (``supervisor_monitor`` / ``_unmonitor`` /
+    ``_join`` / ``_take_over`` / ``_reassign``, ``who`` the supervisor, ``detail`` the agent it went to).
     """
     return _all(conn, """
         SELECT at, kind, who, detail, ord FROM (
@@ -340,11 +341,25 @@ def conversation_events(conn: Conn, conversation_id: str) -> list[Row]:
             LEFT JOIN staff target ON target.id = i.target_agent_id
             WHERE i.conversation_id = %(id)s AND i.decided_at IS NOT NULL AND i.status <> 'accepted'
           UNION ALL
+            SELECT t.created_at, 'transfer', sender.name,
+                   coalesce('anyone in queue ' || t.to_queue, target.name), 3
+            FROM transfers t JOIN staff sender ON sender.id = t.from_agent_id
+            LEFT JOIN staff target ON target.id = t.to_agent_id
+            WHERE t.conversation_id = %(id)s
+          UNION ALL
+            SELECT t.decided_at, 'transfer_' || t.status, coalesce(target.name, 'queue ' || t.to_queue), NULL, 4
+            FROM transfers t LEFT JOIN staff target ON target.id = t.to_agent_id
+            WHERE t.conversation_id = %(id)s AND t.decided_at IS NOT NULL
+          UNION ALL
             SELECT p.joined_at, 'joined', s.name, p.role, 5
             FROM participants p JOIN staff s ON s.id = p.agent_id
             WHERE p.conversation_id = %(id)s AND p.role = 'invited'
           UNION ALL
-            SELECT p.left_at, 'left', s.name, p.role, 6
+            SELECT p.left_at, 'left', s.name,
+                   CASE WHEN EXISTS (SELECT 1 FROM transfers t WHERE t.conversation_id = p.conversation_id
+                                     AND t.from_agent_id = p.agent_id AND t.status = 'accepted'
+                                     AND t.decided_at = p.left_at)
+                        THEN 'transferred' ELSE p.role END, 6
             FROM participants p JOIN staff s ON s.id = p.agent_id JOIN conversations c ON c.id = p.conversation_id
             WHERE p.conversation_id = %(id)s AND p.left_at IS NOT NULL
               AND p.left_at IS DISTINCT FROM c.ended_at

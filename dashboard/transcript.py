@@ -88,9 +88,19 @@ def event_text(kind: str, who: str | None, detail: str | None) -> str:
             return f"Invitation to {who} expired"
         case "invitation_cancelled":
             return f"Invitation to {who} cancelled"
+        case "transfer":
+            return f"{who} asked to transfer the chat to {detail}"
+        case "transfer_accepted":
+            return f"Transfer accepted: {who} owns the chat now"
+        case "transfer_declined":
+            return f"Transfer declined by {who}"
+        case "transfer_expired":
+            return f"Transfer to {who} expired (not accepted in time, or cancelled)"
         case "joined":
             return f"{who} joined ({detail})"
         case "left":
+            if detail == "transferred":
+                return f"{who} left — handed the chat over"
             return f"{who} left" + (" — the chat went back to the queue" if detail == "owner" else "")
         case "offline_request":
             return f"Became offline request {detail}"

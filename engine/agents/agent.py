@@ -293,7 +293,8 @@ class AgentActor:
         else:
             c.session.deliver(encode({"type": "welcome", "role": "agent", "agent": self._agent_wire(),
                                       "presence": snapshot.presence, "conversations": conversations,
-                                      "offers": snapshot.offers, "invitations": snapshot.invitations}))
+                                      "offers": snapshot.offers, "invitations": snapshot.invitations,
+                                      "transfers": snapshot.transfers}))
         awaiting: set[str] = set()
         open_ids = {conv["conversation_id"] for conv in conversations}
         for conversation_id, after_seq in c.resume.items():

@@ -52,12 +52,12 @@ from frontdesk.engine.conversations.model import (
     AgentGone,
     Assign,
     AttachCustomer,
+    ChangeOwner,
     ClientFrame,
     ConversationCommand,
     ConversationRecord,
     CustomerGone,
     Detach,
-    HandOver,
     Join,
     Monitor,
     Participant,
@@ -87,7 +87,7 @@ from frontdesk.engine.runtime.timers import Timer, Timers
 from frontdesk.engine.storage import queries
 from frontdesk.engine.storage.db import Database, Statement
 from frontdesk.engine.storage.persister import Persister
-from frontdesk.engine.storage.supervision import hand_over, log_action
+from frontdesk.engine.storage.supervision import log_action
 
 log = logging.getLogger(__name__)
 
@@ -184,6 +184,12 @@ class Conversation:
     def post_join(self, agent_id: str, name: str) -> None:
         self.post(Join(agent_id, name))
 
+    def post_change_owner(self, agent_id: str, name: str, previous_id: str, *, previous_stays: bool = False,
+                          note: str | None = None, also: Sequence[Statement] = (), tell_previous: str | None = None,
+                          at: datetime | None = None) -> None:
+        """Take ``agent_id`` as the new owner in place of ``previous_id`` (a routing decision made at ``at``)."""
+        self.post(ChangeOwner(agent_id, name, previous_id, previous_stays, note, also, tell_previous, at))
+
     def post_agent_gone(self, agent_id: str) -> None:
         self.post(AgentGone(agent_id))
 
@@ -192,9 +198,6 @@ class Conversation:
 
     def post_position(self, position: int, estimated_wait_s: int | None = None) -> None:
         self.post(Position(position, estimated_wait_s))
-
-    def post_hand_over(self, agent_id: str, name: str, old_owner_id: str, old_stays: bool) -> None:
-        self.post(HandOver(agent_id, name, old_owner_id, old_stays))
 
     # ---- the actor -------------------------------------------------------------------------
 
@@ -247,7 +250,7 @@ class Conversation:
                 command = self.inbox.receive_nowait()
             except (trio.WouldBlock, trio.EndOfChannel):
                 return
-            if isinstance(command, Assign) and command.also:
+            if isinstance(command, Assign | ChangeOwner) and command.also:
                 await self._ctx.persister.post(command.also, self.id)
             elif isinstance(command, AttachCustomer):
                 if self._retired:       # the client says hello again and wakes a new actor
@@ -362,6 +365,8 @@ class Conversation:
             await self._assign(c)
         elif isinstance(c, Join):
             await self._join(c)
+        elif isinstance(c, ChangeOwner):
+            await self._change_owner(c)
         elif isinstance(c, AgentGone):
             await self._remove_invited(c.agent_id)
         elif isinstance(c, Requeue):
@@ -391,8 +396,6 @@ class Conversation:
         elif isinstance(c, Unmonitor):
             if self._monitors.remove(c.session) is not None and c.logged:
                 await self._ctx.persister.post([log_action(c.supervisor.id or "", "unmonitor", self.id)], self.id)
-        elif isinstance(c, HandOver):
-            await self._hand_over(c)
 
     # ---- views -----------------------------------------------------------------------------
 
@@ -496,6 +499,64 @@ class Conversation:
         self._to_everyone(encode({"type": "participant_joined", "conversation_id": self.id,
                                   "agent": {"id": c.agent_id, "name": c.name}, "role": "invited"}))
 
+    async def _change_owner(self, c: ChangeOwner) -> None:
+        """The new owner gets ``conversation`` with the whole history (the previous owner's note
+        included), the customer reads one system message naming the new agent, and everyone else
+        hears ``participant_joined`` (owner); the previous owner leaves (``participant_left``: a
+        transfer, a reassignment) or stays in as invited (a take-over: agents see it joined again
+        with that role, the customer sees no difference)."""
+        previous = self._participants.get(c.previous_id)
+        if self.status != "active" or previous is None:
+            if c.also:      # the decision's record stands even when the chat ended meanwhile
+                await self._ctx.persister.post(c.also, self.id)
+            return
+        history = await self._messages_after(0)
+        at = c.at or utc_now()
+        added: list[StoredMessage] = []
+        statements = [*c.also, *queries.hand_over(self.id, c.previous_id, c.agent_id, at,
+                                                  previous_stays=c.previous_stays)]
+        if c.note:
+            statements.append(self._note(added, Sender("agent", c.previous_id, previous.name), c.note, True, at))
+        statements.append(self._note(added, Sender("system", None, "Frontdesk"),
+                                     f"{c.name} has taken over the conversation.", False, at))
+        await self._ctx.persister.write(statements, self.id)
+        for m in added:
+            self._history.append(m)
+        if c.previous_stays:
+            previous.role = "invited"
+        else:
+            self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
+                                      "agent": {"id": previous.agent_id, "name": previous.name}, "role": "owner"}))
+            del self._participants[c.previous_id]
+        if c.tell_previous is not None:
+            deliver_to_agent(self._ctx.agents, c.previous_id, c.tell_previous)
+        joined = self._participants.get(c.agent_id)
+        read_seq = joined.read_seq if joined is not None else 0
+        self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner", read_seq)
+        self._monitors.drop(c.agent_id)     # a supervisor who watched: a participant now
+        deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, history + added), self.id)
+        owner = encode({"type": "participant_joined", "conversation_id": self.id,
+                        "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"})
+        self._to_customers(owner)
+        self._to_agents(owner, skip=c.agent_id)
+        if c.previous_stays:
+            self._to_agents(encode({"type": "participant_joined", "conversation_id": self.id,
+                                    "agent": {"id": previous.agent_id, "name": previous.name}, "role": "invited"}),
+                            skip=c.agent_id)
+        for m in added:
+            if not m.private:
+                self._to_customers(m.frame(False))
+            self._to_agents(m.frame(False), skip=c.agent_id)     # the new owner has them in its history
+
+    def _note(self, added: list[StoredMessage], sender: Sender, text: str, private: bool, at: datetime) -> Statement:
+        """A message the engine writes itself (no client_id), numbered after ``added``; returns its statement."""
+        wire = {"conversation_id": self.id, "seq": self.last_seq + 1 + len(added), "id": str(uuid.uuid4()),
+                "sender": sender.wire(), "text": text, "private": private, "attachments": [], "options": None,
+                "option_id": None, "at": iso(at)}
+        key = sender.id if sender.kind == "agent" and sender.id else sender.kind
+        added.append(StoredMessage.of(wire, key, None))
+        return queries.insert_message({**wire, "client_id": None, "_at": at}, key)
+
     async def _remove_invited(self, agent_id: str) -> None:
         p = self._participants.get(agent_id)
         if p is None or p.role != "invited":
@@ -531,53 +592,6 @@ class Conversation:
         await self._ctx.persister.post([log_action(c.supervisor.id or "", "monitor", self.id)], self.id)
         self._monitors.add(c.session, c.supervisor)
         c.session.deliver(self._conversation_frame(c.supervisor.id or "", history))
-
-    def _system_message(self, text: str, at: datetime) -> tuple[StoredMessage, Statement]:
-        """A public message of the system (e.g. who took over), the conversation's next seq."""
-        wire = {"conversation_id": self.id, "seq": self.last_seq + 1, "id": str(uuid.uuid4()),
-                "sender": {"kind": "system", "id": None, "name": "Frontdesk"}, "text": text, "private": False,
-                "attachments": [], "options": None, "option_id": None, "at": iso(at)}
-        return (StoredMessage.of(wire, "system", None),
-                queries.insert_message({**wire, "client_id": None, "_at": at}, "system"))
-
-    async def _hand_over(self, c: HandOver) -> None:
-        """The Router gave the conversation to ``c.agent_id``: stored with a system message naming the
-        new owner, then told — the new owner gets ``conversation``, everyone else
-        ``participant_joined``; the old owner leaves (``participant_left``, reassign) or stays in as
-        invited (take-over: agents see ``participant_joined`` with the new role)."""
-        if self.status != "active":
-            return      # it ended meanwhile: its end freed the Router
-        history = await self._messages_after(0)
-        at = utc_now()
-        note, stored = self._system_message(f"{c.name} has taken over the conversation.", at)
-        await self._ctx.persister.write([*hand_over(self.id, c.agent_id, c.old_owner_id, c.old_stays, at), stored],
-                                        self.id)
-        self._history.append(note)
-        old = self._participants.get(c.old_owner_id)
-        if old is not None and not c.old_stays:
-            self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
-                                      "agent": {"id": old.agent_id, "name": old.name}, "role": "owner"}))
-            del self._participants[c.old_owner_id]
-        elif old is not None:
-            old.role = "invited"
-        new = self._participants.get(c.agent_id)
-        if new is None:
-            new = self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner")
-        new.role = "owner"
-        self._monitors.drop(c.agent_id)
-        deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, [*history, note]),
-                         self.id)
-        joined = encode({"type": "participant_joined", "conversation_id": self.id,
-                         "agent": {"id": new.agent_id, "name": new.name}, "role": "owner"})
-        self._to_customers(joined)
-        self._to_agents(joined, skip=c.agent_id)
-        if old is not None and c.old_stays:     # a change of role: the customer sees no difference
-            self._to_agents(encode({"type": "participant_joined", "conversation_id": self.id,
-                                    "agent": {"id": old.agent_id, "name": old.name}, "role": "invited"}),
-                            skip=c.agent_id)
-        plain = note.frame(False)
-        self._to_customers(plain)
-        self._to_agents(plain, skip=c.agent_id)
 
     # ---- client frames ---------------------------------------------------------------------
 

@@ -125,6 +125,24 @@ class Join:
 
 
 @dataclass(eq=False)
+class ChangeOwner:
+    """The Router handed the conversation to ``agent_id`` (a transfer accepted, a supervisor's
+    take-over or reassignment): stored with ``also`` in one write, then announced; the previous
+    owner stays in as invited (``previous_stays``) or leaves; ``note`` becomes the previous owner's
+    private note in the conversation, and ``tell_previous`` (a frame) reaches the previous owner
+    after the commit."""
+
+    agent_id: str
+    name: str
+    previous_id: str
+    previous_stays: bool = False
+    note: str | None = None
+    also: Sequence[Statement] = ()
+    tell_previous: str | None = None
+    at: datetime | None = None      # when the Router decided (the previous owner's leaving time)
+
+
+@dataclass(eq=False)
 class AgentGone:
     """An invited agent went offline: it is no longer in the conversation."""
 
@@ -191,19 +209,9 @@ class Unmonitor:
     logged: bool = True
 
 
-@dataclass(eq=False)
-class HandOver:
-    """The Router gave the conversation to another owner (a supervisor's take-over or reassignment)."""
-
-    agent_id: str
-    name: str
-    old_owner_id: str
-    old_stays: bool
-
-
-ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | AgentGone | Requeue | Position
-                       | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong | RemindOwner
-                       | Monitor | Unmonitor | HandOver)
+ConversationCommand = (AttachCustomer | Detach | ClientFrame | Assign | Join | ChangeOwner | AgentGone | Requeue
+                       | Position | ReplayToAgent | Summarize | CustomerGone | WaitedTooLong | RemindOwner
+                       | Monitor | Unmonitor)
 
 
 @dataclass(frozen=True)

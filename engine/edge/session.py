@@ -52,9 +52,11 @@ from frontdesk.engine.routing.commands import (
     AcceptOffer,
     AgentProfile,
     AnswerInvitation,
+    AnswerTransfer,
     Invite,
     RejectOffer,
     SetPresence,
+    TransferConversation,
 )
 from frontdesk.engine.runtime import metrics
 from frontdesk.engine.runtime.config import HELLO_TIMEOUT_S, RATE_LIMIT_CLOSE_AFTER_S, SESSION_OUTBOX_SIZE
@@ -451,6 +453,11 @@ class Session:
         elif isinstance(cmd, protocol.AcceptInvitation | protocol.DeclineInvitation):
             await router.send(AnswerInvitation(agent_id, cmd.invitation_id,
                                                isinstance(cmd, protocol.AcceptInvitation), self))
+        elif isinstance(cmd, protocol.Transfer):
+            note = cmd.note if cmd.note is not None and cmd.note.strip() else None
+            await router.send(TransferConversation(cmd.conversation_id, agent_id, cmd.agent_id, cmd.queue, note, self))
+        elif isinstance(cmd, protocol.AcceptTransfer | protocol.DeclineTransfer):
+            await router.send(AnswerTransfer(agent_id, cmd.transfer_id, isinstance(cmd, protocol.AcceptTransfer), self))
         elif isinstance(cmd, protocol.Send | protocol.Read | protocol.Typing | protocol.End | protocol.Leave
                         | protocol.SetStatus):
             conversation_id = cmd.conversation_id

@@ -4,8 +4,8 @@ The Session checks the role of every frame: an agent's or a customer's socket ne
 (``forbidden``), whatever its client shows. ``monitor`` and ``unmonitor`` go to the Conversation
 (watching decides nothing about ownership); ``join``, ``take_over``, ``reassign`` and
 ``set_agent_presence`` go to the Router, the one place that decides who owns what. Everything
-else a supervisor sends (``send``, ``read``, ``typing``, ``leave``, ``end``, ``invite``) is an
-agent's frame, handled as for agents.
+else a supervisor sends (``send``, ``read``, ``typing``, ``leave``, ``end``, ``invite``,
+``transfer``) is an agent's frame, handled as for agents.
 
 Resource handling: the conversations this socket watches are told when it closes (``detach``).
 """
@@ -23,7 +23,7 @@ from frontdesk.engine.runtime.outlet import Outlet
 
 # what a supervisor receives no offers or invitations for, and has no presence of its own
 NOT_FOR_SUPERVISORS = (protocol.Presence, protocol.Accept, protocol.Reject, protocol.AcceptInvitation,
-                       protocol.DeclineInvitation)
+                       protocol.DeclineInvitation, protocol.AcceptTransfer, protocol.DeclineTransfer)
 
 
 class SupervisorDesk:

@@ -22,7 +22,7 @@ Decisions where the brief leaves room:
   not valid UTF-8 (also a surrogate encoded as UTF-8 bytes) are ``bad_frame``; msgspec
   does not look into the strings of ignored fields, so there they are ignored too
   (websocket text frames are valid UTF-8 anyway).
-* Ids (``client_id``, ``conversation_id``, ``offer_id``, ``invitation_id``, ``agent_id``,
+* Ids (``client_id``, ``conversation_id``, ``offer_id``, ``invitation_id``, ``transfer_id``, ``agent_id``,
   ``option_id``, attachment ids, option ids, ``resume`` keys) and ``queue`` are non-empty
   strings of at most 200 characters; their format is not checked.
 * ``seq`` and the ``resume`` values are ints from 0 to 2**31 - 1 (``messages.seq`` is a
@@ -36,7 +36,9 @@ Decisions where the brief leaves room:
 * JSON nested too deeply for the decoder (``RecursionError``) is ``bad_frame``. An integer of
   thousands of digits is JSON (the grammar sets no limit): like any number out of range it is
   ``invalid_value`` with its field.
-* ``Send`` and ``Invite`` check their cross-field rules in ``__post_init__``, so building
+* ``transfer.note`` is optional text of at most ``MAX_TEXT_CHARS`` characters; an empty or blank
+  note is no note.
+* ``Send``, ``Invite`` and ``Transfer`` check their cross-field rules in ``__post_init__``, so building
   them in Python with invalid values raises ``ProtocolError`` too.
 """
 
@@ -64,8 +66,10 @@ __all__ = [
     "SUPERVISOR_FRAMES",
     "Accept",
     "AcceptInvitation",
+    "AcceptTransfer",
     "Command",
     "DeclineInvitation",
+    "DeclineTransfer",
     "End",
     "Hello",
     "Invite",
@@ -82,6 +86,7 @@ __all__ = [
     "SetAgentPresence",
     "SetStatus",
     "TakeOver",
+    "Transfer",
     "Typing",
     "Unmonitor",
     "command_ref",
@@ -179,11 +184,34 @@ class Invite(_Frame, tag="invite", frozen=True, kw_only=True):
     queue: Id | None = None
 
     def __post_init__(self) -> None:
-        if self.agent_id is None and self.queue is None:
-            raise ProtocolError("missing_field", "an invitation needs 'agent_id' or 'queue'",
-                                field="agent_id")
-        if self.agent_id is not None and self.queue is not None:
-            raise ProtocolError("invalid_value", "give 'agent_id' or 'queue', not both", field="queue")
+        _one_target(self.agent_id, self.queue, "an invitation")
+
+
+def _one_target(agent_id: str | None, queue: str | None, what: str) -> None:
+    if agent_id is None and queue is None:
+        raise ProtocolError("missing_field", f"{what} needs 'agent_id' or 'queue'", field="agent_id")
+    if agent_id is not None and queue is not None:
+        raise ProtocolError("invalid_value", "give 'agent_id' or 'queue', not both", field="queue")
+
+
+class Transfer(_Frame, tag="transfer", frozen=True, kw_only=True):
+    """The owner hands the conversation to a colleague or a queue (PROTOCOL.md §8)."""
+
+    conversation_id: Id
+    agent_id: Id | None = None
+    queue: Id | None = None
+    note: Text | None = None
+
+    def __post_init__(self) -> None:
+        _one_target(self.agent_id, self.queue, "a transfer")
+
+
+class AcceptTransfer(_Frame, tag="accept_transfer", frozen=True, kw_only=True):
+    transfer_id: Id
+
+
+class DeclineTransfer(_Frame, tag="decline_transfer", frozen=True, kw_only=True):
+    transfer_id: Id
 
 
 class AcceptInvitation(_Frame, tag="accept_invitation", frozen=True, kw_only=True):
@@ -248,7 +276,7 @@ class SetAgentPresence(_Frame, tag="set_agent_presence", frozen=True, kw_only=Tr
 
 Command: TypeAlias = (
     Hello | Ping | Presence | Accept | Reject | Send | Read | Typing | Invite | AcceptInvitation
-    | DeclineInvitation | Leave | End | SetStatus
+    | DeclineInvitation | Leave | End | SetStatus | Transfer | AcceptTransfer | DeclineTransfer
     | Monitor | Unmonitor | Join | TakeOver | Reassign | SetAgentPresence
 )
 
@@ -262,7 +290,7 @@ FRAME_TYPES: Final[frozenset[str]] = frozenset(
 _decoder: Final = msgspec.json.Decoder(Command)
 _NUL_ESCAPE_BYTES: Final = b"\\u0000"
 _NUL_ESCAPE_STR: Final = "\\u0000"
-_REF_FIELDS: Final = ("client_id", "offer_id", "invitation_id")
+_REF_FIELDS: Final = ("client_id", "offer_id", "invitation_id", "transfer_id")
 
 
 def parse_frame(raw: str | bytes) -> Command:
@@ -287,7 +315,8 @@ def encode(event: Mapping[str, Any]) -> str:
 
 
 def command_ref(command: Command) -> str | None:
-    """What an ``error`` about ``command`` echoes as ``ref``: its client_id, offer_id or invitation_id."""
+    """What an ``error`` about ``command`` echoes as ``ref``: its client_id, offer_id, invitation_id or
+    transfer_id."""
     for name in _REF_FIELDS:
         value = getattr(command, name, None)
         if isinstance(value, str):
@@ -429,7 +458,7 @@ def _bad_string_error(path: str | None, ref: str | None) -> ProtocolError:
 
 
 def _ref_of(obj: dict[str, object]) -> str | None:
-    """The frame's ``client_id``, else ``offer_id``, else ``invitation_id`` (strings only)."""
+    """The frame's ``client_id``, else ``offer_id``, else ``invitation_id``, else ``transfer_id`` (strings only)."""
     for name in _REF_FIELDS:
         value = obj.get(name)
         if isinstance(value, str):

@@ -6,7 +6,7 @@ Other actors and the HTTP routes build these and send them to ``Router.send`` / 
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Generic, TypeVar
 
@@ -112,6 +112,7 @@ class AgentSnapshot:
     conversations: list[str]
     offers: list[dict[str, Any]]
     invitations: list[dict[str, Any]]
+    transfers: list[dict[str, Any]] = field(default_factory=list)   # pending transfer_offer events
     floor: dict[str, Any] | None = None     # a supervisor's: every running conversation and every agent
 
 
@@ -180,6 +181,34 @@ class AnswerInvitation:
 class InvitationTimedOut:
     invitation_id: str
     invitee_id: str
+
+
+@dataclass(eq=False)
+class TransferConversation:
+    """The owner hands the conversation to a colleague (``agent_id``) or to a queue (PROTOCOL.md §8)."""
+
+    conversation_id: str
+    from_id: str
+    agent_id: str | None
+    queue: str | None
+    note: str | None
+    session: Outlet
+
+
+@dataclass(eq=False)
+class AnswerTransfer:
+    agent_id: str
+    transfer_id: str
+    accept: bool
+    session: Outlet
+
+
+@dataclass(eq=False)
+class TransferTimedOut:
+    """The target's time ran out, or (``target_id`` None) the waiting at a queue's head did."""
+
+    transfer_id: str
+    target_id: str | None
 
 
 @dataclass(eq=False)
@@ -263,5 +292,6 @@ class SetAgentPresence:
 
 RouterCommand = (Enqueue | ReloadQueues | AgentOnline | TakeSnapshot | AgentDisconnected
                  | AgentOffline | SetPresence | AcceptOffer | RejectOffer | OfferTimedOut
-                 | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | AgentLeft | Adopt | Tick
+                 | ConversationClosed | Invite | AnswerInvitation | InvitationTimedOut | TransferConversation
+                 | AnswerTransfer | TransferTimedOut | AgentLeft | Adopt | Tick
                  | SuperviseJoin | TakeOver | Reassign | SetAgentPresence | UpdateAgent | DisableAgent)

@@ -15,7 +15,11 @@ The rules are PROTOCOL.md §5.4–5.6:
   since that agent's last offer (then by id, so decisions are reproducible);
 - queues are first come, first served, without head-of-line blocking: a chat no free agent
   may take does not stop the chats behind it;
-- after ``missed_offers_away`` expired offers in a row an agent is set ``away``.
+- after ``missed_offers_away`` expired offers in a row an agent is set ``away``;
+- a claim at the head of a queue (a transfer nobody could take at once) gets the queue's next
+  free member before any waiting chat does;
+- ``change_owner`` hands a conversation to another owner without an offer: the one decision
+  behind a transfer's acceptance and a supervisor's take-over or reassignment.
 
 Cost per event: each queue keeps its eligible agents in a sorted list keyed by
 (open conversations, last offer time, id) and its waiting chats without an offer in a sorted
@@ -36,6 +40,8 @@ from frontdesk.engine.routing.model import (
     OFFLINE,
     Agent,
     Assigned,
+    Claim,
+    ClaimServed,
     Effect,
     LeftConversation,
     Offer,
@@ -49,9 +55,13 @@ from frontdesk.engine.routing.model import (
 )
 
 __all__ = [
-    "AVAILABLE", "AWAY", "OFFLINE", "Agent", "Assigned", "Effect", "LeftConversation", "Offer", "OfferClosed",
-    "OfferMade", "OwnerChanged", "PresenceChanged", "Queue", "Requeued", "RoutingState", "Waiting",
+    "AVAILABLE", "AWAY", "OFFLINE", "Agent", "Assigned", "Claim", "ClaimServed", "Effect", "LeftConversation",
+    "Offer", "OfferClosed", "OfferMade", "OwnerChanged", "PresenceChanged", "Queue", "Requeued", "RoutingState",
+    "Waiting",
 ]
+
+# A queue with claims at its head is served before any queue whose first chat waited longest.
+_CLAIMS_FIRST = -(2**63)
 
 class RoutingState:
     """Every routing decision of one engine. Only the Router actor calls it."""
@@ -70,6 +80,7 @@ class RoutingState:
         self._tail_key = 0   # queue keys: new chats get increasing positive keys,
         self._head_key = 0   # chats back at the head decreasing negative ones
         self.dirty_from: dict[str, int] = {}  # queue -> first place (0-based) changed since last asked
+        self.claims: dict[str, list[Claim]] = {}  # queue -> what waits at its head (transfers), oldest first
 
     # ---- setup ---------------------------------------------------------------------------
 
@@ -312,53 +323,6 @@ class RoutingState:
             effects += self.change_load(agent_id, now, leave=conversation_id)
         return effects
 
-    def hand_over(self, conversation_id: str, new_owner_id: str, now: float, *, old_stays: bool) -> list[Effect]:
-        """A supervisor's decision: ``new_owner_id`` owns the conversation from now on, asked nobody
-        (``take_over``, ``reassign``). A waiting chat leaves its queue as if accepted (its pending offer
-        is revoked); an assigned one changes owner, and its old owner stays in it as invited
-        (``old_stays``) or leaves it. Capacity does not stop a supervisor's decision. Raises
-        EngineError: not_found (not running), invalid_value (that owner already)."""
-        new = self.agents[new_owner_id]
-        w = self.waiting.get(conversation_id)
-        if w is not None:
-            effects: list[Effect] = []
-            offered = self.offers[w.offer_id].agent_id if w.offer_id is not None else None
-            if w.offer_id is not None:
-                effects += self._close_offer(w.offer_id, "revoked", "agent_unavailable", exclude=False)
-            self._remove_waiting(w)
-            if w.excluded:
-                self.refused_by[w.id] = w.excluded
-            self._unindex(new)
-            new.open.add(w.id)
-            self.owner_of[w.id] = (new_owner_id, w.queue)
-            self.open_key[w.id] = w.queue_key
-            self._index(new)
-            effects.append(Assigned(w.id, new_owner_id))
-            effects += self._dispatch(w.queue, now)
-            if offered is not None:
-                effects += self._dispatch_agent(self.agents[offered], now)
-            return effects
-        owner = self.owner_of.get(conversation_id)
-        if owner is None:
-            raise EngineError("not_found", "no such conversation", field="conversation_id")
-        old_id, queue = owner
-        if old_id == new_owner_id:
-            raise EngineError("invalid_value", "that is the conversation's owner already", field="conversation_id")
-        old = self.agents[old_id]
-        self._unindex(old)
-        old.open.discard(conversation_id)
-        if old_stays:
-            old.joined.add(conversation_id)
-            self.joined_by.setdefault(conversation_id, set()).add(old_id)
-        self._index(old)
-        self._unindex(new)
-        new.joined.discard(conversation_id)
-        self.joined_by.get(conversation_id, set()).discard(new_owner_id)
-        new.open.add(conversation_id)
-        self._index(new)
-        self.owner_of[conversation_id] = (new_owner_id, queue)
-        return [OwnerChanged(conversation_id, old_id, new_owner_id, old_stays), *self._dispatch_agent(old, now)]
-
     def participants(self, conversation_id: str) -> set[str]:
         """Agents in an assigned conversation: the owner and those invited into it."""
         owner = self.owner_of.get(conversation_id)
@@ -366,13 +330,14 @@ class RoutingState:
             return set()
         return {owner[0]} | self.joined_by.get(conversation_id, set())
 
-    def change_load(self, agent_id: str, now: float, *, invitations: int = 0, join: str | None = None,
-                    leave: str | None = None, drop_open: str | None = None) -> list[Effect]:
-        """Change what counts towards an agent's capacity (invitations, joined or owned
+    def change_load(self, agent_id: str, now: float, *, invitations: int = 0, transfers: int = 0,
+                    join: str | None = None, leave: str | None = None, drop_open: str | None = None) -> list[Effect]:
+        """Change what counts towards an agent's capacity (invitations, transfers, joined or owned
         conversations); when that frees room, the agent's queues are served at once."""
         agent = self.agents[agent_id]
         self._unindex(agent)
         agent.invitations += invitations
+        agent.transfers += transfers
         if join is not None:
             agent.joined.add(join)
             self.joined_by.setdefault(join, set()).add(agent_id)
@@ -390,6 +355,52 @@ class RoutingState:
         if q is None:
             return None
         return next((k[2] for k in q.eligible if k[2] not in exclude), None)
+
+    def change_owner(self, conversation_id: str, agent_id: str, now: float, *,
+                     previous_stays: bool = False) -> list[Effect]:
+        """The one decision behind every new owner asked for nobody's offer: a transfer accepted, a
+        supervisor's take-over (``previous_stays``: the previous owner stays in as invited) or
+        reassignment. A waiting chat leaves its queue as if accepted (its pending offer is revoked);
+        an assigned one counts as ``agent_id``'s open conversation (moved there if it was invited
+        into it), and a previous owner who leaves has room again. Capacity does not stop it (the
+        caller checked what it needs). Raises EngineError: not_found (not running), invalid_value
+        (``agent_id`` owns it already)."""
+        new = self.agents[agent_id]
+        w = self.waiting.get(conversation_id)
+        if w is not None:
+            return self._assign_waiting(w, new, now)
+        owner = self.owner_of.get(conversation_id)
+        if owner is None:
+            raise EngineError("not_found", "no such conversation", field="conversation_id")
+        previous_id, queue = owner
+        if previous_id == agent_id:
+            raise EngineError("invalid_value", "that is the conversation's owner already", field="conversation_id")
+        self._unindex(new)
+        new.joined.discard(conversation_id)
+        self.joined_by.get(conversation_id, set()).discard(agent_id)
+        new.open.add(conversation_id)
+        self.owner_of[conversation_id] = (agent_id, queue)
+        self._index(new)
+        # the refusals of the chat while it waited stay with it: they are about the chat, not its owner
+        effects: list[Effect] = [OwnerChanged(conversation_id, previous_id, agent_id, previous_stays)]
+        return effects + self.change_load(previous_id, now, drop_open=conversation_id,
+                                          join=conversation_id if previous_stays else None)
+
+    def claim_head(self, queue: str, claim_id: str, excluded: set[str]) -> None:
+        """``claim_id`` waits at the head of ``queue`` for its next free member not in ``excluded``
+        (served by ``_dispatch`` as ``ClaimServed``, with the member's room reserved)."""
+        self.claims.setdefault(queue, []).append(Claim(claim_id, queue, set(excluded)))
+
+    def drop_claim(self, queue: str, claim_id: str) -> bool:
+        """The claim stops waiting (it timed out, or its conversation ended); False if it was not waiting."""
+        claims = self.claims.get(queue, [])
+        for i, claim in enumerate(claims):
+            if claim.id == claim_id:
+                del claims[i]
+                if not claims:
+                    del self.claims[queue]
+                return True
+        return False
 
     # ---- internals -----------------------------------------------------------------------
 
@@ -467,7 +478,9 @@ class RoutingState:
         heads = []
         for name in agent.queues:
             q = self.queues[name]
-            if q.unoffered:
+            if name in self.claims:
+                heads.append((_CLAIMS_FIRST, name))
+            elif q.unoffered:
                 heads.append((q.unoffered[0], name))
         effects: list[Effect] = []
         for _, name in sorted(heads):
@@ -477,7 +490,7 @@ class RoutingState:
     def _dispatch(self, queue: str, now: float) -> list[Effect]:
         """Offer waiting chats of ``queue`` in order to the best eligible agents."""
         q = self.queues[queue]
-        effects: list[Effect] = []
+        effects: list[Effect] = self._serve_claims(queue) if queue in self.claims else []
         i = 0
         while i < len(q.unoffered) and q.eligible:
             key = q.unoffered[i]
@@ -488,6 +501,43 @@ class RoutingState:
                 continue
             effects.append(self._make_offer(w, self.agents[best[2]], now))
             # _make_offer removed ``key`` from unoffered: index i now holds the next chat
+        return effects
+
+    def _serve_claims(self, queue: str) -> list[Effect]:
+        """The claims at the head of ``queue``, oldest first, each to the best free member it may go
+        to; a claim nobody may take yet does not stop the ones behind it."""
+        q = self.queues[queue]
+        effects: list[Effect] = []
+        for claim in list(self.claims[queue]):
+            best = next((k[2] for k in q.eligible if k[2] not in claim.excluded), None)
+            if best is None:
+                continue
+            self.drop_claim(queue, claim.id)
+            agent = self.agents[best]
+            self._unindex(agent)
+            agent.transfers += 1
+            self._index(agent)
+            effects.append(ClaimServed(claim.id, queue, best))
+        return effects
+
+    def _assign_waiting(self, w: Waiting, agent: Agent, now: float) -> list[Effect]:
+        """``w`` goes to ``agent`` without an offer of its own (a supervisor's decision)."""
+        effects: list[Effect] = []
+        offered = self.offers[w.offer_id].agent_id if w.offer_id is not None else None
+        if w.offer_id is not None:
+            effects += self._close_offer(w.offer_id, "revoked", "agent_unavailable", exclude=False)
+        self._remove_waiting(w)
+        if w.excluded:
+            self.refused_by[w.id] = w.excluded
+        self._unindex(agent)
+        agent.open.add(w.id)
+        self.owner_of[w.id] = (agent.id, w.queue)
+        self.open_key[w.id] = w.queue_key
+        self._index(agent)
+        effects.append(Assigned(w.id, agent.id))
+        effects += self._dispatch(w.queue, now)
+        if offered is not None:
+            effects += self._dispatch_agent(self.agents[offered], now)
         return effects
 
     def _make_offer(self, w: Waiting, agent: Agent, now: float) -> OfferMade:

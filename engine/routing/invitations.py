@@ -3,7 +3,7 @@
 Pure and synchronous like ``routing.py``, whose agent load it shares: a pending invitation
 counts towards the invitee's capacity, a joined conversation too (PROTOCOL.md §5.4, §5.7).
 
-- One pending invitation per conversation (``invitation_pending`` otherwise).
+- One pending invitation or transfer per conversation (``invitation_pending`` otherwise).
 - A named invitee must be online (connected, not offline), have room and not be in the
   conversation already.
 - A queue invitation is offered like a conversation: to the eligible member routing would
@@ -68,15 +68,16 @@ class InvitationDesk:
         self.by_conversation: dict[str, Invitation] = {}
 
     def invite(self, conversation_id: str, inviter_id: str, *, agent_id: str | None, queue: str | None,
-               now: float) -> list[InvitationEffect]:
+               now: float, busy: bool = False) -> list[InvitationEffect]:
         """Raises EngineError: not_found (not the inviter's conversation, unknown agent or queue),
-        invitation_pending, invalid_value (invitee offline, full or already in it)."""
+        invitation_pending (one pending already, or ``busy``: a transfer is), invalid_value (invitee
+        offline, full or already in it)."""
         rs = self._routing
         participants = rs.participants(conversation_id)
         if inviter_id not in participants:
             raise EngineError("not_found", "no such conversation", field="conversation_id")
-        if conversation_id in self.by_conversation:
-            raise EngineError("invitation_pending", "this conversation already has a pending invitation")
+        if conversation_id in self.by_conversation or busy:
+            raise EngineError("invitation_pending", "this conversation already has a pending invitation or transfer")
         inv = Invitation(str(uuid.uuid4()), conversation_id, inviter_id, queue, excluded=set(participants))
         if agent_id is not None:
             agent = rs.agents.get(agent_id)

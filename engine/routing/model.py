@@ -65,16 +65,27 @@ class LeftConversation:
 
 @dataclass(frozen=True)
 class OwnerChanged:
-    """A supervisor moved an assigned conversation to another owner (``take_over``, ``reassign``):
-    the old owner stays in it as invited, or leaves it."""
+    """An assigned conversation has a new owner (a transfer accepted, a supervisor's take-over or
+    reassignment); the previous owner stays in it as invited (``previous_stays``) or leaves it."""
 
     conversation_id: str
-    old_owner_id: str
-    new_owner_id: str
-    old_stays: bool
+    previous_id: str
+    agent_id: str
+    previous_stays: bool = False
 
 
-Effect = OfferMade | OfferClosed | Assigned | Requeued | PresenceChanged | LeftConversation | OwnerChanged
+@dataclass(frozen=True)
+class ClaimServed:
+    """What waited at the head of a queue (a transfer) got the free member ``agent_id``, whose room
+    is now reserved for it."""
+
+    claim_id: str
+    queue: str
+    agent_id: str
+
+
+Effect = (OfferMade | OfferClosed | Assigned | Requeued | PresenceChanged | LeftConversation | OwnerChanged
+          | ClaimServed)
 
 
 # ---- state ---------------------------------------------------------------------------------
@@ -91,6 +102,7 @@ class Agent:
     joined: set[str] = field(default_factory=set)     # conversations it was invited into
     offers: set[str] = field(default_factory=set)
     invitations: int = 0                              # pending invitations to it
+    transfers: int = 0                                # pending transfers to it
     last_offer_at: float = float("-inf")  # never offered: longer ago than any clock reading (trio's may start at 0)
     missed_in_row: int = 0
     index_key: tuple[int, float, str] | None = None  # its key in the queues' eligible lists
@@ -98,7 +110,7 @@ class Agent:
 
     @property
     def load(self) -> int:
-        return len(self.open) + len(self.joined) + len(self.offers) + self.invitations
+        return len(self.open) + len(self.joined) + len(self.offers) + self.invitations + self.transfers
 
     @property
     def eligible(self) -> bool:
@@ -114,6 +126,16 @@ class Waiting:
     queue_key: int
     offer_id: str | None = None
     excluded: set[str] = field(default_factory=set)  # agents who rejected it or let it expire
+
+
+@dataclass(eq=False)
+class Claim:
+    """Something that waits at the head of a queue for its next free member, ahead of the waiting
+    chats (a transfer to a queue where nobody could take it at once)."""
+
+    id: str
+    queue: str
+    excluded: set[str] = field(default_factory=set)  # agents it must not go to
 
 
 @dataclass(eq=False)

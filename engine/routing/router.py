@@ -14,7 +14,10 @@ service that only post a command back into the inbox; a stale ``OfferTimedOut`` 
 offer changes nothing.
 
 Each command has one handler (``_HANDLERS``): it changes the routing state through
-``decisions.py`` or ``invitations.py`` and returns their effects, which ``_apply`` carries out.
+``decisions.py``, ``invitations.py`` or ``transfers.py`` and returns their effects, which ``_apply``
+carries out. A new owner (``OwnerChanged``: a transfer accepted, a supervisor's take-over or
+reassignment, all decided by ``RoutingState.change_owner``) is stored and announced by the
+Conversation, with an accepted transfer's close and note in the same write.
 
 Error handling: a refused command (``EngineError``, e.g. ``offer_expired``) is answered to
 the requesting session as an ``error`` event; the Router goes on. An unexpected exception (a bug)
@@ -31,7 +34,7 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 import trio
@@ -50,6 +53,7 @@ from frontdesk.engine.routing.commands import (
     AgentProfile,
     AgentSnapshot,
     AnswerInvitation,
+    AnswerTransfer,
     ConversationClosed,
     DisableAgent,
     Enqueue,
@@ -69,6 +73,8 @@ from frontdesk.engine.routing.commands import (
     TakeOver,
     TakeSnapshot,
     Tick,
+    TransferConversation,
+    TransferTimedOut,
     UpdateAgent,
 )
 from frontdesk.engine.routing.decisions import (
@@ -76,6 +82,7 @@ from frontdesk.engine.routing.decisions import (
     AWAY,
     OFFLINE,
     Assigned,
+    ClaimServed,
     LeftConversation,
     OfferClosed,
     OfferMade,
@@ -92,6 +99,13 @@ from frontdesk.engine.routing.invitations import (
     InvitationEffect,
     InvitationOffered,
     Joined,
+)
+from frontdesk.engine.routing.transfers import (
+    TransferClosed,
+    TransferDesk,
+    TransferEffect,
+    TransferOffered,
+    TransferWaiting,
 )
 from frontdesk.engine.routing.waiting import WaitEstimator, at_position
 from frontdesk.engine.runtime import metrics
@@ -111,7 +125,7 @@ log = logging.getLogger(__name__)
 # arms no tick at all.
 POSITION_TICK_S = 0.5
 
-Effects = Sequence[InvitationEffect]
+Effects = Sequence[InvitationEffect | TransferEffect]
 
 
 class RoutedConversation(Protocol):
@@ -121,13 +135,15 @@ class RoutedConversation(Protocol):
 
     def post_join(self, agent_id: str, name: str) -> None: ...
 
+    def post_change_owner(self, agent_id: str, name: str, previous_id: str, *, previous_stays: bool = False,
+                          note: str | None = None, also: Sequence[Statement] = (), tell_previous: str | None = None,
+                          at: datetime | None = None) -> None: ...
+
     def post_agent_gone(self, agent_id: str) -> None: ...
 
     def post_requeue(self, agent_id: str, queue_key: int, position: int) -> None: ...
 
     def post_position(self, position: int, estimated_wait_s: int | None = None) -> None: ...
-
-    def post_hand_over(self, agent_id: str, name: str, old_owner_id: str, old_stays: bool) -> None: ...
 
 
 @dataclass(eq=False)
@@ -147,6 +163,7 @@ class Router:
         self._faults = faults
         self.state = RoutingState(missed_offers_away=missed_offers_away)
         self.desk = InvitationDesk(self.state)
+        self.transfers = TransferDesk(self.state)
         self.estimator = WaitEstimator()
         self._told_per_place: dict[str, float | None] = {}  # queue -> its pace at the last position tick
         self._entered: dict[str, tuple[float, int]] = {}  # waiting chat -> (since, position then)
@@ -154,6 +171,8 @@ class Router:
         self._queue_configs: dict[str, QueueConfig] = {}
         self._invitation_timers: dict[str, Timer] = {}
         self._invitation_frames: dict[str, tuple[str, dict[str, Any]]] = {}  # pending -> (invitee, event)
+        self._transfer_timers: dict[str, Timer] = {}
+        self._transfer_frames: dict[str, tuple[str, dict[str, Any]]] = {}  # offered -> (target, event)
         self._send, self.inbox = trio.open_memory_channel[RouterCommand](ACTOR_INBOX_SIZE)
         self._tick: Timer | None = None     # armed by every command that may change positions or agent status
         self._info: dict[str, dict[str, Any]] = {}      # open conversation -> customer, question, queue
@@ -279,13 +298,21 @@ class Router:
         for inv in self.desk.by_id.values():
             frames.append((inv.inviter_id, encode({"type": "invitation_result", "invitation_id": inv.id,
                                                    "status": "expired", "conversation_id": inv.conversation_id})))
+        for t in self.transfers.by_id.values():
+            frames.append((t.from_id, encode(_transfer_result(t.id, t.conversation_id, "expired"))))
+            if t.target_id is not None:
+                frames.append((t.target_id, encode(_transfer_revoked(t.id, t.conversation_id, "expired"))))
         timers = [p.timer for p in self._pending.values()] + list(self._invitation_timers.values()) + [self._tick]
+        timers += list(self._transfer_timers.values())
         for timer in timers:
             if timer is not None:
                 timer.cancel()
         missed = self.state.missed_offers_away
         self.state = RoutingState(missed_offers_away=missed)
         self.desk = InvitationDesk(self.state)
+        self.transfers = TransferDesk(self.state)
+        self._transfer_timers.clear()
+        self._transfer_frames.clear()
         self._told_per_place.clear()
         self._entered.clear()
         self._status_written.clear()
@@ -366,10 +393,15 @@ class Router:
     async def _agent_offline(self, c: AgentOffline) -> Effects:
         if c.agent_id not in self.state.agents:
             return ()
+        return await self._offline(c.agent_id)
+
+    async def _offline(self, agent_id: str) -> Effects:
+        """The agent is gone: its invitations and transfers, asked or sent, are over, then its chats wait again."""
         now = trio.current_time()
-        await self._apply(self.desk.agent_offline(c.agent_id, now))
-        await self._persister.post([queries.log_presence(c.agent_id, OFFLINE, "system")], c.agent_id)
-        return self.state.agent_offline(c.agent_id, now)
+        await self._apply(self.desk.agent_offline(agent_id, now))
+        await self._apply(self.transfers.agent_offline(agent_id, now))
+        await self._persister.post([queries.log_presence(agent_id, OFFLINE, "system")], agent_id)
+        return self.state.agent_offline(agent_id, now)
 
     async def _set_presence(self, c: SetPresence) -> Effects:
         agent = self.state.agents.get(c.agent_id)
@@ -390,6 +422,7 @@ class Router:
         now = trio.current_time()
         self._floor_touched.add(c.conversation_id)
         await self._apply(self.desk.conversation_closed(c.conversation_id, now))
+        await self._apply(self.transfers.cancel(c.conversation_id, now))
         self._info.pop(c.conversation_id, None)
         self._entered.pop(c.conversation_id, None)
         return self.state.customer_left(c.conversation_id, now)
@@ -397,9 +430,22 @@ class Router:
     async def _invite(self, c: Invite) -> Effects:
         if c.agent_id in self.supervisors:      # supervisors join by themselves; nobody invites them
             raise EngineError("not_found", "no such agent", field="agent_id")
+        busy = c.conversation_id in self.transfers.by_conversation
         await self._apply(self.desk.invite(c.conversation_id, c.inviter_id, agent_id=c.agent_id, queue=c.queue,
-                                           now=trio.current_time()), invite=c)
+                                           now=trio.current_time(), busy=busy), invite=c)
         return ()
+
+    async def _transfer(self, c: TransferConversation) -> Effects:
+        if c.agent_id in self.supervisors:      # supervisors take over by themselves; nobody transfers to them
+            raise EngineError("not_found", "no such agent", field="agent_id")
+        return self.transfers.request(c.conversation_id, c.from_id, agent_id=c.agent_id, queue=c.queue, note=c.note,
+                                      now=trio.current_time(), busy=lambda cid: cid in self.desk.by_conversation)
+
+    async def _answer_transfer(self, c: AnswerTransfer) -> Effects:
+        return self.transfers.answer(c.agent_id, c.transfer_id, c.accept, trio.current_time())
+
+    async def _transfer_timed_out(self, c: TransferTimedOut) -> Effects:
+        return self.transfers.expire(c.transfer_id, c.target_id, trio.current_time())
 
     async def _answer_invitation(self, c: AnswerInvitation) -> Effects:
         return self.desk.answer(c.agent_id, c.invitation_id, c.accept, trio.current_time())
@@ -430,9 +476,7 @@ class Router:
         agent = self.state.agents.get(c.agent_id)
         if agent is None:
             return ()
-        now = trio.current_time()
-        await self._apply(self.desk.agent_offline(c.agent_id, now))
-        await self._apply(self.state.agent_offline(c.agent_id, now))
+        await self._apply(await self._offline(c.agent_id))
         # kept (its open chats' history names it) but never eligible again until enabled
         self.state.upsert_agent(c.agent_id, agent.name, frozenset(), 0)
         return ()
@@ -453,6 +497,14 @@ class Router:
         if supervisor_id not in self.supervisors or supervisor_id not in self.state.agents:
             raise EngineError("forbidden", "only a signed-in supervisor may do this", field="type")
 
+    def _online_agent(self, agent_id: str) -> None:
+        """``agent_id`` is an agent (no supervisor) who is signed in, whatever its presence."""
+        agent = self.state.agents.get(agent_id)
+        if agent is None or agent_id in self.supervisors:
+            raise EngineError("not_found", "no such agent", field="agent_id")
+        if not agent.connected or agent.presence == OFFLINE:
+            raise EngineError("invalid_value", "that agent is not online", field="agent_id")
+
     def _running(self, conversation_id: str) -> None:
         if conversation_id not in self.state.waiting and conversation_id not in self.state.owner_of:
             raise EngineError("not_found", "no such conversation", field="conversation_id")
@@ -472,30 +524,29 @@ class Router:
     async def _take_over(self, c: TakeOver) -> Effects:
         self._supervisor(c.supervisor_id)
         self._running(c.conversation_id)
-        effects = self.state.hand_over(c.conversation_id, c.supervisor_id, trio.current_time(), old_stays=True)
+        effects = self._change_owner(c.conversation_id, c.supervisor_id, previous_stays=True)
         await self._persister.post([log_action(c.supervisor_id, "take_over", c.conversation_id)], c.conversation_id)
         return effects
 
     async def _reassign(self, c: Reassign) -> Effects:
         self._supervisor(c.supervisor_id)
         self._running(c.conversation_id)
-        agent = self.state.agents.get(c.agent_id)
-        if agent is None or c.agent_id in self.supervisors:
-            raise EngineError("not_found", "no such agent", field="agent_id")
-        if not agent.connected or agent.presence == OFFLINE:
-            raise EngineError("invalid_value", "that agent is not online", field="agent_id")
-        effects = self.state.hand_over(c.conversation_id, c.agent_id, trio.current_time(), old_stays=False)
+        self._online_agent(c.agent_id)
+        effects = self._change_owner(c.conversation_id, c.agent_id, previous_stays=False)
         await self._persister.post([log_action(c.supervisor_id, "reassign", c.conversation_id, c.agent_id)],
                                    c.conversation_id)
         return effects
 
+    def _change_owner(self, conversation_id: str, agent_id: str, *, previous_stays: bool) -> Effects:
+        """A supervisor's new owner; a transfer pending for the conversation is over (its owner hears
+        ``expired``, its target's card is revoked), as when its owner went offline."""
+        now = trio.current_time()
+        effects = self.state.change_owner(conversation_id, agent_id, now, previous_stays=previous_stays)
+        return [*self.transfers.cancel(conversation_id, now, "owner_changed"), *effects]
+
     async def _set_agent_presence(self, c: SetAgentPresence) -> Effects:
         self._supervisor(c.supervisor_id)
-        agent = self.state.agents.get(c.agent_id)
-        if agent is None or c.agent_id in self.supervisors:
-            raise EngineError("not_found", "no such agent", field="agent_id")
-        if not agent.connected or agent.presence == OFFLINE:
-            raise EngineError("invalid_value", "that agent is not online", field="agent_id")
+        self._online_agent(c.agent_id)
         await self._persister.post([log_action(c.supervisor_id, "set_agent_presence", agent_id=c.agent_id,
                                                detail=c.state)], c.agent_id)
         return self.state.set_presence(c.agent_id, c.state, trio.current_time(), by="supervisor")
@@ -535,6 +586,7 @@ class Router:
             conversations=sorted(agent.open | agent.joined),
             offers=[self._pending[o.id].frame for o in self.state.pending_offers_of(agent_id) if o.id in self._pending],
             invitations=[frame for invitee, frame in self._invitation_frames.values() if invitee == agent_id],
+            transfers=[frame for target, frame in self._transfer_frames.values() if target == agent_id],
             floor=floor_view(self.state, self._info, self.supervisors) if agent_id in self.supervisors else None)
 
     # ---- effects ---------------------------------------------------------------------------
@@ -543,6 +595,7 @@ class Router:
         # an accepted offer's close goes into the assignment's write (one write per chat, not two);
         # routing.accept puts the close before the Assigned effect
         closes: dict[str, Statement] = {}
+        handed: dict[str, TransferClosed] = {}      # an accepted transfer, for the ownership change after it
         for e in effects:
             if isinstance(e, OfferMade):
                 await self._offer_made(e)
@@ -580,19 +633,103 @@ class Router:
                 await self._invitation_offered(e, invite)
             elif isinstance(e, InvitationClosed):
                 await self._invitation_closed(e)
-            elif isinstance(e, OwnerChanged):
-                self._floor_touched.add(e.conversation_id)
-                conv = self._conversations.get(e.conversation_id)
-                if conv is not None:
-                    conv.post_hand_over(e.new_owner_id, self.state.agents[e.new_owner_id].name, e.old_owner_id,
-                                        e.old_stays)
             elif isinstance(e, Joined):
                 self._floor_touched.add(e.conversation_id)
                 conv = self._conversations.get(e.conversation_id)
                 if conv is not None:
                     conv.post_join(e.agent_id, self.state.agents[e.agent_id].name)
+            elif isinstance(e, TransferOffered):
+                await self._transfer_offered(e)
+            elif isinstance(e, TransferWaiting):
+                await self._transfer_waiting(e)
+            elif isinstance(e, TransferClosed):
+                if e.status == "accepted":
+                    self._stop_transfer_timer(e.transfer_id)
+                    handed[e.conversation_id] = e
+                else:
+                    await self._transfer_closed(e)
+            elif isinstance(e, OwnerChanged):
+                await self._owner_changed(e, handed.pop(e.conversation_id, None))
+            elif isinstance(e, ClaimServed):
+                await self._apply(self.transfers.claimed(e.claim_id, e.agent_id, trio.current_time()))
         for conversation_id, close in closes.items():   # none expected (an accept always assigns); never lost
             await self._persister.post([close], conversation_id)
+
+    async def _transfer_offered(self, e: TransferOffered) -> None:
+        created = utc_now()
+        statements = []
+        if e.first:
+            statements.append(queries.insert_transfer(e.transfer_id, e.conversation_id, e.from_id, e.target_id,
+                                                      e.queue, e.note, created))
+        else:
+            statements.append(queries.transfer_asked(e.transfer_id, e.target_id))
+        await self._persister.post(statements, e.conversation_id)
+        owner = self.state.agents[e.from_id]
+        info = self._info.get(e.conversation_id, {})
+        frame = {"type": "transfer_offer", "transfer_id": e.transfer_id, "conversation_id": e.conversation_id,
+                 "from": {"id": owner.id, "name": owner.name}, "customer": info.get("customer"),
+                 "queue": info.get("queue"), "to_queue": e.queue, "note": e.note,
+                 "expires_at": iso(created + timedelta(seconds=self._offer_timeout_s))}
+        self._transfer_frames[e.transfer_id] = (e.target_id, frame)
+        deliver_to_agent(self._agents, e.target_id, encode(frame))
+        self._arm_transfer_timer(e.transfer_id, e.target_id)
+
+    async def _transfer_waiting(self, e: TransferWaiting) -> None:
+        await self._persister.post([queries.insert_transfer(e.transfer_id, e.conversation_id, e.from_id, None,
+                                                            e.queue, e.note, utc_now())], e.conversation_id)
+        self._arm_transfer_timer(e.transfer_id, None)
+
+    def _arm_transfer_timer(self, transfer_id: str, target_id: str | None) -> None:
+        old = self._transfer_timers.pop(transfer_id, None)     # the head's wait, when a member took it
+        if old is not None:
+            old.cancel()
+        self._transfer_timers[transfer_id] = self._timers.after(
+            self._offer_timeout_s, lambda: self._post(TransferTimedOut(transfer_id, target_id)))
+
+    def _stop_transfer_timer(self, transfer_id: str) -> None:
+        timer = self._transfer_timers.pop(transfer_id, None)
+        self._transfer_frames.pop(transfer_id, None)
+        if timer is not None:
+            timer.cancel()
+
+    async def _transfer_closed(self, e: TransferClosed) -> None:
+        """A declined, expired or cancelled turn: the target's card goes; when final, the owner hears
+        the result (the stored one: a cancelled transfer is ``expired``, with its ``reason`` when a
+        supervisor gave the conversation to someone)."""
+        self._stop_transfer_timer(e.transfer_id)
+        if e.target_id is not None and e.status != "declined":
+            deliver_to_agent(self._agents, e.target_id, encode(
+                _transfer_revoked(e.transfer_id, e.conversation_id, e.reason or e.stored_status)))
+        if not e.final:
+            return
+        await self._persister.post([queries.close_transfer(e.transfer_id, e.stored_status, utc_now())],
+                                   e.conversation_id)
+        result = _transfer_result(e.transfer_id, e.conversation_id, e.stored_status)
+        if e.reason is not None:
+            result["reason"] = e.reason
+        deliver_to_agent(self._agents, e.from_id, encode(result))
+
+    async def _owner_changed(self, e: OwnerChanged, handed: TransferClosed | None) -> None:
+        """The conversation stores and announces its new owner; an accepted transfer's close, note
+        and result go with that one write (announced only after it is committed)."""
+        self._floor_touched.add(e.conversation_id)
+        agent = self.state.agents[e.agent_id]
+        at = utc_now()      # the transfer's decided_at is the previous owner's left_at: the log pairs them
+        also: list[Statement] = []
+        note = tell_previous = None
+        if handed is not None:
+            also.append(queries.close_transfer(handed.transfer_id, "accepted", at))
+            note = handed.note
+            tell_previous = encode(_transfer_result(handed.transfer_id, e.conversation_id, "accepted"))
+        conv = self._conversations.get(e.conversation_id)
+        if conv is not None:
+            conv.post_change_owner(e.agent_id, agent.name, e.previous_id, previous_stays=e.previous_stays, note=note,
+                                   also=also, tell_previous=tell_previous, at=at)
+            return
+        if also:
+            await self._persister.post(also, e.conversation_id)
+        if tell_previous is not None:
+            deliver_to_agent(self._agents, e.previous_id, tell_previous)
 
     async def _invitation_offered(self, e: InvitationOffered, invite: Invite | None) -> None:
         created = utc_now()
@@ -676,7 +813,7 @@ class Router:
         for a in self.state.agents.values():
             if a.id in self.supervisors:
                 continue
-            row = (a.presence if a.connected else OFFLINE, len(a.open) + len(a.joined), len(a.offers),
+            row = (a.presence if a.connected else OFFLINE, len(a.open) + len(a.joined), len(a.offers) + a.transfers,
                    a.invitations, a.capacity)
             if self._status_written.get(a.id) != row:
                 self._status_written[a.id] = row
@@ -734,6 +871,15 @@ class Router:
             metrics.AGENTS_BY_PRESENCE.labels(presence).set(n)
 
 
+def _transfer_result(transfer_id: str, conversation_id: str, status: str) -> dict[str, Any]:
+    return {"type": "transfer_result", "transfer_id": transfer_id, "status": status, "conversation_id": conversation_id}
+
+
+def _transfer_revoked(transfer_id: str, conversation_id: str, reason: str) -> dict[str, Any]:
+    return {"type": "transfer_revoked", "transfer_id": transfer_id, "conversation_id": conversation_id,
+            "reason": reason}
+
+
 # One handler per command, each a method taking that command: the Router's whole vocabulary.
 _HANDLERS: dict[type[Any], Callable[[Router, Any], Awaitable[Effects]]] = {
     Enqueue: Router._enqueue,
@@ -750,6 +896,9 @@ _HANDLERS: dict[type[Any], Callable[[Router, Any], Awaitable[Effects]]] = {
     Invite: Router._invite,
     AnswerInvitation: Router._answer_invitation,
     InvitationTimedOut: Router._invitation_timed_out,
+    TransferConversation: Router._transfer,
+    AnswerTransfer: Router._answer_transfer,
+    TransferTimedOut: Router._transfer_timed_out,
     AgentLeft: Router._agent_left,
     Adopt: Router._adopt,
     UpdateAgent: Router._update_agent,

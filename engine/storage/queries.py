@@ -429,6 +429,12 @@ async def expire_pending_invitations(db: Database) -> None:
     await db.execute("UPDATE invitations SET status = 'expired', decided_at = now() WHERE status = 'pending'")
 
 
+async def expire_pending_transfers(db: Database) -> None:
+    """At start and after the Router's rebuild: transfers it was deciding are over, the owner keeps
+    the conversation (its owner hears ``expired`` when the Router rebuilt in place)."""
+    await db.execute("UPDATE transfers SET status = 'expired', decided_at = now() WHERE status = 'pending'")
+
+
 # ---- offline requests -----------------------------------------------------------------------
 
 async def next_request_number(db: Database) -> int:
@@ -656,6 +662,37 @@ def join_conversation(conversation_id: str, agent_id: str, at: datetime) -> Stat
 def leave_conversation(conversation_id: str, agent_id: str, at: datetime) -> Statement:
     return ("UPDATE participants SET left_at = $3 WHERE conversation_id = $1 AND agent_id = $2",
             (uuid.UUID(conversation_id), uuid.UUID(agent_id), at))
+
+
+# ---- transfers ------------------------------------------------------------------------------
+
+def insert_transfer(transfer_id: str, conversation_id: str, from_id: str, to_id: str | None, to_queue: str | None,
+                    note: str | None, at: datetime) -> Statement:
+    return ("INSERT INTO transfers (id, conversation_id, from_agent_id, to_agent_id, to_queue, note, created_at) "
+            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
+            (uuid.UUID(transfer_id), uuid.UUID(conversation_id), uuid.UUID(from_id),
+             uuid.UUID(to_id) if to_id else None, to_queue, note, at))
+
+
+def transfer_asked(transfer_id: str, to_id: str) -> Statement:
+    return ("UPDATE transfers SET to_agent_id = $2 WHERE id = $1", (uuid.UUID(transfer_id), uuid.UUID(to_id)))
+
+
+def close_transfer(transfer_id: str, status: str, at: datetime) -> Statement:
+    return ("UPDATE transfers SET status = $2, decided_at = $3 WHERE id = $1 AND status = 'pending'",
+            (uuid.UUID(transfer_id), status, at))
+
+
+def hand_over(conversation_id: str, previous_id: str, agent_id: str, at: datetime, *,
+              previous_stays: bool = False) -> list[Statement]:
+    """The conversation's owner is ``agent_id`` now; ``previous_id`` stays in it as invited, or has left it."""
+    cid, previous, aid = uuid.UUID(conversation_id), uuid.UUID(previous_id), uuid.UUID(agent_id)
+    previous_row: Statement = (
+        ("UPDATE participants SET role = 'invited' WHERE conversation_id = $1 AND agent_id = $2", (cid, previous))
+        if previous_stays else
+        ("UPDATE participants SET left_at = $3 WHERE conversation_id = $1 AND agent_id = $2", (cid, previous, at)))
+    return [("UPDATE conversations SET owner_id = $2 WHERE id = $1", (cid, aid)), previous_row,
+            (_JOIN_AS_OWNER, (cid, aid, at))]
 
 
 # ---- offline requests (lists) and FAQ -------------------------------------------------------

@@ -1,10 +1,9 @@
-"""SQL of supervisors inside live chats (PROTOCOL.md §8): the log of their actions, a conversation
-handed to another owner, and the supervisors the Router knows at start."""
+"""SQL of supervisors inside live chats (PROTOCOL.md §8): the log of their actions and the
+supervisors the Router knows at start (a conversation handed to another owner is ``queries.hand_over``)."""
 
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
 
 from frontdesk.engine.storage.db import Database, Row, Statement
 
@@ -20,21 +19,6 @@ def log_action(supervisor_id: str, action: str, conversation_id: str | None = No
             "VALUES ($1, $2, $3, $4, $5)",
             (uuid.UUID(supervisor_id), action, uuid.UUID(conversation_id) if conversation_id else None,
              uuid.UUID(agent_id) if agent_id else None, detail))
-
-
-def hand_over(conversation_id: str, new_owner_id: str, old_owner_id: str, old_stays: bool,
-              at: datetime) -> list[Statement]:
-    """``new_owner_id`` owns the conversation; the old owner stays in it as invited, or leaves it."""
-    cid, new, old = uuid.UUID(conversation_id), uuid.UUID(new_owner_id), uuid.UUID(old_owner_id)
-    old_row: Statement = (
-        ("UPDATE participants SET role = 'invited' WHERE conversation_id = $1 AND agent_id = $2", (cid, old))
-        if old_stays else
-        ("UPDATE participants SET left_at = $3 WHERE conversation_id = $1 AND agent_id = $2", (cid, old, at)))
-    return [("UPDATE conversations SET owner_id = $2 WHERE id = $1", (cid, new)),
-            old_row,
-            ("INSERT INTO participants (conversation_id, agent_id, role, joined_at) VALUES ($1, $2, 'owner', $3) "
-             "ON CONFLICT (conversation_id, agent_id) DO UPDATE SET role = 'owner', left_at = NULL",
-             (cid, new, at))]
 
 
 async def all_supervisors(db: Database) -> list[Row]:

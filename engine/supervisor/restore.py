@@ -1,7 +1,8 @@
 """State rebuilt from the database before the engine serves (PROTOCOL.md §5.10), and the
 Router's state rebuilt the same way after it crashed.
 
-At start, pending offers of the last run are void and agents start offline; every queue, waiting
+At start, pending offers of the last run are void, pending transfers expired (their owners keep
+the conversations) and agents start offline; every queue, waiting
 chat (in its old order), open conversation with its messages, participants and refusals comes
 back as it was stored. Agents who own conversations get an actor without a socket: their
 reconnect grace starts now.
@@ -10,7 +11,7 @@ After a crash of the Router (``rebuild_router``), the running Conversation and A
 stay; only the routing state is made again: every Conversation first handles what the Router
 told it before the crash (so its writes are made), the Persister commits what is queued, and
 then queues, waiting chats, owners and refusals are read from the database as at start. Pending
-offers and invitations are void (their agents and inviters are told), and the agents signed in
+offers, invitations and transfers are void (their agents, inviters and owners are told), and the agents signed in
 are online again with the presence they chose.
 """
 
@@ -71,6 +72,7 @@ async def load_queue_configs(db: Database, *, strict: bool) -> dict[str, QueueCo
 async def restore(db: Database, router: Router, conversations: ConversationRoster, agents: AgentRoster) -> None:
     """Rebuild queues, open conversations and agent load from the database (before serving)."""
     await queries.void_pending_offers(db)
+    await queries.expire_pending_transfers(db)
     await queries.reset_agent_status(db)
     chosen: dict[str, tuple[str, str]] = {}  # agent id -> (email, the presence it last chose)
     router.restore_queues(await load_queue_configs(db, strict=False))
@@ -133,6 +135,7 @@ async def rebuild_router(db: Database, persister: Persister, router: Router, con
     await persister.drain()
     await queries.void_pending_offers(db)
     await queries.expire_pending_invitations(db)
+    await queries.expire_pending_transfers(db)
     router.restore_queues(await load_queue_configs(db, strict=False))
     chosen: dict[str, str] = {}
     for row in await queries.all_agents(db):

@@ -1,5 +1,5 @@
-// The agent console (/agent): sign-in, presence, offers, conversations in tabs, invitations and
-// offline requests; conversations of messaging queues with their status, set pending or resolved
+// The agent console (/agent): sign-in, presence, offers, conversations in tabs, invitations,
+// transfers (transfer.js) and offline requests; conversations of messaging queues with their status, set pending or resolved
 // by their owner (messaging.js); the customer beside each chat and new conversations the business
 // starts (customers.js). A supervisor signs in here too (supervisor.js): the floor instead of
 // offers and offline requests, conversations watched read-only with whispers to the agents, and
@@ -14,6 +14,7 @@ import {
   isMessaging, leavingText, showConsoleNote, hideConsoleNote, renderStatusPill, renderReminder,
 } from '/agent/messaging.js';
 import { initCustomerPanel, loadCustomerPanel, panelLists, setupOutreach } from '/agent/customers.js';
+import { setupTransfers } from '/agent/transfer.js';
 import { startFloor, stopFloor, setFloor, applyFloor, agentOptions } from '/agent/supervisor.js';
 import { fillPlaceholders } from '/agent/canned.js';
 
@@ -47,6 +48,7 @@ const COLLEAGUES_TTL_MS = 10_000;    // presence in the list is at most this old
 let requestsTimer = null;
 let countdownTimer = null;
 let outreach = null;                 // the "New conversation" dialog (customers.js)
+let transfers = null;                // transfers: the owner's dialog and state, the target's cards (transfer.js)
 
 const now = () => Date.now() + clockSkew;
 
@@ -119,6 +121,7 @@ function signOut(info) {
   hideConsoleNote();
   for (const id of [...offers.keys()]) removeOffer(id);
   for (const id of [...invitations.keys()]) removeInvitation(id);
+  if (transfers) transfers.clear();
   clearInterval(requestsTimer);
   clearInterval(countdownTimer);
   if (supervising) stopFloor();
@@ -229,6 +232,9 @@ function onFrame(f) {
     case 'typing': onTyping(f); break;
     case 'invitation': showInvitation(f); break;
     case 'invitation_result': onInvitationResult(f); break;
+    case 'transfer_offer': transfers.showOffer(f, true); break;
+    case 'transfer_result': transfers.onResult(f); break;
+    case 'transfer_revoked': transfers.onRevoked(f); break;
     case 'ended': onEnded(f); break;
     case 'status': onStatus(f); break;
     case 'reminder': onReminder(f); break;
@@ -268,6 +274,7 @@ function onWelcome(f) {
   const pending = new Set((f.offers || []).map((o) => o.offer_id));
   for (const id of [...offers.keys()]) if (!pending.has(id)) removeOffer(id);
   for (const offer of f.offers || []) showOffer(offer, false);
+  transfers.welcome(f.transfers || []);
 }
 
 // ---- presence --------------------------------------------------------------------------------
@@ -329,10 +336,11 @@ function countdownParts(expiresAt) {
 
 function tickCountdowns() {
   for (const card of [...offers.values(), ...invitations.values()]) if (!card.retired) card.countdown.update();
+  transfers.tick();
 }
 
 function updateTitle() {
-  const n = offers.size + invitations.size;
+  const n = offers.size + invitations.size + (transfers ? transfers.count() : 0);
   document.title = `${n ? `(${n}) ` : ''}${t('agent.docTitle')}`;
 }
 
@@ -479,6 +487,7 @@ function onInvitationResult(f) {
 }
 
 function onError(f) {
+  if (transfers.onError(f)) return;
   if (f.ref && offers.has(f.ref)) {
     retireCard(offers.get(f.ref), errorText(f), () => removeOffer(f.ref));
     return;
@@ -654,6 +663,17 @@ class Conv {
     });
     this.wireInvite();
     this.wireReassign();
+    $('.act-transfer', panel).addEventListener('click', (e) => {
+      if (e.currentTarget.getAttribute('aria-disabled') === 'true') {
+        announce(t('transfer.pending'));
+        return;
+      }
+      transfers.open(this);
+    });
+    $('.transfer__dismiss', panel).addEventListener('click', () => {
+      transfers.dismiss(this);
+      $('.act-transfer', panel).focus();
+    });
     $('.log-scroll', panel).addEventListener('scroll', () => this.markRead(), { passive: true });
     this.updateSend();
   }
@@ -721,6 +741,7 @@ class Conv {
         return;
       }
       pendingInvites.push(this.id);
+      transfers.forgetLast();
       lastInvite = { conversationId: this.id, at: Date.now() };
       result.classList.remove('invite__result--failed');
       setText(result, t('invite.sent'));
@@ -790,6 +811,8 @@ class Conv {
     statusBox.hidden = !this.messaging || this.ended;
     if (this.messaging) renderStatusPill(statusBox, this.status);
     $('.act-invite', this.panel).hidden = this.ended || role === null;
+    // only the owner hands the chat over; a resting messaging conversation has nobody to hand over
+    $('.act-transfer', this.panel).hidden = this.ended || role !== 'owner' || (this.messaging && this.status !== 'open');
     $('.act-close', this.panel).hidden = !this.ended;
     $('.composer', this.panel).hidden = this.ended;
     if (this.ended) $('.invite', this.panel).hidden = true;
@@ -1029,6 +1052,7 @@ function onConversation(f) {
   setText($('.conv__progress', conv.panel), '');
   for (const [id, card] of offers) if (card.conversationId === f.conversation_id) removeOffer(id);
   for (const [id, card] of invitations) if (card.conversationId === f.conversation_id) removeInvitation(id);
+  transfers.opened(f.conversation_id);
   selectTab(conv.id, false);
   conv.input.focus({ preventScroll: true });
   conv.log.scrollToEnd();
@@ -1057,7 +1081,8 @@ function onParticipant(f, joined) {
   } else {
     conv.participants = conv.participants.filter((p) => p.id !== f.agent.id);
     if (f.agent.id === me.id) {
-      conv.finish(f.role === 'invited' ? t('agent.youLeft') : t('agent.requeued'));
+      const handed = f.role === 'owner' ? transfers.handedOver(conv.id) : null;
+      conv.finish(handed || (f.role === 'invited' ? t('agent.youLeft') : t('agent.requeued')));
       return;
     }
     conv.log.notice(t('agent.left', { name }));
@@ -1384,6 +1409,19 @@ function init() {
     renumberOptions();
   });
   $('#options-cancel').addEventListener('click', () => $('#options-dialog').close());
+  transfers = setupTransfers({
+    send: (frame) => {
+      const sent = Boolean(conn && conn.send(frame));
+      if (sent && frame.type === 'transfer') lastInvite = null;     // its errors are the transfer's
+      return sent;
+    },
+    me: () => me,
+    colleagues: () => {
+      colleagues = null;     // presence and load as they are now, not as when the invite field last asked
+      return loadColleagues();
+    },
+    convs, announce, countdownParts, customerLine, retireCard, focusAfterCard, updateTitle, errorText,
+  });
   outreach = setupOutreach({
     token: () => token,
     queues: () => (me && me.queues) || [],

@@ -245,6 +245,79 @@ async def test_a_waiting_chat_can_be_reassigned_to_an_away_agent(engine: Engine)
             assert joined["agent"]["name"] == "Agent One" and joined["role"] == "owner"
 
 
+# ---- a supervisor's new owner and a pending transfer ----------------------------------------------
+
+async def transfer_offered(owner: Client, target: Client, cid: str) -> dict[str, Any]:
+    """``owner`` transfers the chat to ``target``, who has the offer and has not answered."""
+    await owner.send({"type": "transfer", "conversation_id": cid, "agent_id": target.info["id"]})
+    return await target.expect("transfer_offer", conversation_id=cid)
+
+
+async def transfer_statuses(postgres: Postgres, database_url: str, cid: str) -> list[dict[str, Any]]:
+    return await db_rows_until(postgres, database_url,
+                               f"SELECT status FROM transfers WHERE conversation_id = '{cid}' ORDER BY created_at",
+                               lambda rows: rows and rows[-1]["status"] != "pending")
+
+
+async def test_a_take_over_cancels_the_pending_transfer(engine: Engine, postgres: Postgres,
+                                                        database_url: str) -> None:
+    async with owned_chat(engine) as (a1, cu, cid), agent(engine, 2) as a2, supervisor(engine) as sup:
+        offer = await transfer_offered(a1, a2, cid)
+        await sup.send({"type": "take_over", "conversation_id": cid})
+        await sup.expect("conversation", conversation_id=cid)
+
+        result = await a1.expect("transfer_result", transfer_id=offer["transfer_id"])
+        assert (result["status"], result["reason"]) == ("expired", "owner_changed")
+        revoked = await a2.expect("transfer_revoked", transfer_id=offer["transfer_id"])
+        assert revoked["reason"] == "owner_changed"
+        await a1.expect("participant_joined", conversation_id=cid, role="invited")
+
+        # the offer is gone for good, and the chat has no pending transfer any more
+        await a2.send({"type": "accept_transfer", "transfer_id": offer["transfer_id"]})
+        assert (await a2.expect("error"))["code"] == "offer_expired"
+        await a1.send({"type": "transfer", "conversation_id": cid, "agent_id": a2.info["id"]})
+        assert (await a1.expect("error"))["code"] == "forbidden"        # invited now: only the owner transfers
+        await sup.send({"type": "transfer", "conversation_id": cid, "agent_id": a2.info["id"]})
+        assert (await a2.expect("transfer_offer", conversation_id=cid))["from"]["name"] == "Supervisor"
+        assert "participant_left" not in kinds(cu.seen)
+    statuses = await transfer_statuses(postgres, database_url, cid)
+    assert statuses[0] == {"status": "expired"}
+
+
+async def test_a_reassignment_to_the_transfers_target_cancels_the_transfer(engine: Engine, postgres: Postgres,
+                                                                           database_url: str) -> None:
+    async with owned_chat(engine) as (a1, cu, cid), agent(engine, 2) as a2, supervisor(engine) as sup:
+        offer = await transfer_offered(a1, a2, cid)
+        await sup.send({"type": "reassign", "conversation_id": cid, "agent_id": a2.info["id"]})
+        view = await a2.expect("conversation", conversation_id=cid)
+        assert [(p["name"], p["role"]) for p in view["participants"]] == [("Agent Two", "owner")]
+        assert (await a2.expect("transfer_revoked", transfer_id=offer["transfer_id"]))["reason"] == "owner_changed"
+        result = await a1.expect("transfer_result", transfer_id=offer["transfer_id"])
+        assert (result["status"], result["reason"]) == ("expired", "owner_changed")
+        left = await a1.expect("participant_left", conversation_id=cid)
+        assert left["agent"]["id"] == a1.info["id"]
+        note = await cu.expect("message", conversation_id=cid)
+        assert note["text"] == "Agent Two has taken over the conversation."
+
+        # Agent Two's reservation for the transfer is gone, and the new owner may transfer at once
+        await a2.send({"type": "transfer", "conversation_id": cid, "agent_id": a1.info["id"]})
+        again = await a1.expect("transfer_offer", conversation_id=cid)
+        await a1.send({"type": "accept_transfer", "transfer_id": again["transfer_id"]})
+        await a1.expect("conversation", conversation_id=cid)
+        assert (await a2.expect("transfer_result", transfer_id=again["transfer_id"]))["status"] == "accepted"
+    assert await transfer_statuses(postgres, database_url, cid) == [{"status": "expired"}, {"status": "accepted"}]
+
+
+async def test_supervisors_are_no_transfer_targets(engine: Engine) -> None:
+    async with owned_chat(engine) as (a1, _cu, cid), supervisor(engine) as sup:
+        await a1.send({"type": "transfer", "conversation_id": cid, "agent_id": sup.info["id"]})
+        error = await a1.expect("error")
+        assert (error["code"], error["field"]) == ("not_found", "agent_id")
+        await sup.send({"type": "accept_transfer", "transfer_id": str(uuid.uuid4())})
+        error = await sup.expect("error")
+        assert (error["code"], error["field"]) == ("forbidden", "type")
+
+
 async def test_set_agent_presence_is_followed_by_the_agents_console_and_routing(
         engine: Engine, postgres: Postgres, database_url: str) -> None:
     async with agent(engine, 1) as a1, supervisor(engine) as sup:

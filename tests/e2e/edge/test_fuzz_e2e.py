@@ -610,6 +610,7 @@ LIVE_FIELDS: dict[str, st.SearchStrategy[Any]] = {
     "conversation_id": live_ids("conversation_id", "conversation_id", "other_conversation_id"),
     "offer_id": live_ids("offer_id", "offer_id"),
     "invitation_id": live_ids("invitation_id"),
+    "transfer_id": live_ids("transfer_id"),
     "agent_id": live_ids("agent2_id", "agent2_id", "agent1_id"),
     "queue": st.sampled_from(["support", "sales", "after-hours", "messages", "nope"]),
     "client_id": st.uuids().map(str) | st.just(Live("client_id")),
@@ -712,12 +713,14 @@ class Scene:
                    for socket in (self.agent, self.customer) for f in socket.frames)
 
     def note(self, socket: Socket) -> None:
-        """Remember the newest ids the engine gave out (an offer, an invitation, a seq, a client_id)."""
+        """Remember the newest ids the engine gave out (an offer, an invitation, a transfer, a seq, a client_id)."""
         for frame in socket.frames[-20:]:
             if frame["type"] == "offer":
                 self.live["offer_id"] = frame["offer_id"]
             elif frame["type"] == "invitation":
                 self.live["invitation_id"] = frame["invitation_id"]
+            elif frame["type"] in ("transfer_offer", "transfer_result"):
+                self.live["transfer_id"] = frame["transfer_id"]
             elif frame["type"] == "ack":
                 self.live.update(client_id=frame["client_id"], last_seq=frame["seq"])
 

@@ -18,8 +18,10 @@ from frontdesk.engine.protocol.frames import (
     MAX_TEXT_CHARS,
     Accept,
     AcceptInvitation,
+    AcceptTransfer,
     Command,
     DeclineInvitation,
+    DeclineTransfer,
     End,
     Hello,
     Invite,
@@ -36,6 +38,7 @@ from frontdesk.engine.protocol.frames import (
     SetAgentPresence,
     SetStatus,
     TakeOver,
+    Transfer,
     Typing,
     Unmonitor,
     _decoder,
@@ -83,6 +86,9 @@ VALID: dict[str, dict[str, object]] = {
     "leave": {"type": "leave", "conversation_id": "k1"},
     "end": {"type": "end"},
     "set_status": {"type": "set_status", "conversation_id": "k1", "status": "pending"},
+    "transfer": {"type": "transfer", "conversation_id": "k1", "agent_id": "a2"},
+    "accept_transfer": {"type": "accept_transfer", "transfer_id": "t1"},
+    "decline_transfer": {"type": "decline_transfer", "transfer_id": "t1"},
     "monitor": {"type": "monitor", "conversation_id": "k1"},
     "unmonitor": {"type": "unmonitor", "conversation_id": "k1"},
     "join": {"type": "join", "conversation_id": "k1"},
@@ -123,6 +129,11 @@ def variant(frame_type: str, **changes: object) -> str:
     ({"type": "accept_invitation", "invitation_id": "i1"}, AcceptInvitation(invitation_id="i1")),
     ({"type": "decline_invitation", "invitation_id": "i1"}, DeclineInvitation(invitation_id="i1")),
     ({"type": "leave", "conversation_id": "k1"}, Leave(conversation_id="k1")),
+    ({"type": "transfer", "conversation_id": "k1", "agent_id": "a2", "note": "VIP"},
+     Transfer(conversation_id="k1", agent_id="a2", note="VIP")),
+    ({"type": "transfer", "conversation_id": "k1", "queue": "sales"}, Transfer(conversation_id="k1", queue="sales")),
+    ({"type": "accept_transfer", "transfer_id": "t1"}, AcceptTransfer(transfer_id="t1")),
+    ({"type": "decline_transfer", "transfer_id": "t1"}, DeclineTransfer(transfer_id="t1")),
     ({"type": "end"}, End()),
     ({"type": "set_status", "conversation_id": "k1", "status": "resolved"},
      SetStatus(conversation_id="k1", status="resolved")),
@@ -144,8 +155,8 @@ def test_every_frame_type_decodes_to_its_command(fields: dict[str, object], expe
 def test_frame_types_are_exactly_the_protocol_client_frames() -> None:
     assert set(VALID) == FRAME_TYPES == {
         "hello", "ping", "presence", "accept", "reject", "send", "read", "typing", "invite",
-        "accept_invitation", "decline_invitation", "leave", "end", "set_status",
-        "monitor", "unmonitor", "join", "take_over", "reassign", "set_agent_presence"}
+        "accept_invitation", "decline_invitation", "leave", "end", "set_status", "transfer", "accept_transfer",
+        "decline_transfer", "monitor", "unmonitor", "join", "take_over", "reassign", "set_agent_presence"}
 
 
 def test_send_defaults() -> None:
@@ -406,6 +417,27 @@ def test_invite_needs_exactly_one_of_agent_id_and_queue(changes: dict[str, objec
     assert_error(variant("invite", **changes), code, field)
 
 
+@pytest.mark.parametrize(("changes", "code", "field"), [
+    ({"agent_id": ...}, "missing_field", "agent_id"),
+    ({"queue": "sales"}, "invalid_value", "queue"),
+    ({"agent_id": ""}, "invalid_value", "agent_id"),
+    ({"note": 5}, "invalid_value", "note"),
+    ({"note": "x" * (MAX_TEXT_CHARS + 1)}, "invalid_value", "note"),
+    ({"conversation_id": ...}, "missing_field", "conversation_id"),
+])
+def test_transfer_needs_one_target_and_a_short_text_note(changes: dict[str, object], code: str, field: str) -> None:
+    assert_error(variant("transfer", **changes), code, field)
+
+
+def test_an_error_about_a_transfer_answer_echoes_its_transfer_id() -> None:
+    with pytest.raises(ProtocolError) as caught:
+        parse_frame(variant("accept_transfer", transfer_id=7))
+    assert caught.value.field == "transfer_id"
+    with pytest.raises(ProtocolError) as caught:
+        parse_frame(json.dumps({"type": "decline_transfer", "transfer_id": "t9", "x": "\x00"}))
+    assert caught.value.ref == "t9"
+
+
 # --- strings PostgreSQL cannot store ------------------------------------------------------
 
 BAD_CHARS = ["\x00", "\ud800", "\udbff", "\udc00", "\udfff"]
@@ -599,8 +631,8 @@ def check_outcome(raw: str | bytes) -> None:
     else:
         assert type(command).__name__ in {cls.__name__ for cls in (
             Hello, Ping, Presence, Accept, Reject, Send, Read, Typing, Invite, AcceptInvitation,
-            DeclineInvitation, Leave, End, SetStatus, Monitor, Unmonitor, Join, TakeOver, Reassign,
-            SetAgentPresence)}
+            DeclineInvitation, Leave, End, SetStatus, Transfer, AcceptTransfer, DeclineTransfer, Monitor,
+            Unmonitor, Join, TakeOver, Reassign, SetAgentPresence)}
 
 
 any_char = st.characters(exclude_categories=())  # surrogates included

@@ -47,7 +47,8 @@ PARSE_ERROR_CODES = {"bad_frame", "unknown_type", "missing_field", "invalid_valu
 # Send and Invite check rules across fields: a wrong value in one may be reported at its partner
 PARTNERS = {("send", "text"): {"attachments", "option_id"}, ("send", "attachments"): {"text"},
             ("send", "option_id"): {"text"}, ("invite", "agent_id"): {"queue"},
-            ("invite", "queue"): {"agent_id"}}
+            ("invite", "queue"): {"agent_id"}, ("transfer", "agent_id"): {"queue"},
+            ("transfer", "queue"): {"agent_id"}}
 
 FAST = settings(max_examples=600, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
@@ -79,7 +80,8 @@ def check_command(command: Command) -> None:
     assert fields["type"] in FRAME_TYPES
     assert storable(fields), fields
     assert len(fields.get("text", "")) <= MAX_TEXT_CHARS
-    for name in ("client_id", "conversation_id", "offer_id", "invitation_id", "agent_id", "option_id", "queue"):
+    for name in ("client_id", "conversation_id", "offer_id", "invitation_id", "transfer_id", "agent_id", "option_id",
+                 "queue"):
         value = fields.get(name)
         assert value is None or 1 <= len(value) <= MAX_ID_CHARS, (name, value)
     for key, seq in (fields.get("resume") or {}).items():
@@ -128,7 +130,8 @@ def test_a_valid_frame_of_every_type_decodes_to_its_command_with_the_values_sent
             return
         # only the rules across fields refuse a frame whose every field is valid on its own
         assert (frame["type"], error.code) in {("send", "missing_field"), ("send", "invalid_value"),
-                                               ("invite", "missing_field"), ("invite", "invalid_value")}, error
+                                               ("invite", "missing_field"), ("invite", "invalid_value"),
+                                               ("transfer", "missing_field"), ("transfer", "invalid_value")}, error
         assume(False)
     check_command(command)
     assert parse_frame(to_bytes(text)) == command

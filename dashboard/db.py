@@ -866,3 +866,26 @@ def csat_comments(conn: Conn, period: Period, limit: int = 200) -> list[Row]:
         FROM ratings r LEFT JOIN staff s ON s.id = r.agent_id
         WHERE {where} AND r.comment IS NOT NULL ORDER BY r.created_at DESC LIMIT %(limit)s""").format(where=where)
     return _all(conn, query, {**params, "limit": limit})
+
+
+
+# ---- transfers ----------------------------------------------------------------------------------
+
+def transfers_by_agent(conn: Conn, period: Period) -> list[Row]:
+    """Transfers asked for in the period (by the transfer's time; the queue filter by its
+    conversation's queue), per agent who handed over (``from_agent``) and who was asked
+    (``to_agent``, '' while a queue's transfer had nobody) or the queue (``to_queue``), with outcomes."""
+    params: dict[str, Any] = {"since": period.since, "until": period.until, "queues": list(period.queues)}
+    query = """
+        SELECT f.name AS from_agent, coalesce(s.name, '') AS to_agent, coalesce(t.to_queue, '') AS to_queue,
+               count(*) AS asked,
+               count(*) FILTER (WHERE t.status = 'accepted') AS accepted,
+               count(*) FILTER (WHERE t.status = 'declined') AS declined,
+               count(*) FILTER (WHERE t.status = 'expired') AS expired,
+               count(*) FILTER (WHERE t.status = 'pending') AS pending
+        FROM transfers t JOIN conversations c ON c.id = t.conversation_id
+        JOIN staff f ON f.id = t.from_agent_id LEFT JOIN staff s ON s.id = t.to_agent_id
+        WHERE t.created_at >= %(since)s AND t.created_at < %(until)s
+          AND (cardinality(%(queues)s::text[]) = 0 OR c.queue = ANY(%(queues)s::text[]))
+        GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3"""
+    return _all(conn, query, params)

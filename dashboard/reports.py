@@ -1,9 +1,10 @@
 """Reports over a period: chats per hour and weekday, waiting times and service level (share of
 chats an agent accepted within N seconds, N chosen here), first-response time, offer outcomes per
-agent, handling time per agent, agent occupancy, offline requests per day, customer satisfaction
-(``csat.py``). Every plot is interactive (tooltips, zoom, legend filter) and every table can be
-downloaded as CSV. All aggregation happens in PostgreSQL (``db.py``); the occupancy figures are
-derived in ``occupancy.py``. The staffing forecast is a page of its own (``staffing.py``).
+agent, handling time per agent, agent occupancy, transfers (``transfers.py``), offline requests per
+day, customer satisfaction (``csat.py``). Every plot is interactive (tooltips, zoom, legend filter)
+and every table can be downloaded as CSV. All aggregation happens in PostgreSQL (``db.py``); the
+occupancy figures are derived in ``occupancy.py``. The staffing forecast is a page of its own
+(``staffing.py``).
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import altair as alt
 import pandas as pd
 import streamlit as st
 
-from frontdesk.dashboard import common, csat, db, occupancy
+from frontdesk.dashboard import common, csat, db, occupancy, transfers
 
 WEEKDAYS = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"]
 OUTCOME_COLOURS = {"accepted": "#2e7d32", "rejected": "#c62828", "expired": "#ef6c00", "revoked": "#6d4c41",
@@ -76,13 +77,14 @@ def render() -> None:
         occupancy_rows = db.occupancy_by_agent(conn, period)
         offline = db.offline_requests_per_day(conn, period, tz)
         satisfaction = csat.load(conn, period, tz)
+        handed_over = db.transfers_by_agent(conn, period)
     _chats_per_hour(by_hour, tz)
     _waiting(waits, levels, within, bucket)
     _first_response(first, first_agents, first_hist, respond, bucket)
     _outcomes(outcomes)
     _handling(handling, handling_hist)
     _occupancy(occupancy_rows)
-    # Transfers (per agent and queue, from the transfers table) go here, after the agents' work.
+    transfers.render(handed_over, csv_button)
     _offline(offline)
     csat.render(satisfaction, csv_button)
 

@@ -83,3 +83,38 @@ def test_a_period_without_chats_shows_empty_states(dashboard_env: Seed) -> None:
     assert "No finished chats in this period." in page
     assert "No agent was available or chatting in this period." in page
     assert len(at.get("vega_lite_chart")) == 1      # the hours grid, all zero
+
+
+def test_without_transfers_the_transfers_section_says_so(dashboard_env: Seed) -> None:
+    at = signed_in(dashboard_env, "reports.py")
+    assert "Transfers" in [h.value for h in at.header]
+    assert "No transfers in this period." in [i.value for i in at.info]
+
+
+def test_transfers_are_counted_by_who_handed_over_to_whom_with_their_outcomes(dashboard_env: Seed) -> None:
+    seed = dashboard_env
+    a1, a2, a3 = (seed.staff[f"agent{n}@demo.test"] for n in (1, 2, 3))
+    now = datetime.now(UTC)
+    for to_agent, to_queue, status, conversation in ((a2, None, "accepted", seed.c_ended),
+                                                     (a2, None, "declined", seed.c_ended),
+                                                     (None, "sales", "expired", seed.c_ended),
+                                                     (a1, None, "accepted", seed.c_active)):
+        giver = a3 if conversation == seed.c_active else a1
+        seed.sql("INSERT INTO transfers (id, conversation_id, from_agent_id, to_agent_id, to_queue, status, "
+                 "created_at, decided_at) VALUES (gen_random_uuid(), %s, %s, %s, %s, %s, %s, %s)",
+                 conversation, giver, to_agent, to_queue, status, now - timedelta(minutes=30), now)
+    at = signed_in(seed, "reports.py")
+    assert not at.error, [e.value for e in at.error]
+    metrics = {m.label: m.value for m in at.metric}
+    assert metrics["Transfers asked for"] == "4" and metrics["Accepted"] == "50%"
+    assert metrics["Declined or expired"] == "2"
+    table = next(d.value for d in at.dataframe if "accepted share" in d.value.columns)
+    rows = {(r["from"], r["to"]): (r["asked"], r["accepted"], r["declined"], r["expired"])
+            for _, r in table.iterrows()}
+    assert rows == {("Agent One", "Agent Two"): (2, 1, 1, 0), ("Agent One", "queue sales"): (1, 0, 0, 1),
+                    ("Agent Three", "Agent One"): (1, 1, 0, 0)}
+    assert "csv_transfers" in [b.key for b in at.get("download_button")]
+    # a queue filter keeps the transfers of that queue's conversations
+    widget(at.multiselect, "rep_queues").select("sales").run()
+    table = next(d.value for d in at.dataframe if "accepted share" in d.value.columns)
+    assert list(table["from"]) == ["Agent Three"]

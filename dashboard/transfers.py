@@ -49,7 +49,7 @@ def render(rows: list[db.Row], csv_button: Callable[[pd.DataFrame, str], None]) 
     by_agent = df.groupby("from", as_index=False)[OUTCOMES].sum()
     long = by_agent.melt(id_vars="from", value_vars=OUTCOMES, var_name="outcome", value_name="transfers")
     chart = alt.Chart(long).mark_bar().encode(
-        x=alt.X("transfers:Q", title="transfers asked for"),
+        x=alt.X("transfers:Q", title="transfers asked for", axis=alt.Axis(tickMinStep=1, format="d")),
         y=alt.Y("from:N", title="handed over by", sort="-x"),
         color=alt.Color("outcome:N", scale=alt.Scale(domain=OUTCOMES, range=OUTCOME_COLOURS),
                         legend=alt.Legend(orient="bottom")),

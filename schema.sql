@@ -519,6 +519,12 @@ CREATE TABLE IF NOT EXISTS ratings (
 );
 CREATE INDEX IF NOT EXISTS ratings_created_idx ON ratings (created_at) INCLUDE (queue, agent_id, score);
 
+-- ---- Reports over a shift and the staffing forecast (dashboard/db.py) ------------------------
+
+-- Occupancy and staffing read each agent's presence and chat intervals over a period.
+CREATE INDEX IF NOT EXISTS presence_log_agent_at_idx ON presence_log (agent_id, at);
+CREATE INDEX IF NOT EXISTS participants_agent_joined_idx ON participants (agent_id, joined_at);
+
 -- ---- Pending transfers survive a restart (PROTOCOL.md §8) ---------------------------------
 
 -- A pending transfer is restored at start and after the Router's rebuild with the time it had

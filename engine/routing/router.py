@@ -400,6 +400,8 @@ class Router:
         if p.role == "supervisor":
             self.supervisors.add(p.agent_id)
         await self._apply(self.state.agent_connected(p.agent_id, c.chosen_presence, trio.current_time()))
+        # signing in and out enter the presence log too: the dashboard's occupancy and staffing read it
+        await self._persister.post([queries.log_presence(p.agent_id, c.chosen_presence, "system")], p.agent_id)
         c.reply.send_nowait(self._snapshot(p.agent_id))
         return ()
 
@@ -425,6 +427,7 @@ class Router:
         self.state.agent_disconnected(agent_id)     # what it is told from now on waits for its next welcome
         await self._apply(self.desk.agent_offline(agent_id, now))
         await self._apply(self.transfers.agent_offline(agent_id, now))
+        await self._persister.post([queries.log_presence(agent_id, OFFLINE, "system")], agent_id)
         return self.state.agent_offline(agent_id, now)
 
     async def _set_presence(self, c: SetPresence) -> Effects:

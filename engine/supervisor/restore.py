@@ -78,6 +78,7 @@ async def load_queue_configs(db: Database, *, strict: bool) -> dict[str, QueueCo
 async def restore(db: Database, router: Router, conversations: ConversationRoster, agents: AgentRoster) -> None:
     """Rebuild queues, open conversations and agent load from the database (before serving)."""
     await queries.void_pending_offers(db)
+    await queries.expire_pending_invitations(db)      # their timers died with the last process
     await queries.reset_agent_status(db)
     chosen: dict[str, tuple[str, str]] = {}  # agent id -> (email, the presence it last chose)
     router.restore_queues(await load_queue_configs(db, strict=False))

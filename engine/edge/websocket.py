@@ -40,6 +40,12 @@ CLOSE_BAD_DATA = 1007
 HANDSHAKE_TIMEOUT_S = 10.0
 CLOSING_TIMEOUT_S = 2.0
 RECEIVE_BYTES = 65536
+# Every socket reads into this one buffer and keeps an exact-size copy of what came. Reading into a
+# fresh 64-KiB object per read, as os.read does, has the C allocator carve each read out of its heap
+# and shrink it to what came; with a thousand sockets reading between longer-lived allocations, the
+# heap keeps the holes those reads leave. One buffer is enough: nothing awaits between a read and
+# its copy.
+_READ_BUFFER = memoryview(bytearray(RECEIVE_BYTES))
 
 
 def text_frame(text: str) -> bytes:
@@ -224,11 +230,12 @@ class ServerSocket:
             if self._stream.socket.fileno() != self._fd:
                 raise trio.ClosedResourceError("the socket was closed")
             try:
-                data = os.read(self._fd, RECEIVE_BYTES)
+                got = os.readv(self._fd, (_READ_BUFFER,))
             except BlockingIOError:
                 await trio.lowlevel.wait_readable(self._fd)     # ClosedResourceError if it is closed meanwhile
                 waited = True
                 continue
+            data = bytes(_READ_BUFFER[:got])
             if not waited:
                 await trio.lowlevel.cancel_shielded_checkpoint()
             return data

@@ -518,3 +518,9 @@ CREATE TABLE IF NOT EXISTS ratings (
     created_at       timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS ratings_created_idx ON ratings (created_at) INCLUDE (queue, agent_id, score);
+
+-- ---- The customer's language of a conversation (mails and system messages, de/en) -------
+
+-- The pre-chat form's `language` (the widget sends the language it shows); NULL when the form
+-- gave none, and then the customer record's `language` applies (queries.conversation_language).
+ALTER TABLE conversations ADD COLUMN IF NOT EXISTS language text;

@@ -415,7 +415,7 @@ ALTER TABLE outbox ADD COLUMN IF NOT EXISTS qr_text text;
 -- §8). to_agent_id is the agent asked (last), null while a queue transfer waits at the head of its
 -- queue; on 'accepted' it is the new owner. The note is private: staff only, never on a customer's
 -- path. A transfer cancelled by the chat's end, its owner going offline, a supervisor's take-over or
--- reassignment, or a restart is 'expired'.
+-- reassignment is 'expired'; a restart leaves it pending (restored, see expires_at below).
 CREATE TABLE IF NOT EXISTS transfers (
     id               uuid PRIMARY KEY,
     conversation_id  uuid NOT NULL REFERENCES conversations (id),
@@ -518,6 +518,21 @@ CREATE TABLE IF NOT EXISTS ratings (
     created_at       timestamptz NOT NULL DEFAULT now()
 );
 CREATE INDEX IF NOT EXISTS ratings_created_idx ON ratings (created_at) INCLUDE (queue, agent_id, score);
+
+-- ---- Reports over a shift and the staffing forecast (dashboard/db.py) ------------------------
+
+-- Occupancy and staffing read each agent's presence and chat intervals over a period.
+CREATE INDEX IF NOT EXISTS presence_log_agent_at_idx ON presence_log (agent_id, at);
+CREATE INDEX IF NOT EXISTS participants_agent_joined_idx ON participants (agent_id, joined_at);
+
+-- ---- Pending transfers survive a restart (PROTOCOL.md §8) ---------------------------------
+
+-- A pending transfer is restored at start and after the Router's rebuild with the time it had
+-- left: expires_at is when the turn of the agent asked (or the wait at the head of the queue)
+-- ends, and asked every agent asked so far (a queue transfer never asks one twice).
+ALTER TABLE transfers ADD COLUMN IF NOT EXISTS expires_at timestamptz;
+ALTER TABLE transfers ADD COLUMN IF NOT EXISTS asked uuid[] NOT NULL DEFAULT '{}';
+CREATE INDEX IF NOT EXISTS transfers_pending_idx ON transfers (created_at) WHERE status = 'pending';
 
 -- ---- The customer's language of a conversation (mails and system messages, de/en) -------
 

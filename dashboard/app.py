@@ -23,6 +23,7 @@ PAGES = {
         ("customers.py", "Customers", ":material/contacts:"),
         ("offline.py", "Offline requests", ":material/mark_email_unread:"),
         ("reports.py", "Reports", ":material/bar_chart:"),
+        ("staffing.py", "Staffing forecast", ":material/groups:"),
     ],
     "Configure": [
         ("admin_agents.py", "Agents and supervisors", ":material/badge:"),

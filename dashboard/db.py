@@ -560,6 +560,182 @@ def offline_requests_per_day(conn: Conn, period: Period, tz: str) -> list[Row]:
     return _all(conn, query, {**params, "tz": tz})
 
 
+# First response: from the customer's first message to the first public agent message after it
+# (private notes and system lines do not answer the customer). Both come from the unique
+# (conversation_id, seq) index, one short index scan per conversation.
+_FIRST_RESPONSE = """
+    SELECT c.queue, fr.sender_id AS agent_id,
+           extract(epoch FROM fr.at - fc.at) AS secs
+    FROM conversations c
+    CROSS JOIN LATERAL (SELECT m.created_at AS at, m.seq FROM messages m
+                        WHERE m.conversation_id = c.id AND m.sender_kind = 'customer'
+                        ORDER BY m.seq LIMIT 1) fc
+    LEFT JOIN LATERAL (SELECT m.created_at AS at, m.sender_id FROM messages m
+                       WHERE m.conversation_id = c.id AND m.sender_kind = 'agent' AND NOT m.private
+                         AND m.seq > fc.seq
+                       ORDER BY m.seq LIMIT 1) fr ON TRUE
+    WHERE {where}"""
+
+
+def first_response(conn: Conn, period: Period, within_s: int) -> list[Row]:
+    """Per queue and overall (``queue`` NULL): conversations with a customer message, how many an
+    agent answered in public, how many within ``within_s``, mean / median / p90 seconds."""
+    where, params = period.conversations()
+    query = sql.SQL("""
+        WITH f AS MATERIALIZED (""" + _FIRST_RESPONSE + """)
+        SELECT f.queue, count(*) AS chats, count(f.secs) AS answered,
+               count(*) FILTER (WHERE f.secs <= %(within)s) AS answered_in_time,
+               avg(f.secs) AS mean_s,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY f.secs) AS median_s,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY f.secs) AS p90_s
+        FROM f GROUP BY ROLLUP (f.queue) ORDER BY f.queue NULLS LAST""").format(where=where)
+    return _all(conn, query, {**params, "within": within_s})
+
+
+def first_response_by_agent(conn: Conn, period: Period) -> list[Row]:
+    """Per agent who sent the first public reply: replies, mean / median / p90 seconds."""
+    where, params = period.conversations()
+    query = sql.SQL("""
+        WITH f AS MATERIALIZED (""" + _FIRST_RESPONSE + """)
+        SELECT coalesce(s.name, '(unknown)') AS agent, count(*) AS replies, avg(f.secs) AS mean_s,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY f.secs) AS median_s,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY f.secs) AS p90_s
+        FROM f LEFT JOIN staff s ON s.id = f.agent_id WHERE f.secs IS NOT NULL
+        GROUP BY 1 ORDER BY 1""").format(where=where)
+    return _all(conn, query, params)
+
+
+def first_response_histogram(conn: Conn, period: Period, bucket_s: int, buckets: int) -> list[Row]:
+    """Answered conversations by first-response time, bucketed as ``wait_histogram`` does."""
+    where, params = period.conversations()
+    query = sql.SQL("""
+        WITH f AS MATERIALIZED (""" + _FIRST_RESPONSE + """)
+        SELECT least(floor(f.secs / %(bucket_s)s), %(buckets)s)::int AS bucket, count(*) AS chats
+        FROM f WHERE f.secs IS NOT NULL GROUP BY 1 ORDER BY 1""").format(where=where)
+    return _all(conn, query, {**params, "bucket_s": bucket_s, "buckets": buckets})
+
+
+def owner_handling_by_agent(conn: Conn, period: Period) -> list[Row]:
+    """Per agent: the stretches they owned a chat of the period, from their assignment (an accepted
+    offer, or a chat handed to them) until it ended or they left it; count, mean, median, p90."""
+    where, params = period.conversations()
+    query = sql.SQL("""
+        WITH x AS MATERIALIZED (
+            SELECT p.agent_id, extract(epoch FROM p.left_at - p.joined_at) AS secs
+            FROM conversations c JOIN participants p ON p.conversation_id = c.id
+            WHERE {where} AND p.role = 'owner' AND p.left_at IS NOT NULL)
+        SELECT coalesce(s.name, '(unknown)') AS agent, count(*) AS chats, avg(x.secs) AS mean_s,
+               percentile_cont(0.5) WITHIN GROUP (ORDER BY x.secs) AS median_s,
+               percentile_cont(0.9) WITHIN GROUP (ORDER BY x.secs) AS p90_s
+        FROM x LEFT JOIN staff s ON s.id = x.agent_id
+        GROUP BY 1 ORDER BY 1""").format(where=where)
+    return _all(conn, query, params)
+
+
+def owner_handling_histogram(conn: Conn, period: Period, bucket_s: int, buckets: int) -> list[Row]:
+    where, params = period.conversations()
+    query = sql.SQL("""
+        SELECT least(floor(extract(epoch FROM p.left_at - p.joined_at) / %(bucket_s)s), %(buckets)s)::int
+                   AS bucket, count(*) AS chats
+        FROM conversations c JOIN participants p ON p.conversation_id = c.id
+        WHERE {where} AND p.role = 'owner' AND p.left_at IS NOT NULL
+        GROUP BY 1 ORDER BY 1""").format(where=where)
+    return _all(conn, query, {**params, "bucket_s": bucket_s, "buckets": buckets})
+
+
+def _staff_intervals(period: Period) -> tuple[sql.Composable, dict[str, Any]]:
+    """CTEs ``win`` (the period, cut at now), ``ag`` (agents, members of the period's queues when
+    some are chosen), ``avail`` (each agent's available time in the window, a multirange: from a
+    presence row saying ``available`` to the agent's next row) and ``busy`` (time in at least one
+    chat, owner or invited, any queue) with ``chat_s`` (chat-seconds, chats at once add up)."""
+    params: dict[str, Any] = {"since": period.since, "until": period.until}
+    members = sql.SQL("")
+    if period.queues:
+        members = sql.SQL(" AND s.id IN (SELECT m.staff_id FROM queue_members m WHERE m.queue = ANY(%(queues)s))")
+        params["queues"] = list(period.queues)
+    ctes = sql.SQL("""
+        win AS (SELECT w.r, tstzmultirange(w.r) AS mr
+                FROM (SELECT tstzrange(%(since)s, greatest(%(since)s, least(%(until)s, now()))) AS r) w),
+        ag AS (SELECT s.id, s.name, s.capacity FROM staff s WHERE s.role = 'agent'{members}),
+        pl AS (SELECT l.agent_id, l.state, l.at,
+                      lead(l.at) OVER (PARTITION BY l.agent_id ORDER BY l.at, l.id) AS next_at
+               FROM presence_log l JOIN ag ON ag.id = l.agent_id WHERE l.at < %(until)s),
+        avail AS (SELECT pl.agent_id,
+                         range_agg(tstzrange(pl.at, coalesce(pl.next_at, 'infinity'))) * (SELECT mr FROM win) AS mr
+                  FROM pl WHERE pl.state = 'available' AND coalesce(pl.next_at, 'infinity') > %(since)s
+                  GROUP BY 1),
+        chats AS (SELECT p.agent_id, tstzrange(p.joined_at, coalesce(p.left_at, 'infinity')) * (SELECT r FROM win) AS r
+                  FROM participants p JOIN ag ON ag.id = p.agent_id
+                  WHERE p.joined_at < %(until)s AND coalesce(p.left_at, 'infinity') > %(since)s),
+        busy AS (SELECT chats.agent_id, range_agg(chats.r) AS mr,
+                        sum(extract(epoch FROM upper(chats.r) - lower(chats.r))) AS chat_s
+                 FROM chats WHERE NOT isempty(chats.r) GROUP BY 1)""").format(members=members)
+    return ctes, params
+
+
+def _length(mr: str) -> sql.Composable:
+    """Seconds covered by a multirange expression (NULL counts as empty)."""
+    return sql.SQL("coalesce((SELECT sum(extract(epoch FROM upper(u) - lower(u))) FROM unnest({mr}) u), 0)").format(
+        mr=sql.SQL(mr))
+
+
+def occupancy_by_agent(conn: Conn, period: Period) -> list[Row]:
+    """Per agent: ``available_s`` (presence available), ``chatting_s`` (in at least one chat),
+    ``staffed_s`` (available or chatting: a chat goes on when its agent turns away), ``chat_s``
+    (chat-seconds) and ``capacity``; agents with no staffed time are left out."""
+    ctes, params = _staff_intervals(period)
+    query = sql.SQL("""
+        WITH {ctes}
+        SELECT ag.name AS agent, ag.capacity,
+               {available} AS available_s, {chatting} AS chatting_s, {staffed} AS staffed_s,
+               coalesce(busy.chat_s, 0) AS chat_s
+        FROM ag LEFT JOIN avail ON avail.agent_id = ag.id LEFT JOIN busy ON busy.agent_id = ag.id
+        WHERE avail.mr IS NOT NULL OR busy.mr IS NOT NULL
+        ORDER BY ag.name""").format(
+        ctes=ctes, available=_length("avail.mr"), chatting=_length("busy.mr"),
+        staffed=_length("coalesce(avail.mr, '{}'::tstzmultirange) + coalesce(busy.mr, '{}'::tstzmultirange)"))
+    return _all(conn, query, params)
+
+
+def staffing_by_hour_of_week(conn: Conn, period: Period, tz: str) -> list[Row]:
+    """Per ``weekday`` (1 = Monday) and ``hour`` (local to ``tz``) of the period up to now:
+    ``hours`` (how many such hours it held), ``chats`` (arrivals), ``handled`` and
+    ``handling_s`` (mean accept → end of those chats that ended), ``agent_hours`` (available
+    agent-time in those hours, in hours) and ``capacity_hours`` (the same weighted by capacity)."""
+    ctes, params = _staff_intervals(period)
+    where, conv_params = period.conversations()
+    query = sql.SQL("""
+        WITH {ctes},
+        hrs AS (SELECT tstzrange(h, h + interval '1 hour') AS r,
+                       extract(isodow FROM h AT TIME ZONE %(tz)s)::int AS weekday,
+                       extract(hour FROM h AT TIME ZONE %(tz)s)::int AS hour
+                FROM generate_series(%(since)s::timestamptz, least(%(until)s, now()) - interval '1 microsecond',
+                                     interval '1 hour') h),
+        slots AS (SELECT weekday, hour, count(*) AS hours FROM hrs GROUP BY 1, 2),
+        staffed AS (SELECT hrs.weekday, hrs.hour,
+                           sum(x.secs) / 3600 AS agent_hours, sum(x.secs * ag.capacity) / 3600 AS capacity_hours
+                    FROM hrs JOIN avail ON avail.mr && hrs.r JOIN ag ON ag.id = avail.agent_id
+                    CROSS JOIN LATERAL (SELECT {overlap} AS secs) x
+                    GROUP BY 1, 2),
+        arrivals AS (SELECT extract(isodow FROM c.created_at AT TIME ZONE %(tz)s)::int AS weekday,
+                            extract(hour FROM c.created_at AT TIME ZONE %(tz)s)::int AS hour,
+                            count(*) AS chats,
+                            count(c.ended_at) FILTER (WHERE c.accepted_at IS NOT NULL) AS handled,
+                            avg(extract(epoch FROM c.ended_at - c.accepted_at)) AS handling_s
+                     FROM conversations c WHERE {where} AND c.created_at < now() GROUP BY 1, 2)
+        SELECT slots.weekday, slots.hour, slots.hours, coalesce(arrivals.chats, 0) AS chats,
+               coalesce(arrivals.handled, 0) AS handled, arrivals.handling_s,
+               coalesce(staffed.agent_hours, 0) AS agent_hours, coalesce(staffed.capacity_hours, 0) AS capacity_hours
+        FROM slots LEFT JOIN arrivals USING (weekday, hour) LEFT JOIN staffed USING (weekday, hour)
+        ORDER BY 1, 2""").format(ctes=ctes, where=where, overlap=_length("avail.mr * tstzmultirange(hrs.r)"))
+    return _all(conn, query, {**params, **conv_params, "tz": tz})
+
+
+def agent_capacities(conn: Conn) -> list[int]:
+    """The capacity of every agent (the forecast's default chats per agent is their median)."""
+    return [int(r["capacity"]) for r in _all(conn, "SELECT capacity FROM staff WHERE role = 'agent' ORDER BY 1")]
+
+
 # --------------------------------------------------------------------------- customers
 
 CUSTOMER_PAGE = 50
@@ -653,3 +829,26 @@ def csat_comments(conn: Conn, period: Period, limit: int = 200) -> list[Row]:
         FROM ratings r LEFT JOIN staff s ON s.id = r.agent_id
         WHERE {where} AND r.comment IS NOT NULL ORDER BY r.created_at DESC LIMIT %(limit)s""").format(where=where)
     return _all(conn, query, {**params, "limit": limit})
+
+
+
+# ---- transfers ----------------------------------------------------------------------------------
+
+def transfers_by_agent(conn: Conn, period: Period) -> list[Row]:
+    """Transfers asked for in the period (by the transfer's time; the queue filter by its
+    conversation's queue), per agent who handed over (``from_agent``) and who was asked
+    (``to_agent``, '' while a queue's transfer had nobody) or the queue (``to_queue``), with outcomes."""
+    params: dict[str, Any] = {"since": period.since, "until": period.until, "queues": list(period.queues)}
+    query = """
+        SELECT f.name AS from_agent, coalesce(s.name, '') AS to_agent, coalesce(t.to_queue, '') AS to_queue,
+               count(*) AS asked,
+               count(*) FILTER (WHERE t.status = 'accepted') AS accepted,
+               count(*) FILTER (WHERE t.status = 'declined') AS declined,
+               count(*) FILTER (WHERE t.status = 'expired') AS expired,
+               count(*) FILTER (WHERE t.status = 'pending') AS pending
+        FROM transfers t JOIN conversations c ON c.id = t.conversation_id
+        JOIN staff f ON f.id = t.from_agent_id LEFT JOIN staff s ON s.id = t.to_agent_id
+        WHERE t.created_at >= %(since)s AND t.created_at < %(until)s
+          AND (cardinality(%(queues)s::text[]) = 0 OR c.queue = ANY(%(queues)s::text[]))
+        GROUP BY 1, 2, 3 ORDER BY 4 DESC, 1, 2, 3"""
+    return _all(conn, query, params)

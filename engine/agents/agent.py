@@ -289,12 +289,15 @@ class AgentActor:
             # the conversations the supervisor takes part in, and the floor: every running
             # conversation and every agent (routing/floor.py)
             c.session.deliver(encode({"type": "welcome", "role": "supervisor", "supervisor": self._agent_wire(),
-                                      "conversations": conversations, "floor": snapshot.floor}))
+                                      "conversations": conversations, "floor": snapshot.floor,
+                                      "transfers_sent": snapshot.transfers_sent}))
         else:
             c.session.deliver(encode({"type": "welcome", "role": "agent", "agent": self._agent_wire(),
                                       "presence": snapshot.presence, "conversations": conversations,
                                       "offers": snapshot.offers, "invitations": snapshot.invitations,
-                                      "transfers": snapshot.transfers}))
+                                      "transfers": snapshot.transfers, "transfers_sent": snapshot.transfers_sent}))
+        for frame in snapshot.results:      # transfers of its own that ended while it had no socket
+            c.session.deliver(frame)
         awaiting: set[str] = set()
         open_ids = {conv["conversation_id"] for conv in conversations}
         for conversation_id, after_seq in c.resume.items():

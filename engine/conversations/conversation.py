@@ -504,9 +504,9 @@ class Conversation:
     async def _change_owner(self, c: ChangeOwner) -> None:
         """The new owner gets ``conversation`` with the whole history (the previous owner's note
         included), the customer reads one system message naming the new agent, and everyone else
-        hears ``participant_joined`` (owner); the previous owner leaves (``participant_left``: a
-        transfer, a reassignment) or stays in as invited (a take-over: agents see it joined again
-        with that role, the customer sees no difference)."""
+        hears ``participant_joined`` (owner); the previous owner leaves (``participant_joined`` of
+        the new owner, then ``participant_left``: a transfer, a reassignment) or stays in as invited (a
+        take-over: agents see it joined again with that role, the customer sees no difference)."""
         previous = self._participants.get(c.previous_id)
         if self.status != "active" or previous is None:
             if c.also:      # the decision's record stands even when the chat ended meanwhile
@@ -524,9 +524,13 @@ class Conversation:
         await self._ctx.persister.write(statements, self.id)
         for m in added:
             self._history.append(m)
+        owner = encode({"type": "participant_joined", "conversation_id": self.id,
+                        "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"})
         if c.previous_stays:
             previous.role = "invited"
         else:
+            # the previous owner hears who has the chat now before it leaves (its console says to whom)
+            deliver_to_agent(self._ctx.agents, c.previous_id, owner, self.id)
             self._to_everyone(encode({"type": "participant_left", "conversation_id": self.id,
                                       "agent": {"id": previous.agent_id, "name": previous.name}, "role": "owner"}))
             del self._participants[c.previous_id]
@@ -537,8 +541,6 @@ class Conversation:
         self._participants[c.agent_id] = Participant(c.agent_id, c.name, "owner", read_seq)
         self._monitors.drop(c.agent_id)     # a supervisor who watched: a participant now
         deliver_to_agent(self._ctx.agents, c.agent_id, self._conversation_frame(c.agent_id, history + added), self.id)
-        owner = encode({"type": "participant_joined", "conversation_id": self.id,
-                        "agent": {"id": c.agent_id, "name": c.name}, "role": "owner"})
         self._to_customers(owner)
         self._to_agents(owner, skip=c.agent_id)
         if c.previous_stays:

@@ -113,6 +113,8 @@ class AgentSnapshot:
     offers: list[dict[str, Any]]
     invitations: list[dict[str, Any]]
     transfers: list[dict[str, Any]] = field(default_factory=list)   # pending transfer_offer events
+    transfers_sent: list[dict[str, Any]] = field(default_factory=list)  # the agent's own pending transfers
+    results: list[str] = field(default_factory=list)    # encoded transfer_results it missed while away
     floor: dict[str, Any] | None = None     # a supervisor's: every running conversation and every agent
 
 
@@ -201,6 +203,22 @@ class AnswerTransfer:
     transfer_id: str
     accept: bool
     session: Outlet
+
+
+@dataclass(frozen=True)
+class PendingTransfer:
+    """A transfer pending in the database, restored at start or after a rebuild: asked of
+    ``target_id``, or (None) waiting at the head of ``queue``, until ``expires_at``."""
+
+    transfer_id: str
+    conversation_id: str
+    from_id: str
+    agent_id: str | None        # the named target, as asked (None for a queue)
+    queue: str | None
+    note: str | None
+    target_id: str | None
+    asked: tuple[str, ...]
+    expires_at: datetime | None
 
 
 @dataclass(eq=False)

@@ -60,6 +60,7 @@ from frontdesk.engine.routing.commands import (
     InvitationTimedOut,
     Invite,
     OfferTimedOut,
+    PendingTransfer,
     QueueConfig,
     QueueView,
     Reassign,
@@ -101,6 +102,7 @@ from frontdesk.engine.routing.invitations import (
     Joined,
 )
 from frontdesk.engine.routing.transfers import (
+    Transfer,
     TransferClosed,
     TransferDesk,
     TransferEffect,
@@ -173,6 +175,9 @@ class Router:
         self._invitation_frames: dict[str, tuple[str, dict[str, Any]]] = {}  # pending -> (invitee, event)
         self._transfer_timers: dict[str, Timer] = {}
         self._transfer_frames: dict[str, tuple[str, dict[str, Any]]] = {}  # offered -> (target, event)
+        self._transfer_expires: dict[str, datetime] = {}   # pending -> when its turn or its wait at the head ends
+        # owner -> transfer_results that came while it had no socket: told after its next welcome
+        self._untold: dict[str, list[str]] = {}
         self._send, self.inbox = trio.open_memory_channel[RouterCommand](ACTOR_INBOX_SIZE)
         self._tick: Timer | None = None     # armed by every command that may change positions or agent status
         self._info: dict[str, dict[str, Any]] = {}      # open conversation -> customer, question, queue
@@ -232,6 +237,28 @@ class Router:
             if invited_id in self.state.agents:
                 self.state.change_load(invited_id, trio.current_time(), join=conversation_id)
 
+    def restore_transfer(self, p: PendingTransfer) -> None:
+        """A transfer pending in the database is pending again, its timer armed with the time it has
+        left (one that ran out meanwhile ends at once, as its timer would have ended it). One that
+        cannot be pending any more (its owner lost the conversation, the agent it was asked of is
+        gone) ends ``expired`` when the Router runs; owners without a socket hear results after
+        their next welcome."""
+        effects = self.transfers.restore(p.transfer_id, p.conversation_id, p.from_id, agent_id=p.agent_id,
+                                         queue=p.queue, note=p.note, target_id=p.target_id, asked=p.asked,
+                                         now=trio.current_time())
+        if effects is None:
+            target = p.target_id if p.target_id in self.state.agents else None
+            self._deferred.append(TransferClosed(p.transfer_id, p.conversation_id, p.from_id, target, "expired",
+                                                 True, p.note))
+            return
+        self._deferred += effects
+        expires = p.expires_at or utc_now()     # a row of an engine that did not store it: over now
+        self._transfer_expires[p.transfer_id] = expires
+        if p.target_id is not None:
+            frame = self._transfer_frame(p.transfer_id, p.conversation_id, p.from_id, p.queue, p.note, expires)
+            self._transfer_frames[p.transfer_id] = (p.target_id, frame)
+        self._arm_transfer_timer(p.transfer_id, p.target_id, max(0.0, (expires - utc_now()).total_seconds()))
+
     # ---- the actor -------------------------------------------------------------------------
 
     async def run(self, *, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
@@ -288,8 +315,10 @@ class Router:
     # ---- a rebuild after a crash (driven by supervisor/restore.py) ---------------------------
 
     def reset(self) -> list[tuple[str, str]]:
-        """Forget the routing state, keeping the inbox and the queue settings. Returns the frames
-        (agent id, frame) that tell agents their pending offers and invitations are gone."""
+        """Forget the routing state, keeping the inbox, the queue settings and the results owners
+        have still to hear. Returns the frames (agent id, frame) that tell agents their pending offers
+        and invitations are gone; pending transfers say nothing: the rebuild restores them from the
+        database (``restore_transfer``)."""
         frames: list[tuple[str, str]] = []
         for offer in self.state.offers.values():
             frames.append((offer.agent_id, encode({
@@ -298,10 +327,6 @@ class Router:
         for inv in self.desk.by_id.values():
             frames.append((inv.inviter_id, encode({"type": "invitation_result", "invitation_id": inv.id,
                                                    "status": "expired", "conversation_id": inv.conversation_id})))
-        for t in self.transfers.by_id.values():
-            frames.append((t.from_id, encode(_transfer_result(t.id, t.conversation_id, "expired"))))
-            if t.target_id is not None:
-                frames.append((t.target_id, encode(_transfer_revoked(t.id, t.conversation_id, "expired"))))
         timers = [p.timer for p in self._pending.values()] + list(self._invitation_timers.values()) + [self._tick]
         timers += list(self._transfer_timers.values())
         for timer in timers:
@@ -313,6 +338,7 @@ class Router:
         self.transfers = TransferDesk(self.state)
         self._transfer_timers.clear()
         self._transfer_frames.clear()
+        self._transfer_expires.clear()
         self._told_per_place.clear()
         self._entered.clear()
         self._status_written.clear()
@@ -374,6 +400,8 @@ class Router:
         if p.role == "supervisor":
             self.supervisors.add(p.agent_id)
         await self._apply(self.state.agent_connected(p.agent_id, c.chosen_presence, trio.current_time()))
+        # signing in and out enter the presence log too: the dashboard's occupancy and staffing read it
+        await self._persister.post([queries.log_presence(p.agent_id, c.chosen_presence, "system")], p.agent_id)
         c.reply.send_nowait(self._snapshot(p.agent_id))
         return ()
 
@@ -396,8 +424,10 @@ class Router:
     async def _offline(self, agent_id: str) -> Effects:
         """The agent is gone: its invitations and transfers, asked or sent, are over, then its chats wait again."""
         now = trio.current_time()
+        self.state.agent_disconnected(agent_id)     # what it is told from now on waits for its next welcome
         await self._apply(self.desk.agent_offline(agent_id, now))
         await self._apply(self.transfers.agent_offline(agent_id, now))
+        await self._persister.post([queries.log_presence(agent_id, OFFLINE, "system")], agent_id)
         return self.state.agent_offline(agent_id, now)
 
     async def _set_presence(self, c: SetPresence) -> Effects:
@@ -584,7 +614,17 @@ class Router:
             offers=[self._pending[o.id].frame for o in self.state.pending_offers_of(agent_id) if o.id in self._pending],
             invitations=[frame for invitee, frame in self._invitation_frames.values() if invitee == agent_id],
             transfers=[frame for target, frame in self._transfer_frames.values() if target == agent_id],
+            transfers_sent=[self._sent_view(t) for t in self.transfers.sent_by(agent_id)],
+            results=self._untold.pop(agent_id, []),
             floor=floor_view(self.state, self._info, self.supervisors) if agent_id in self.supervisors else None)
+
+    def _sent_view(self, t: Transfer) -> dict[str, Any]:
+        """One of the agent's own pending transfers, as its welcome lists it (``transfers_sent``)."""
+        named = self.state.agents.get(t.agent_id) if t.agent_id is not None else None
+        expires = self._transfer_expires.get(t.id)
+        return {"transfer_id": t.id, "conversation_id": t.conversation_id,
+                "agent": {"id": named.id, "name": named.name} if named is not None else None,
+                "to_queue": t.queue, "note": t.note, "expires_at": iso(expires) if expires is not None else None}
 
     # ---- effects ---------------------------------------------------------------------------
 
@@ -654,40 +694,57 @@ class Router:
 
     async def _transfer_offered(self, e: TransferOffered) -> None:
         created = utc_now()
+        expires = created + timedelta(seconds=self._offer_timeout_s)
         statements = []
         if e.first:
             statements.append(queries.insert_transfer(e.transfer_id, e.conversation_id, e.from_id, e.target_id,
-                                                      e.queue, e.note, created))
+                                                      e.queue, e.note, created, expires))
         else:
-            statements.append(queries.transfer_asked(e.transfer_id, e.target_id))
+            statements.append(queries.transfer_asked(e.transfer_id, e.target_id, expires))
         await self._persister.post(statements, e.conversation_id)
-        owner = self.state.agents[e.from_id]
-        info = self._info.get(e.conversation_id, {})
-        frame = {"type": "transfer_offer", "transfer_id": e.transfer_id, "conversation_id": e.conversation_id,
-                 "from": {"id": owner.id, "name": owner.name}, "customer": info.get("customer"),
-                 "queue": info.get("queue"), "to_queue": e.queue, "note": e.note,
-                 "expires_at": iso(created + timedelta(seconds=self._offer_timeout_s))}
+        frame = self._transfer_frame(e.transfer_id, e.conversation_id, e.from_id, e.queue, e.note, expires)
         self._transfer_frames[e.transfer_id] = (e.target_id, frame)
+        self._transfer_expires[e.transfer_id] = expires
         deliver_to_agent(self._agents, e.target_id, encode(frame))
-        self._arm_transfer_timer(e.transfer_id, e.target_id)
+        self._arm_transfer_timer(e.transfer_id, e.target_id, self._offer_timeout_s)
+
+    def _transfer_frame(self, transfer_id: str, conversation_id: str, from_id: str, to_queue: str | None,
+                        note: str | None, expires: datetime) -> dict[str, Any]:
+        owner = self.state.agents[from_id]
+        info = self._info.get(conversation_id, {})
+        return {"type": "transfer_offer", "transfer_id": transfer_id, "conversation_id": conversation_id,
+                "from": {"id": owner.id, "name": owner.name}, "customer": info.get("customer"),
+                "queue": info.get("queue"), "to_queue": to_queue, "note": note, "expires_at": iso(expires)}
 
     async def _transfer_waiting(self, e: TransferWaiting) -> None:
+        created = utc_now()
+        expires = created + timedelta(seconds=self._offer_timeout_s)
         await self._persister.post([queries.insert_transfer(e.transfer_id, e.conversation_id, e.from_id, None,
-                                                            e.queue, e.note, utc_now())], e.conversation_id)
-        self._arm_transfer_timer(e.transfer_id, None)
+                                                            e.queue, e.note, created, expires)], e.conversation_id)
+        self._transfer_expires[e.transfer_id] = expires
+        self._arm_transfer_timer(e.transfer_id, None, self._offer_timeout_s)
 
-    def _arm_transfer_timer(self, transfer_id: str, target_id: str | None) -> None:
+    def _arm_transfer_timer(self, transfer_id: str, target_id: str | None, seconds: float) -> None:
         old = self._transfer_timers.pop(transfer_id, None)     # the head's wait, when a member took it
         if old is not None:
             old.cancel()
         self._transfer_timers[transfer_id] = self._timers.after(
-            self._offer_timeout_s, lambda: self._post(TransferTimedOut(transfer_id, target_id)))
+            seconds, lambda: self._post(TransferTimedOut(transfer_id, target_id)))
 
     def _stop_transfer_timer(self, transfer_id: str) -> None:
         timer = self._transfer_timers.pop(transfer_id, None)
         self._transfer_frames.pop(transfer_id, None)
+        self._transfer_expires.pop(transfer_id, None)
         if timer is not None:
             timer.cancel()
+
+    def _tell_owner(self, agent_id: str, frame: str) -> None:
+        """``frame`` to a transfer's owner now, or after its next welcome when it has no socket."""
+        agent = self.state.agents.get(agent_id)
+        if agent is not None and agent.connected:
+            deliver_to_agent(self._agents, agent_id, frame)
+        else:
+            self._untold.setdefault(agent_id, []).append(frame)
 
     async def _transfer_closed(self, e: TransferClosed) -> None:
         """A declined, expired or cancelled turn: the target's card goes; when final, the owner hears
@@ -704,7 +761,7 @@ class Router:
         result = _transfer_result(e.transfer_id, e.conversation_id, e.stored_status)
         if e.reason is not None:
             result["reason"] = e.reason
-        deliver_to_agent(self._agents, e.from_id, encode(result))
+        self._tell_owner(e.from_id, encode(result))
 
     async def _owner_changed(self, e: OwnerChanged, handed: TransferClosed | None) -> None:
         """The conversation stores and announces its new owner; an accepted transfer's close, note

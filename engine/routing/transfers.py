@@ -17,12 +17,14 @@ the target's open conversation and no longer the previous owner's (PROTOCOL.md Â
 - A transfer of a conversation that ends, whose owner goes offline, or that a supervisor takes
   over or reassigns, is cancelled (stored and reported as ``expired``; the supervisor's case with
   the reason ``owner_changed``).
+- A restart or a rebuild of the Router keeps a pending transfer (``restore``): asked of the same
+  agent, or waiting at the head of its queue again, never asking an agent asked before.
 """
 
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from frontdesk.core.errors import EngineError
@@ -139,6 +141,33 @@ class TransferDesk:
         rs.claim_head(queue, t.id, t.excluded)
         return [TransferWaiting(t.id, conversation_id, from_id, queue, note)]
 
+    def restore(self, transfer_id: str, conversation_id: str, from_id: str, *, agent_id: str | None,
+                queue: str | None, note: str | None, target_id: str | None, asked: Iterable[str],
+                now: float) -> list[TransferEffect] | None:
+        """A transfer pending in the database is pending again (at start, after a rebuild): asked of
+        ``target_id`` (its room reserved), or (None) waiting at the head of ``queue``. Returns the
+        effects of the reservation, or None when it cannot be pending any more (its owner does not own
+        the conversation now, the conversation has a pending transfer already, or the agent or queue
+        it waits for is gone): the caller ends it."""
+        rs = self._routing
+        owner = rs.owner_of.get(conversation_id)
+        if owner is None or owner[0] != from_id or conversation_id in self.by_conversation:
+            return None
+        if target_id is not None and target_id not in rs.agents:
+            return None
+        if target_id is None and (queue is None or queue not in rs.queues):
+            return None
+        t = Transfer(transfer_id, conversation_id, from_id, agent_id, queue, note, excluded={from_id, *asked})
+        self._keep(t)
+        if target_id is None:
+            assert queue is not None
+            t.waiting = True
+            rs.claim_head(queue, t.id, t.excluded)
+            return []
+        t.target_id = target_id
+        t.excluded.add(target_id)
+        return list(rs.change_load(target_id, now, transfers=+1))
+
     def answer(self, agent_id: str, transfer_id: str, accept: bool, now: float) -> list[TransferEffect]:
         """Raises EngineError(offer_expired) for a transfer that is no longer pending or was never
         offered to ``agent_id`` (a client cannot tell the two apart)."""
@@ -197,6 +226,10 @@ class TransferDesk:
 
     def pending_for(self, agent_id: str) -> list[Transfer]:
         return [t for t in self.by_id.values() if t.target_id == agent_id]
+
+    def sent_by(self, agent_id: str) -> list[Transfer]:
+        """The pending transfers ``agent_id`` asked for, oldest first."""
+        return [t for t in self.by_id.values() if t.from_id == agent_id]
 
     # ---- internals -----------------------------------------------------------------------
 

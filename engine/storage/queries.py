@@ -452,10 +452,13 @@ async def expire_pending_invitations(db: Database) -> None:
     await db.execute("UPDATE invitations SET status = 'expired', decided_at = now() WHERE status = 'pending'")
 
 
-async def expire_pending_transfers(db: Database) -> None:
-    """At start and after the Router's rebuild: transfers it was deciding are over, the owner keeps
-    the conversation (its owner hears ``expired`` when the Router rebuilt in place)."""
-    await db.execute("UPDATE transfers SET status = 'expired', decided_at = now() WHERE status = 'pending'")
+async def pending_transfers(db: Database) -> list[Row]:
+    """At start and after the Router's rebuild: the transfers still pending, oldest first (restored
+    with the time they have left)."""
+    return await db.fetch(
+        "SELECT id::text, conversation_id::text, from_agent_id::text AS from_id, to_agent_id::text AS to_id, "
+        "to_queue, note, expires_at, asked::text[] AS asked FROM transfers WHERE status = 'pending' "
+        "ORDER BY created_at, id")
 
 
 # ---- offline requests -----------------------------------------------------------------------
@@ -691,15 +694,20 @@ def leave_conversation(conversation_id: str, agent_id: str, at: datetime) -> Sta
 # ---- transfers ------------------------------------------------------------------------------
 
 def insert_transfer(transfer_id: str, conversation_id: str, from_id: str, to_id: str | None, to_queue: str | None,
-                    note: str | None, at: datetime) -> Statement:
-    return ("INSERT INTO transfers (id, conversation_id, from_agent_id, to_agent_id, to_queue, note, created_at) "
-            "VALUES ($1, $2, $3, $4, $5, $6, $7)",
-            (uuid.UUID(transfer_id), uuid.UUID(conversation_id), uuid.UUID(from_id),
-             uuid.UUID(to_id) if to_id else None, to_queue, note, at))
+                    note: str | None, at: datetime, expires_at: datetime) -> Statement:
+    """A new transfer: asked of ``to_id``, or (None) waiting at the head of ``to_queue``, until ``expires_at``."""
+    to = uuid.UUID(to_id) if to_id else None
+    return ("INSERT INTO transfers (id, conversation_id, from_agent_id, to_agent_id, to_queue, note, created_at, "
+            "expires_at, asked) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)",
+            (uuid.UUID(transfer_id), uuid.UUID(conversation_id), uuid.UUID(from_id), to, to_queue, note, at,
+             expires_at, [to] if to else []))
 
 
-def transfer_asked(transfer_id: str, to_id: str) -> Statement:
-    return ("UPDATE transfers SET to_agent_id = $2 WHERE id = $1", (uuid.UUID(transfer_id), uuid.UUID(to_id)))
+def transfer_asked(transfer_id: str, to_id: str, expires_at: datetime) -> Statement:
+    """The transfer is asked of the next agent, whose turn ends at ``expires_at``."""
+    to = uuid.UUID(to_id)
+    return ("UPDATE transfers SET to_agent_id = $2, expires_at = $3, asked = array_append(asked, $2) WHERE id = $1",
+            (uuid.UUID(transfer_id), to, expires_at))
 
 
 def close_transfer(transfer_id: str, status: str, at: datetime) -> Statement:

@@ -1,18 +1,24 @@
 """State rebuilt from the database before the engine serves (PROTOCOL.md §5.10), and the
 Router's state rebuilt the same way after it crashed.
 
-At start, pending offers of the last run are void, pending transfers expired (their owners keep
-the conversations) and agents start offline; every queue, waiting
-chat (in its old order), open conversation with its messages, participants and refusals comes
-back as it was stored. Agents who own conversations get an actor without a socket: their
-reconnect grace starts now.
+At start, pending offers of the last run are void and agents start offline; every queue, waiting
+chat (in its old order), open conversation with its messages, participants and refusals, and
+every pending transfer comes back as it was stored. Agents who own conversations get an actor
+without a socket: their reconnect grace starts now.
+
+A pending transfer keeps its place (``_restore_transfers``): a named one stays asked of its
+target (in that agent's welcome when it signs in), a queue transfer stays asked of its member or
+waiting at the head of its queue, and its timer runs for the time it had left; its owner's welcome
+lists it (``transfers_sent``), so "one pending transfer or invitation per conversation" holds
+across the restart.
 
 After a crash of the Router (``rebuild_router``), the running Conversation and AgentActor actors
 stay; only the routing state is made again: every Conversation first handles what the Router
 told it before the crash (so its writes are made), the Persister commits what is queued, and
-then queues, waiting chats, owners and refusals are read from the database as at start. Pending
-offers, invitations and transfers are void (their agents, inviters and owners are told), and the agents signed in
-are online again with the presence they chose.
+then queues, waiting chats, owners, refusals and pending transfers are read from the database as
+at start. Pending offers and invitations are void (their agents and inviters are told), transfers
+stay pending with their timers, and the agents signed in are online again with the presence they
+chose.
 """
 
 from __future__ import annotations
@@ -27,7 +33,7 @@ from frontdesk.engine.agents.agent import AgentActor
 from frontdesk.engine.agents.roster import AgentRoster
 from frontdesk.engine.conversations.conversation import Conversation
 from frontdesk.engine.conversations.roster import ConversationRoster
-from frontdesk.engine.routing.commands import AgentProfile, QueueConfig
+from frontdesk.engine.routing.commands import AgentProfile, PendingTransfer, QueueConfig
 from frontdesk.engine.routing.router import Router
 from frontdesk.engine.runtime.outlet import deliver_to_agent
 from frontdesk.engine.runtime.registry import ActorMap
@@ -72,7 +78,7 @@ async def load_queue_configs(db: Database, *, strict: bool) -> dict[str, QueueCo
 async def restore(db: Database, router: Router, conversations: ConversationRoster, agents: AgentRoster) -> None:
     """Rebuild queues, open conversations and agent load from the database (before serving)."""
     await queries.void_pending_offers(db)
-    await queries.expire_pending_transfers(db)
+    await queries.expire_pending_invitations(db)      # their timers died with the last process
     await queries.reset_agent_status(db)
     chosen: dict[str, tuple[str, str]] = {}  # agent id -> (email, the presence it last chose)
     router.restore_queues(await load_queue_configs(db, strict=False))
@@ -96,6 +102,7 @@ async def restore(db: Database, router: Router, conversations: ConversationRoste
         conversations.open(record)
     for cid, agent_ids in (await queries.refusals_of(db, ids) if ids else {}).items():
         router.state.restore_exclusions(cid, agent_ids)
+    await _restore_transfers(db, router)
     for agent_id in sorted(owners):
         agent = router.state.agents.get(agent_id)
         if agent is None:
@@ -114,6 +121,14 @@ async def _restore_supervisors(db: Database, router: Router, chosen: dict[str, t
         chosen[str(row["id"])] = (row["email"], "available")
         router.restore_agent(AgentProfile(str(row["id"]), row["name"], frozenset(), row["capacity"], row["email"],
                                           role="supervisor"))
+
+
+async def _restore_transfers(db: Database, router: Router) -> None:
+    """Every pending transfer, after the owners of the open conversations are known."""
+    for r in await queries.pending_transfers(db):
+        router.restore_transfer(PendingTransfer(
+            r["id"], r["conversation_id"], r["from_id"], r["to_id"] if r["to_queue"] is None else None,
+            r["to_queue"], r["note"], r["to_id"], tuple(r["asked"] or ()), r["expires_at"]))
 
 
 def _times(row: Any) -> dict[str, float]:
@@ -135,7 +150,6 @@ async def rebuild_router(db: Database, persister: Persister, router: Router, con
     await persister.drain()
     await queries.void_pending_offers(db)
     await queries.expire_pending_invitations(db)
-    await queries.expire_pending_transfers(db)
     router.restore_queues(await load_queue_configs(db, strict=False))
     chosen: dict[str, str] = {}
     for row in await queries.all_agents(db):
@@ -158,6 +172,7 @@ async def rebuild_router(db: Database, persister: Persister, router: Router, con
             router.restore_open(cid, r["queue"], str(r["owner_id"]), info, invited, r["queue_key"])
     for cid, agent_ids in (await queries.refusals_of(db, routed) if routed else {}).items():
         router.state.restore_exclusions(cid, agent_ids)
+    await _restore_transfers(db, router)     # before the agents are back: their room counts the transfers
     for agent_id, actor in agents.items():
         if actor.online:
             router.reconnect_agent(agent_id, chosen.get(agent_id, "available"), actor.connected)

@@ -15,6 +15,7 @@ import {
 } from '/agent/messaging.js';
 import { initCustomerPanel, loadCustomerPanel, panelLists, setupOutreach } from '/agent/customers.js';
 import { setupTransfers } from '/agent/transfer.js';
+import { answerCard, dropCard, sendAnswer } from '/agent/cards.js';
 import { startFloor, stopFloor, setFloor, applyFloor, agentOptions } from '/agent/supervisor.js';
 import { fillPlaceholders } from '/agent/canned.js';
 
@@ -274,7 +275,7 @@ function onWelcome(f) {
   const pending = new Set((f.offers || []).map((o) => o.offer_id));
   for (const id of [...offers.keys()]) if (!pending.has(id)) removeOffer(id);
   for (const offer of f.offers || []) showOffer(offer, false);
-  transfers.welcome(f.transfers || []);
+  transfers.welcome(f.transfers || [], f.transfers_sent || []);
 }
 
 // ---- presence --------------------------------------------------------------------------------
@@ -393,13 +394,7 @@ function showOffer(f, live) {
 }
 
 function removeOffer(offerId) {
-  const card = offers.get(offerId);
-  if (!card) return;
-  const hadFocus = card.node.contains(document.activeElement);
-  card.node.remove();
-  offers.delete(offerId);
-  updateTitle();
-  if (hadFocus) focusAfterCard();
+  dropCard(offers, offerId, { updateTitle, focusAfterCard });
 }
 
 function focusAfterCard() {
@@ -428,47 +423,24 @@ function revokeOffer(f) {
 function showInvitation(f) {
   if (invitations.has(f.invitation_id)) return;
   if (f.from) knownAgents.set(f.from.id, f.from.name);
-  const headingId = `inv-${f.invitation_id}`;
-  const countdown = countdownParts(f.expires_at);
-  const status = el('p', { class: 'card__status', role: 'status' });
-  const actions = el('div', { class: 'card__actions' },
-    el('button', { type: 'button', class: 'button button--primary act-accept', text: t('invitation.accept'),
-      onclick: () => answerInvitation(f.invitation_id, true) }),
-    el('button', { type: 'button', class: 'button button--secondary act-decline', text: t('invitation.decline'),
-      onclick: () => answerInvitation(f.invitation_id, false) }));
-  const node = el('section', { class: 'card invitation', 'aria-labelledby': headingId },
-    el('h2', { id: headingId, class: 'card__title',
-      text: t('invitation.title', { name: (f.from && f.from.name) || '', queue: f.queue || '' }) }),
-    customerLine(f.customer), countdown.box, actions, status);
-  invitations.set(f.invitation_id, { node, countdown, status, actions, conversationId: f.conversation_id });
-  countdown.update();
-  $('#offers').append(node);
+  const id = f.invitation_id;
+  const card = answerCard({
+    id: `inv-${id}`, className: 'invitation', countdown: countdownParts(f.expires_at),
+    title: t('invitation.title', { name: (f.from && f.from.name) || '', queue: f.queue || '' }),
+    parts: [customerLine(f.customer)], acceptText: t('invitation.accept'), declineText: t('invitation.decline'),
+    onAnswer: (accept) => sendAnswer(invitations.get(id),
+      { type: accept ? 'accept_invitation' : 'decline_invitation', invitation_id: id }, accept,
+      (frame) => Boolean(conn && conn.send(frame)), () => removeInvitation(id)),
+  });
+  invitations.set(id, { ...card, conversationId: f.conversation_id });
+  card.countdown.update();
+  $('#offers').append(card.node);
   updateTitle();
   announce(t('invitation.announce', { name: (f.from && f.from.name) || '' }));
 }
 
-function answerInvitation(id, accept) {
-  const card = invitations.get(id);
-  if (!conn.send({ type: accept ? 'accept_invitation' : 'decline_invitation', invitation_id: id })) {
-    setText(card.status, t('conn.notConnected'));
-    return;
-  }
-  if (accept) {
-    card.actions.hidden = true;
-    setText(card.status, t('offer.accepting'));
-  } else {
-    removeInvitation(id);
-  }
-}
-
 function removeInvitation(id) {
-  const card = invitations.get(id);
-  if (!card) return;
-  const hadFocus = card.node.contains(document.activeElement);
-  card.node.remove();
-  invitations.delete(id);
-  updateTitle();
-  if (hadFocus) focusAfterCard();
+  dropCard(invitations, id, { updateTitle, focusAfterCard });
 }
 
 function onInvitationResult(f) {
@@ -1074,20 +1046,28 @@ function onParticipant(f, joined) {
   if (f.agent.id !== me.id) knownAgents.set(f.agent.id, f.agent.name);
   const name = f.agent.id === me.id ? t('common.you') : f.agent.name;
   if (joined) {
-    if (!conv.participants.some((p) => p.id === f.agent.id)) {
-      conv.participants.push({ id: f.agent.id, name: f.agent.name, role: f.role, read_seq: 0 });
-    }
+    const known = conv.participants.find((p) => p.id === f.agent.id);
+    if (known) known.role = f.role;          // an invited colleague who owns the chat now
+    else conv.participants.push({ id: f.agent.id, name: f.agent.name, role: f.role, read_seq: 0 });
     if (f.agent.id !== me.id) conv.log.notice(t('agent.joined', { name }));
   } else {
     conv.participants = conv.participants.filter((p) => p.id !== f.agent.id);
     if (f.agent.id === me.id) {
-      const handed = f.role === 'owner' ? transfers.handedOver(conv.id) : null;
-      conv.finish(handed || (f.role === 'invited' ? t('agent.youLeft') : t('agent.requeued')));
+      conv.finish(f.role === 'invited' ? t('agent.youLeft') : ownerLeftText(conv));
       return;
     }
     conv.log.notice(t('agent.left', { name }));
   }
   conv.renderHead();
+}
+
+/** Why the owner is out of its chat: its own transfer, a supervisor's reassignment (the engine named
+ * the new owner just before), or its chats went back to the queue. */
+function ownerLeftText(conv) {
+  const handed = transfers.handedOver(conv.id);
+  if (handed) return handed;
+  const successor = conv.participants.find((p) => p.role === 'owner' && p.id !== me.id);
+  return successor ? t('agent.reassigned', { name: successor.name }) : t('agent.requeued');
 }
 
 function onMessage(f) {

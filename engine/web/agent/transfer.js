@@ -5,6 +5,7 @@
 
 import { el, $, setText } from '/web/shared/dom.js';
 import { t } from '/web/shared/i18n.js';
+import { answerCard, dropCard, sendAnswer } from '/agent/cards.js';
 
 const ERROR_WINDOW_MS = 5000;        // an error without ref this soon after a transfer is about it
 
@@ -169,56 +170,35 @@ export function setupTransfers(ctx) {
   // ---- the target: the offer card --------------------------------------------------------------
 
   function showOffer(f, live) {
-    if (cards.has(f.transfer_id)) return;
-    const headingId = `transfer-${f.transfer_id}`;
-    const countdown = ctx.countdownParts(f.expires_at);
-    const status = el('p', { class: 'card__status', role: 'status' });
+    const id = f.transfer_id;
+    if (cards.has(id)) return;
     const from = (f.from && f.from.name) || '';
-    const actions = el('div', { class: 'card__actions' },
-      el('button', { type: 'button', class: 'button button--primary act-accept', text: t('transfer.accept'),
-        onclick: () => answer(f.transfer_id, true) }),
-      el('button', { type: 'button', class: 'button button--secondary act-decline', text: t('transfer.decline'),
-        onclick: () => answer(f.transfer_id, false) }));
     const noteBox = f.note
       ? el('figure', { class: 'card__note' },
         el('figcaption', { class: 'card__note-label', text: t('transfer.noteFrom', { name: from }) }),
         el('blockquote', { class: 'card__question', text: f.note }))
       : el('p', { class: 'card__no-note', text: t('transfer.noNote') });
-    const node = el('section', { class: 'card transfer-offer', 'aria-labelledby': headingId,
-      dataset: { transferId: f.transfer_id } },
-    el('h2', { id: headingId, class: 'card__title', text: t('transfer.offerTitle', { name: from }) }),
-    el('p', { class: 'card__queue', text: f.to_queue ? t('transfer.viaQueue', { queue: f.to_queue, from: f.queue || '' })
-      : t('transfer.inQueue', { queue: f.queue || '' }) }),
-    ctx.customerLine(f.customer), noteBox, countdown.box, actions, status);
-    cards.set(f.transfer_id, { node, countdown, status, actions, conversationId: f.conversation_id });
-    countdown.update();
-    $('#offers').append(node);
+    const card = answerCard({
+      id: `transfer-${id}`, className: 'transfer-offer', dataset: { transferId: id },
+      countdown: ctx.countdownParts(f.expires_at), title: t('transfer.offerTitle', { name: from }),
+      parts: [
+        el('p', { class: 'card__queue', text: f.to_queue ? t('transfer.viaQueue', { queue: f.to_queue, from: f.queue || '' })
+          : t('transfer.inQueue', { queue: f.queue || '' }) }),
+        ctx.customerLine(f.customer), noteBox],
+      acceptText: t('transfer.accept'), declineText: t('transfer.decline'),
+      onAnswer: (accept) => sendAnswer(cards.get(id),
+        { type: accept ? 'accept_transfer' : 'decline_transfer', transfer_id: id }, accept, ctx.send,
+        () => remove(id)),
+    });
+    cards.set(id, { ...card, conversationId: f.conversation_id });
+    card.countdown.update();
+    $('#offers').append(card.node);
     ctx.updateTitle();
     if (live) ctx.announce(t('transfer.announce', { name: from }));
   }
 
-  function answer(id, accept) {
-    const card = cards.get(id);
-    if (!ctx.send({ type: accept ? 'accept_transfer' : 'decline_transfer', transfer_id: id })) {
-      setText(card.status, t('conn.notConnected'));
-      return;
-    }
-    if (accept) {
-      card.actions.hidden = true;
-      setText(card.status, t('offer.accepting'));
-    } else {
-      remove(id);
-    }
-  }
-
   function remove(id) {
-    const card = cards.get(id);
-    if (!card) return;
-    const hadFocus = card.node.contains(document.activeElement);
-    card.node.remove();
-    cards.delete(id);
-    ctx.updateTitle();
-    if (hadFocus) ctx.focusAfterCard();
+    dropCard(cards, id, ctx);
   }
 
   function onRevoked(f) {
@@ -237,13 +217,21 @@ export function setupTransfers(ctx) {
     count: () => cards.size,
     tick: () => { for (const card of cards.values()) if (!card.retired) card.countdown.update(); },
     isPending: (conversationId) => pending.has(conversationId),
-    /** The agent's welcome lists the transfers offered to it (after a reconnect, in a second tab). */
-    welcome(offered) {
+    /** The agent's welcome lists the transfers offered to it and those it asked for itself (after a
+     *  reconnect, a reload, a restart of the engine, in a second tab). */
+    welcome(offered, sent) {
       const listed = new Set(offered.map((o) => o.transfer_id));
       for (const id of [...cards.keys()]) if (!listed.has(id)) remove(id);
       for (const o of offered) showOffer(o, false);
-      // a result that came while the console was away is lost: a pending state of a chat still ours
-      // is shown until its result, which the engine sends at the latest when the offer times out
+      // the results of transfers that ended while the console was away follow the welcome
+      for (const s of sent) {
+        if (!pending.has(s.conversation_id)) {
+          pending.set(s.conversation_id,
+            { label: s.agent ? s.agent.name : t('transfer.someoneIn', { queue: s.to_queue || '' }) });
+        }
+        const conv = ctx.convs.get(s.conversation_id);
+        if (conv && !conv.ended) render(conv);
+      }
     },
     /** The conversation was opened by accepting: its card goes. */
     opened(conversationId) {

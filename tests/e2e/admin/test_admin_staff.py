@@ -6,12 +6,15 @@ and each lands in the audit log."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
 from typing import Any
 
 import pytest
 import trio
-from adminkit import admin_of, assert_error, bearer
-from conftest import PASSWORD, Engine, agent, connect
+from adminkit import Admin, admin_of, assert_error, bearer
+from conftest import PASSWORD, Client, Engine, agent, connect, make_config, running_engine
 
 NEW_AGENT = {"name": "Nina New", "email": "nina@demo.test", "password": "a-long-password", "capacity": 2,
              "queues": ["support"]}
@@ -152,17 +155,23 @@ async def test_a_queue_given_to_an_agent_brings_its_waiting_chats_at_once(engine
         await a4.expect("offer", conversation_id=chat["conversation_id"])
 
 
+@asynccontextmanager
+async def accepted_chat(engine: Engine, owner: Client) -> AsyncIterator[tuple[Client, str]]:
+    """A new chat that ``owner`` (the one agent available) accepted: its customer and the conversation."""
+    chat = await engine.start_chat()
+    cid = chat["conversation_id"]
+    async with connect(engine, chat["customer_token"], "customer") as customer:
+        offer = await owner.expect("offer", conversation_id=cid)
+        await owner.send({"type": "accept", "offer_id": offer["offer_id"]})
+        await owner.expect("conversation", conversation_id=cid)
+        yield customer, cid
+
+
 async def test_a_disabled_agent_is_signed_out_at_once_and_its_chats_are_requeued(engine: Engine) -> None:
     async with engine.http() as http:
         admin = await admin_of(engine, http)
         async with agent(engine, 1) as a1:
-            chat = await engine.start_chat()
-            cid = chat["conversation_id"]
-            async with connect(engine, chat["customer_token"], "customer") as customer:
-                offer = await a1.expect("offer", conversation_id=cid)
-                await a1.send({"type": "accept", "offer_id": offer["offer_id"]})
-                await a1.expect("conversation", conversation_id=cid)
-
+            async with accepted_chat(engine, a1) as (customer, cid):
                 r = await admin.call("PATCH", f"/api/agents/{a1.info['id']}", {"disabled": True})
                 assert r.status_code == 200 and r.json()["disabled"] is True
                 assert (await a1.expect("error"))["code"] == "unauthenticated"
@@ -183,6 +192,65 @@ async def test_a_disabled_agent_is_signed_out_at_once_and_its_chats_are_requeued
         assert (await admin.call("PATCH", f"/api/agents/{a1.info['id']}", {"disabled": False})).json()["disabled"] \
             is False
         assert (await engine.login("agent1@demo.test"))["agent"]["email"] == "agent1@demo.test"
+
+
+@asynccontextmanager
+async def pending_transfer(database_url: str, data_dir: Path) -> AsyncIterator[tuple[Admin, Client, Client,
+                                                                                   Client, str, str]]:
+    """Agent One owns a chat and asks Agent Two to take it over (the offer waits 30 s): a supervisor,
+    both agents, the customer, the conversation and the transfer."""
+    async with running_engine(make_config(database_url, data_dir, offer_timeout_ms=30_000)) as engine, \
+            engine.http() as http, agent(engine, 1) as a1, agent(engine, 2, presence="away") as a2:
+        async with accepted_chat(engine, a1) as (customer, cid):
+            await a2.send({"type": "presence", "state": "available"})
+            await a2.expect("presence", state="available")
+            await a1.send({"type": "transfer", "conversation_id": cid, "agent_id": a2.info["id"]})
+            transfer = await a2.expect("transfer_offer", conversation_id=cid)
+            yield await admin_of(engine, http), a1, a2, customer, cid, transfer["transfer_id"]
+
+
+async def disable(admin: Admin, who: Client) -> None:
+    """The supervisor disables the agent of ``who``, whose socket is closed at once."""
+    assert (await admin.call("PATCH", f"/api/agents/{who.info['id']}", {"disabled": True})).status_code == 200
+    assert await who.closed_code() == 1008
+
+
+async def test_disabling_the_owner_of_a_pending_transfer_revokes_it_and_requeues_the_chat(
+        database_url: str, data_dir: Path) -> None:
+    async with pending_transfer(database_url, data_dir) as (admin, a1, a2, customer, cid, transfer_id):
+        await disable(admin, a1)
+        revoked = await a2.expect("transfer_revoked", transfer_id=transfer_id)
+        assert (revoked["conversation_id"], revoked["reason"]) == (cid, "expired")
+        await customer.expect("requeued", conversation_id=cid)
+        # the room the transfer held is free again: the colleague is offered the chat itself
+        await a2.expect("offer", conversation_id=cid)
+        await a2.send({"type": "accept_transfer", "transfer_id": transfer_id})
+        error = await a2.expect("error")
+        assert (error["code"], error["ref"]) == ("offer_expired", transfer_id)
+        # enabled again, the owner hears how its transfer ended right after its welcome
+        await admin.call("PATCH", f"/api/agents/{a1.info['id']}", {"disabled": False})
+        async with agent(admin.engine, 1) as again:
+            assert again.info["transfers_sent"] == []
+            result = await again.expect("transfer_result", transfer_id=transfer_id)
+            assert (result["status"], result["conversation_id"]) == ("expired", cid)
+
+
+async def test_disabling_the_target_of_a_pending_transfer_ends_it_and_the_owner_keeps_the_chat(
+        database_url: str, data_dir: Path) -> None:
+    async with pending_transfer(database_url, data_dir) as (admin, a1, a2, customer, cid, transfer_id):
+        await disable(admin, a2)
+        result = await a1.expect("transfer_result", transfer_id=transfer_id)
+        assert (result["status"], result["conversation_id"]) == ("expired", cid)
+        ack = await a1.send_text(cid, "Still with you")
+        assert (await customer.expect("message", seq=ack["seq"]))["text"] == "Still with you"
+        assert not [f for f in customer.seen if f["type"] in ("requeued", "participant_left")]
+        # the chat is free for a new transfer; the disabled agent is no target any more
+        await a1.send({"type": "transfer", "conversation_id": cid, "agent_id": a2.info["id"]})
+        error = await a1.expect("error")
+        assert (error["code"], error.get("field")) in {("not_found", "agent_id"), ("invalid_value", "agent_id")}
+        async with agent(admin.engine, 3) as a3:
+            await a1.send({"type": "transfer", "conversation_id": cid, "agent_id": a3.info["id"]})
+            await a3.expect("transfer_offer", conversation_id=cid)
 
 
 async def test_a_password_reset_takes_the_new_password_and_is_audited_without_it(engine: Engine) -> None:

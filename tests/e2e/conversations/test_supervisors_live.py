@@ -222,6 +222,10 @@ async def test_reassign_moves_the_chat_to_the_named_agent_without_asking(
         assert "offer" not in kinds(a2.seen)           # no acceptance asked
         left = await a1.expect("participant_left", conversation_id=cid)
         assert left["agent"]["id"] == a1.info["id"] and left["role"] == "owner"
+        # the old owner heard who has the chat now before it left (its console says to whom)
+        told = [(f["type"], f["agent"]["name"], f["role"]) for f in a1.seen
+                if f["type"] in ("participant_joined", "participant_left") and f["conversation_id"] == cid]
+        assert told[-2:] == [("participant_joined", "Agent Two", "owner"), ("participant_left", "Agent One", "owner")]
         note = await cu.expect("message", conversation_id=cid)
         assert note["sender"]["kind"] == "system" and note["text"] == "Agent Two has taken over the conversation."
 
@@ -336,7 +340,8 @@ async def test_set_agent_presence_is_followed_by_the_agents_console_and_routing(
                 await sup.send({"type": "set_agent_presence", "agent_id": a2_id, "state": "away"})
                 if (await sup.expect("error"))["field"] == "agent_id":
                     break
-    logged = await db_rows_until(postgres, database_url, "SELECT state, by FROM presence_log ORDER BY id",
+    logged = await db_rows_until(postgres, database_url,
+                                 "SELECT state, by FROM presence_log WHERE by = 'supervisor' ORDER BY id",
                                  lambda rows: len(rows) >= 2)
     assert [(r["state"], r["by"]) for r in logged if r["by"] == "supervisor"] == [("away", "supervisor"),
                                                                                    ("available", "supervisor")]

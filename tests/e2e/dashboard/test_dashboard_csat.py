@@ -65,7 +65,7 @@ def test_csat_per_agent_queue_and_day_with_plots_csv_and_comments_as_typed(dashb
     metrics = {m.label: m.value for m in at.metric}
     assert metrics["CSAT"] == "50.0%" and metrics["Ratings"] == "4" and metrics["Mean score"] == "3.00 / 5"
     charts = [str(c.proto.spec) for c in at.get("vega_lite_chart")]
-    assert len(charts) == 6 + 3 and sum("stars" in c for c in charts) == 2
+    assert len(charts) == 9 + 3 and sum("stars" in c for c in charts) == 2    # the reports above, then CSAT
     csv = {b.key for b in at.get("download_button") if b.key and b.key.startswith("csv_csat")}
     assert csv == {"csv_csat_per_agent", "csv_csat_per_queue", "csv_csat_per_day", "csv_csat_comments"}
 

@@ -24,6 +24,7 @@ from psycopg.rows import dict_row
 
 from frontdesk.dashboard import db as dashboard_db
 from frontdesk.dashboard import transcript
+from frontdesk.engine.runtime.config import Config
 from frontdesk.engine.runtime.faults import Faults
 
 NOTE = "VIP: refund approved internally, case 4711"
@@ -325,55 +326,171 @@ async def test_a_transfer_of_a_chat_that_ends_is_over(engine: Engine, postgres: 
         assert rows[0]["status"] == "expired"
 
 
-async def test_a_restart_expires_a_pending_transfer_and_the_owner_keeps_the_chat(
-        postgres: Postgres, database_url: str, data_dir: Path) -> None:
-    config = make_config(database_url, data_dir, offer_timeout_ms=60_000, reconnect_grace_ms=30_000)
-    async with running_engine(config) as engine, owned_chat(engine) as (a1, _cu, cid), agent(engine, 2) as a2:
+def pending_of(cid: str) -> str:
+    return ("SELECT id::text, to_agent_id::text AS to_id, to_queue, expires_at IS NOT NULL AS timed, "
+            "array_length(asked, 1) AS asked FROM transfers "
+            f"WHERE conversation_id = '{cid}' AND status = 'pending'")
+
+
+async def sql(postgres: Postgres, database_url: str, statement: str) -> None:
+    name = re.search(r"@/(\w+)\?", database_url)
+    assert name is not None
+    await trio.to_thread.run_sync(postgres.psql, f"\\c {name[1]}\n{statement}\n")
+
+
+async def transferred_then_stopped(postgres: Postgres, database_url: str,
+                                   config: Config) -> tuple[str, dict[str, Any], str]:
+    """In an engine that then stops, Agent One asks Agent Two to take its chat over, with a note: the
+    conversation, the ``transfer_offer`` and the customer's token."""
+    async with running_engine(config) as engine, owned_chat(engine) as (a1, cu, cid), agent(engine, 2) as a2:
         await a1.send({"type": "transfer", "conversation_id": cid, "agent_id": a2.info["id"], "note": NOTE})
         offer = await a2.expect("transfer_offer", conversation_id=cid)
-        await db_until(postgres, database_url, transfers_of(cid), lambda r: bool(r))
+        await db_until(postgres, database_url, pending_of(cid), lambda r: bool(r))
+        return cid, offer, cu.info["customer_token"]
+
+
+async def test_a_pending_transfer_survives_a_restart_and_the_target_accepts_it_afterwards(
+        postgres: Postgres, database_url: str, data_dir: Path) -> None:
+    config = make_config(database_url, data_dir, offer_timeout_ms=60_000, reconnect_grace_ms=30_000)
+    cid, offer, customer_token = await transferred_then_stopped(postgres, database_url, config)
     async with running_engine(config) as engine:
         rows = await db_rows(postgres, database_url, transfers_of(cid))
+        assert [(r["status"], r["decided"]) for r in rows] == [("pending", False)]
+        async with agent(engine, 1) as a1, agent(engine, 2) as a2, \
+                connect(engine, customer_token, "customer", resume={cid: 0}) as cu:
+            # the owner's welcome shows the transfer it waits for; the target's, the offer as it was
+            assert a1.info["transfers_sent"] == [{
+                "transfer_id": offer["transfer_id"], "conversation_id": cid,
+                "agent": {"id": a2.info["id"], "name": "Agent Two"}, "to_queue": None, "note": NOTE,
+                "expires_at": offer["expires_at"]}]
+            [again] = a2.info["transfers"]
+            fields = ("transfer_id", "conversation_id", "from", "queue", "to_queue", "note", "expires_at")
+            assert {k: again[k] for k in fields} == {k: offer[k] for k in fields}
+            assert again["customer"]["email"] == "cora@example.com"
+            assert a2.info["transfers_sent"] == [] and a2.info["conversations"] == []
+            # still one pending transfer or invitation for the conversation
+            for frame in ({"type": "transfer", "conversation_id": cid, "queue": "support"},
+                          {"type": "invite", "conversation_id": cid, "queue": "support"}):
+                assert (await refused(a1, frame))["code"] == "invitation_pending"
+            await a2.send({"type": "accept_transfer", "transfer_id": offer["transfer_id"]})
+            conv = await a2.expect("conversation", conversation_id=cid)
+            assert [(p["id"], p["role"]) for p in conv["participants"]] == [(a2.info["id"], "owner")]
+            assert NOTE in [m["text"] for m in conv["messages"] if m["private"]]
+            await a1.expect("participant_left", conversation_id=cid)
+            result = await a1.expect("transfer_result", transfer_id=offer["transfer_id"])
+            assert result["status"] == "accepted"
+            joined = await cu.expect("participant_joined", conversation_id=cid, role="owner")
+            assert joined["agent"]["name"] == "Agent Two"
+            rows = await db_until(postgres, database_url, transfers_of(cid), lambda r: r[0]["status"] != "pending")
+            assert [(r["status"], r["to_id"]) for r in rows] == [("accepted", a2.info["id"])]
+
+
+async def test_a_queue_transfer_waiting_at_the_head_survives_a_restart_and_goes_to_the_next_member_online(
+        postgres: Postgres, database_url: str, data_dir: Path) -> None:
+    config = make_config(database_url, data_dir, offer_timeout_ms=60_000, reconnect_grace_ms=30_000)
+    async with running_engine(config) as engine, owned_chat(engine) as (a1, _cu, cid):
+        # nobody of sales is online: the transfer waits at the head of sales
+        await a1.send({"type": "transfer", "conversation_id": cid, "queue": "sales"})
+        rows = await db_until(postgres, database_url, pending_of(cid), lambda r: bool(r))
+        assert [(r["to_id"], r["to_queue"], r["timed"]) for r in rows] == [(None, "sales", True)]
+        transfer_id = rows[0]["id"]
+    async with running_engine(config) as engine:
+        async with agent(engine, 1) as a1:
+            [sent] = a1.info["transfers_sent"]
+            assert (sent["transfer_id"], sent["agent"], sent["to_queue"]) == (transfer_id, None, "sales")
+            async with agent(engine, 4) as a4:      # the first member of sales online gets it
+                offer = await a4.expect("transfer_offer", conversation_id=cid)
+                assert (offer["transfer_id"], offer["to_queue"], offer["from"]["name"]) == \
+                    (transfer_id, "sales", "Agent One")
+                await a4.send({"type": "accept_transfer", "transfer_id": transfer_id})
+                await a4.expect("conversation", conversation_id=cid)
+                assert (await a1.expect("transfer_result", transfer_id=transfer_id))["status"] == "accepted"
+        rows = await db_until(postgres, database_url, transfers_of(cid), lambda r: r[0]["status"] != "pending")
+        assert [(r["status"], r["to_queue"]) for r in rows] == [("accepted", "sales")]
+
+
+async def stopped_with_time_left(postgres: Postgres, database_url: str, data_dir: Path,
+                                 seconds: int) -> tuple[Config, str, dict[str, Any]]:
+    """A transfer pending when its engine stopped, of which ``seconds`` are left (as if the rest of
+    its minute passed while the engine was down): the config to start again with, the conversation
+    and the ``transfer_offer``."""
+    config = make_config(database_url, data_dir, offer_timeout_ms=60_000, reconnect_grace_ms=30_000)
+    cid, offer, _ = await transferred_then_stopped(postgres, database_url, config)
+    await sql(postgres, database_url, f"UPDATE transfers SET expires_at = now() + interval '{seconds} seconds' "
+                                      f"WHERE id = '{offer['transfer_id']}';")
+    return config, cid, offer
+
+
+async def test_a_restored_transfer_expires_with_the_time_it_had_left(
+        postgres: Postgres, database_url: str, data_dir: Path) -> None:
+    config, cid, offer = await stopped_with_time_left(postgres, database_url, data_dir, 6)
+    async with running_engine(config) as engine, agent(engine, 1) as a1, agent(engine, 2) as a2:
+        assert [t["transfer_id"] for t in a2.info["transfers"]] == [offer["transfer_id"]]
+        assert [t["transfer_id"] for t in a1.info["transfers_sent"]] == [offer["transfer_id"]]
+        result = await a1.expect("transfer_result", transfer_id=offer["transfer_id"], timeout=12)
+        assert result["status"] == "expired"
+        assert (await a2.expect("transfer_revoked", transfer_id=offer["transfer_id"]))["reason"] == "expired"
+        rows = await db_until(postgres, database_url, transfers_of(cid), lambda r: r[0]["status"] != "pending")
+        assert rows[0]["status"] == "expired"
+        # the owner kept the chat, and a new transfer can be sent at once
+        await a1.send_text(cid, "still mine")
+        await a1.send({"type": "transfer", "conversation_id": cid, "agent_id": a2.info["id"]})
+        await a2.expect("transfer_offer", conversation_id=cid)
+
+
+async def test_a_transfer_that_ran_out_while_the_engine_was_down_ends_at_once_and_its_owner_hears_it_on_return(
+        postgres: Postgres, database_url: str, data_dir: Path) -> None:
+    config, cid, offer = await stopped_with_time_left(postgres, database_url, data_dir, -1)
+    async with running_engine(config) as engine:
+        # over before anyone is back
+        rows = await db_until(postgres, database_url, transfers_of(cid), lambda r: r[0]["status"] != "pending")
         assert [(r["status"], r["decided"]) for r in rows] == [("expired", True)]
         async with agent(engine, 1) as a1, agent(engine, 2) as a2:
+            assert a1.info["transfers_sent"] == [] and a2.info["transfers"] == []
             assert [c["conversation_id"] for c in a1.info["conversations"]] == [cid]
-            assert a2.info["transfers"] == [] and a2.info["conversations"] == []
+            # the owner hears the result right after its welcome
+            result = await a1.expect("transfer_result", transfer_id=offer["transfer_id"])
+            assert (result["status"], result["conversation_id"]) == ("expired", cid)
             error = await refused(a2, {"type": "accept_transfer", "transfer_id": offer["transfer_id"]})
-            assert error["code"] == "offer_expired"
-            # the chat is free for a new transfer, which works as before
+            assert (error["code"], error["ref"]) == ("offer_expired", offer["transfer_id"])
             await a1.send({"type": "transfer", "conversation_id": cid, "agent_id": a2.info["id"]})
             again = await a2.expect("transfer_offer", conversation_id=cid)
             await a2.send({"type": "accept_transfer", "transfer_id": again["transfer_id"]})
             await a2.expect("conversation", conversation_id=cid)
-            # the note of the expired transfer never became part of the conversation
+            # the note of the transfer that ran out never became part of the conversation
             async with engine.http() as http:
                 r = await http.get(f"/api/conversations/{cid}/transcript",
                                    headers={"Authorization": f"Bearer {a2.token}"})
             assert NOTE not in [m["text"] for m in r.json()["messages"]]
 
 
-async def test_a_rebuilt_router_expires_the_pending_transfer_and_tells_both_agents(
+async def test_a_rebuilt_router_keeps_the_pending_transfer_and_its_target_accepts_it(
         postgres: Postgres, database_url: str, data_dir: Path) -> None:
     faults = Faults()
-    config = make_config(database_url, data_dir, faults=faults)
-    async with running_engine(config) as engine, owned_chat(engine) as (a1, _cu, cid), agent(engine, 2) as a2:
-        await a1.send({"type": "transfer", "conversation_id": cid, "agent_id": a2.info["id"]})
+    config = make_config(database_url, data_dir, faults=faults, offer_timeout_ms=30_000)
+    async with running_engine(config) as engine, owned_chat(engine) as (a1, _cu, cid), agent(engine, 2) as a2, \
+            agent(engine, 3) as a3:
+        await a1.send({"type": "transfer", "conversation_id": cid, "agent_id": a2.info["id"], "note": NOTE})
         offer = await a2.expect("transfer_offer", conversation_id=cid)
+        await db_until(postgres, database_url, pending_of(cid), lambda r: bool(r))
         faults.arm("router", lambda c: type(c).__name__ == "SetPresence")
-        await a2.send({"type": "presence", "state": "away"})
-        assert (await a1.expect("transfer_result", transfer_id=offer["transfer_id"]))["status"] == "expired"
-        await a2.expect("transfer_revoked", transfer_id=offer["transfer_id"])
-        rows = await db_until(postgres, database_url, transfers_of(cid), lambda r: r[0]["status"] != "pending")
-        assert rows[0]["status"] == "expired"
+        await a3.send({"type": "presence", "state": "away"})
+        assert (await a3.expect("error"))["code"] == "unavailable"
         assert faults.raised == 1
-        # routing goes on: a new transfer is possible and is accepted
-        await a2.send({"type": "presence", "state": "available"})
-        await a2.expect("presence", state="available")
-        await a1.send({"type": "transfer", "conversation_id": cid, "agent_id": a2.info["id"]})
-        again = await a2.expect("transfer_offer", conversation_id=cid)
-        await a2.send({"type": "accept_transfer", "transfer_id": again["transfer_id"]})
-        await a2.expect("conversation", conversation_id=cid)
+        # nobody was told the transfer ended, and it still blocks a second one
+        assert (await refused(a1, {"type": "invite", "conversation_id": cid, "agent_id": a3.info["id"]}))["code"] \
+            == "invitation_pending"
+        assert not [f for f in a1.seen if f["type"] == "transfer_result"]
+        assert not [f for f in a2.seen if f["type"] == "transfer_revoked"]
+        async with connect(engine, a1.token, "agent1-second-tab") as tab:     # the welcome says it is pending
+            assert [t["transfer_id"] for t in tab.info["transfers_sent"]] == [offer["transfer_id"]]
+        await a2.send({"type": "accept_transfer", "transfer_id": offer["transfer_id"]})
+        conv = await a2.expect("conversation", conversation_id=cid)
+        assert NOTE in [m["text"] for m in conv["messages"] if m["private"]]
         await a1.expect("participant_left", conversation_id=cid)
+        assert (await a1.expect("transfer_result", transfer_id=offer["transfer_id"]))["status"] == "accepted"
+        rows = await db_until(postgres, database_url, transfers_of(cid), lambda r: r[0]["status"] != "pending")
+        assert [(r["status"], r["to_id"]) for r in rows] == [("accepted", a2.info["id"])]
 
 
 async def test_the_target_who_signs_in_again_finds_the_offer_in_its_welcome(engine: Engine) -> None:

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 from conftest import Engine, Postgres, accept_next, agent, connect
+from customers.accountkit import psql, psql_until
 from engine_process import EngineProcess
 
 
@@ -179,3 +180,27 @@ async def test_messaging_conversations_come_back_open_pending_and_resolved_exact
         async with connect(engine, chats["resolved"]["customer_token"], "customer") as cu:
             await cu.send_text(None, "one more thing")
             await a1.expect("offer", conversation_id=chats["resolved"]["conversation_id"])
+
+
+async def test_an_invitation_pending_at_a_crash_is_expired_and_the_owner_may_invite_again(
+        engine_process: EngineProcess, postgres: Postgres) -> None:
+    engine = engine_process.engine
+    async with agent(engine, 1) as a1, agent(engine, 2) as a2:
+        token1, token2 = a1.token, a2.token
+        chat = await engine.start_chat()
+        cid = chat["conversation_id"]
+        await accept_next(a1, cid)
+        await a1.send({"type": "invite", "conversation_id": cid, "agent_id": a2.info["agent"]["id"]})
+        await a2.expect("invitation", conversation_id=cid)
+        await psql_until(postgres, engine_process.database_url,     # written behind the frame, as offers are
+                         f"SELECT status FROM invitations WHERE conversation_id = '{cid}'", "pending")
+    engine_process.kill()
+
+    engine = await engine_process.start()
+    # its timer died with the process: the row says so, not "pending" for ever
+    assert await psql(postgres, engine_process.database_url,
+                      f"SELECT status FROM invitations WHERE conversation_id = '{cid}'") == "expired"
+    async with connect(engine, token1, "agent1-again") as a1, connect(engine, token2, "agent2-again") as a2:
+        assert a2.info["invitations"] == []
+        await a1.send({"type": "invite", "conversation_id": cid, "agent_id": a2.info["agent"]["id"]})
+        await a2.expect("invitation", conversation_id=cid)

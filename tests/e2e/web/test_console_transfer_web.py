@@ -129,6 +129,11 @@ def test_an_agent_hands_a_chat_to_a_colleague_picked_by_name(browser: Browser, e
     expect(conv.locator(".transfer__status")).to_contain_text("Transfer to someone in sales pending")
     expect(conv.get_by_role("button", name="Transfer")).to_have_attribute("aria-disabled", "true")
     shoot(one, "console-transfer-pending")
+    # a reload of the console: the engine's welcome lists the transfer, still pending
+    one.reload()
+    one.locator(".tab", has_text="Cora Customer").click()
+    expect(conv.locator(".transfer__status")).to_contain_text("Transfer to someone in sales pending")
+    expect(conv.get_by_role("button", name="Transfer")).to_have_attribute("aria-disabled", "true")
     alert = conv.get_by_role("alert")
     expect(alert).to_contain_text("Nobody accepted the transfer in time. The chat stays with you.",
                                   timeout=OFFER_TIMEOUT_MS + 10_000)

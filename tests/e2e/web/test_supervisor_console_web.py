@@ -95,7 +95,9 @@ def test_a_supervisor_watches_whispers_reassigns_takes_over_and_sets_presence(
     sup.get_by_role("button", name="Reassign now").click()
     expect(agent2.get_by_role("tab", name="Cora Customer")).to_be_visible()
     expect(customer.locator(".log")).to_contain_text("Agent Two has taken over the conversation.")
-    expect(agent1.locator(".conv__banner:visible")).to_be_visible()
+    # the old owner reads who has the chat now
+    expect(agent1.locator(".conv__banner:visible")).to_have_text("A supervisor gave this chat to Agent Two.")
+    shoot(agent1, "agent-reassigned-away")
 
     # take over: the supervisor owns the chat and writes to the customer
     sup.get_by_role("button", name="Take over").click()

@@ -213,7 +213,7 @@ async def test_two_expiries_in_a_row_set_the_agent_away(mock_clock: MockClock) -
 
         assert d.types(ANN) == ["offer", "offer_revoked", "offer", "offer_revoked", "presence"]
         assert d.of(ANN, "presence") == [{"type": "presence", "state": "away"}]
-        assert d.presence_log(ANN) == [("away", "system")]
+        assert d.presence_log(ANN) == [("available", "system"), ("away", "system")]   # signed in, then away
         assert not [s for s, _ in d.persister.statements if s.startswith("UPDATE staff")]  # not her choice
         assert router.state.agents[ANN].presence == AWAY
         assert router.state.position(c1) == 1 and router.state.position(c2) == 2
@@ -342,6 +342,18 @@ async def test_agent_offline_revokes_offers_and_requeues_its_conversations(mock_
         mock_clock.jump(OFFER_TIMEOUT_S * 3)                       # a revoked offer's timer never fires
         await settle()
         assert d.offer_outcomes(pending["offer_id"]) == ["revoked"]
+
+
+async def test_signing_in_and_going_offline_enter_the_presence_log() -> None:
+    async with running_router() as (router, d):
+        await online(router, ANN, presence=AWAY)
+        await router.send(AgentDisconnected(ANN))
+        await router.send(AgentOffline(ANN))
+        await settle()
+        await online(router, ANN)
+        await settle()
+        assert d.presence_log(ANN) == [("away", "system"), ("offline", "system"), ("available", "system")]
+        assert d.of(ANN, "presence") == []      # the agent chose nothing: no presence frame
 
 
 # ---- the tick -----------------------------------------------------------------------------------

@@ -343,3 +343,61 @@ def test_a_supervisors_new_owner_cancels_the_pending_transfer_with_its_reason() 
     assert (closed.final, closed.stored_status, closed.reason, closed.target_id) == (True, "expired",
                                                                                      "owner_changed", "bob")
     assert state.agents["bob"].load == 0 and desk.by_conversation == {}
+
+
+# ---- a restart or a rebuild of the Router ------------------------------------------------------
+
+def restarted(*agents: tuple[str, tuple[str, ...]]) -> tuple[RoutingState, TransferDesk]:
+    """The state as a start rebuilds it: agents known but not connected, ann owns c1."""
+    state, desk = make()
+    for agent_id, queues in agents:
+        state.upsert_agent(agent_id, agent_id.title(), frozenset(queues), 3)
+    state.restore_open("c1", SUPPORT, "ann", 1)
+    return state, desk
+
+
+def test_a_restored_named_transfer_reserves_room_blocks_a_second_one_and_can_be_accepted() -> None:
+    state, desk = restarted(("ann", (SUPPORT,)), ("bob", (SUPPORT,)))
+    effects = desk.restore("t1", "c1", "ann", agent_id="bob", queue=None, note="VIP", target_id="bob",
+                           asked=("bob",), now=1.0)
+    assert effects == [] and state.agents["bob"].transfers == 1
+    add_agent(state, "ann")
+    add_agent(state, "bob")
+    assert refusal(lambda: desk.request("c1", "ann", agent_id="bob", queue=None, note=None, now=2.0))[0] == \
+        "invitation_pending"
+    effects = desk.answer("bob", "t1", True, 3.0)
+    [closed] = of(effects, TransferClosed)
+    assert (closed.status, closed.note, closed.from_id) == ("accepted", "VIP", "ann")
+    assert state.owner_of["c1"][0] == "bob" and state.agents["bob"].transfers == 0
+
+
+def test_a_restored_queue_transfer_waits_at_the_head_and_never_asks_an_agent_asked_before() -> None:
+    state, desk = restarted(("ann", (SUPPORT,)), ("bob", (SALES,)), ("cid", (SALES,)))
+    assert desk.restore("t1", "c1", "ann", agent_id=None, queue=SALES, note=None, target_id=None,
+                        asked=("bob",), now=1.0) == []
+    assert [c.id for c in state.claims[SALES]] == ["t1"]
+    assert not [e for e in state.agent_connected("bob", "available", 2.0) if isinstance(e, ClaimServed)]
+    served = [e for e in state.agent_connected("cid", "available", 2.0) if isinstance(e, ClaimServed)]
+    assert [(e.claim_id, e.agent_id) for e in served] == [("t1", "cid")]
+    [offered] = of(desk.claimed("t1", "cid", 2.0), TransferOffered)
+    assert (offered.target_id, offered.first) == ("cid", False)
+    [closed] = of(desk.answer("cid", "t1", False, 3.0), TransferClosed)     # nobody else: over
+    assert (closed.status, closed.final) == ("declined", True)
+
+
+def test_a_transfer_whose_owner_lost_the_chat_or_whose_target_is_gone_is_not_restored() -> None:
+    state, desk = restarted(("ann", (SUPPORT,)), ("bob", (SUPPORT,)))
+    cases = [("c1", "bob", "zed"),      # the agent asked is gone (disabled)
+             ("c1", "bob", "bob"),      # bob does not own c1
+             ("c9", "ann", "bob")]      # c9 is not running
+    for cid, owner, target in cases:
+        assert desk.restore("t1", cid, owner, agent_id=target, queue=None, note=None, target_id=target,
+                            asked=(target,), now=1.0) is None
+    assert desk.restore("t2", "c1", "ann", agent_id=None, queue="gone", note=None, target_id=None, asked=(),
+                        now=1.0) is None
+    assert desk.by_id == {} and state.agents["bob"].transfers == 0
+    # one pending transfer per conversation, also when the database held two
+    assert desk.restore("t3", "c1", "ann", agent_id="bob", queue=None, note=None, target_id="bob", asked=("bob",),
+                        now=1.0) == []
+    assert desk.restore("t4", "c1", "ann", agent_id=None, queue=SALES, note=None, target_id=None, asked=(),
+                        now=1.0) is None

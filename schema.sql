@@ -533,3 +533,9 @@ CREATE INDEX IF NOT EXISTS participants_agent_joined_idx ON participants (agent_
 ALTER TABLE transfers ADD COLUMN IF NOT EXISTS expires_at timestamptz;
 ALTER TABLE transfers ADD COLUMN IF NOT EXISTS asked uuid[] NOT NULL DEFAULT '{}';
 CREATE INDEX IF NOT EXISTS transfers_pending_idx ON transfers (created_at) WHERE status = 'pending';
+
+-- ---- The customer's language of a conversation (mails and system messages, de/en) -------
+
+-- The pre-chat form's `language` (the widget sends the language it shows); NULL when the form
+-- gave none, and then the customer record's `language` applies (queries.conversation_language).
+ALTER TABLE conversations ADD COLUMN IF NOT EXISTS language text;

@@ -20,7 +20,6 @@ from typing import Any
 
 import psycopg
 from psycopg import sql
-from psycopg.types.json import Jsonb
 
 Conn = psycopg.Connection[dict[str, Any]]
 Row = dict[str, Any]
@@ -430,48 +429,12 @@ def canned_messages(conn: Conn) -> list[Row]:
                       "ORDER BY queue NULLS FIRST, lower(title), id")
 
 
-# --------------------------------------------------------------------------- opening hours
-
-
-def set_opening_hours(conn: Conn, queue: str, schedule: dict[str, Any], closed_message: str) -> bool:
-    """Store a schedule already validated by ``hours.parse_schedule`` (and made canonical by ``to_json``)."""
-    cur = conn.execute("UPDATE queues SET opening_hours = %s, closed_message = %s WHERE name = %s",
-                       (Jsonb(schedule), closed_message, queue))
-    return cur.rowcount == 1
-
-
 # --------------------------------------------------------------------------- FAQ
 
 
 def faq_entries(conn: Conn, queue: str) -> list[Row]:
     return _all(conn, "SELECT id, queue, question, answer, language::text AS language, created_at "
                       "FROM faq_entries WHERE queue = %s ORDER BY lower(question), id", (queue,))
-
-
-def faq_question_taken(conn: Conn, queue: str, question: str, except_id: str | None = None) -> bool:
-    row = _one(conn, "SELECT 1 AS x FROM faq_entries WHERE queue = %s AND lower(question) = lower(%s) "
-                     "AND id IS DISTINCT FROM %s", (queue, question, _uuid(except_id)))
-    return row is not None
-
-
-def insert_faq(conn: Conn, queue: str, question: str, answer: str) -> str | None:
-    """The new entry's id; the queue's language becomes the entry's text-search configuration."""
-    new_id = uuid.uuid4()
-    row = _one(conn, "INSERT INTO faq_entries (id, queue, question, answer, language) "
-                     "SELECT %s, q.name, %s, %s, q.language::regconfig FROM queues q WHERE q.name = %s RETURNING id",
-               (new_id, question, answer, queue))
-    return str(row["id"]) if row else None
-
-
-def update_faq(conn: Conn, faq_id: str, queue: str, question: str, answer: str) -> bool:
-    cur = conn.execute("UPDATE faq_entries f SET queue = q.name, question = %s, answer = %s, "
-                       "language = q.language::regconfig FROM queues q WHERE q.name = %s AND f.id = %s",
-                       (question, answer, queue, _uuid(faq_id)))
-    return cur.rowcount == 1
-
-
-def delete_faq(conn: Conn, faq_id: str) -> bool:
-    return conn.execute("DELETE FROM faq_entries WHERE id = %s", (_uuid(faq_id),)).rowcount == 1
 
 
 def text_search_config_exists(conn: Conn, name: str) -> bool:

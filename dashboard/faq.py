@@ -1,6 +1,7 @@
 """FAQ entries per queue: what customers are offered while they type their question (PostgreSQL
 full-text search in the queue's language). Each entry takes the text-search configuration of its
 queue (``queues.language`` → ``faq_entries.language``), so it is stemmed the queue's way.
+Changes go through the engine's admin API (``admin_api.py``), which validates and audits them.
 """
 
 from __future__ import annotations
@@ -8,14 +9,9 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from frontdesk.dashboard import common, db, forms
+from frontdesk.dashboard import admin_api, common, db, forms
 
-
-def _validate(conn: db.Conn, queue: str, question: str, answer: str, except_id: str | None = None) -> tuple[str, str]:
-    question, answer = forms.faq(question, answer)
-    if db.faq_question_taken(conn, queue, question, except_id):
-        raise forms.FormError("question", f"queue {queue} already has an entry with this question")
-    return question, answer
+LABELS = {"queue": "Queue", "question": "Question", "answer": "Answer"}
 
 
 def render() -> None:
@@ -48,13 +44,10 @@ def render() -> None:
                 answer = st.text_area("Answer", key="faq_new_answer", height=140)
                 submitted = st.form_submit_button("Create", type="primary")
             if submitted:
-                try:
-                    question, answer = _validate(conn, queue, question, answer)
-                except forms.FormError as exc:
-                    common.show_form_error(exc)
-                else:
-                    db.insert_faq(conn, queue, question, answer)
-                    common.flash(f"Added “{question}” to {queue}.")
+                created = admin_api.send("POST", "/api/faq", {"queue": queue, "question": question,
+                                                              "answer": answer}, LABELS)
+                if created is not None:
+                    common.flash(f"Added “{created['question']}” to {queue}.")
                     st.session_state["faq_reset_new"] = True
                     st.rerun()
         with edit_col:
@@ -74,17 +67,15 @@ def render() -> None:
                 answer = st.text_area("Answer", value=e["answer"], key=f"faq_edit_answer_{chosen}", height=140)
                 save = st.form_submit_button("Save changes", type="primary")
             if save:
-                try:
-                    question, answer = _validate(conn, target, question, answer, except_id=chosen)
-                except forms.FormError as exc:
-                    common.show_form_error(exc)
-                else:
-                    saved = db.update_faq(conn, chosen, target, question, answer)
-                    common.flash(f"Saved “{question}”." if saved else "Not saved: it was deleted in the meantime.")
+                saved = admin_api.send("PATCH", f"/api/faq/{chosen}", {"queue": target, "question": question,
+                                                                       "answer": answer}, LABELS)
+                if saved is not None:
+                    common.flash(f"Saved “{saved['question']}”.")
                     st.rerun()
             confirm = st.checkbox("Yes, delete this entry", key=f"faq_delete_confirm_{chosen}")
             if st.button("Delete", key=f"faq_delete_{chosen}", disabled=not confirm, icon=":material/delete:"):
-                db.delete_faq(conn, chosen)
+                if admin_api.send("DELETE", f"/api/faq/{chosen}", None, LABELS) is None:
+                    return
                 common.flash(f"Deleted “{e['question']}”.")
                 common.reset_widgets(f"faq_edit_choice_{queue}")
                 st.rerun()

@@ -17,9 +17,7 @@ from frontdesk.core import hours
 
 MAX_TITLE_CHARS = 100
 MAX_CANNED_CHARS = 10_000      # what an agent may send in one message (PROTOCOL.md §4)
-MAX_QUESTION_CHARS = 500
-MAX_ANSWER_CHARS = 5_000
-MAX_CLOSED_MESSAGE_CHARS = 1_000
+MAX_QUESTION_CHARS = 500      # the engine's limit of an FAQ question (it judges the entry)
 
 DAY_LABELS = dict(zip(hours.DAY_NAMES, ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday",
                                         "Sunday"), strict=True))
@@ -51,15 +49,6 @@ def _text(value: str | None, field: str, label: str, limit: int) -> str:
 
 def canned(title: str | None, text: str | None) -> tuple[str, str]:
     return (_text(title, "title", "Title", MAX_TITLE_CHARS), _text(text, "text", "Text", MAX_CANNED_CHARS))
-
-
-def faq(question: str | None, answer: str | None) -> tuple[str, str]:
-    return (_text(question, "question", "Question", MAX_QUESTION_CHARS),
-            _text(answer, "answer", "Answer", MAX_ANSWER_CHARS))
-
-
-def closed_message(text: str | None) -> str:
-    return _text(text, "closed_message", "The message shown when closed", MAX_CLOSED_MESSAGE_CHARS)
 
 
 # --------------------------------------------------------------------------- opening hours

@@ -1,8 +1,10 @@
 """Opening hours per queue: always open, never open (offline requests only), or a weekly
-schedule in a time zone with holidays and special days. What is typed is validated by
-``hours.parse_schedule`` — the engine's own parser — and refused with the offending field named;
-what is stored is the canonical JSON (``hours.to_json``). Writing the ``queues`` row fires the
-schema's trigger that NOTIFYs the engine, which reloads its queue settings: a change applies at once.
+schedule in a time zone with holidays and special days. What is typed becomes the JSON schedule
+of ``core/hours.py`` and is judged by ``hours.parse_schedule`` — the parser the engine serves
+queues with — and refused with the offending field named. The schedule and the closed message
+are saved through the engine's admin API (``PATCH /api/queues/{queue}``, ``admin_api.py``), which
+judges them with the same parser, stores the canonical JSON and audits the change; its commit
+fires the schema's trigger that NOTIFYs every engine, which reloads its queue settings at once.
 """
 
 from __future__ import annotations
@@ -10,10 +12,11 @@ from __future__ import annotations
 import streamlit as st
 
 from frontdesk.core import hours
-from frontdesk.dashboard import common, db, forms, overview
+from frontdesk.dashboard import admin_api, common, db, forms, overview
 
 MODE_LABELS = {"weekly": "Weekly schedule", "always": "Always open", "never": "Never open (offline requests only)"}
 EXAMPLE_ZONES = "Europe/Berlin, Europe/London, America/New_York, Asia/Tokyo, UTC"
+LABELS = {"opening_hours": "Opening hours", "closed_message": "Closed message"}
 
 
 def render() -> None:
@@ -60,18 +63,17 @@ def render() -> None:
         if submitted:
             try:
                 schedule = forms.schedule_from_form(mode, timezone, weekly, holidays_text, special_text)
-                message = forms.closed_message(closed_text)
             except hours.ScheduleError as exc:
                 st.error(f"Not saved. **{common.md(forms.describe_field(exc.field))}** "
                          f"({common.md_code(exc.field or 'schedule')}): {common.md(exc.message)}")
-            except forms.FormError as exc:
-                st.error(f"Not saved. **Closed message**: {common.md(exc.message)}")
             else:
-                db.set_opening_hours(conn, queue, schedule, message)
-                _, after = overview.opening_status(schedule, common.now_utc())
-                common.flash(f"Saved the opening hours of {queue}. Now: {after}")
-                st.session_state[f"hours_reset_{queue}"] = True
-                st.rerun()
+                saved = admin_api.send("PATCH", f"/api/queues/{queue}",
+                                       {"opening_hours": schedule, "closed_message": closed_text}, LABELS)
+                if saved is not None:
+                    _, after = overview.opening_status(saved["opening_hours"], common.now_utc())
+                    common.flash(f"Saved the opening hours of {queue}. Now: {after}")
+                    st.session_state[f"hours_reset_{queue}"] = True
+                    st.rerun()
 
         with st.expander("Stored schedule (JSON)"):
             st.json(row["opening_hours"])

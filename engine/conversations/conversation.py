@@ -47,6 +47,7 @@ import trio
 
 from frontdesk.core.errors import DatabaseError, EngineError
 from frontdesk.core.wire import iso, utc_now
+from frontdesk.engine.conversations import notices
 from frontdesk.engine.conversations.history import DEFAULT_TAIL, History, TailLimits
 from frontdesk.engine.conversations.model import (
     AgentGone,
@@ -130,6 +131,7 @@ class Conversation:
         # the record's fields, not the record: its messages belong to the history, which lets old ones go
         self._created_at = record.created_at
         self._customer = record.customer_info
+        self._language = record.language
         self.question = record.question     # what offers show
         self._history = History(context.tail, record.messages, record.stored)
         self._participants = record.participants
@@ -518,7 +520,7 @@ class Conversation:
         if c.note:
             statements.append(self._note(added, Sender("agent", c.previous_id, previous.name), c.note, True, at))
         statements.append(self._note(added, Sender("system", None, "Frontdesk"),
-                                     f"{c.name} has taken over the conversation.", False, at))
+                                     notices.taken_over(c.name, await self._language_of_customer()), False, at))
         await self._ctx.persister.write(statements, self.id)
         for m in added:
             self._history.append(m)
@@ -923,9 +925,16 @@ class Conversation:
             queries.insert_offline_request(str(uuid.uuid4()), number, self.queue, self._customer["name"],
                                            self._customer["email"], question, self.id),
             offline_confirmation(self._customer["email"], request_number, self._customer["name"], question,
-                                 self._sender_name())],
+                                 self._sender_name(), await self._language_of_customer(),
+                                 await queries.queue_mail_templates(self._ctx.db, self.queue))],
             before_ended=frame)
         self._ctx.outbox.nudge()
+
+    async def _language_of_customer(self) -> str:
+        """The chat's language: its pre-chat form's, else the customer record's (read once), else English."""
+        if self._language is None:
+            self._language = await queries.conversation_language(self._ctx.db, self.id) or "en"
+        return self._language
 
     def _sender_name(self) -> str | None:
         view = self._ctx.router.queue_view(self.queue)     # read directly: no await, changes nothing

@@ -45,5 +45,5 @@ async def records_of(db: Database, rows: Sequence[Row], newest: int) -> list[Con
                                messages=messages[str(r["id"])], participants=participants[str(r["id"])],
                                customer_read_seq=r["customer_read_seq"],
                                last_owner_id=str(r["last_owner_id"]) if r["last_owner_id"] else None,
-                               stored=stored.get(str(r["id"]), StoredHistory()))
+                               stored=stored.get(str(r["id"]), StoredHistory()), language=r.get("language"))
             for r in rows]

@@ -243,6 +243,7 @@ class ConversationRecord:
     customer_read_seq: int = 0
     last_owner_id: str | None = None      # a messaging conversation's owner before it was set aside
     stored: StoredHistory | None = None
+    language: str | None = None           # the pre-chat form's; None: the customer record's applies
 
     @property
     def question(self) -> str:

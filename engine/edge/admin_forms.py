@@ -19,6 +19,7 @@ from typing import Any
 
 from email_validator import EmailNotValidError, validate_email
 
+from frontdesk.core import hours
 from frontdesk.core.errors import ProtocolError
 from frontdesk.engine.edge.customer_forms import MAX_PASSWORD_CHARS
 from frontdesk.engine.edge.forms import (
@@ -47,6 +48,9 @@ MAX_TEMPLATE_CHARS = 2_000
 MAX_TEMPLATE_LANGUAGES = 20
 ONE_LINE_TEMPLATE_KEYS = ("sender_name", "subject")
 MODES = ("live", "messaging")
+MAX_CLOSED_MESSAGE_CHARS = 1_000
+MAX_FAQ_QUESTION_CHARS = 500
+MAX_FAQ_ANSWER_CHARS = 5_000
 MAX_CANNED_TITLE_CHARS = 100
 MAX_CANNED_TEXT_CHARS = 10_000
 DEFAULT_AUDIT_PAGE = 200
@@ -198,7 +202,8 @@ class QueueForm:
 
 
 _QUEUE_FIELDS = ("title", "mode", "members", "required_fields", "faq_suggestions", "transcript_mails",
-                 "retention_days", "identity_secret", "sender_name", "mail_templates")
+                 "retention_days", "identity_secret", "sender_name", "mail_templates", "opening_hours",
+                 "closed_message")
 
 
 def _mail_templates(value: Any) -> dict[str, dict[str, str]]:
@@ -258,8 +263,23 @@ def _queue_settings(obj: dict[str, Any]) -> QueueForm:
         settings["sender_name"] = _line(obj, "sender_name", MAX_SENDER_NAME_CHARS, required=False)
     if "mail_templates" in obj:
         settings["mail_templates"] = _mail_templates(obj["mail_templates"])
+    if "opening_hours" in obj:
+        settings["opening_hours"] = opening_hours(obj["opening_hours"])
+    if "closed_message" in obj:
+        settings["closed_message"] = text_field(obj, "closed_message", max_chars=MAX_CLOSED_MESSAGE_CHARS)
     members = _names(obj, "members", _UUID, MAX_MEMBERS, "agent ids") if "members" in obj else None
     return QueueForm(None, settings, [m.lower() for m in members] if members is not None else None)
+
+
+def opening_hours(value: Any) -> dict[str, Any]:
+    """A schedule judged by ``hours.parse_schedule`` (the parser the engine serves queues with and the
+    dashboard's editor uses), stored in its canonical form; a refusal names the part under
+    ``opening_hours`` (``opening_hours.weekly.mon[0]``)."""
+    try:
+        return hours.to_json(hours.parse_schedule(value))
+    except hours.ScheduleError as exc:
+        where = (f"opening_hours.{exc.field}" if exc.field else "opening_hours")[:200]
+        raise ProtocolError("invalid_value", f"{where}: {exc.message}", field=where) from None
 
 
 def parse_new_queue(body: bytes) -> QueueForm:
@@ -329,6 +349,46 @@ def parse_canned_changes(body: bytes) -> dict[str, Any]:
     if "queue" in obj:
         changes["queue"] = _canned_queue(obj)
     return changes
+
+
+# ---- FAQ entries ----------------------------------------------------------------------------
+
+@dataclass(frozen=True)
+class FaqForm:
+    queue: str | None
+    question: str | None
+    answer: str | None
+
+
+def _faq_fields(obj: dict[str, Any], *, required: bool) -> FaqForm:
+    queue = None
+    if required or "queue" in obj:
+        value = obj.get("queue")
+        if value is None or value == "":
+            raise ProtocolError("missing_field", "queue is required", field="queue")
+        if not isinstance(value, str) or len(value) > 200:
+            raise ProtocolError("invalid_value", "queue must be a queue's name", field="queue")
+        queue = value
+    question = (_line(obj, "question", MAX_FAQ_QUESTION_CHARS, required=True)
+                if required or "question" in obj else None)
+    answer = (text_field(obj, "answer", max_chars=MAX_FAQ_ANSWER_CHARS)
+              if required or "answer" in obj else None)
+    return FaqForm(queue, question, answer)
+
+
+def parse_new_faq(body: bytes) -> FaqForm:
+    """``POST /api/faq``: ``queue``, ``question`` (one line, at most 500 characters), ``answer``
+    (at most 5,000)."""
+    obj = decode_object(body)
+    _only(obj, ("queue", "question", "answer"))
+    return _faq_fields(obj, required=True)
+
+
+def parse_faq_changes(body: bytes) -> FaqForm:
+    """``PATCH /api/faq/{id}``: any of ``queue``, ``question``, ``answer`` (None: unchanged)."""
+    obj = decode_object(body)
+    _only(obj, ("queue", "question", "answer"))
+    return _faq_fields(obj, required=False)
 
 
 # ---- the audit log --------------------------------------------------------------------------

@@ -23,6 +23,7 @@ from frontdesk.engine.edge.http import error_response
 from frontdesk.engine.edge.listener import WebsocketHandler
 from frontdesk.engine.edge.routes import (
     admin_config,
+    admin_faq,
     admin_staff,
     chats,
     conversations,
@@ -78,7 +79,8 @@ def create_app(edge: EdgeContext) -> QuartTrio:
         # Quart has logged the traceback; the client gets the API's error shape, not an HTML page
         return error_response(INTERNAL)
 
-    for resource in (health, staff, admin_staff, admin_config, chats, offline, conversations, files, customers):
+    for resource in (health, staff, admin_staff, admin_config, admin_faq, chats, offline, conversations, files,
+                     customers):
         resource.register(app, edge)
     register_web(app, frame_origins=edge.config.allowed_origins)
 

@@ -68,13 +68,14 @@ async def start_chat(edge: EdgeContext, body: bytes, client: str) -> tuple[dict[
             "private": False, "attachments": [], "options": None, "option_id": None, "at": iso(created)}
     await edge.persister.write([   # one statement with the rest of its round (commit_plan.py)
         queries.insert_conversation(conversation_id, form.queue, name, email, verified, form.fields,
-                                    queue_key, created, created if view.config.consent_notice else None),
+                                    queue_key, created, created if view.config.consent_notice else None,
+                                    form.language),
         queries.insert_message({**wire, "_at": created}, "customer"),
         queries.insert_token(token_hash, "customer", conversation_id,
                              created + timedelta(seconds=CUSTOMER_TOKEN_TTL_S)),
     ], conversation_id)
     record = ConversationRecord(conversation_id, form.queue, "queued", name, email, verified, created,
-                                messages=[StoredMessage.of(wire, "customer", None)])
+                                messages=[StoredMessage.of(wire, "customer", None)], language=form.language)
     conv = edge.conversations.open(record)
     position = await edge.router.call(lambda reply: Enqueue(
         conversation_id, form.queue, {"customer": conv.customer_info, "question": form.question},

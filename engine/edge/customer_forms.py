@@ -22,7 +22,9 @@ import orjson
 
 from frontdesk.core.errors import ProtocolError
 from frontdesk.engine.edge.forms import (
+    LANGUAGE,
     MAX_EMAIL_CHARS,
+    MAX_LANGUAGE_CHARS,
     MAX_NAME_CHARS,
     checked_email,
     decode_object,
@@ -32,9 +34,7 @@ from frontdesk.engine.edge.forms import (
 from frontdesk.engine.runtime.config import MIN_PASSWORD_CHARS
 
 MOBILE = re.compile(r"\+[1-9][0-9]{7,14}")
-LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")
 MAX_EXTERNAL_ID_CHARS = 200
-MAX_LANGUAGE_CHARS = 35
 MAX_PASSWORD_CHARS = 1000
 MAX_CODE_CHARS = 64
 MAX_QUERY_CHARS = 200

@@ -11,6 +11,10 @@ the form's, its name may hold no control character (PROTOCOL.md §13) and its hm
 A queue with a consent notice (``QueueConfig.consent_notice``) needs ``"consent": true`` on both
 forms (``require_consent``); ``consent`` is a boolean wherever it is given.
 
+Both forms may say the customer's ``language`` (a language tag such as ``de`` or ``en-GB``; the
+widget sends the language it shows): mails about the request or chat and the system messages the
+customer reads follow it (German for ``de``, English otherwise).
+
 A body that orjson refuses is ``bad_json`` when it is not JSON at all; when it is JSON by the
 grammar but holds what no field may hold (a lone surrogate, a number beyond a double) the error is
 ``invalid_value`` naming where it is, as ``protocol/frames.py`` answers the same frame. A name
@@ -41,6 +45,8 @@ MAX_QUESTION_CHARS = 10_000
 MAX_FIELD_CHARS = 1_000
 MAX_HMAC_HEX_DIGITS = 128
 HEX_DIGITS = re.compile(r"[0-9a-fA-F]+")
+LANGUAGE = re.compile(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8}){0,3}")
+MAX_LANGUAGE_CHARS = 35
 # Cc: C0, DEL and C1 controls; Zl and Zp: line and paragraph separators, which the email package
 # also reads as line ends (str.splitlines) and refuses in a header
 CONTROL_CATEGORIES = frozenset({"Cc", "Zl", "Zp"})
@@ -154,6 +160,7 @@ class ChatForm:
     fields: dict[str, str] = field(default_factory=dict)
     identity: Identity | None = None
     consent: bool = False
+    language: str | None = None
 
 
 def require_consent(consent: bool, notice: str | None) -> None:
@@ -190,7 +197,7 @@ async def parse_chat(body: bytes, *, check_domain: bool = False) -> ChatForm:
     if ident is not None:
         identity = await _parse_identity(ident, check_domain=check_domain)
     return ChatForm(queue=base.queue, name=base.name, email=base.email, question=base.question,
-                    fields=fields, identity=identity, consent=base.consent)
+                    fields=fields, identity=identity, consent=base.consent, language=base.language)
 
 
 async def _parse_identity(ident: Any, *, check_domain: bool) -> Identity:
@@ -214,6 +221,15 @@ class Contact:
     email: str
     question: str
     consent: bool = False
+    language: str | None = None
+
+
+def language_field(obj: dict[str, Any]) -> str | None:
+    """The optional ``language``: a language tag (``de``, ``de-CH``, ``en``), None when absent."""
+    value = text_field(obj, "language", max_chars=MAX_LANGUAGE_CHARS, required=False)
+    if value is not None and (not LANGUAGE.fullmatch(value) or has_control_character(str(obj["language"]))):
+        raise ProtocolError("invalid_value", "language must be a language tag such as de or en", field="language")
+    return value
 
 
 def _consent(obj: dict[str, Any]) -> bool:
@@ -233,7 +249,7 @@ async def _parse_contact(obj: dict[str, Any], *, check_domain: bool) -> Contact:
     raw_email = text_field(obj, "email", max_chars=MAX_EMAIL_CHARS) or ""
     email = await checked_email(raw_email, field_name="email", check_domain=check_domain)
     question = text_field(obj, "question", max_chars=MAX_QUESTION_CHARS) or ""
-    return Contact(queue, name, email, question, _consent(obj))
+    return Contact(queue, name, email, question, _consent(obj), language_field(obj))
 
 
 async def parse_offline_request(body: bytes, *, check_domain: bool = False) -> Contact:

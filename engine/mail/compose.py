@@ -1,7 +1,11 @@
-"""Mails to customers, composed: the chat transcript and the confirmation of an offline request.
+"""Mails to customers, composed: the chat transcript, the confirmation of an offline request and
+the notification of a reply, in German or English by the customer's language (``language_of``:
+German for ``de``, ``de-CH``, ...; English for any other).
 
-Pure functions returning (subject, plain text, HTML). ``compose_transcript`` drops private
-messages whatever the caller passes; every user string is escaped in the HTML part.
+Pure functions returning (subject, plain text, HTML). Subjects are fixed texts of the language
+(with a date or a request number the engine made), never made of what a customer typed;
+``compose_transcript`` drops private messages whatever the caller passes; every user string is
+escaped in the HTML part.
 """
 
 from __future__ import annotations
@@ -12,50 +16,98 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from frontdesk.engine.mail.accounts import language_of
 
-def _local(at: datetime, tz: ZoneInfo) -> str:
-    return at.astimezone(tz).strftime("%Y-%m-%d %H:%M")
+_TRANSCRIPT = {
+    "en": {"time": "%Y-%m-%d %H:%M",
+           "subject": "Your chat transcript ({started})",
+           "hello": "Hello {name},",
+           "intro": "here is the transcript of your chat of {started} ({zone}).",
+           "attachments": "attachments: {names}",
+           "thanks": "Thank you for contacting us."},
+    "de": {"time": "%d.%m.%Y %H:%M",
+           "subject": "Ihr Chatverlauf ({started})",
+           "hello": "Hallo {name},",
+           "intro": "hier ist der Verlauf Ihres Chats vom {started} ({zone}).",
+           "attachments": "Anhänge: {names}",
+           "thanks": "Vielen Dank, dass Sie sich an uns gewandt haben."},
+}
+
+_OFFLINE = {
+    "en": {"subject": "We received your request {number}",
+           "hello": "Hello {name},",
+           "thanks": "thank you for your message. Your request number is {number}; we will get back to you as "
+                     "soon as we can.",
+           "yours": "Your message:"},
+    "de": {"subject": "Wir haben Ihre Anfrage {number} erhalten",
+           "hello": "Hallo {name},",
+           "thanks": "vielen Dank für Ihre Nachricht. Ihre Anfragenummer ist {number}; wir melden uns so bald wie "
+                     "möglich bei Ihnen.",
+           "yours": "Ihre Nachricht:"},
+}
 
 
-def compose_transcript(conversation: Any, messages: Sequence[Any], tz: ZoneInfo) -> tuple[str, str, str]:
-    """(subject, plain text, HTML) of the transcript of ``conversation``; times in ``tz``."""
+def _fill(text: str, **values: str) -> str:
+    """Placeholders by plain replacement: what is filled in is text, never a format string."""
+    for key, value in values.items():
+        text = text.replace("{" + key + "}", value)
+    return text
+
+
+def compose_transcript(conversation: Any, messages: Sequence[Any], tz: ZoneInfo,
+                       language: str = "en") -> tuple[str, str, str]:
+    """(subject, plain text, HTML) of the transcript of ``conversation`` in the customer's
+    ``language``; times in ``tz``."""
+    words = _TRANSCRIPT[language_of(language)]
     public = [m for m in messages if not m["private"]]
-    started = _local(conversation["created_at"], tz)
-    subject = f"Your chat transcript ({started})"
+
+    def local(at: datetime) -> str:
+        return at.astimezone(tz).strftime(words["time"])
+
+    started = local(conversation["created_at"])
     zone = tz.key
-    lines = [f"Hello {conversation['customer_name']},", "",
-             f"here is the transcript of your chat of {started} ({zone}).", ""]
+    name = conversation["customer_name"]
+    subject = _fill(words["subject"], started=started)
+    hello, intro = words["hello"], _fill(words["intro"], started=started, zone=zone)
+    lines = [_fill(hello, name=name), "", intro, ""]
     rows = []
     for m in public:
-        when = _local(m["created_at"], tz)
+        when = local(m["created_at"])
         names = ", ".join(a["filename"] for a in (m["attachments"] or []))
         lines.append(f"[{when}] {m['sender_name']}: {m['text']}")
         if names:
-            lines.append(f"    attachments: {names}")
+            lines.append("    " + _fill(words["attachments"], names=names))
         rows.append(
             f"<tr><td style=\"color:#666;white-space:nowrap;vertical-align:top\">{html.escape(when)}</td>"
             f"<td style=\"vertical-align:top\"><strong>{html.escape(m['sender_name'])}</strong></td>"
             f"<td style=\"white-space:pre-wrap\">{html.escape(m['text'])}"
-            + (f"<br><em>attachments: {html.escape(names)}</em>" if names else "")
+            + (f"<br><em>{html.escape(_fill(words['attachments'], names=names))}</em>" if names else "")
             + "</td></tr>")
-    lines += ["", "Thank you for contacting us."]
+    lines += ["", words["thanks"]]
     body_html = (
-        "<!doctype html><html><body style=\"font-family:sans-serif\">"
-        f"<p>Hello {html.escape(conversation['customer_name'])},</p>"
-        f"<p>here is the transcript of your chat of {html.escape(started)} ({html.escape(zone)}).</p>"
+        f"<!doctype html><html lang=\"{language_of(language)}\"><body style=\"font-family:sans-serif\">"
+        f"<p>{html.escape(_fill(hello, name=name))}</p>"
+        f"<p>{html.escape(intro)}</p>"
         f"<table cellpadding=\"4\">{''.join(rows)}</table>"
-        "<p>Thank you for contacting us.</p></body></html>")
+        f"<p>{html.escape(words['thanks'])}</p></body></html>")
     return subject, "\n".join(lines), body_html
 
 
-def compose_offline_confirmation(request_number: str, name: str, question: str) -> tuple[str, str, str]:
-    subject = f"We received your request {request_number}"
-    text = (f"Hello {name},\n\nthank you for your message. Your request number is {request_number}; "
-            f"we will get back to you as soon as we can.\n\nYour message:\n{question}\n")
-    body_html = ("<!doctype html><html><body style=\"font-family:sans-serif\">"
-                 f"<p>Hello {html.escape(name)},</p><p>thank you for your message. Your request number is "
-                 f"<strong>{html.escape(request_number)}</strong>; we will get back to you as soon as we can.</p>"
-                 f"<p>Your message:</p><blockquote style=\"white-space:pre-wrap\">{html.escape(question)}</blockquote>"
+def compose_offline_confirmation(request_number: str, name: str, question: str,
+                                 language: str = "en") -> tuple[str, str, str]:
+    """(subject, plain text, HTML) confirming an offline request, in the customer's ``language``."""
+    lang = language_of(language)
+    words = _OFFLINE[lang]
+    subject = _fill(words["subject"], number=request_number)
+    hello = _fill(words["hello"], name=name)
+    thanks = _fill(words["thanks"], number=request_number)
+    text = f"{hello}\n\n{thanks}\n\n{words['yours']}\n{question}\n"
+    before, _, after = words["thanks"].partition("{number}")
+    body_html = (f"<!doctype html><html lang=\"{lang}\"><body style=\"font-family:sans-serif\">"
+                 f"<p>{html.escape(hello)}</p><p>{html.escape(before)}"
+                 f"<strong>{html.escape(request_number)}</strong>{html.escape(after)}</p>"
+                 f"<p>{html.escape(words['yours'])}</p>"
+                 f"<blockquote style=\"white-space:pre-wrap\">{html.escape(question)}</blockquote>"
                  "</body></html>")
     return subject, text, body_html
 
@@ -82,7 +134,7 @@ TEMPLATE_KEYS = ("sender_name", *_NOTIFY["en"])
 
 def template_sender_name(templates: dict[str, Any] | None, language: str) -> str | None:
     """The sender name the queue's template in ``language`` gives (English when it has none), or None."""
-    lang = language if language in _NOTIFY else "en"
+    lang = language_of(language)
     return ((templates or {}).get(lang) or {}).get("sender_name") or None
 
 
@@ -91,7 +143,7 @@ def compose_notification(name: str, queue_title: str, language: str, messages: S
     """(subject, plain text, HTML) of the mail that tells a customer an agent replied: the new public
     messages and the link back. Private messages are dropped whatever the caller passes. The
     queue's ``templates`` (per language) may replace any line; English when the language has none."""
-    lang = language if language in _NOTIFY else "en"
+    lang = language_of(language)
     words = {**_NOTIFY[lang], **((templates or {}).get(lang) or {})}
     public = [m for m in messages if not m["private"]]
 

@@ -1,5 +1,6 @@
-"""Queries of the administration API (PROTOCOL.md §10, §14): staff, queues and canned messages,
-read and changed, each change written with its ``audit_log`` row in one transaction.
+"""Queries of the administration API (PROTOCOL.md §10, §14): staff, queues (opening hours
+included), canned messages and FAQ entries, read and changed, each change written with its
+``audit_log`` row in one transaction.
 
 Every change reads the object ``FOR UPDATE`` first, so the row it audits as "before" is the one it
 changed even when two supervisors edit at once. The objects are given and returned as wire
@@ -164,13 +165,14 @@ async def live_profile(db: Database, staff_id: str) -> Row | None:
 
 _QUEUE = (
     "SELECT q.name, q.title, q.mode, q.required_fields, q.faq_suggestions, q.transcript_mails, q.retention_days, "
-    "q.identity_secret, q.sender_name, q.mail_templates, q.consent_notice, q.created_at, "
+    "q.identity_secret, q.sender_name, q.mail_templates, q.consent_notice, q.opening_hours, q.closed_message, "
+    "q.created_at, "
     "coalesce(ARRAY(SELECT m.staff_id::text FROM queue_members m JOIN staff s ON s.id = m.staff_id "
     "WHERE m.queue = q.name AND s.role = 'agent' ORDER BY m.staff_id), '{}') AS members FROM queues q ")
 
 # the columns a queue's PATCH may set (members are rows of queue_members)
 QUEUE_COLUMNS = ("title", "mode", "required_fields", "faq_suggestions", "transcript_mails", "retention_days",
-                 "identity_secret", "sender_name", "mail_templates")
+                 "identity_secret", "sender_name", "mail_templates", "opening_hours", "closed_message")
 
 
 def queue_wire(row: Row) -> dict[str, Any]:
@@ -179,6 +181,7 @@ def queue_wire(row: Row) -> dict[str, Any]:
             "transcript_mails": row["transcript_mails"], "retention_days": row["retention_days"],
             "identity_secret": row["identity_secret"], "sender_name": row["sender_name"],
             "mail_templates": row["mail_templates"] or {}, "consent_notice": row["consent_notice"],
+            "opening_hours": row["opening_hours"], "closed_message": row["closed_message"],
             "created_at": iso(row["created_at"])}
 
 
@@ -297,6 +300,88 @@ async def canned_message(db: Database, canned_id: str) -> Row | None:
     if cid is None:
         return None
     return await db.fetchrow("SELECT id, title, text, queue FROM canned_messages WHERE id = $1", cid)
+
+
+# ---- FAQ entries ----------------------------------------------------------------------------
+
+_FAQ = "SELECT id, queue, question, answer, language::text AS language, created_at FROM faq_entries "
+
+
+def faq_wire(row: Row) -> dict[str, Any]:
+    return {"id": str(row["id"]), "queue": row["queue"], "question": row["question"], "answer": row["answer"],
+            "language": row["language"], "created_at": iso(row["created_at"])}
+
+
+async def faq_list(db: Database, queue: str | None) -> list[Row]:
+    return await db.fetch(_FAQ + "WHERE $1::text IS NULL OR queue = $1 ORDER BY queue, lower(question), id", queue)
+
+
+async def faq_entry(db: Database, faq_id: str) -> Row | None:
+    fid = _uuid(faq_id)
+    if fid is None:
+        return None
+    return await db.fetchrow(_FAQ + "WHERE id = $1", fid)
+
+
+async def faq_queue_language(db: Database, queue: str) -> tuple[str, bool] | None:
+    """The queue's text-search configuration and whether this PostgreSQL has it; None: no such queue."""
+    row = await db.fetchrow("SELECT language, EXISTS (SELECT 1 FROM pg_ts_config c WHERE c.cfgname = q.language) "
+                            "AS known FROM queues q WHERE name = $1", queue)
+    return None if row is None else (row["language"], row["known"])
+
+
+async def faq_question_taken(db: Database, queue: str, question: str, other_than: str | None) -> bool:
+    return bool(await db.fetchval(
+        "SELECT EXISTS (SELECT 1 FROM faq_entries WHERE queue = $1 AND lower(question) = lower($2) "
+        "AND id IS DISTINCT FROM $3)", queue, question, _uuid(other_than or "")))
+
+
+async def create_faq(db: Database, actor_id: str, queue: str, question: str, answer: str) -> dict[str, Any] | None:
+    """A new entry stemmed with its queue's text-search configuration; None when the queue is gone."""
+    fid = uuid.uuid4()
+    async with db.transaction() as tx:
+        await tx.fetch("INSERT INTO faq_entries (id, queue, question, answer, language) "
+                       "SELECT $1, q.name, $2, $3, q.language::regconfig FROM queues q WHERE q.name = $4",
+                       fid, question, answer, queue)
+        rows = await tx.fetch(_FAQ + "WHERE id = $1", fid)
+        if not rows:
+            return None
+        after = faq_wire(rows[0])
+        await _audit(tx, actor_id, "faq.create", str(fid), None, after)
+    return after
+
+
+async def change_faq(db: Database, actor_id: str, faq_id: str, queue: str | None, question: str | None,
+                     answer: str | None) -> dict[str, Any] | None:
+    """The changed entry (its language follows its queue), or None when there is no such entry."""
+    fid = _uuid(faq_id)
+    if fid is None:
+        return None
+    async with db.transaction() as tx:
+        rows = await tx.fetch(_FAQ + "WHERE id = $1 FOR UPDATE", fid)
+        if not rows:
+            return None
+        before = faq_wire(rows[0])
+        await tx.fetch("UPDATE faq_entries f SET queue = q.name, question = coalesce($2, f.question), "
+                       "answer = coalesce($3, f.answer), language = q.language::regconfig FROM queues q "
+                       "WHERE f.id = $1 AND q.name = coalesce($4, f.queue)", fid, question, answer, queue)
+        rows = await tx.fetch(_FAQ + "WHERE id = $1", fid)
+        after = faq_wire(rows[0])
+        await _audit(tx, actor_id, "faq.update", str(fid), before, after)
+    return after
+
+
+async def delete_faq(db: Database, actor_id: str, faq_id: str) -> bool:
+    fid = _uuid(faq_id)
+    if fid is None:
+        return False
+    async with db.transaction() as tx:
+        rows = await tx.fetch("DELETE FROM faq_entries WHERE id = $1 "
+                              "RETURNING id, queue, question, answer, language::text AS language, created_at", fid)
+        if not rows:
+            return False
+        await _audit(tx, actor_id, "faq.delete", str(fid), faq_wire(rows[0]), None)
+    return True
 
 
 # ---- the audit log --------------------------------------------------------------------------

@@ -132,7 +132,12 @@ def log_presence(agent_id: str, state: str, by: str) -> Statement:
 async def queue(db: Database, name: str) -> Row | None:
     return await db.fetchrow(
         "SELECT name, opening_hours, closed_message, faq_suggestions, identity_secret, required_fields, "
-        "language, transcript_mails, sender_name FROM queues WHERE name = $1", name)
+        "language, transcript_mails, sender_name, mail_templates FROM queues WHERE name = $1", name)
+
+
+async def queue_mail_templates(db: Database, name: str) -> dict[str, Any] | None:
+    templates: dict[str, Any] | None = await db.fetchval("SELECT mail_templates FROM queues WHERE name = $1", name)
+    return templates
 
 
 async def all_queues(db: Database) -> list[Row]:
@@ -145,25 +150,43 @@ async def all_queues(db: Database) -> list[Row]:
 
 _INSERT_CONVERSATION = _with_bulk(
     "INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
-    "fields, queue_key, created_at, consent_at) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9)",
+    "fields, queue_key, created_at, consent_at, language) VALUES ($1, $2, 'queued', $3, $4, $5, $6, $7, $8, $9, $10)",
     "INSERT INTO conversations (id, queue, status, customer_name, customer_email, customer_verified, "
-    "fields, queue_key, created_at, consent_at) "
+    "fields, queue_key, created_at, consent_at, language) "
     "SELECT r.id, r.queue, 'queued', r.name, r.email, "
     "ARRAY(SELECT jsonb_array_elements_text(r.verified::jsonb)), r.fields::jsonb, r.queue_key, r.created_at, "
-    "r.consent_at "
+    "r.consent_at, r.language "
     "FROM unnest($1::uuid[], $2::text[], $3::text[], $4::text[], $5::text[], $6::text[], $7::bigint[], "
-    "$8::timestamptz[], $9::timestamptz[]) AS r(id, queue, name, email, verified, fields, queue_key, created_at, "
-    "consent_at)",
+    "$8::timestamptz[], $9::timestamptz[], $10::text[]) AS r(id, queue, name, email, verified, fields, queue_key, "
+    "created_at, consent_at, language)",
     json=(4, 5))
 
 
 def insert_conversation(conversation_id: str, queue: str, name: str, email: str, verified: Sequence[str],
                         fields: dict[str, Any], queue_key: int, created_at: datetime,
-                        consent_at: datetime | None = None) -> Statement:
-    """``consent_at``: when the customer agreed to the queue's consent notice (None: it has none)."""
+                        consent_at: datetime | None = None, language: str | None = None) -> Statement:
+    """``consent_at``: when the customer agreed to the queue's consent notice (None: it has none);
+    ``language``: the pre-chat form's (None: the customer record's applies)."""
     return (_INSERT_CONVERSATION,
             (uuid.UUID(conversation_id), queue, name, email, list(verified), fields, queue_key, created_at,
-             consent_at))
+             consent_at, language))
+
+
+async def conversation_language(db: Database, conversation_id: str) -> str | None:
+    """The language of a conversation's customer: the pre-chat form's, else the customer record's."""
+    cid = _uuid(conversation_id)
+    if cid is None:
+        return None
+    language: str | None = await db.fetchval(
+        "SELECT coalesce(c.language, cu.language) FROM conversations c LEFT JOIN customers cu ON cu.id = c.customer_id "
+        "WHERE c.id = $1", cid)
+    return language
+
+
+async def customer_language(db: Database, email: str) -> str | None:
+    """The language of the customer record with this address (None: there is none)."""
+    language: str | None = await db.fetchval("SELECT language FROM customers WHERE lower(email) = lower($1)", email)
+    return language
 
 
 _INSERT_MESSAGE = _with_bulk(
@@ -577,7 +600,8 @@ def insert_outreach(conversation_id: str, queue: str, customer: Row, status: str
 async def due_notifications(db: Database, limit: int) -> list[Row]:
     return await db.fetch(
         "SELECT c.id, c.queue, c.customer_name, c.customer_email, c.customer_id, c.customer_read_seq, "
-        "cu.language, q.title AS queue_title, q.mail_templates, q.sender_name FROM conversations c "
+        "coalesce(c.language, cu.language) AS language, q.title AS queue_title, q.mail_templates, q.sender_name "
+        "FROM conversations c "
         "JOIN queues q ON q.name = c.queue LEFT JOIN customers cu ON cu.id = c.customer_id "
         "WHERE c.notify_due_at <= now() ORDER BY c.notify_due_at LIMIT $1", limit)
 

@@ -12,6 +12,7 @@ from frontdesk.core.wire import iso
 from frontdesk.engine.edge import chat_start
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import client_address, json_response, read_body
+from frontdesk.engine.edge.routes import admin_faq
 from frontdesk.engine.storage import queries
 
 FAQ_WORD = re.compile(r"\w+")
@@ -40,6 +41,8 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
 
     @app.get("/api/faq")
     async def faq() -> Response:
+        if "q" not in request.args and "Authorization" in request.headers:
+            return await admin_faq.list_entries(edge)
         name = request.args.get("queue") or ""
         text = request.args.get("q") or ""
         if not name:

@@ -38,10 +38,15 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
         request_id = str(uuid.uuid4())
         number = await queries.next_request_number(db)
         request_number = queries.format_request_number(number)
+        # the form's language, else the customer record's with this address (English without either)
+        language = form.language or await queries.customer_language(db, form.email) or "en"
+        queue = await queries.queue(db, form.queue)
+        templates = queue["mail_templates"] if queue is not None else None
         await edge.persister.write([
             queries.insert_offline_request(request_id, number, form.queue, form.name, form.email, form.question,
                                            consent_at=utc_now() if notice else None),
-            offline_confirmation(form.email, request_number, form.name, form.question, config.sender_name)])
+            offline_confirmation(form.email, request_number, form.name, form.question, config.sender_name,
+                                 language, templates)])
         edge.outbox.nudge()
         return json_response({"request_id": request_id, "request_number": request_number}, 201)
 

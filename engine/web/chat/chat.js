@@ -118,7 +118,8 @@ async function submitPrechat(event) {
   const v = values(form);
   const fields = {};
   for (const input of form.querySelectorAll('[data-extra-field]')) fields[input.dataset.extraField] = input.value;
-  const body = withConsent('pc', { queue, name: v.name, email: v.email, question: v.question });
+  // the language the page shows: mails and system messages of the chat follow it
+  const body = withConsent('pc', { queue, name: v.name, email: v.email, question: v.question, language: lang });
   if (Object.keys(fields).length) body.fields = fields;
   if (identity) body.identity = identity;
   const submit = $('#prechat-submit');
@@ -201,7 +202,7 @@ async function submitOffline(event) {
   submit.disabled = true;
   try {
     const { data } = await api('POST', '/api/offline-requests',
-      { body: withConsent('of', { queue, name: v.name, email: v.email, question: v.question }) });
+      { body: withConsent('of', { queue, name: v.name, email: v.email, question: v.question, language: lang }) });
     setText($('#request-number'), data.request_number);
     setText($('#offline-done-text'), t('offline.doneText', { email: v.email }));
     show('offline-done');

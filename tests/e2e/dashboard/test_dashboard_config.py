@@ -1,5 +1,5 @@
-"""Configuration pages: canned messages (through a real engine's admin API), opening hours and FAQ
-entries are validated with the field named, and what is accepted is stored."""
+"""Configuration pages: canned messages, opening hours and FAQ entries (all saved through a real
+engine's admin API) are validated with the field named, and what is accepted is stored and audited."""
 
 from __future__ import annotations
 
@@ -130,7 +130,7 @@ def test_bad_intervals_are_refused_with_the_field_named(dashboard_env: Seed) -> 
     assert stored_hours(dashboard_env) == {"always": True}
 
 
-def test_valid_schedule_is_stored_in_canonical_form(dashboard_env: Seed) -> None:
+def test_valid_schedule_is_stored_in_canonical_form(dashboard_env: Seed, engine_for_dashboard: str) -> None:
     seed = dashboard_env
     at = hours_form(seed)
     save_hours(at, mode="weekly", timezone="Europe/Berlin", mon="9-12, 13:00-17:00", fri="22:00-02:00",
@@ -149,12 +149,25 @@ def test_valid_schedule_is_stored_in_canonical_form(dashboard_env: Seed) -> None
     assert widget(at.text_input, "hours_support_mon").value == "09:00-12:00, 13:00-17:00"
     save_hours(at, mode="never", timezone="")
     assert stored_hours(seed) == {"never": True, "timezone": "UTC"}
+    audited = seed.sql("SELECT action, target, before->'opening_hours', after->'opening_hours', "
+                       "after->>'closed_message' FROM audit_log ORDER BY at")
+    assert [(a, t) for a, t, *_ in audited] == [("queue.update", "support"), ("queue.update", "support")]
+    assert audited[0][2] == {"always": True} and audited[0][3]["timezone"] == "Europe/Berlin"
+    assert audited[1][3] == {"never": True, "timezone": "UTC"} and audited[1][4] == "Back on Monday!"
+
+
+def test_an_empty_closed_message_is_refused_by_the_engine(dashboard_env: Seed, engine_for_dashboard: str) -> None:
+    at = hours_form(dashboard_env)
+    save_hours(at, mode="never", closed="   ")
+    assert [shown(e.value) for e in at.error] == ["Closed message: closed_message is required"]
+    assert stored_hours(dashboard_env) == {"always": True}
+    assert dashboard_env.sql("SELECT 1 FROM audit_log") == []
 
 
 # ---- FAQ ---------------------------------------------------------------------------------------
 
 
-def test_faq_entry_gets_the_queue_language_and_is_validated(dashboard_env: Seed) -> None:
+def test_faq_entry_gets_the_queue_language_and_is_validated(dashboard_env: Seed, engine_for_dashboard: str) -> None:
     seed = dashboard_env
     seed.sql("UPDATE queues SET language = 'german' WHERE name = 'sales'")
     at = signed_in(seed, "faq.py")
@@ -162,7 +175,7 @@ def test_faq_entry_gets_the_queue_language_and_is_validated(dashboard_env: Seed)
     widget(at.text_input, "faq_new_question").input("Wie lange dauert der Versand?")
     widget(at.text_area, "faq_new_answer").input("")
     next(b for b in at.button if b.label == "Create").click().run()
-    assert [e.value for e in at.error] == ["**Answer**: Answer is required"]
+    assert [shown(e.value) for e in at.error] == ["Answer: answer is required"]
     widget(at.text_area, "faq_new_answer").input("Zwei bis drei Werktage.")
     next(b for b in at.button if b.label == "Create").click().run()
     rows = seed.sql("SELECT id::text, language::text FROM faq_entries WHERE queue = 'sales'")
@@ -184,3 +197,17 @@ def test_faq_entry_gets_the_queue_language_and_is_validated(dashboard_env: Seed)
     widget(at.checkbox, f"faq_delete_confirm_{faq_id}").check().run()
     widget(at.button, f"faq_delete_{faq_id}").click().run()
     assert seed.sql("SELECT 1 FROM faq_entries WHERE id = %s", faq_id) == []
+    assert seed.sql("SELECT action, target FROM audit_log ORDER BY at") == [
+        ("faq.create", faq_id), ("faq.update", faq_id), ("faq.delete", faq_id)]
+
+
+def test_faq_question_taken_in_its_queue_is_refused(dashboard_env: Seed, engine_for_dashboard: str) -> None:
+    seed = dashboard_env
+    question = seed.sql("SELECT question FROM faq_entries WHERE queue = 'support' LIMIT 1")[0][0]
+    at = signed_in(seed, "faq.py")
+    widget(at.selectbox, "faq_queue").select("support").run()
+    widget(at.text_input, "faq_new_question").input(question.upper())
+    widget(at.text_area, "faq_new_answer").input("Another answer.")
+    next(b for b in at.button if b.label == "Create").click().run()
+    assert [shown(e.value) for e in at.error] == ["Question: queue support already has an entry with this question"]
+    assert seed.sql("SELECT 1 FROM audit_log") == []

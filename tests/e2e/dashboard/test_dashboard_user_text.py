@@ -126,7 +126,7 @@ def test_canned_messages_show_titles_as_typed(dashboard_env: Seed, engine_for_da
     assert_nothing_made_of_user_text(at)
 
 
-def test_faq_and_opening_hours_show_what_was_typed(dashboard_env: Seed) -> None:
+def test_faq_and_opening_hours_show_what_was_typed(dashboard_env: Seed, engine_for_dashboard: str) -> None:
     question = "How do I ![q](http://127.0.0.1:1/q.png) **reset**?"
     at = signed_in(dashboard_env, "faq.py")
     widget(at.text_input, "faq_new_question").input(question)

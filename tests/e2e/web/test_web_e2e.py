@@ -761,6 +761,25 @@ def test_closed_queue_leads_to_an_offline_request(browser: Browser, web_engine: 
     watch.check()
 
 
+def test_the_german_page_gets_the_customer_german_mails(browser: Browser, web_engine: WebEngine) -> None:
+    """The widget sends the language it shows with the forms, so the confirmation mail is German."""
+    web_engine.sql("UPDATE queues SET opening_hours = '{\"never\": true}' WHERE name = 'after-hours';")
+    watch = Watch()
+    customer = new_page(browser, watch, locale="de-DE")
+    customer.goto(f"{web_engine.base}/chat?queue=after-hours")
+    customer.locator("#pc-name").fill("Greta Gast")
+    customer.locator("#pc-email").fill("greta@example.com")
+    customer.locator("#pc-question").fill("Bitte rufen Sie mich an.")
+    customer.locator("#prechat-submit").click()
+    customer.locator("#offline-submit").click()
+    number = customer.locator("#request-number")
+    expect(number).to_have_text(re.compile(r"^REQ-\d{6}$"))
+    subject = web_engine.sql("\\pset tuples_only on\n\\pset format unaligned\n"
+                             "SELECT subject FROM outbox WHERE recipient = 'greta@example.com';").splitlines()[-1]
+    assert subject == f"Wir haben Ihre Anfrage {number.inner_text()} erhalten"
+    watch.check()
+
+
 # ---- user text is text ----------------------------------------------------------------------
 
 def test_markup_in_user_text_is_shown_as_text(browser: Browser, web_engine: WebEngine) -> None:

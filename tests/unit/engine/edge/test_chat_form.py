@@ -52,3 +52,12 @@ async def test_an_identity_hmac_must_be_at_most_128_hex_digits(given: Any) -> No
 async def test_an_identity_without_email_or_hmac_is_missing_field(identity: dict[str, str]) -> None:
     code, field = await refusal(identity)
     assert code == "missing_field" and field in ("identity.email", "identity.hmac")
+
+
+async def test_the_form_may_say_the_customers_language() -> None:
+    assert (await parse_chat(orjson.dumps({**FORM, "language": "de-CH"}))).language == "de-CH"
+    assert (await parse_chat(orjson.dumps(FORM))).language is None
+    for bad in ("deutsch!", "d", 7, "de\n"):
+        with pytest.raises(ProtocolError) as caught:
+            await parse_chat(orjson.dumps({**FORM, "language": bad}))
+        assert (caught.value.code, caught.value.field) == ("invalid_value", "language")

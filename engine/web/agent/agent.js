@@ -18,6 +18,7 @@ import { setupTransfers } from '/agent/transfer.js';
 import { answerCard, dropCard, sendAnswer } from '/agent/cards.js';
 import { startFloor, stopFloor, setFloor, applyFloor, agentOptions } from '/agent/supervisor.js';
 import { fillPlaceholders } from '/agent/canned.js';
+import { setupAlerts } from '/agent/alerts.js';
 
 const auth = sessionValue('frontdesk.agent');             // {token, agent, role}
 const unackedStore = sessionValue('frontdesk.agent.unacked');
@@ -50,6 +51,7 @@ let requestsTimer = null;
 let countdownTimer = null;
 let outreach = null;                 // the "New conversation" dialog (customers.js)
 let transfers = null;                // transfers: the owner's dialog and state, the target's cards (transfer.js)
+let alerts = null;                   // sounds, desktop notifications and the title's count (alerts.js)
 
 const now = () => Date.now() + clockSkew;
 
@@ -113,6 +115,7 @@ async function submitLogin(event) {
 }
 
 function signOut(info) {
+  if (alerts) alerts.stop();
   if (conn) conn.stop();
   conn = null;
   $('#conn').hidden = true;          // a connection closed on purpose is not a lost one
@@ -130,7 +133,37 @@ function signOut(info) {
   token = null;
   me = null;
   colleagues = null;
+  updateTitle();
   showLogin(info);
+}
+
+/** Chats this agent takes part in that are still going on (watched ones are not its own). */
+function openChats() {
+  return [...convs.values()].filter((c) => !c.ended && !c.watching);
+}
+
+// Signing out gives live chats back to the queue: the agent confirms, or sets itself away instead
+// and finishes them first.
+function askSignOut() {
+  const open = openChats();
+  if (!open.length) {
+    signOutByChoice();
+    return;
+  }
+  const dialog = $('#sign-out-dialog');
+  setText($('#sign-out-text'), t('signOut.text', { n: open.length }));
+  $('#sign-out-away').hidden = supervising;      // a supervisor has no presence to set
+  dialog.returnValue = '';
+  dialog.onclose = () => {
+    if (dialog.returnValue === 'out') signOutByChoice();
+    else if (dialog.returnValue === 'away') setAwayToFinish();
+  };
+  dialog.showModal();
+}
+
+function setAwayToFinish() {
+  if (presence !== 'away' && presenceWanted !== 'away') togglePresence();
+  showConsoleNote(t('signOut.awayDone'));
 }
 
 // The server revokes the token before the console forgets it, so that no copy of it stays usable;
@@ -201,13 +234,15 @@ function startConsole(newToken, agent, role = 'agent') {
       .map((c) => [c.id, c.log.lastSeq])),
     store: { load: () => unackedStore.load([]), save: (frames) => unackedStore.save(frames) },
   });
-  conn.addEventListener('frame', (e) => onFrame(e.detail));
-  conn.addEventListener('status', (e) => showConnection(e.detail));
+  // a connection closed by a sign-out says nothing more: its late events belong to nobody
+  const current = conn;
+  conn.addEventListener('frame', (e) => { if (conn === current) onFrame(e.detail); });
+  conn.addEventListener('status', (e) => { if (conn === current) showConnection(e.detail); });
   conn.addEventListener('sendfailed', (e) => {
     const conv = convs.get(e.detail.frame.conversation_id);
     if (conv) conv.log.fail(e.detail.frame.client_id, errorText(e.detail.error));
   });
-  conn.addEventListener('unauthenticated', () => signOut(t('error.session')));
+  conn.addEventListener('unauthenticated', () => { if (conn === current) signOut(t('error.session')); });
   conn.start();
 }
 
@@ -231,9 +266,12 @@ function onFrame(f) {
     case 'message': onMessage(f); break;
     case 'read': onRead(f); break;
     case 'typing': onTyping(f); break;
-    case 'invitation': showInvitation(f); break;
+    case 'invitation': showInvitation(f, true); break;
     case 'invitation_result': onInvitationResult(f); break;
-    case 'transfer_offer': transfers.showOffer(f, true); break;
+    case 'transfer_offer':
+      transfers.showOffer(f, true);
+      cardAlert(`[data-transfer-id="${CSS.escape(f.transfer_id || '')}"]`, t('transfer.offerTitle', { name: (f.from && f.from.name) || '' }), f.customer);
+      break;
     case 'transfer_result': transfers.onResult(f); break;
     case 'transfer_revoked': transfers.onRevoked(f); break;
     case 'ended': onEnded(f); break;
@@ -341,8 +379,45 @@ function tickCountdowns() {
 }
 
 function updateTitle() {
-  const n = offers.size + invitations.size + (transfers ? transfers.count() : 0);
-  document.title = `${n ? `(${n}) ` : ''}${t('agent.docTitle')}`;
+  if (alerts) alerts.update();
+  else document.title = t('agent.docTitle');
+}
+
+/** The cards still waiting for this agent's answer: not accepted yet, not gone. */
+function waitingCards() {
+  return $$('#offers .card').filter((c) => !c.classList.contains('card--gone') && c.dataset.answered !== 'true');
+}
+
+function unreadCount() {
+  let n = 0;
+  for (const conv of convs.values()) n += conv.unread;
+  return n;
+}
+
+/** A notification for the card ``selector`` when the agent is away from the page; its click
+ *  brings the card's Accept button into focus. */
+function cardAlert(selector, heading, customer) {
+  alerts.offer(heading, (customer && customer.name) || t('common.customer'), selector, () => {
+    $(`#offers ${selector} .act-accept`)?.focus();
+  });
+}
+
+// Alt+A and Alt+R answer the newest card; the physical key is read, so that Option on a Mac (which
+// types a letter) and a composer with the focus both work.
+function answerShortcut(e) {
+  if (!e.altKey || e.ctrlKey || e.metaKey || e.shiftKey) return;
+  if (e.code !== 'KeyA' && e.code !== 'KeyR') return;
+  const card = waitingCards().pop();
+  if (!card) return;
+  e.preventDefault();
+  if (e.code === 'KeyA') {
+    const accept = $('.act-accept', card);
+    if (accept && !accept.closest('[hidden]')) accept.click();
+    return;
+  }
+  const rejectForm = $('.card__reject', card);
+  if (rejectForm) rejectForm.requestSubmit();
+  else $('.act-decline', card)?.click();
 }
 
 function showOffer(f, live) {
@@ -373,7 +448,9 @@ function showOffer(f, live) {
       return;
     }
     card.accepting = true;
+    node.dataset.answered = 'true';
     actions.hidden = true;
+    updateTitle();
     setText(status, t('offer.accepting'));
   });
   rejectForm.addEventListener('submit', (e) => {
@@ -390,7 +467,10 @@ function showOffer(f, live) {
   countdown.update();
   $('#offers').append(node);
   updateTitle();
-  if (live) announce(t('offer.announce', { name: (f.customer && f.customer.name) || '', queue: f.queue || '' }));
+  if (live) {
+    announce(t('offer.announce', { name: (f.customer && f.customer.name) || '', queue: f.queue || '' }));
+    cardAlert(`[data-offer-id="${CSS.escape(f.offer_id)}"]`, t('offer.title', { queue: f.queue || '' }), f.customer);
+  }
 }
 
 function removeOffer(offerId) {
@@ -410,6 +490,7 @@ function retireCard(card, text, remove) {
   card.countdown.box.hidden = true;
   setText(card.status, text);
   card.node.classList.add('card--gone');
+  updateTitle();
   setTimeout(remove, 4000);
 }
 
@@ -420,7 +501,7 @@ function revokeOffer(f) {
   retireCard(card, t(reasons[f.reason] || 'offer.gone'), () => removeOffer(f.offer_id));
 }
 
-function showInvitation(f) {
+function showInvitation(f, live = false) {
   if (invitations.has(f.invitation_id)) return;
   if (f.from) knownAgents.set(f.from.id, f.from.name);
   const id = f.invitation_id;
@@ -431,12 +512,17 @@ function showInvitation(f) {
     onAnswer: (accept) => sendAnswer(invitations.get(id),
       { type: accept ? 'accept_invitation' : 'decline_invitation', invitation_id: id }, accept,
       (frame) => Boolean(conn && conn.send(frame)), () => removeInvitation(id)),
+    dataset: { invitationId: id },
   });
   invitations.set(id, { ...card, conversationId: f.conversation_id });
   card.countdown.update();
   $('#offers').append(card.node);
   updateTitle();
   announce(t('invitation.announce', { name: (f.from && f.from.name) || '' }));
+  if (live) {
+    cardAlert(`[data-invitation-id="${CSS.escape(id)}"]`,
+      t('invitation.title', { name: (f.from && f.from.name) || '', queue: f.queue || '' }), f.customer);
+  }
 }
 
 function removeInvitation(id) {
@@ -923,6 +1009,7 @@ class Conv {
     badge.hidden = this.unread === 0;
     setText(badge, this.unread);
     badge.setAttribute('aria-label', t('agent.unread', { n: this.unread }));
+    updateTitle();
   }
 
   async loadHistory() {
@@ -961,6 +1048,9 @@ class Conv {
       if (isNew && !this.visible()) {
         this.unread += 1;
         this.updateBadge();
+      }
+      if (isNew && m.sender.kind === 'customer' && !this.watching) {
+        alerts.message(this.customer.name || t('common.customer'), m.text, this.id, () => selectTab(this.id, true));
       }
     }
     this.markRead();
@@ -1369,10 +1459,11 @@ function renderRequest(r) {
 function init() {
   document.documentElement.lang = lang;
   applyI18n(document);
-  updateTitle();
   $('#login').addEventListener('submit', submitLogin);
   $('#presence').addEventListener('click', togglePresence);
-  $('#sign-out').addEventListener('click', signOutByChoice);
+  $('#sign-out').addEventListener('click', askSignOut);
+  alerts = setupAlerts({ pending: () => waitingCards().length, unread: unreadCount, title: () => t('agent.docTitle') });
+  document.addEventListener('keydown', answerShortcut);
   $('#tabs').addEventListener('keydown', tabKeys);
   $('#tab-requests').addEventListener('click', () => selectTab('requests', true));
   $('#tab-floor').addEventListener('click', () => selectTab('floor', true));
@@ -1389,6 +1480,7 @@ function init() {
     renumberOptions();
   });
   $('#options-cancel').addEventListener('click', () => $('#options-dialog').close());
+  updateTitle();
   transfers = setupTransfers({
     send: (frame) => {
       const sent = Boolean(conn && conn.send(frame));

@@ -33,6 +33,7 @@ export function sendAnswer(card, frame, accept, send, remove) {
     return;
   }
   if (accept) {
+    card.node.dataset.answered = 'true';     // answered: the ring stops
     card.actions.hidden = true;
     setText(card.status, t('offer.accepting'));
   } else {

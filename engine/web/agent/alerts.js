@@ -3,7 +3,7 @@
 // page is hidden or unfocused, desktop notifications (asked for only by the agent's own click), and
 // the count in the page title. Tones come from the Web Audio API, so no sound file is shipped.
 
-import { $, setText } from '/web/shared/dom.js';
+import { $, icon, setText } from '/web/shared/dom.js';
 import { t } from '/web/shared/i18n.js';
 
 const SOUND_KEY = 'frontdesk.agent.sound';
@@ -39,6 +39,8 @@ export function setupAlerts({ pending, unread, title }) {
   const soundButton = $('#alert-sound');
   const notifyButton = $('#alert-notify');
   const supported = typeof window.Notification === 'function';
+  soundButton.prepend(icon('sound', 'alert-toggle__on'), icon('mute', 'alert-toggle__off'));
+  notifyButton.prepend(icon('bell'));
 
   function context() {
     const Ctx = window.AudioContext || window.webkitAudioContext;
@@ -77,11 +79,11 @@ export function setupAlerts({ pending, unread, title }) {
   }
 
   function showSettings() {
-    soundButton.setAttribute('aria-pressed', String(soundOn));
+    soundButton.setAttribute('aria-checked', String(soundOn));
     setText(soundButton.querySelector('.alert-toggle__label'), soundOn ? t('alerts.soundOn') : t('alerts.soundOff'));
     notifyButton.hidden = !supported;
     const granted = supported && Notification.permission === 'granted';
-    notifyButton.setAttribute('aria-pressed', String(notifyOn && granted));
+    notifyButton.setAttribute('aria-checked', String(notifyOn && granted));
     let label = t('alerts.notifyOff');
     if (notifyOn && granted) label = t('alerts.notifyOn');
     else if (supported && Notification.permission === 'denied') label = t('alerts.notifyBlocked');

@@ -114,7 +114,7 @@ def test_offers_ring_notify_dock_and_answer_by_keyboard(browser: Browser, web_en
     assert agent.evaluate("() => window.__alerts.asked") == 0
     notify.click()
     expect(notify).to_have_text("Desktop notifications on")
-    expect(notify).to_have_attribute("aria-pressed", "true")
+    expect(notify).to_have_attribute("aria-checked", "true")
     assert agent.evaluate("() => window.__alerts.asked") == 1
     expect(agent.locator("#alert-sound")).to_have_text("Sound on")
 
@@ -199,7 +199,7 @@ def test_offers_ring_notify_dock_and_answer_by_keyboard(browser: Browser, web_en
     # the sound is muted by a visible switch and stays muted after a reload
     agent.locator("#alert-sound").click()
     expect(agent.locator("#alert-sound")).to_have_text("Sound off")
-    expect(agent.locator("#alert-sound")).to_have_attribute("aria-pressed", "false")
+    expect(agent.locator("#alert-sound")).to_have_attribute("aria-checked", "false")
     agent.reload()
     expect(agent.locator("#alert-sound")).to_have_text("Sound off")
     expect(agent.locator("#alert-notify")).to_have_text("Turn on desktop notifications")  # a new page asks again

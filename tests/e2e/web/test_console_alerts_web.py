@@ -56,7 +56,8 @@ SPY = """
   window.Notification = FakeNotification;
   // a hidden, unfocused page on demand: window.__hide(true)
   let hidden = false;
-  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
+  Object.defineProperty(Document.prototype, 'visibilityState',
+    { configurable: true, get: () => (hidden ? 'hidden' : 'visible') });
   Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => hidden });
   const hasFocus = Document.prototype.hasFocus;
   Document.prototype.hasFocus = function () { return !hidden && hasFocus.call(this); };

@@ -255,3 +255,47 @@ def test_sign_out_with_open_chats_asks_first(browser: Browser, web_engine: WebEn
     expect(agent.locator("#conn")).to_be_hidden()
     agent.screenshot(path=str(SHOTS / "console-signed-out-1280.png"))
     watch.check()
+
+
+def invite(conv: Locator, agent_id: str) -> None:
+    conv.get_by_role("button", name="Invite").click()
+    conv.get_by_role("radio", name="Agent (id)").check()
+    conv.get_by_role("combobox", name="Agent id or queue").fill(agent_id)
+    conv.get_by_role("button", name="Send invitation").click()
+
+
+def test_an_invitation_rings_and_is_answered_by_keyboard(browser: Browser, web_engine: WebEngine) -> None:
+    base = web_engine.base
+    watch = Watch()
+    one = new_page(browser, watch)
+    two = new_page(browser, watch)
+    two.add_init_script(SPY)
+    sign_in(one, base, 1)
+    sign_in(two, base, 2)
+    two.locator("#presence").click()            # away: the chat goes to agent one
+    expect(two.locator("#presence")).to_have_attribute("aria-checked", "false")
+    two_id = two.evaluate("() => JSON.parse(sessionStorage.getItem('frontdesk.agent')).agent.id")
+    customer = new_page(browser, watch)
+    start_chat(customer, base, "Fay Customer", "I need a specialist")
+    one.locator(".offer").get_by_role("button", name="Accept").click()
+    conv = one.locator(".conv:visible")
+    expect(conv.locator(".log")).to_contain_text("I need a specialist")
+
+    # the invitation rings on agent two's console until answered; Alt+R declines it
+    invite(conv, two_id)
+    card = two.locator(".invitation")
+    expect(card).to_be_visible()
+    expect(two).to_have_title(f"(1) {TITLE}")
+    two.wait_for_function(f"() => window.__alerts.tones.filter((f) => f === {RING}).length >= 2")
+    two.keyboard.press("Alt+r")
+    expect(card).to_have_count(0)
+    expect(two).to_have_title(TITLE)
+    expect(conv.locator(".invite__result")).to_contain_text("declined")
+
+    # asked again, Alt+A joins
+    invite(conv, two_id)
+    expect(card).to_be_visible()
+    two.keyboard.press("Alt+a")
+    expect(two.locator(".conv:visible .log")).to_contain_text("I need a specialist")
+    expect(two).to_have_title(TITLE)
+    watch.check()

@@ -432,9 +432,11 @@ function showOffer(f, live) {
       el('button', { type: 'button', class: 'button button--small button--secondary', text: t('common.back'),
         onclick: () => { rejectForm.hidden = true; actions.hidden = false; acceptButton.focus(); } }),
       el('button', { type: 'submit', class: 'button button--small button--danger', text: t('offer.rejectConfirm') })));
-  const acceptButton = el('button', { type: 'button', class: 'button button--primary act-accept', text: t('offer.accept') });
+  const acceptButton = el('button', { type: 'button', class: 'button button--primary act-accept', text: t('offer.accept'),
+    'aria-keyshortcuts': 'Alt+A' });
   const actions = el('div', { class: 'card__actions' }, acceptButton,
     el('button', { type: 'button', class: 'button button--secondary act-reject', text: t('offer.reject'),
+      'aria-keyshortcuts': 'Alt+R',
       onclick: () => { actions.hidden = true; rejectForm.hidden = false; reason.focus(); } }));
   const node = el('section', { class: 'card offer', 'aria-labelledby': headingId, dataset: { offerId: f.offer_id } },
     el('h2', { id: headingId, class: 'card__title', text: t('offer.title', { queue: f.queue || '' }) }),

@@ -15,9 +15,9 @@ export function answerCard({ id, className, title, parts, countdown, acceptText,
   const status = el('p', { class: 'card__status', role: 'status' });
   const actions = el('div', { class: 'card__actions' },
     el('button', { type: 'button', class: 'button button--primary act-accept', text: acceptText,
-      onclick: () => onAnswer(true) }),
+      'aria-keyshortcuts': 'Alt+A', onclick: () => onAnswer(true) }),
     el('button', { type: 'button', class: 'button button--secondary act-decline', text: declineText,
-      onclick: () => onAnswer(false) }));
+      'aria-keyshortcuts': 'Alt+R', onclick: () => onAnswer(false) }));
   const node = el('section', { class: ['card', className], 'aria-labelledby': id, dataset },
     el('h2', { id, class: 'card__title', text: title }), ...parts, countdown.box, actions, status);
   return { node, countdown, status, actions };

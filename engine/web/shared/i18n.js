@@ -663,7 +663,7 @@ const TEXT = {
     'signOut.title': 'Mit offenen Chats abmelden?',
     'signOut.text_one': 'Sie haben einen offenen Chat. Beim Abmelden geht er zurück in die Warteschlange.',
     'signOut.text_other': 'Sie haben {n} offene Chats. Beim Abmelden gehen sie zurück in die Warteschlange.',
-    'signOut.away': 'Abwesend setzen und Chats beenden',
+    'signOut.away': 'Abwesend setzen und Chats zu Ende führen',
     'signOut.anyway': 'Trotzdem abmelden',
     'signOut.awayDone': 'Sie sind abwesend: Es kommen keine neuen Chats; beenden Sie Ihre offenen Chats und melden Sie sich dann ab.',
     'agent.tabs': 'Gespräche',

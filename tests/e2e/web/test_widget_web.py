@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from conftest import Postgres
 from playwright.sync_api import Browser, FrameLocator, Page, expect
-from test_web_e2e import CHROMIUM, WebEngine, Watch, chromium, host_page, new_page, send, shoot, sign_in
+from test_web_e2e import CHROMIUM, Watch, WebEngine, chromium, host_page, new_page, send, shoot, sign_in
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
@@ -23,7 +23,8 @@ pytestmark = [
 # visibility is emulated: a headless page is always visible, and a test must hide it at will
 VISIBILITY = """(() => {
   let visible = true;
-  Object.defineProperty(Document.prototype, 'visibilityState', { configurable: true, get: () => (visible ? 'visible' : 'hidden') });
+  Object.defineProperty(Document.prototype, 'visibilityState',
+    { configurable: true, get: () => (visible ? 'visible' : 'hidden') });
   Object.defineProperty(Document.prototype, 'hidden', { configurable: true, get: () => !visible });
   window.__setVisible = (v) => { visible = v; document.dispatchEvent(new Event('visibilitychange')); };
 })();"""
@@ -165,7 +166,8 @@ def test_forms_check_the_served_rules_as_the_customer_types(
     sign_in(agent, base)
     customer = new_page(browser, watch)
     customer.goto(f"{base}/chat?queue=support&lang=en")
-    name, email, question = customer.locator("#pc-name"), customer.locator("#pc-email"), customer.locator("#pc-question")
+    name, email = customer.locator("#pc-name"), customer.locator("#pc-email")
+    question = customer.locator("#pc-question")
     # the limits come from the engine
     expect(name).to_have_attribute("maxlength", "200")
     expect(question).to_have_attribute("maxlength", "10000")

@@ -526,11 +526,19 @@ def offer_outcomes(conn: Conn, period: Period) -> list[Row]:
 
 
 def handling_time_by_agent(conn: Conn, period: Period) -> list[Row]:
-    """Ended, accepted chats per owner: count, mean, median and 90th percentile of accept → end."""
+    """Ended, accepted chats per owner: count, mean, median and 90th percentile of accept → end.
+
+    A chat's owner is its last owner: ``owner_id`` is cleared when a chat goes back to the queue (its
+    agent left or signed out) or is set aside, so the one who handled it comes from
+    ``last_owner_id`` or, failing that, from its newest owner row in ``participants``."""
     where, params = period.conversations()
     query = sql.SQL("""
         WITH x AS MATERIALIZED (
-            SELECT c.owner_id, extract(epoch FROM c.ended_at - c.accepted_at) AS secs
+            SELECT coalesce(c.owner_id, c.last_owner_id,
+                            (SELECT p.agent_id FROM participants p
+                             WHERE p.conversation_id = c.id AND p.role = 'owner'
+                             ORDER BY p.joined_at DESC LIMIT 1)) AS owner_id,
+                   extract(epoch FROM c.ended_at - c.accepted_at) AS secs
             FROM conversations c
             WHERE {where} AND c.status = 'ended' AND c.accepted_at IS NOT NULL)
         SELECT coalesce(s.name, '(unknown)') AS agent, count(*) AS chats, avg(x.secs) AS mean_s,
@@ -564,13 +572,13 @@ def offline_requests_per_day(conn: Conn, period: Period, tz: str) -> list[Row]:
 # (private notes and system lines do not answer the customer). Both come from the unique
 # (conversation_id, seq) index, one short index scan per conversation.
 _FIRST_RESPONSE = """
-    SELECT c.queue, fr.sender_id AS agent_id,
+    SELECT c.queue, fr.sender_id AS agent_id, fr.sender_name,
            extract(epoch FROM fr.at - fc.at) AS secs
     FROM conversations c
     CROSS JOIN LATERAL (SELECT m.created_at AS at, m.seq FROM messages m
                         WHERE m.conversation_id = c.id AND m.sender_kind = 'customer'
                         ORDER BY m.seq LIMIT 1) fc
-    LEFT JOIN LATERAL (SELECT m.created_at AS at, m.sender_id FROM messages m
+    LEFT JOIN LATERAL (SELECT m.created_at AS at, m.sender_id, m.sender_name FROM messages m
                        WHERE m.conversation_id = c.id AND m.sender_kind = 'agent' AND NOT m.private
                          AND m.seq > fc.seq
                        ORDER BY m.seq LIMIT 1) fr ON TRUE
@@ -597,7 +605,7 @@ def first_response_by_agent(conn: Conn, period: Period) -> list[Row]:
     where, params = period.conversations()
     query = sql.SQL("""
         WITH f AS MATERIALIZED (""" + _FIRST_RESPONSE + """)
-        SELECT coalesce(s.name, '(unknown)') AS agent, count(*) AS replies, avg(f.secs) AS mean_s,
+        SELECT coalesce(s.name, f.sender_name, '(unknown)') AS agent, count(*) AS replies, avg(f.secs) AS mean_s,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY f.secs) AS median_s,
                percentile_cont(0.9) WITHIN GROUP (ORDER BY f.secs) AS p90_s
         FROM f LEFT JOIN staff s ON s.id = f.agent_id WHERE f.secs IS NOT NULL

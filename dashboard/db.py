@@ -90,6 +90,24 @@ def staff_by_email(conn: Conn, email: str) -> Row | None:
                 "AND disabled_at IS NULL", (email.strip(),))
 
 
+def create_session(conn: Conn, token_hash: bytes, supervisor_id: str, expires_at: datetime) -> bool:
+    """Store a supervisor token (the engine's kind and table); False when the account may not sign in."""
+    return _one(conn, "INSERT INTO tokens (token_hash, kind, subject_id, expires_at) SELECT %s, 'supervisor', id, %s "
+                "FROM staff WHERE id = %s AND role = 'supervisor' AND disabled_at IS NULL RETURNING subject_id",
+                (token_hash, expires_at, _uuid(supervisor_id))) is not None
+
+
+def session_supervisor(conn: Conn, token_hash: bytes) -> Row | None:
+    """The enabled supervisor a live (unexpired, unrevoked) token belongs to: ``id``, ``name``, ``email``."""
+    return _one(conn, "SELECT s.id::text AS id, s.name, s.email FROM tokens t JOIN staff s ON s.id = t.subject_id "
+                "WHERE t.token_hash = %s AND t.kind = 'supervisor' AND t.expires_at > now() "
+                "AND s.role = 'supervisor' AND s.disabled_at IS NULL", (token_hash,))
+
+
+def revoke_session(conn: Conn, token_hash: bytes) -> None:
+    conn.execute("DELETE FROM tokens WHERE token_hash = %s AND kind = 'supervisor'", (token_hash,))
+
+
 def supervisor_enabled(conn: Conn, supervisor_id: str) -> bool:
     return _one(conn, "SELECT 1 AS ok FROM staff WHERE id = %s AND role = 'supervisor' AND disabled_at IS NULL",
                 (supervisor_id,)) is not None

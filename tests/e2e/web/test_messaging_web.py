@@ -216,8 +216,9 @@ def test_a_link_that_does_not_work_says_so_and_leads_to_a_new_chat(browser: Brow
     assert page.url == f"{engine.base}/chat/c/{cid}"
     shoot(page, "chat-link-invalid-de")
     page.get_by_role("link", name="Neuen Chat beginnen").click()
-    expect(page.locator("#screen-prechat")).to_be_visible()
-    expect(page.locator("#prechat-title")).to_have_text("Wie können wir helfen?")
+    # the default queue is live and nobody is signed in: the new chat page takes a message at once
+    expect(page.locator("#screen-closed")).to_be_visible()
+    expect(page.locator("#closed-title")).to_have_text("Gerade ist niemand erreichbar")
 
     # a link without its token, in English
     page.goto(f"{engine.base}/chat/c/{cid}?lang=en")

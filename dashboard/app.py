@@ -1,7 +1,9 @@
 """The supervisor dashboard: ``streamlit run dashboard/app.py`` (``frontdesk dashboard``).
 
-Sign-in gates everything: until a supervisor has signed in, the navigation holds the sign-in
-page only, so no other page (and no query) runs, whatever URL is opened. Each page also checks
+Sign-in gates everything: until a supervisor has signed in, every page's address shows the sign-in
+form only, so no other page (and no query) runs, whatever URL is opened; after sign-in the same
+address shows its page. The session is checked in the database on every run and survives a reload
+through an HttpOnly cookie (``common.resume_session``, ``server.py``). Each page also checks
 ``common.require_supervisor()`` itself. Pages are the files beside this one; each reads and
 writes the database through ``db.py`` only.
 """
@@ -36,6 +38,14 @@ PAGES = {
 }
 
 
+# Streamlit's theme has no button size: at phone width buttons get the console's touch height.
+TOUCH_CSS = """<style>
+@media (max-width: 640px) {
+  .stButton button, .stFormSubmitButton button, .stDownloadButton button, .stLinkButton a { min-height: 2.75rem; }
+}
+</style>"""
+
+
 def main() -> None:
     st.set_page_config(page_title="Frontdesk · Supervisor", page_icon="🛎️", layout="wide")
     st.set_option("client.toolbarMode", "minimal")  # no "Deploy" or developer menu for supervisors
@@ -44,10 +54,16 @@ def main() -> None:
         st.title("🛎️ Frontdesk")
         st.error(problem)
         st.stop()
-    who = common.supervisor()
+    who = common.resume_session()
+    script = common.session_cookie_script()
+    if script is not None:
+        st.html(script, unsafe_allow_javascript=True)
+    st.html(TOUCH_CSS)
     if who is None:
-        st.navigation([st.Page(signin.render, title="Sign in", icon=":material/login:", url_path="signin")],
-                      position="hidden").run()
+        # every page's address leads to the sign-in form, so a deep link survives signing in
+        st.navigation([st.Page(signin.render, title="Sign in", icon=":material/login:", url_path=Path(path).stem,
+                               default=(path == "overview.py"))
+                       for pages in PAGES.values() for path, _, _ in pages], position="hidden").run()
         return
     with st.sidebar:
         st.markdown(f"**🛎️ Frontdesk** · signed in as **{common.md(who['name'])}**")

@@ -12,11 +12,12 @@ block ends, also when the run is stopped by a rerun.
 
 from __future__ import annotations
 
+import json
 import os
 import re
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -26,6 +27,7 @@ import streamlit as st
 from psycopg.rows import dict_row
 from psycopg_pool import ConnectionPool, PoolTimeout
 
+from frontdesk.core import auth
 from frontdesk.dashboard import db
 from frontdesk.dashboard.forms import FormError
 
@@ -34,6 +36,12 @@ POOL_MAX_SIZE = 4
 # A page that waits this long for a connection shows an error instead of hanging.
 POOL_TIMEOUT_S = 10.0
 SESSION_KEY = "supervisor"
+TOKEN_KEY = "session_token"
+COOKIE_KEY = "_session_cookie"         # what the next run tells the browser: ("set", token) or ("clear", "")
+COOKIE_NAME = "frontdesk_dashboard"
+SESSION_TTL = timedelta(hours=12)      # one long shift; signing in again after it is expected
+SESSION_PATH = "/_frontdesk/session"   # served by server.py's middleware
+SESSION_HEADER = "X-Frontdesk-Session"  # a header another site's page cannot send without CORS
 _ASCII_PUNCTUATION = re.compile(r"([!-/:-@\[-`{-~])")
 # where GitHub's autolinks begin (www., scheme://, user@host): Streamlit finds them in the text after
 # the escapes are undone, so only a character in between stops them
@@ -105,6 +113,76 @@ def database_problem() -> str | None:
 def supervisor() -> dict[str, str] | None:
     value = st.session_state.get(SESSION_KEY)
     return value if isinstance(value, dict) else None
+
+
+def start_session(who: dict[str, str]) -> bool:
+    """Sign ``who`` in: a supervisor token (random, stored hashed with its expiry in ``tokens``, as
+    the engine's sign-in stores one) kept in this session and, from the next run, in the browser's
+    cookie. False when the account may not sign in (disabled meanwhile)."""
+    token, token_hash = auth.new_token()
+    with connection() as conn:
+        if not db.create_session(conn, token_hash, who["id"], now_utc() + SESSION_TTL):
+            return False
+    st.session_state[SESSION_KEY] = who
+    st.session_state[TOKEN_KEY] = token
+    st.session_state[COOKIE_KEY] = ("set", token)
+    return True
+
+
+def resume_session() -> dict[str, str] | None:
+    """The supervisor of this run, checked in the database every run: the token of this session, or
+    else the browser's cookie (a reload, a new tab). An expired or revoked token signs out."""
+    token = st.session_state.get(TOKEN_KEY) or _cookie_token()
+    if not isinstance(token, str) or not token:
+        _forget_session()
+        return None
+    with connection() as conn:
+        row = db.session_supervisor(conn, auth.token_hash(token))
+    if row is None:
+        _forget_session()
+        return None
+    who = {"id": str(row["id"]), "name": str(row["name"]), "email": str(row["email"])}
+    st.session_state[SESSION_KEY] = who
+    st.session_state[TOKEN_KEY] = token
+    return who
+
+
+def end_session() -> None:
+    """Sign out: the token is revoked (deleted), so its cookie opens nothing any more, and the
+    browser is told to drop the cookie."""
+    token = st.session_state.get(TOKEN_KEY) or _cookie_token()
+    if isinstance(token, str) and token:
+        with connection() as conn:
+            db.revoke_session(conn, auth.token_hash(token))
+    for key in list(st.session_state.keys()):
+        del st.session_state[key]
+    st.session_state[COOKIE_KEY] = ("clear", "")
+
+
+def _forget_session() -> None:
+    st.session_state.pop(SESSION_KEY, None)
+    st.session_state.pop(TOKEN_KEY, None)
+
+
+def _cookie_token() -> str | None:
+    try:
+        value = st.context.cookies.get(COOKIE_NAME)
+    except (AttributeError, RuntimeError):     # no browser request behind this run (AppTest)
+        return None
+    return value if isinstance(value, str) else None
+
+
+def session_cookie_script() -> str | None:
+    """JavaScript that asks the dashboard's server (``server.py``) to set or clear the HttpOnly
+    session cookie, once, after a sign-in or sign-out; None when there is nothing to tell."""
+    pending = st.session_state.pop(COOKIE_KEY, None)
+    if not isinstance(pending, tuple):
+        return None
+    action, token = pending
+    method = "POST" if action == "set" else "DELETE"
+    return (f"<script>fetch({json.dumps(SESSION_PATH)}, {{method: {json.dumps(method)}, credentials: 'same-origin', "
+            f"headers: {{'Content-Type': 'text/plain', {json.dumps(SESSION_HEADER)}: '1'}}, "
+            f"body: {json.dumps(token) if action == 'set' else 'null'}}});</script>")
 
 
 def require_supervisor() -> dict[str, str]:

@@ -90,6 +90,24 @@ def staff_by_email(conn: Conn, email: str) -> Row | None:
                 "AND disabled_at IS NULL", (email.strip(),))
 
 
+def create_session(conn: Conn, token_hash: bytes, supervisor_id: str, expires_at: datetime) -> bool:
+    """Store a supervisor token (the engine's kind and table); False when the account may not sign in."""
+    return _one(conn, "INSERT INTO tokens (token_hash, kind, subject_id, expires_at) SELECT %s, 'supervisor', id, %s "
+                "FROM staff WHERE id = %s AND role = 'supervisor' AND disabled_at IS NULL RETURNING subject_id",
+                (token_hash, expires_at, _uuid(supervisor_id))) is not None
+
+
+def session_supervisor(conn: Conn, token_hash: bytes) -> Row | None:
+    """The enabled supervisor a live (unexpired, unrevoked) token belongs to: ``id``, ``name``, ``email``."""
+    return _one(conn, "SELECT s.id::text AS id, s.name, s.email FROM tokens t JOIN staff s ON s.id = t.subject_id "
+                "WHERE t.token_hash = %s AND t.kind = 'supervisor' AND t.expires_at > now() "
+                "AND s.role = 'supervisor' AND s.disabled_at IS NULL", (token_hash,))
+
+
+def revoke_session(conn: Conn, token_hash: bytes) -> None:
+    conn.execute("DELETE FROM tokens WHERE token_hash = %s AND kind = 'supervisor'", (token_hash,))
+
+
 def supervisor_enabled(conn: Conn, supervisor_id: str) -> bool:
     return _one(conn, "SELECT 1 AS ok FROM staff WHERE id = %s AND role = 'supervisor' AND disabled_at IS NULL",
                 (supervisor_id,)) is not None
@@ -526,11 +544,19 @@ def offer_outcomes(conn: Conn, period: Period) -> list[Row]:
 
 
 def handling_time_by_agent(conn: Conn, period: Period) -> list[Row]:
-    """Ended, accepted chats per owner: count, mean, median and 90th percentile of accept → end."""
+    """Ended, accepted chats per owner: count, mean, median and 90th percentile of accept → end.
+
+    A chat's owner is its last owner: ``owner_id`` is cleared when a chat goes back to the queue (its
+    agent left or signed out) or is set aside, so the one who handled it comes from
+    ``last_owner_id`` or, failing that, from its newest owner row in ``participants``."""
     where, params = period.conversations()
     query = sql.SQL("""
         WITH x AS MATERIALIZED (
-            SELECT c.owner_id, extract(epoch FROM c.ended_at - c.accepted_at) AS secs
+            SELECT coalesce(c.owner_id, c.last_owner_id,
+                            (SELECT p.agent_id FROM participants p
+                             WHERE p.conversation_id = c.id AND p.role = 'owner'
+                             ORDER BY p.joined_at DESC LIMIT 1)) AS owner_id,
+                   extract(epoch FROM c.ended_at - c.accepted_at) AS secs
             FROM conversations c
             WHERE {where} AND c.status = 'ended' AND c.accepted_at IS NOT NULL)
         SELECT coalesce(s.name, '(unknown)') AS agent, count(*) AS chats, avg(x.secs) AS mean_s,
@@ -564,13 +590,13 @@ def offline_requests_per_day(conn: Conn, period: Period, tz: str) -> list[Row]:
 # (private notes and system lines do not answer the customer). Both come from the unique
 # (conversation_id, seq) index, one short index scan per conversation.
 _FIRST_RESPONSE = """
-    SELECT c.queue, fr.sender_id AS agent_id,
+    SELECT c.queue, fr.sender_id AS agent_id, fr.sender_name,
            extract(epoch FROM fr.at - fc.at) AS secs
     FROM conversations c
     CROSS JOIN LATERAL (SELECT m.created_at AS at, m.seq FROM messages m
                         WHERE m.conversation_id = c.id AND m.sender_kind = 'customer'
                         ORDER BY m.seq LIMIT 1) fc
-    LEFT JOIN LATERAL (SELECT m.created_at AS at, m.sender_id FROM messages m
+    LEFT JOIN LATERAL (SELECT m.created_at AS at, m.sender_id, m.sender_name FROM messages m
                        WHERE m.conversation_id = c.id AND m.sender_kind = 'agent' AND NOT m.private
                          AND m.seq > fc.seq
                        ORDER BY m.seq LIMIT 1) fr ON TRUE
@@ -597,7 +623,7 @@ def first_response_by_agent(conn: Conn, period: Period) -> list[Row]:
     where, params = period.conversations()
     query = sql.SQL("""
         WITH f AS MATERIALIZED (""" + _FIRST_RESPONSE + """)
-        SELECT coalesce(s.name, '(unknown)') AS agent, count(*) AS replies, avg(f.secs) AS mean_s,
+        SELECT coalesce(s.name, f.sender_name, '(unknown)') AS agent, count(*) AS replies, avg(f.secs) AS mean_s,
                percentile_cont(0.5) WITHIN GROUP (ORDER BY f.secs) AS median_s,
                percentile_cont(0.9) WITHIN GROUP (ORDER BY f.secs) AS p90_s
         FROM f LEFT JOIN staff s ON s.id = f.agent_id WHERE f.secs IS NOT NULL

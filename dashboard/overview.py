@@ -198,7 +198,9 @@ def _agents(rows: list[dict[str, Any]], now: datetime) -> None:
             "Last change": f"{common.fmt_duration(_wait_s(a['updated_at'], now))} ago" if a["updated_at"] else "—",
         })
     st.dataframe(pd.DataFrame(table), hide_index=True, key="overview_agents", column_config={
-        "Used": st.column_config.ProgressColumn("Used", min_value=0, max_value=100, format="%d%%"),
+        # green up to half the capacity, red above: a third used is no alarm
+        "Used": st.column_config.ProgressColumn("Used", min_value=0, max_value=100, format="%d%%",
+                                                color="auto-inverse"),
         "Last change": st.column_config.TextColumn(help="When the engine last changed this agent's state or load"),
     })
 

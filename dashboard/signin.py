@@ -2,7 +2,9 @@
 
 A wrong e-mail or password gets one message for both (the answer does not tell which accounts
 exist; an unknown e-mail costs the same hashing time). An agent or any other non-supervisor with
-the right password is refused as well. Nothing but this form is shown before sign-in.
+the right password is refused as well. Nothing but this form is shown before sign-in, on whatever
+page's address was opened: signing in then shows that page (a link to a transcript, opened in a
+new tab, opens the transcript). The session itself is ``common.start_session``.
 """
 
 from __future__ import annotations
@@ -30,8 +32,7 @@ def check(email: str, password: str) -> tuple[dict[str, str] | None, str | None]
 
 
 def sign_out() -> None:
-    for key in list(st.session_state.keys()):
-        del st.session_state[key]
+    common.end_session()
 
 
 def render() -> None:
@@ -49,5 +50,7 @@ def render() -> None:
             if who is None:
                 st.error(error or WRONG_CREDENTIALS)
                 return
-            st.session_state[common.SESSION_KEY] = who
+            if not common.start_session(who):
+                st.error(WRONG_CREDENTIALS)
+                return
             st.rerun()

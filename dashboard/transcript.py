@@ -134,7 +134,21 @@ def timeline(messages: list[dict[str, Any]], events: list[dict[str, Any]]) -> li
     return [(kind, item) for _, _, _, kind, item in items]
 
 
-def message_html(m: dict[str, Any], tz: Any) -> str:
+def chosen_labels(messages: list[dict[str, Any]]) -> dict[int, str]:
+    """Per message that answers a menu (``option_id``), by seq: the label of that option in the
+    newest earlier message that offered it (an id means nothing to a reader)."""
+    offered: dict[str, str] = {}
+    chosen: dict[int, str] = {}
+    for m in sorted(messages, key=lambda m: int(m["seq"])):
+        if m["option_id"] and str(m["option_id"]) in offered:
+            chosen[int(m["seq"])] = offered[str(m["option_id"])]
+        for o in m["options"] or ():
+            if isinstance(o, dict) and o.get("id") is not None:
+                offered[str(o["id"])] = str(o.get("label", ""))
+    return chosen
+
+
+def message_html(m: dict[str, Any], tz: Any, chosen_label: str | None = None) -> str:
     text = html_text(m["text"] or "")
     when = html_text(common.fmt_time(m["created_at"], tz))
     sender = html_text(m["sender_name"] or m["sender_kind"])
@@ -153,8 +167,9 @@ def message_html(m: dict[str, Any], tz: Any) -> str:
         chips = "".join(f'<span class="fd-chip">{html_text(o.get("label", ""))}</span>' for o in m["options"])
         extra = f'<div class="fd-options">Options: {chips}</div>'
     if m["option_id"]:
-        chosen = html_text(m["option_id"])
-        extra = f'<div class="fd-options"><span class="fd-chip fd-chip-chosen">chose option {chosen}</span></div>'
+        chosen = (f"chose “{html_text(chosen_label)}”" if chosen_label is not None
+                  else f"chose option {html_text(m['option_id'])}")      # a menu no longer in the transcript
+        extra = f'<div class="fd-options"><span class="fd-chip fd-chip-chosen">{chosen}</span></div>'
     private_hint = f" · <i>{PRIVATE_HINT}</i>" if m["private"] else ""
     return (f'<div class="{css}"><div class="fd-meta">{badge}<b>{sender}</b> ({role}) · {when} · '
             f'#{m["seq"]}{private_hint}</div><div class="fd-text">{text}</div>{extra}</div>')
@@ -264,12 +279,13 @@ def render(conversation_id: str) -> bool:
     private_count = sum(1 for m in messages if m["private"])
     st.caption(f"{len(messages)} messages · {private_count} private notes · times in {common.tz_name(tz)} · "
                f"legend: customer (grey) · agent (blue) · {PRIVATE_MARK} (amber, dashed) · system events (small)")
+    labels = chosen_labels(messages)
     for kind, item in timeline(messages, events):
         if kind == "event":
             line = html_text(event_text(item["kind"], item["who"], item["detail"]))
             st.markdown(f'<div class="fd-event">⚙ {html_text(common.fmt_time(item["at"], tz))} · <b>{line}</b>'
                         "</div>", unsafe_allow_html=True)
         else:
-            st.markdown(message_html(item, tz), unsafe_allow_html=True)
+            st.markdown(message_html(item, tz, labels.get(int(item["seq"]))), unsafe_allow_html=True)
             _attachments(item)
     return True

@@ -10,6 +10,7 @@ import importlib.util
 import os
 import subprocess
 import sys
+import tomllib
 from pathlib import Path
 
 import trio
@@ -143,6 +144,15 @@ def _import_mail(config: Config, request: ImportRequest) -> None:
     sys.exit(status)
 
 
+def _theme_flags(path: Path) -> list[str]:
+    """The dashboard's own ``[theme]`` as Streamlit flags: Streamlit reads ``.streamlit/config.toml``
+    from the working directory only, and ``frontdesk dashboard`` may be started from anywhere."""
+    if not path.is_file():
+        return []
+    theme = tomllib.loads(path.read_text(encoding="utf-8")).get("theme", {})
+    return [f"--theme.{name}={value}" for name, value in theme.items() if isinstance(value, str | int | float)]
+
+
 def _dashboard(config: Config, host: str, port: int) -> None:
     # the server module wraps app.py in st.App, whose middleware adds the headers that refuse framing
     spec = importlib.util.find_spec("frontdesk.dashboard.server")
@@ -154,7 +164,8 @@ def _dashboard(config: Config, host: str, port: int) -> None:
         env["FRONTDESK_DATABASE_URL"] = config.database_url
     env["FRONTDESK_DATA_DIR"] = str(config.data_dir)
     cmd = [sys.executable, "-m", "streamlit", "run", str(server), "--server.address", host,
-           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false"]
+           "--server.port", str(port), "--server.headless", "true", "--browser.gatherUsageStats", "false",
+           *_theme_flags(server.with_name(".streamlit") / "config.toml")]
     sys.exit(subprocess.call(cmd, env=env))
 
 

@@ -176,6 +176,19 @@ def require_fields(form: ChatForm, names: Sequence[str]) -> None:
             raise ProtocolError("missing_field", f"fields.{name} is required", field=f"fields.{name}")
 
 
+def form_rules(required_fields: Sequence[str], consent_notice: str | None) -> dict[str, Any]:
+    """What the pre-chat and offline forms of a queue must hold, from the constants and rules that
+    ``parse_chat`` and ``parse_offline_request`` check: the customer's page validates with it as the
+    customer types, and the server still decides."""
+    return {
+        "name": {"required": True, "max_chars": MAX_NAME_CHARS, "no_control_characters": True},
+        "email": {"required": True, "max_chars": MAX_EMAIL_CHARS, "format": "email"},
+        "question": {"required": True, "max_chars": MAX_QUESTION_CHARS},
+        "fields": {"required": list(required_fields), "max_chars": MAX_FIELD_CHARS},
+        "consent": {"required": bool(consent_notice)},
+    }
+
+
 async def parse_chat(body: bytes, *, check_domain: bool = False) -> ChatForm:
     """The pre-chat form of ``POST /api/chats`` (the queue's extra fields: ``require_fields``)."""
     obj = decode_object(body)

@@ -9,7 +9,7 @@ from quart_trio import QuartTrio
 
 from frontdesk.core.errors import FrontdeskError
 from frontdesk.core.wire import iso
-from frontdesk.engine.edge import chat_start
+from frontdesk.engine.edge import chat_start, forms
 from frontdesk.engine.edge.context import EdgeContext
 from frontdesk.engine.edge.http import client_address, json_response, read_body
 from frontdesk.engine.edge.routes import admin_faq
@@ -30,7 +30,9 @@ def register(app: QuartTrio, edge: EdgeContext) -> None:
                               "faq_suggestions": view.config.faq_suggestions,
                               "required_fields": list(view.config.required_fields),
                               "mode": view.config.mode, "consent_notice": view.config.consent_notice,
-                              "transcript_mails": view.config.transcript_mails})
+                              "transcript_mails": view.config.transcript_mails,
+                              "closed_message": view.config.closed_message,
+                              "form": forms.form_rules(view.config.required_fields, view.config.consent_notice)})
 
     @app.post("/api/chats")
     async def start_chat() -> Response:

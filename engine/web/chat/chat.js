@@ -11,6 +11,7 @@ import { ChatLog } from '/web/shared/chatlog.js';
 import { Files, Tray, ACCEPT, setupDrop } from '/web/shared/uploads.js';
 import {
   errorText, cssId, fieldLabel, values, clearErrors, showApiError, setupConsent, withConsent,
+  applyLimits, watchForm, checkForm,
 } from '/chat/forms.js';
 import { readLink, newChatUrl } from '/chat/link.js';
 import { RatingForm } from '/chat/rating.js';
@@ -34,6 +35,13 @@ const TYPING_SEND_MS = 3000;
 const TYPING_SHOW_MS = 5000;
 const RESTING = new Set(['pending', 'resolved']);   // a messaging conversation set aside (PROTOCOL.md §7)
 const MESSAGING_STATUSES = new Set(['open', ...RESTING]);
+
+// the embedding page's origin (widget.js): the only one this page talks to and listens to
+const host = embedded ? launcherOrigin(params.get('host')) : null;
+const BASE_TITLE = document.title;
+const PREVIEW_CHARS = 120;
+// the widget's panel: open unless the launcher says it is closed
+let panelOpen = true;
 
 let queueInfo = null;
 // a queue may send no transcript mails (its setting); a page restored without its queue's view offers them
@@ -74,6 +82,15 @@ async function loadQueue() {
   }
   buildExtraFields(queueInfo.required_fields || []);
   setupConsent('pc', queueInfo.consent_notice);
+  applyLimits($('#prechat'), queueInfo.form);
+  applyLimits($('#offline'), queueInfo.form);
+  // a live queue nobody can serve now takes a message at once, as the server would answer the form
+  if (!queueInfo.open || (queueInfo.agents_online === 0 && queueInfo.mode !== 'messaging')) {
+    const reason = queueInfo.open ? 'no_agents' : 'outside_hours';
+    showClosed({ reason, message: queueInfo.closed_message, next_open: queueInfo.next_open },
+      identity ? { name: identity.name, email: identity.email } : {});
+    return;
+  }
   const notice = $('#prechat-notice');
   if (!queueInfo.open || queueInfo.agents_online === 0) {
     const when = queueInfo.next_open ? t('closed.next', { time: formatDateTime(queueInfo.next_open) }) : '';
@@ -115,6 +132,7 @@ async function submitPrechat(event) {
   event.preventDefault();
   const form = $('#prechat');
   clearErrors(form);
+  if (!checkForm(form, queueInfo && queueInfo.form)) return;
   const v = values(form);
   const fields = {};
   for (const input of form.querySelectorAll('[data-extra-field]')) fields[input.dataset.extraField] = input.value;
@@ -197,6 +215,7 @@ async function submitOffline(event) {
   event.preventDefault();
   const form = $('#offline');
   clearErrors(form);
+  if (!checkForm(form, queueInfo && queueInfo.form)) return;
   const v = values(form);
   const submit = $('#offline-submit');
   submit.disabled = true;
@@ -233,7 +252,8 @@ function startChat(session) {
     },
   });
   const state = {
-    session, log, files, status: 'queued', agents: new Map(), readSent: 0, ended: false,
+    session, log, files, status: 'queued', agents: new Map(), readSent: session.read_seq || 0, ended: false,
+    unreadShown: '',
     typingTimer: null, transcriptAsked: Boolean(session.transcript_asked), messaging: Boolean(session.messaging),
   };
   chat = state;
@@ -470,13 +490,69 @@ function hideTyping(state) {
   setText($('#typing'), '');
 }
 
-/** Send ``read`` for what the customer can see: the page is visible and the list is at its end. */
+/** The conversation is in front of the customer: the page is visible and, in the widget, its panel open. */
+function seen() {
+  return document.visibilityState === 'visible' && panelOpen;
+}
+
+/** Send ``read`` for what the customer can see: the conversation is seen and the list is at its end. */
 function markRead(state) {
-  if (document.visibilityState !== 'visible' || !atBottom($('#log-scroll'))) return;
-  const seq = state.log.lastSeq;
-  if (seq > state.readSent && state.conn.send({ type: 'read', conversation_id: state.session.conversation_id, seq })) {
-    state.readSent = seq;
+  if (seen() && atBottom($('#log-scroll'))) {
+    const seq = state.log.lastSeq;
+    if (seq > state.readSent && state.conn.send({ type: 'read', conversation_id: state.session.conversation_id, seq })) {
+      state.readSent = seq;
+      state.session.read_seq = seq;
+    }
   }
+  reportUnread(state);
+}
+
+/** The replies not read yet: a count and the newest one's text for the widget's launcher (its badge
+ *  and preview), or in the tab's title on the chat's own page. */
+function reportUnread(state) {
+  const unread = state.log.messages().filter((m) => m.seq > state.readSent && m.sender
+    && (m.sender.kind === 'agent' || m.sender.kind === 'bot'));
+  const newest = unread[unread.length - 1];
+  let preview = '';
+  if (newest) {
+    const text = (newest.text || '').replace(/\s+/g, ' ').trim();
+    const files = (newest.attachments || []).map((a) => a.filename || a.name).filter(Boolean).join(', ');
+    preview = [...(text || files)].slice(0, PREVIEW_CHARS).join('');
+  }
+  const key = `${unread.length}:${preview}`;
+  if (key === state.unreadShown) return;
+  state.unreadShown = key;
+  if (embedded) {
+    if (host) {
+      window.parent.postMessage({ type: 'frontdesk:unread', count: unread.length, preview,
+        sender: newest ? newest.sender.name || '' : '' }, host);
+    }
+  } else {
+    document.title = unread.length ? `(${unread.length}) ${BASE_TITLE}` : BASE_TITLE;
+  }
+}
+
+/** ``claimed`` when it is an origin and, where the browser says (ancestorOrigins), our parent's. */
+function launcherOrigin(claimed) {
+  if (!claimed) return null;
+  try {
+    if (new URL(claimed).origin !== claimed) return null;
+  } catch {
+    return null;
+  }
+  const ancestors = location.ancestorOrigins;
+  return ancestors && ancestors.length && ancestors[0] !== claimed ? null : claimed;
+}
+
+/** The launcher of widget.js says whether its panel is open; nobody else is listened to. */
+function listenToLauncher() {
+  if (!host) return;
+  window.addEventListener('message', (e) => {
+    if (e.origin !== host || e.source !== window.parent || !e.data || e.data.type !== 'frontdesk:panel') return;
+    panelOpen = Boolean(e.data.open);
+    if (chat) markRead(chat);
+  });
+  window.parent.postMessage({ type: 'frontdesk:ready' }, host);
 }
 
 function showEnded(state, f) {
@@ -634,10 +710,20 @@ function init() {
   document.documentElement.lang = lang;
   $('#signin-link').href = `/account?lang=${lang}`;      // the account page speaks the chat's language
   if (embedded) document.body.classList.add('embedded');
+  listenToLauncher();
   applyI18n(document);
   for (const b of document.querySelectorAll('[data-icon]')) b.prepend(icon(b.dataset.icon));
   $('#prechat').addEventListener('submit', submitPrechat);
   $('#pc-question').addEventListener('input', (e) => lookupFaq(e.target.value));
+  // Enter starts the chat, Shift+Enter starts a new line, as in the chat's own composer
+  $('#pc-question').addEventListener('keydown', (e) => {
+    if (e.key === 'Enter' && !e.shiftKey && !e.isComposing) {
+      e.preventDefault();
+      $('#prechat').requestSubmit();
+    }
+  });
+  watchForm($('#prechat'), () => queueInfo && queueInfo.form);
+  watchForm($('#offline'), () => queueInfo && queueInfo.form);
   $('#faq-anyway').addEventListener('click', () => $('#prechat').requestSubmit());
   $('#answered-back').addEventListener('click', () => {
     show('prechat');

@@ -26,6 +26,9 @@
   var lang = (data.lang || navigator.language || 'en').slice(0, 2).toLowerCase() === 'de' ? 'de' : 'en';
 
   var src = origin + '/chat?queue=' + encodeURIComponent(queue) + '&embed=1&lang=' + lang;
+  // the chat posts its unread count only to this origin, and listens only to it
+  var hostOrigin = location.origin && location.origin !== 'null' ? location.origin : null;
+  if (hostOrigin) src += '&host=' + encodeURIComponent(hostOrigin);
   if (data.identityEmail && data.identityHmac) {
     var fragment = new URLSearchParams();
     fragment.set('email', data.identityEmail);
@@ -37,10 +40,11 @@
   import(origin + '/web/shared/i18n.js').then(function (i18n) {
     build({
       open: i18n.translate(lang, 'widget.open'), close: i18n.translate(lang, 'widget.close'),
-      title: i18n.translate(lang, 'widget.title'),
+      title: i18n.translate(lang, 'widget.title'), dismiss: i18n.translate(lang, 'widget.dismiss'),
+      unread: function (n) { return i18n.translate(lang, 'widget.unread', { n: n }); },
     });
   }, function () {
-    build({ open: 'Chat', close: '✕', title: 'Chat' });
+    build({ open: 'Chat', close: '✕', title: 'Chat', dismiss: '✕', unread: function (n) { return '(' + n + ')'; } });
   });
 
   function css(node, styles) {
@@ -55,7 +59,47 @@
       boxShadow: '0 4px 16px rgba(0,0,0,0.3)', cursor: 'pointer',
     });
     button.type = 'button';
-    button.textContent = data.label || text.open;
+    var label = data.label || text.open;
+    button.textContent = label;
+    // the count of replies not yet read, on the button while the panel is closed
+    var badge = css(document.createElement('span'), {
+      display: 'none', minWidth: '22px', height: '22px', marginLeft: '8px', padding: '0 6px', borderRadius: '11px',
+      background: '#b3261e', color: '#ffffff', font: '700 13px/22px system-ui, sans-serif', textAlign: 'center',
+      verticalAlign: 'middle', boxSizing: 'border-box',
+    });
+    badge.setAttribute('aria-hidden', 'true');
+    button.appendChild(badge);
+
+    // the newest unread reply, above the button; a click on it opens the chat
+    var preview = css(document.createElement('div'), {
+      position: 'fixed', right: '20px', bottom: '80px', zIndex: '2147483000', maxWidth: 'min(320px, calc(100vw - 40px))',
+      display: 'none', alignItems: 'flex-start', gap: '6px', background: '#ffffff', color: '#1b1f24',
+      border: '1px solid #c4ccd6', borderRadius: '12px', boxShadow: '0 4px 16px rgba(0,0,0,0.25)',
+      font: '400 15px/1.35 system-ui, sans-serif', padding: '10px 8px 10px 12px', boxSizing: 'border-box',
+    });
+    preview.setAttribute('role', 'status');
+    var previewOpen = css(document.createElement('button'), {
+      flex: '1 1 auto', minWidth: '0', border: '0', background: 'transparent', color: 'inherit', font: 'inherit',
+      textAlign: 'left', cursor: 'pointer', padding: '0', overflowWrap: 'anywhere',
+    });
+    previewOpen.type = 'button';
+    var previewName = css(document.createElement('strong'), { display: 'block', fontWeight: '700' });
+    var previewText = css(document.createElement('span'), {
+      display: '-webkit-box', webkitLineClamp: '3', webkitBoxOrient: 'vertical', overflow: 'hidden',
+    });
+    previewOpen.appendChild(previewName);
+    previewOpen.appendChild(previewText);
+    preview.appendChild(previewOpen);
+    var previewHide = css(document.createElement('button'), {
+      flex: 'none', width: '28px', height: '28px', border: '0', borderRadius: '6px', background: 'transparent',
+      color: '#1b1f24', font: '600 14px/1 system-ui, sans-serif', cursor: 'pointer',
+    });
+    previewHide.type = 'button';
+    previewHide.textContent = '✕';
+    previewHide.setAttribute('aria-label', text.dismiss);
+    previewHide.title = text.dismiss;
+    preview.appendChild(previewHide);
+    var unread = { count: 0, preview: '', sender: '', dismissed: '' };
     button.setAttribute('aria-expanded', 'false');
     button.setAttribute('aria-controls', 'frontdesk-chat-panel');
 
@@ -101,6 +145,36 @@
         : { right: '20px', bottom: '84px', width: '380px', height: '600px', maxHeight: 'calc(100vh - 110px)', borderRadius: '12px' });
     }
 
+    /** The badge and preview say what the chat reported; both only while the panel is closed. */
+    function showUnread() {
+      var closed = !isOpen();
+      var n = unread.count;
+      badge.textContent = String(n);
+      badge.style.display = closed && n > 0 ? 'inline-block' : 'none';
+      button.setAttribute('aria-label', n > 0 && closed ? label + ', ' + text.unread(n) : label);
+      previewName.textContent = unread.sender;
+      previewName.style.display = unread.sender ? 'block' : 'none';
+      previewText.textContent = unread.preview;
+      var key = n + ':' + unread.preview;
+      preview.style.display = closed && n > 0 && unread.preview && unread.dismissed !== key ? 'flex' : 'none';
+    }
+
+    /** Tell the chat whether it is in front of the customer: it sends ``read`` only then. */
+    function tellPanel() {
+      if (frame && frame.contentWindow) frame.contentWindow.postMessage({ type: 'frontdesk:panel', open: isOpen() }, origin);
+    }
+
+    window.addEventListener('message', function (e) {
+      if (!frame || e.source !== frame.contentWindow || e.origin !== origin || !e.data) return;
+      if (e.data.type === 'frontdesk:ready') tellPanel();
+      if (e.data.type === 'frontdesk:unread') {
+        unread.count = Math.max(0, Number(e.data.count) || 0);
+        unread.preview = String(e.data.preview || '');
+        unread.sender = String(e.data.sender || '');
+        showUnread();
+      }
+    });
+
     function open() {
       if (!frame) {
         // created on first open: the chat (and its websocket) only starts when asked for
@@ -114,6 +188,8 @@
       panel.style.display = 'flex';
       layout();
       button.setAttribute('aria-expanded', 'true');
+      showUnread();
+      tellPanel();
       frame.focus();
     }
 
@@ -121,6 +197,8 @@
       panel.style.display = 'none';
       button.setAttribute('aria-expanded', 'false');
       layout();
+      tellPanel();
+      showUnread();
       button.focus();
     }
 
@@ -128,6 +206,11 @@
       if (isOpen()) hide(); else open();
     });
     close.addEventListener('click', hide);
+    previewOpen.addEventListener('click', open);
+    previewHide.addEventListener('click', function () {
+      unread.dismissed = unread.count + ':' + unread.preview;
+      showUnread();
+    });
     document.addEventListener('keydown', function (e) {
       if (e.key === 'Escape' && isOpen()) hide();
     });
@@ -137,6 +220,7 @@
 
     function mount() {
       document.body.appendChild(panel);
+      document.body.appendChild(preview);
       document.body.appendChild(button);
     }
     if (document.body) mount(); else document.addEventListener('DOMContentLoaded', mount);

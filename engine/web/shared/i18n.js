@@ -198,6 +198,9 @@ const TEXT = {
     'widget.open': 'Chat with us',
     'widget.close': 'Close the chat',
     'widget.title': 'Chat',
+    'widget.unread_one': 'one new message',
+    'widget.unread_other': '{n} new messages',
+    'widget.dismiss': 'Hide the preview',
 
     'agent.title': 'Frontdesk agent console',
     'agent.docTitle': 'Frontdesk – Agent console',
@@ -649,6 +652,9 @@ const TEXT = {
     'widget.open': 'Chatten Sie mit uns',
     'widget.close': 'Chat schließen',
     'widget.title': 'Chat',
+    'widget.unread_one': 'eine neue Nachricht',
+    'widget.unread_other': '{n} neue Nachrichten',
+    'widget.dismiss': 'Vorschau ausblenden',
 
     'agent.title': 'Frontdesk Mitarbeiterkonsole',
     'agent.docTitle': 'Frontdesk – Mitarbeiterkonsole',

@@ -12,7 +12,9 @@ as the demo supervisor, against that real PostgreSQL.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
+import secrets
 import signal
 import socket
 import subprocess
@@ -246,11 +248,19 @@ def app_test() -> AppTest:
     return AppTest.from_file(str(APP), default_timeout=AT_TIMEOUT_S)
 
 
+def session_token(seed: Seed, email: str = "supervisor@demo.test") -> str:
+    """A live supervisor token for ``email``, stored as the dashboard's sign-in stores one."""
+    token = secrets.token_urlsafe(32)
+    seed.sql("INSERT INTO tokens (token_hash, kind, subject_id, expires_at) "
+             "VALUES (%s, 'supervisor', %s, now() + interval '1 hour')",
+             hashlib.sha256(token.encode()).digest(), seed.staff[email])
+    return token
+
+
 def signed_in(seed: Seed, page: str | None = None, **query: str) -> AppTest:
     """An AppTest of the dashboard, signed in as the demo supervisor, showing ``page``."""
     at = app_test()
-    at.session_state["supervisor"] = {"id": seed.staff["supervisor@demo.test"], "name": "Supervisor",
-                                      "email": "supervisor@demo.test"}
+    at.session_state["session_token"] = session_token(seed)
     for key, value in query.items():
         at.query_params[key] = value
     at.run()

@@ -133,3 +133,28 @@ def test_transcript_shows_system_events_verified_fields_and_attachments(dashboar
 def test_unknown_conversation_says_so(dashboard_env: Seed) -> None:
     at = signed_in(dashboard_env, "conversations.py", conversation="00000000-0000-0000-0000-000000000000")
     assert [e.value for e in at.error] == ["No such conversation."]
+
+
+def test_a_chosen_option_shows_the_label_of_the_menu_that_offered_it(dashboard_env: Seed) -> None:
+    seed = dashboard_env
+    cid = seed.c_ended
+    seed.sql("INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, text, "
+             "options, created_at) VALUES (gen_random_uuid(), %s, 5, 'agent', %s, 'Agent One', %s, 'What next?', "
+             "'[{\"id\": \"o1\", \"label\": \"Track my parcel\"}, {\"id\": \"o2\", \"label\": \"Refund\"}]', "
+             "now() - interval '1 day')", cid, seed.staff["agent1@demo.test"], seed.staff["agent1@demo.test"])
+    seed.sql("INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, text, "
+             "option_id, created_at) VALUES (gen_random_uuid(), %s, 6, 'customer', NULL, 'Vera Verified', 'customer', "
+             "'Track my parcel', 'o1', now() - interval '1 day'), (gen_random_uuid(), %s, 7, 'customer', NULL, "
+             "'Vera Verified', 'customer', 'gone', 'o9', now() - interval '1 day')", cid, cid)
+    at = signed_in(seed, "conversations.py", conversation=cid)
+    page = texts(at)
+    assert "chose “Track my parcel”" in page and "chose option o1" not in page
+    assert "chose option o9" in page       # a menu the transcript does not hold: the id is all there is
+
+
+def test_chosen_labels_take_the_newest_menu_that_offered_the_option() -> None:
+    menu = [{"id": "o1", "label": "First"}]
+    newer = [{"id": "o1", "label": "Second"}]
+    messages = [{"seq": 1, "options": menu, "option_id": None}, {"seq": 2, "options": None, "option_id": "o1"},
+                {"seq": 3, "options": newer, "option_id": None}, {"seq": 4, "options": None, "option_id": "o1"}]
+    assert transcript.chosen_labels(messages) == {2: "First", 4: "Second"}

@@ -352,3 +352,67 @@ def test_a_supervisor_creates_an_agent_on_the_admin_page_in_a_browser(dashboard_
             browser.close()
     assert dashboard_env.sql("SELECT count(*) FROM staff WHERE name = %s", name) == [(2,)]
     print(f"screenshots: {tmp_path}")
+
+
+# ---- the session: reloads, deep links, sign-out ----------------------------------------------------
+
+def test_the_session_survives_a_reload_honours_deep_links_and_ends_at_sign_out(seed: Seed, tmp_path: Path) -> None:
+    """Signed in, the supervisor reloads and opens a transcript link in a new tab without signing in
+    again (an HttpOnly, SameSite=Strict cookie); after sign-out a reload shows the sign-in form. A
+    transcript link opened signed out shows the sign-in form (no "Page not found") and, once signed
+    in, the transcript. Screenshots at 1280 and 390 wide go to the test's tmp dir."""
+    sync_api = chromium()
+    transcript_url_path = f"/conversations?conversation={seed.c_ended}"
+    with running_dashboard(seed, tmp_path) as url, plain_asyncio(), sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        try:
+            for width in (1280, 390):
+                context = browser.new_context(viewport={"width": width, "height": 900})
+                page = context.new_page()
+                page.goto(url)
+                # right after sign-in the page asks the server to set the cookie
+                with page.expect_response(lambda r: r.url.endswith("/_frontdesk/session"), timeout=30_000) as set_it:
+                    sign_in(page)
+                assert set_it.value.status == 204
+                page.get_by_role("heading", name="Live overview").wait_for(timeout=30_000)
+                cookie = {c["name"]: c for c in context.cookies()}["frontdesk_dashboard"]
+                assert cookie["httpOnly"] and cookie["sameSite"] == "Strict" and not cookie["secure"]
+                page.screenshot(path=str(tmp_path / f"dashboard-overview-{width}.png"), full_page=True)
+
+                page.reload()
+                page.get_by_role("heading", name="Live overview").wait_for(timeout=30_000)
+                assert page.get_by_label("Password", exact=True).count() == 0
+
+                tab = context.new_page()
+                tab.goto(url + transcript_url_path)
+                tab.get_by_text("My parcel never arrived.").wait_for(timeout=30_000)
+                assert "Page not found" not in shown_text(tab)
+                tab.screenshot(path=str(tmp_path / f"dashboard-transcript-{width}.png"), full_page=True)
+                tab.close()
+
+                expand = page.get_by_test_id("stExpandSidebarButton")
+                if expand.is_visible():
+                    expand.click()
+                page.get_by_role("button", name="Sign out").click()
+                page.get_by_label("Password", exact=True).wait_for(timeout=30_000)
+                page.reload()
+                page.get_by_label("Password", exact=True).wait_for(timeout=30_000)
+                assert page.get_by_role("heading", name="Live overview").count() == 0
+                context.close()
+
+            # a deep link opened signed out: the sign-in form, then the transcript
+            context = browser.new_context(viewport={"width": 1280, "height": 900})
+            page = context.new_page()
+            page.goto(url + transcript_url_path)
+            page.get_by_label("Password", exact=True).wait_for(timeout=30_000)
+            page.screenshot(path=str(tmp_path / "dashboard-deep-link-sign-in.png"), full_page=True)
+            assert "Page not found" not in shown_text(page)
+            sign_in(page)
+            page.get_by_text("My parcel never arrived.").wait_for(timeout=30_000)
+            assert "Page not found" not in shown_text(page)
+            assert f"conversation={seed.c_ended}" in page.url
+            context.close()
+        finally:
+            browser.close()
+    assert seed.sql("SELECT count(*) FROM tokens WHERE kind = 'supervisor'") == [(1,)]   # the last one, live
+    print(f"screenshots: {tmp_path}")

@@ -57,3 +57,13 @@ def test_overview_warns_of_conversations_the_engine_stopped_serving(dashboard_en
 def test_overview_shows_no_warning_while_every_conversation_is_served(dashboard_env: Seed) -> None:
     at = signed_in(dashboard_env)
     assert not at.error
+
+
+def test_the_load_bar_is_green_below_half_the_capacity_not_the_alarm_red(dashboard_env: Seed) -> None:
+    import json
+
+    at = signed_in(dashboard_env)
+    agents = at.dataframe[2]
+    config = json.loads(agents.proto.columns)
+    assert config["Used"]["type_config"]["color"] == "auto-inverse"
+    assert agents.value.set_index("Agent").loc["Agent One", "Used"] == 33

@@ -118,3 +118,35 @@ def test_transfers_are_counted_by_who_handed_over_to_whom_with_their_outcomes(da
     widget(at.multiselect, "rep_queues").select("sales").run()
     table = next(d.value for d in at.dataframe if "accepted share" in d.value.columns)
     assert list(table["from"]) == ["Agent Three"]
+
+
+def test_a_chat_that_went_back_to_the_queue_is_credited_to_the_agent_who_handled_it(dashboard_env: Seed) -> None:
+    """An owner who signs out sends the chat back to the queue (``owner_id`` cleared); when the
+    customer then leaves, the chat ended accepted and ownerless: it still counts for that agent,
+    and a first reply whose sender is no staff row (a mail from an unknown address) by its name."""
+    import psycopg
+    from psycopg.rows import dict_row
+
+    from frontdesk.dashboard import db
+
+    seed = dashboard_env
+    a2 = seed.staff["agent2@demo.test"]
+    t0 = datetime.now(UTC) - timedelta(hours=3)
+    cid = seed.sql("INSERT INTO conversations (id, queue, status, customer_name, customer_email, queue_key, "
+                   "created_at, accepted_at, ended_at, ended_by, end_reason) VALUES (gen_random_uuid(), 'support', "
+                   "'ended', 'Rita Requeued', 'rita@example.com', 11, %s, %s, %s, 'customer', 'left') RETURNING id",
+                   t0, t0 + timedelta(seconds=10), t0 + timedelta(minutes=6))[0][0]
+    seed.sql("INSERT INTO participants (conversation_id, agent_id, role, joined_at, left_at) "
+             "VALUES (%s, %s, 'owner', %s, %s)", cid, a2, t0 + timedelta(seconds=10), t0 + timedelta(minutes=4))
+    seed.sql("INSERT INTO messages (id, conversation_id, seq, sender_kind, sender_id, sender_name, sender_key, text, "
+             "created_at) VALUES (gen_random_uuid(), %s, 1, 'customer', NULL, 'Rita', 'customer', 'hi', %s), "
+             "(gen_random_uuid(), %s, 2, 'agent', NULL, 'Mail Desk', 'agent:desk@shop.test', 'hello', %s)",
+             cid, t0, cid, t0 + timedelta(seconds=20))
+    period = db.Period(t0 - timedelta(days=3), t0 + timedelta(days=1))
+    with psycopg.connect(seed.url, autocommit=True, row_factory=dict_row) as conn:
+        handled = {r["agent"]: int(r["chats"]) for r in db.handling_time_by_agent(conn, period)}
+        first = {r["agent"] for r in db.first_response_by_agent(conn, period)}
+    assert handled == {"Agent One": 1, "Agent Two": 1}
+    assert "(unknown)" not in first and "Mail Desk" in first
+    at = signed_in(seed, "reports.py")
+    assert "(unknown)" not in set(at.dataframe[2].value["Agent"]) | set(at.dataframe[4].value["agent"])

@@ -2,12 +2,24 @@
 
 from __future__ import annotations
 
+import hashlib
+from datetime import timedelta
 from typing import Any
 
-from dashkit import APP, Seed, app_test, dashboard_env_fixture, seed_fixture, texts, widget  # noqa: F401  (fixtures)
+from dashkit import (  # noqa: F401  (fixtures)
+    APP,
+    Seed,
+    app_test,
+    dashboard_env_fixture,
+    seed_fixture,
+    session_token,
+    signed_in,
+    texts,
+    widget,
+)
 from streamlit.testing.v1 import AppTest
 
-from frontdesk.dashboard import signin
+from frontdesk.dashboard import common, signin
 
 PASSWORD = "demo-password"
 
@@ -73,3 +85,43 @@ def test_a_database_without_the_schema_is_explained(dashboard_env: Seed) -> None
     at = app_test().run()
     assert len(at.error) == 1 and "no Frontdesk schema yet (missing: agent_status)" in at.error[0].value
     assert not at.text_input                                # no sign-in form either
+
+
+def test_sign_in_stores_an_expiring_token_and_sign_out_revokes_it(dashboard_env: Seed) -> None:
+    seed = dashboard_env
+    at = sign_in("supervisor@demo.test", PASSWORD)
+    token = at.session_state["session_token"]
+    rows = seed.sql("SELECT kind, subject_id::text, expires_at - now() FROM tokens WHERE token_hash = %s",
+                    hashlib.sha256(token.encode()).digest())
+    assert [(kind, subject) for kind, subject, _ in rows] == [("supervisor", seed.staff["supervisor@demo.test"])]
+    assert timedelta(hours=11) < rows[0][2] <= common.SESSION_TTL
+    widget(at.button, "sign_out").click().run()
+    assert seed.sql("SELECT count(*) FROM tokens WHERE token_hash = %s", hashlib.sha256(token.encode()).digest()) \
+        == [(0,)]
+    # the old token opens nothing any more
+    again = app_test()
+    again.session_state["session_token"] = token
+    again.run()
+    assert [t.value for t in again.title] == ["🛎️ Frontdesk"] and len(again.dataframe) == 0
+
+
+def test_an_expired_or_unknown_token_shows_the_sign_in_form(dashboard_env: Seed) -> None:
+    seed = dashboard_env
+    token = session_token(seed)
+    seed.sql("UPDATE tokens SET expires_at = now() - interval '1 second' WHERE token_hash = %s",
+             hashlib.sha256(token.encode()).digest())
+    for value in (token, "made-up-token-of-some-length"):
+        at = app_test()
+        at.session_state["session_token"] = value
+        at.run()
+        assert "Supervisor sign-in" in texts(at) and len(at.dataframe) == 0
+        assert "supervisor" not in at.session_state
+
+
+def test_a_session_ends_on_the_next_run_when_its_token_is_revoked(dashboard_env: Seed) -> None:
+    seed = dashboard_env
+    at = signed_in(seed)
+    assert [t.value for t in at.title] == ["Live overview"]
+    seed.sql("DELETE FROM tokens WHERE kind = 'supervisor'")
+    at.run()
+    assert "Supervisor sign-in" in texts(at) and len(at.dataframe) == 0

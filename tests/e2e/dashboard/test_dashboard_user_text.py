@@ -93,8 +93,8 @@ def test_offline_request_shows_the_customer_and_the_agent_as_typed(dashboard_env
 
 def test_sidebar_shows_the_supervisors_name_and_address_as_typed(dashboard_env: Seed) -> None:
     at = signed_in(dashboard_env)
-    at.session_state["supervisor"] = {"id": dashboard_env.staff["supervisor@demo.test"], "name": MARKUP,
-                                      "email": "**boss**_x_@example.com"}
+    dashboard_env.sql("UPDATE staff SET name = %s, email = '**boss**_x_@example.com' WHERE id = %s", MARKUP,
+                      dashboard_env.staff["supervisor@demo.test"])
     at.run()
     sidebar = [shown(str(e.value)) for e in (*at.sidebar.markdown, *at.sidebar.caption)]
     assert f"🛎️ Frontdesk · signed in as {MARKUP}" in sidebar and "**boss**_x_@example.com" in sidebar

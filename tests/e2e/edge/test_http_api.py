@@ -152,7 +152,11 @@ async def test_queue_state_with_agent1_online(engine: Engine, queue: str, expect
     async with agent(engine, 1), engine.http() as http:
         r = await http.get(f"/api/queues/{queue}")
     assert r.status_code == 200, r.text
-    assert r.json() == {**expected, "transcript_mails": True}
+    body = r.json()
+    form, closed_message = body.pop("form"), body.pop("closed_message")   # the pre-chat form's rules
+    assert body == {**expected, "transcript_mails": True}
+    assert form["name"]["max_chars"] > 0 and form["email"]["required"] is True
+    assert isinstance(closed_message, str) and closed_message
 
 
 async def test_queue_counts_waiting_chats_and_signed_in_agents(engine: Engine) -> None:

@@ -216,8 +216,9 @@ def test_a_link_that_does_not_work_says_so_and_leads_to_a_new_chat(browser: Brow
     assert page.url == f"{engine.base}/chat/c/{cid}"
     shoot(page, "chat-link-invalid-de")
     page.get_by_role("link", name="Neuen Chat beginnen").click()
-    expect(page.locator("#screen-prechat")).to_be_visible()
-    expect(page.locator("#prechat-title")).to_have_text("Wie können wir helfen?")
+    # the default queue is live and nobody is signed in: the new chat page takes a message at once
+    expect(page.locator("#screen-closed")).to_be_visible()
+    expect(page.locator("#closed-title")).to_have_text("Gerade ist niemand erreichbar")
 
     # a link without its token, in English
     page.goto(f"{engine.base}/chat/c/{cid}?lang=en")
@@ -229,9 +230,8 @@ def test_a_link_that_does_not_work_says_so_and_leads_to_a_new_chat(browser: Brow
 # ---- consent ------------------------------------------------------------------------------------
 
 def test_the_forms_of_a_queue_with_a_notice_ask_for_consent(browser: Browser, engine: WebEngine) -> None:
-    """``messages`` is closed by its hours (a messaging queue that is open takes conversations while
-    nobody is online): the pre-chat form leads to the offline form, which asks again."""
-    engine.sql("UPDATE queues SET opening_hours = '{\"never\": true}' WHERE name = 'messages';")
+    """``messages`` asks for consent on its pre-chat form; closed by its hours (a messaging queue that
+    is open takes conversations while nobody is online) it shows the offline form at once, which asks too."""
     watch = Watch()
     page = new_page(browser, watch)
     fill_prechat(page, engine.base, "Olga Offline", "olga@example.com", "Please call me back.")
@@ -245,14 +245,18 @@ def test_the_forms_of_a_queue_with_a_notice_ask_for_consent(browser: Browser, en
     assert box.get_attribute("aria-describedby") == "pc-consent-error pc-consent-notice"
     shoot(page, "chat-prechat-consent-error")
     box.check()
-    form.get_by_role("button", name="Start chat").click()
+    expect(page.locator("#pc-consent-error")).to_be_hidden()
 
+    engine.sql("UPDATE queues SET opening_hours = '{\"never\": true}' WHERE name = 'messages';")
+    page.reload()
     offline = page.locator("#offline")
     expect(page.locator("#closed-title")).to_have_text("We are closed right now")
     expect(offline.locator("#of-consent-notice")).to_have_text(CONSENT["messages"])
     agree = offline.get_by_label(AGREE)
-    expect(agree).to_be_checked()              # agreed on the form before, to the same notice
-    agree.uncheck()
+    expect(agree).not_to_be_checked()
+    offline.get_by_label("Your name").fill("Olga Offline")
+    offline.get_by_label("E-mail address").fill("olga@example.com")
+    offline.get_by_label("Your message").fill("Please call me back.")
     offline.get_by_role("button", name="Send message").click()
     expect(page.locator("#of-consent-error")).to_have_text("Please agree to the notice to continue.")
     assert agree.get_attribute("aria-describedby") == "of-consent-error of-consent-notice"

@@ -691,20 +691,12 @@ def test_closed_queue_leads_to_an_offline_request(browser: Browser, web_engine: 
     local_text = (f"{local:%A}, {local:%B} {local.day}, {local.year} at {local.hour % 12 or 12}:{local:%M}"
                   rf"\s{'AM' if local.hour < 12 else 'PM'}")
 
-    # FAQ: "this answered my question"
+    # support with nobody online: the message form at once (no_agents)
     customer.goto(f"{base}/chat?queue=support&lang=en")
-    customer.locator("#prechat").get_by_label("Your question", exact=True).fill("reset password")
-    item = customer.locator("#faq-list details").first
-    item.locator("summary").click()
-    item.get_by_role("button", name="This answered my question").click()
-    expect(customer.locator("#screen-answered")).to_be_visible()
-
-    # support with nobody online: closed (no_agents)
-    start_chat(customer, base, "Cora Customer", "Where is my order?")
     expect(customer.locator("#closed-title")).to_have_text("Nobody is available right now")
 
-    # a queue's required field gets its own input, and the API's error lands there
-    web_engine.sql("UPDATE queues SET required_fields = '[\"order_number\"]' WHERE name = 'sales';")
+    # a queue's required field gets its own input, checked before the form is sent
+    web_engine.sql("UPDATE queues SET required_fields = '[\"order_number\"]', mode = 'messaging' WHERE name = 'sales';")
     customer.goto(f"{base}/chat?queue=sales&lang=en")
     order = customer.locator("#prechat").get_by_label("Order number")
     expect(order).to_be_visible()
@@ -712,29 +704,23 @@ def test_closed_queue_leads_to_an_offline_request(browser: Browser, web_engine: 
     expect(order).to_have_attribute("aria-invalid", "true")
     expect(customer.locator("#pc-f-order_number-error")).to_have_text("Please fill in this field.")
     order.fill("A-1234")
-    customer.locator("#prechat").get_by_role("button", name="Start chat").click()
-    expect(customer.locator("#closed-title")).to_have_text("Nobody is available right now")
+    expect(customer.locator("#pc-f-order_number-error")).to_be_hidden()
 
     # the German page says the same
     customer.goto(f"{base}/chat?queue=after-hours&lang=de")
-    expect(customer.locator("#prechat-notice")).to_contain_text("Wir haben gerade geschlossen")
-    expect(customer.locator("#prechat-notice")).to_contain_text(str(local.year))
-    shoot(customer, "chat-prechat-closed-de")
+    expect(customer.locator("#closed-title")).to_have_text("Wir haben gerade geschlossen")
+    expect(customer.locator("#closed-next")).to_contain_text(str(local.year))
+    shoot(customer, "chat-closed-de")
 
     # after-hours is closed now
     customer.goto(f"{base}/chat?queue=after-hours&lang=en")
-    expect(customer.locator("#prechat-notice")).to_contain_text("We are closed right now")
-    prechat = customer.locator("#prechat")
-    prechat.get_by_label("Your name").fill("Olga Offline")
-    prechat.get_by_label("E-mail address").fill("olga@example.com")
-    prechat.get_by_label("Your question", exact=True).fill(f"Please call me back. {XSS}")
-    prechat.get_by_role("button", name="Start chat").click()
     expect(customer.locator("#closed-title")).to_have_text("We are closed right now")
     expect(customer.locator("#closed-message")).to_contain_text("We are closed: leave us a message")
     expect(customer.locator("#closed-next")).to_have_text(re.compile(f"We are back {local_text}"))
-    expect(customer.locator("#of-question")).to_have_value(f"Please call me back. {XSS}")
+    offline = customer.locator("#offline")
+    offline.get_by_label("Your name").fill("Olga Offline")
+    offline.get_by_label("Your message").fill(f"Please call me back. {XSS}")
     shoot(customer, "chat-closed-offline-form")
-    customer.locator("#of-email").fill("")
     customer.get_by_role("button", name="Send message").click()
     expect(customer.locator("#of-email-error")).to_have_text("Please fill in this field.")
     customer.locator("#of-email").fill("olga@example.com")
@@ -758,6 +744,14 @@ def test_closed_queue_leads_to_an_offline_request(browser: Browser, web_engine: 
     expect(agent.locator(".request", has_text=request_number)).to_have_count(0)
     agent.get_by_label("Show").select_option("handled")
     expect(agent.locator(".request", has_text=request_number)).to_contain_text("Handled")
+
+    # FAQ, now that support has an agent: "this answered my question"
+    customer.goto(f"{base}/chat?queue=support&lang=en")
+    customer.locator("#prechat").get_by_label("Your question", exact=True).fill("reset password")
+    item = customer.locator("#faq-list details").first
+    item.locator("summary").click()
+    item.get_by_role("button", name="This answered my question").click()
+    expect(customer.locator("#screen-answered")).to_be_visible()
     watch.check()
 
 
@@ -767,10 +761,9 @@ def test_the_german_page_gets_the_customer_german_mails(browser: Browser, web_en
     watch = Watch()
     customer = new_page(browser, watch, locale="de-DE")
     customer.goto(f"{web_engine.base}/chat?queue=after-hours")
-    customer.locator("#pc-name").fill("Greta Gast")
-    customer.locator("#pc-email").fill("greta@example.com")
-    customer.locator("#pc-question").fill("Bitte rufen Sie mich an.")
-    customer.locator("#prechat-submit").click()
+    customer.locator("#of-name").fill("Greta Gast")
+    customer.locator("#of-email").fill("greta@example.com")
+    customer.locator("#of-question").fill("Bitte rufen Sie mich an.")
     customer.locator("#offline-submit").click()
     number = customer.locator("#request-number")
     expect(number).to_have_text(re.compile(r"^REQ-\d{6}$"))
@@ -855,8 +848,9 @@ def test_widget_script_opens_the_chat_in_a_panel(browser: Browser, web_engine: W
         button.click()
         expect(button).to_have_attribute("aria-expanded", "true")
         chat = page.frame_locator("#frontdesk-chat-panel iframe")
-        expect(chat.locator("#screen-prechat")).to_be_visible()
-        expect(chat.locator("#prechat").get_by_label("Your question", exact=True)).to_be_visible()
+        # nobody is signed in to support: the message form at once
+        expect(chat.locator("#screen-closed")).to_be_visible()
+        expect(chat.locator("#offline").get_by_label("Your message")).to_be_visible()
         shoot(page, "widget-on-a-page")
         page.get_by_role("button", name="Close the chat").click()
         expect(button).to_have_attribute("aria-expanded", "false")

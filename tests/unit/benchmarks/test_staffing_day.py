@@ -6,7 +6,7 @@ import random
 
 import pytest
 
-from benchmarks.staffing_day import DayPlan, arrivals, compare
+from benchmarks.staffing_day import DayPlan, arrivals, compare, planned_forecast
 from frontdesk.dashboard import forecast
 
 
@@ -31,3 +31,13 @@ def test_each_hour_is_compared_with_erlang_c_for_its_measured_load() -> None:
     assert results[1].erlangs == pytest.approx(1.0) and results[1].aht_s == pytest.approx(360)  # 1 s × 360
     assert measured == pytest.approx(0.7)
     assert predicted == pytest.approx(forecast.service_level(2, 1.0, 1.0, 0.1))
+
+
+def test_the_planned_forecast_weights_each_hour_by_its_expected_chats_and_skips_the_warm_up() -> None:
+    plan = DayPlan(agents=10, capacity=2, hour_s=30, aht_s=180, target_s=20, profile=(1000, 300, 300))
+    flat = forecast.service_level(20, forecast.traffic(300, 180), 180, 20)
+    assert planned_forecast(plan) == pytest.approx(flat)        # the warm-up's 1,000 chats count for nothing
+    uneven = DayPlan(agents=10, capacity=2, hour_s=30, aht_s=180, target_s=20, profile=(0, 200, 340))
+    low = forecast.service_level(20, forecast.traffic(200, 180), 180, 20)
+    high = forecast.service_level(20, forecast.traffic(340, 180), 180, 20)
+    assert planned_forecast(uneven) == pytest.approx((200 * low + 340 * high) / 540)

@@ -684,6 +684,12 @@ class Conv {
       this.send({ text: text.trim() ? text : '', private: privateInput.checked, attachments });
       input.value = '';
       this.tray.clear();
+      // a note is one message: the next one goes to the customer unless marked again (a whisper
+      // while watching stays one, its switch is locked)
+      if (privateInput.checked && !privateInput.disabled) {
+        privateInput.checked = false;
+        this.updatePrivate();
+      }
       this.updateSend();
     };
     form.addEventListener('submit', (e) => {

@@ -372,7 +372,9 @@ def test_a_whole_chat_between_customer_and_agent(browser: Browser, web_engine: W
     send(agent, "Customer seems upset, be gentle")
     expect(conv.locator(".msg--private")).to_contain_text("Customer seems upset")
     shoot(agent, "agent-conversation-private-note")
-    conv.get_by_role("checkbox", name="Private note").uncheck()
+    # the note was one message: the next reply is for the customer again
+    expect(conv.get_by_role("checkbox", name="Private note")).not_to_be_checked()
+    expect(conv.locator(".private-hint")).to_be_hidden()
 
     # canned message picker inserts the text for editing
     conv.get_by_role("button", name="Canned messages").click()
@@ -663,7 +665,7 @@ def test_an_agent_invites_a_colleague(browser: Browser, web_engine: WebEngine) -
     conv2.get_by_role("checkbox", name="Private note").check()
     send(two, "Note for agent one only")
     expect(conv.locator(".msg--private")).to_contain_text("Note for agent one only")
-    conv2.get_by_role("checkbox", name="Private note").uncheck()
+    expect(conv2.get_by_role("checkbox", name="Private note")).not_to_be_checked()
     send(two, "Hello, I am the specialist")
     expect(customer.locator("#log")).to_contain_text("Hello, I am the specialist")
     expect(customer.locator("#log")).not_to_contain_text("Note for agent one only")

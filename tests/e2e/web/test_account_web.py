@@ -15,7 +15,14 @@ import httpx
 import pytest
 from conftest import Postgres
 from playwright.sync_api import Browser, Page, expect
-from test_web_e2e import CHROMIUM, Watch, WebEngine, chromium, new_page, shoot
+from test_web_e2e import (
+    CHROMIUM,
+    Watch,
+    WebEngine,
+    browser_fixture,  # noqa: F401  (fixtures)
+    new_page,
+    shoot,
+)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
@@ -26,11 +33,6 @@ EMAIL = "ria.reader@example.com"
 CODE = re.compile(r"\b(\d{6})\b")
 MAIL_WAIT_S = 20.0
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -11,14 +11,23 @@ a hidden page is emulated by the same script. Screens go to /tmp/fd-shots/.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import Postgres
 from playwright.sync_api import Browser, Locator, Page, expect
-from test_web_e2e import CHROMIUM, SHOTS, Watch, WebEngine, chromium, new_page, send, settle, sign_in, start_chat
+from test_web_e2e import (  # noqa: F401  (fixtures)
+    CHROMIUM,
+    SHOTS,
+    Watch,
+    WebEngine,
+    browser_fixture,
+    new_page,
+    send,
+    settle,
+    sign_in,
+    start_chat,
+    web_engine_fixture,
+)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
@@ -66,20 +75,6 @@ SPY = """
 """
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def web_engine(postgres: Postgres, tmp_path: Path) -> Iterator[WebEngine]:
-    web = WebEngine(postgres, tmp_path)
-    web.start()
-    try:
-        yield web
-    finally:
-        web.stop()
 
 
 def tones(page: Page, freq: int) -> int:

@@ -18,18 +18,23 @@ import pytest
 from conftest import Postgres
 from playwright.sync_api import Browser, Page, expect
 from test_messaging_web import MESSAGING_ENV, accept_offer, mailed_link
-from test_web_e2e import CHROMIUM, PHONE, Watch, WebEngine, chromium, new_page, send, shoot, sign_in
+from test_web_e2e import (
+    CHROMIUM,
+    PHONE,
+    Watch,
+    WebEngine,
+    browser_fixture,  # noqa: F401  (fixtures)
+    new_page,
+    send,
+    shoot,
+    sign_in,
+)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
     pytest.mark.timeout(300),
 ]
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

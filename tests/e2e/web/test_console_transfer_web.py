@@ -18,7 +18,18 @@ import httpx
 import pytest
 from conftest import Postgres
 from playwright.sync_api import Browser, Page, expect
-from test_web_e2e import CHROMIUM, SHOTS, XSS, Watch, WebEngine, chromium, new_page, settle, sign_in, start_chat
+from test_web_e2e import (
+    CHROMIUM,
+    SHOTS,
+    XSS,
+    Watch,
+    WebEngine,
+    browser_fixture,  # noqa: F401  (fixtures)
+    new_page,
+    settle,
+    sign_in,
+    start_chat,
+)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
@@ -28,11 +39,6 @@ pytestmark = [
 NOTE = f"Refund approved, case 4711 {XSS}"
 OFFER_TIMEOUT_MS = 8000     # long enough to click, short enough to watch a transfer expire
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -24,7 +24,7 @@ from test_web_e2e import (
     Watch,
     WebEngine,
     before_unload_blocks,
-    chromium,
+    browser_fixture,  # noqa: F401  (fixtures)
     new_page,
     png_bytes,
     send,
@@ -45,11 +45,6 @@ MESSAGING_ENV = {"FRONTDESK_NOTIFY_AFTER_S": "1", "FRONTDESK_AGENT_REMIND_AFTER_
 MAIL_WAIT_S = 20.0
 AGREE = "I have read this notice and agree."
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

@@ -25,7 +25,7 @@ from test_web_e2e import (
     XSS,
     Watch,
     WebEngine,
-    chromium,
+    browser_fixture,  # noqa: F401  (fixtures)
     new_page,
     settle,
     sign_in,
@@ -40,11 +40,6 @@ pytestmark = [
 PHONE_390 = {"width": 390, "height": 844}
 EMAIL = "ria.reader@example.com"
 
-
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
 
 
 @pytest.fixture

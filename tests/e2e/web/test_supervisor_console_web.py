@@ -10,14 +10,22 @@ Headless Chromium against a real ``frontdesk serve`` on a fresh database, as in 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
-from conftest import PASSWORD, Postgres
+from conftest import PASSWORD
 from playwright.sync_api import Browser, Page, expect
 from test_messaging_web import accept_offer
-from test_web_e2e import CHROMIUM, Watch, WebEngine, chromium, new_page, send, shoot, sign_in, start_chat
+from test_web_e2e import (  # noqa: F401  (fixtures)
+    CHROMIUM,
+    Watch,
+    WebEngine,
+    browser_fixture,
+    new_page,
+    send,
+    shoot,
+    sign_in,
+    start_chat,
+    web_engine_fixture,
+)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
@@ -25,20 +33,6 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def web_engine(postgres: Postgres, tmp_path: Path) -> Iterator[WebEngine]:
-    engine = WebEngine(postgres, tmp_path)
-    engine.start()
-    try:
-        yield engine
-    finally:
-        engine.stop()
 
 
 def sign_in_supervisor(page: Page, base: str) -> None:

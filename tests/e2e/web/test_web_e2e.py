@@ -118,8 +118,9 @@ class WebEngine:
         return self.postgres.psql(f"\\c {name.group(1)}\n{query}")
 
 
-@pytest.fixture
-def web_engine(postgres: Postgres, tmp_path: Path) -> Iterator[WebEngine]:
+@pytest.fixture(name="web_engine")
+def web_engine_fixture(postgres: Postgres, tmp_path: Path) -> Iterator[WebEngine]:
+    """The engine with the demo data on a fresh database; the other browser tests import it."""
     engine = WebEngine(postgres, tmp_path)
     engine.start()
     try:
@@ -143,8 +144,9 @@ def chromium() -> Iterator[Browser]:
         asyncio.set_event_loop_policy(policy)
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
+@pytest.fixture(scope="module", name="browser")
+def browser_fixture() -> Iterator[Browser]:
+    """One Chromium per test module; the other browser tests import it."""
     with chromium() as b:
         yield b
 

@@ -8,12 +8,21 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Iterator
-from pathlib import Path
 
 import pytest
-from conftest import Postgres
 from playwright.sync_api import Browser, FrameLocator, Page, expect
-from test_web_e2e import CHROMIUM, Watch, WebEngine, chromium, host_page, new_page, send, shoot, sign_in
+from test_web_e2e import (  # noqa: F401  (fixtures)
+    CHROMIUM,
+    Watch,
+    WebEngine,
+    browser_fixture,
+    host_page,
+    new_page,
+    send,
+    shoot,
+    sign_in,
+    web_engine_fixture,
+)
 
 pytestmark = [
     pytest.mark.skipif(not CHROMIUM.exists(), reason="needs Debian's chromium at /usr/bin/chromium"),
@@ -30,20 +39,6 @@ VISIBILITY = """(() => {
 })();"""
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[Browser]:
-    with chromium() as b:
-        yield b
-
-
-@pytest.fixture
-def web_engine(postgres: Postgres, tmp_path: Path) -> Iterator[WebEngine]:
-    engine = WebEngine(postgres, tmp_path)
-    engine.start()
-    try:
-        yield engine
-    finally:
-        engine.stop()
 
 
 @pytest.fixture
